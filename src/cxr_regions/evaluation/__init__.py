@@ -1,0 +1,1 @@
+"""Stage 5, evaluate: AUCs with patient-bootstrap intervals, model comparison, the Table 2 grid."""

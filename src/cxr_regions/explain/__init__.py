@@ -1,0 +1,1 @@
+"""Stage 6, explain: per-region heatmaps, figure panels and the HTML report."""

@@ -1,0 +1,1 @@
+"""Stage 2, ingest: DICOM files -> de-identified PNGs and an image table."""

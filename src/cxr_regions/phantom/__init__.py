@@ -1,0 +1,1 @@
+"""Embedded demo data: a synthetic chest-radiograph phantom with ground truth, reports and DICOM files."""

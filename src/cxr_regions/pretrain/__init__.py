@@ -1,0 +1,1 @@
+"""ChestX-ray14 pretraining: the paper's third initialisation."""

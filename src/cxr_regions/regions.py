@@ -1,0 +1,77 @@
+"""The five anatomical regions of the method and the three label values.
+
+This module is the one place where region keys, names and order are spelled out; everything
+else iterates over ``REGIONS`` or ``REGION_KEYS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Region:
+    """One region: its key, its names, and its position in a label string such as ``01101``."""
+
+    key: str
+    zh: str
+    en: str
+    index: int
+
+
+REGIONS: tuple[Region, ...] = (
+    Region("thorax", "胸廓", "thorax", 0),
+    Region("lungs", "两肺", "lungs", 1),
+    Region("aorta", "主动脉", "aorta", 2),
+    Region("heart", "心影", "heart", 3),
+    Region("diaphragm", "膈面膈角", "diaphragm / costophrenic angles", 4),
+)
+REGION_KEYS: tuple[str, ...] = tuple(r.key for r in REGIONS)
+NUM_REGIONS = len(REGIONS)
+BY_KEY: dict[str, Region] = {r.key: r for r in REGIONS}
+
+ABNORMAL = "1"
+UNCERTAIN = "u"
+NORMAL = "0"
+VALUES: tuple[str, ...] = (ABNORMAL, UNCERTAIN, NORMAL)
+_RANK = {NORMAL: 0, UNCERTAIN: 1, ABNORMAL: 2}
+
+
+def region(key: str) -> Region:
+    """Look a region up by key, with an error that lists the valid keys."""
+    try:
+        return BY_KEY[key]
+    except KeyError:
+        raise KeyError(f"unknown region {key!r}; the regions are {', '.join(REGION_KEYS)}") from None
+
+
+def parse_regions(keys: Iterable[str] | None) -> tuple[str, ...]:
+    """Validate a user's list of region keys (None or empty means all), keeping the canonical order."""
+    if not keys:
+        return REGION_KEYS
+    wanted = {region(k.strip()).key for k in keys if k.strip()}
+    return tuple(k for k in REGION_KEYS if k in wanted)
+
+
+def strongest(values: Iterable[str]) -> str:
+    """Combine several statements about one region: ``1`` beats ``u`` beats ``0``."""
+    best = NORMAL
+    for v in values:
+        if v not in _RANK:
+            raise ValueError(f"label value must be one of {VALUES}, got {v!r}")
+        if _RANK[v] > _RANK[best]:
+            best = v
+    return best
+
+
+def to_binary(value: str) -> int:
+    """The method's binary reading: ``u`` counts as abnormal."""
+    if value not in _RANK:
+        raise ValueError(f"label value must be one of {VALUES}, got {value!r}")
+    return 0 if value == NORMAL else 1
+
+
+def label_string(values: Mapping[str, str]) -> str:
+    """Five characters in region order, ``u`` counted as ``1`` (the paper's ``01101`` form)."""
+    return "".join(str(to_binary(values.get(k, NORMAL))) for k in REGION_KEYS)

@@ -1,0 +1,36 @@
+import subprocess
+import sys
+
+import pytest
+
+from cxr_regions import fileio
+from cxr_regions.config import load_config, save_config
+
+
+def test_cli_help_lists_the_pipeline():
+    out = subprocess.run([sys.executable, "-m", "cxr_regions.cli", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "five regions" in out.stdout
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.txt"
+    with pytest.raises(RuntimeError), fileio.atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed")
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+    fileio.write_text(target, "whole")
+    assert target.read_text() == "whole"
+
+
+def test_config_round_trip(tmp_path):
+    from dataclasses import dataclass
+
+    @dataclass
+    class Cfg:
+        size: int = 256
+        name: str = "两肺"
+
+    path = save_config(Cfg(), tmp_path / "config.yaml", command="test")
+    assert load_config(path) == {"size": 256, "name": "两肺"}
