@@ -1,0 +1,35 @@
+"""The CheXNet reference table and the comparison written beside a pretraining run."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from cxr_regions.pretrain.chexnet import CHEXNET_AUC, CHEXNET_MEAN, write_comparison
+from cxr_regions.pretrain.findings import FINDING_KEYS
+
+
+def test_reference_covers_the_14_findings_and_agrees_with_the_papers_mean():
+    assert set(CHEXNET_AUC) == set(FINDING_KEYS)
+    assert sum(CHEXNET_AUC.values()) / len(CHEXNET_AUC) == pytest.approx(CHEXNET_MEAN, abs=0.0005)
+
+
+def test_comparison_leaves_undefined_aucs_out_of_the_mean_and_says_so(tmp_path):
+    aucs = {key: 0.5 + 0.01 * i for i, key in enumerate(FINDING_KEYS)}
+    aucs["hernia"] = math.nan
+    table = write_comparison(aucs, tmp_path, positives={"effusion": 7})
+    csv = pd.read_csv(tmp_path / "chestx14_auc.csv")
+    assert list(csv["finding"]) == [*FINDING_KEYS, "mean"]
+    mean = csv.set_index("finding").loc["mean"]
+    assert mean["auc"] == pytest.approx(sum(v for v in aucs.values() if not math.isnan(v)) / 13, abs=1e-4)
+    assert mean["chexnet_auc"] == CHEXNET_MEAN
+    assert math.isnan(csv.set_index("finding").loc["hernia", "difference"])
+    cardio = table.set_index("finding").loc["cardiomegaly"]
+    assert cardio["difference"] == pytest.approx(aucs["cardiomegaly"] - CHEXNET_AUC["cardiomegaly"])
+    md = (tmp_path / "chestx14_auc.md").read_text()
+    assert "13 of 14 findings" in md and "Rajpurkar" in md
+    hernia_line = next(line for line in md.splitlines() if line.startswith("| Hernia"))
+    assert "—" in hernia_line
+    assert "| Effusion | 7 |" in md
