@@ -1,9 +1,62 @@
-"""Command-line entry points of this stage."""
+"""Command-line entry points of this stage: ``evaluate``, ``compare``, ``experiment``."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the ``cxr-regions`` app."""
+
+    @app.command()
+    def evaluate(
+        run: Path = typer.Argument(..., help="A run folder written by `cxr-regions train`."),
+        split: str = typer.Option("test", "--split", help="Dataset split to score (train, val or test)."),
+        out: Path | None = typer.Option(
+            None, "-o", "--out", help="Evaluation folder (default: RUN/evaluation, or RUN/evaluation-SPLIT)."
+        ),
+        dataset: Path | None = typer.Option(
+            None, "--dataset", help="Dataset folder (default: the one the run was trained on)."
+        ),
+        n_boot: int = typer.Option(1000, "--n-boot", help="Patient bootstrap resamples for the 95% CIs."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    ) -> None:
+        """Per-region ROC AUC and mean with 95% patient-bootstrap CIs; Youden thresholds from val;
+        sensitivity, specificity, F1; ROC curves; predictions.csv.
+
+        A region whose films are all one class is reported as undefined.
+        """
+        from rich.console import Console
+
+        from cxr_regions.evaluation.evaluate import evaluate_run
+
+        result = evaluate_run(run, split=split, out=out, n_boot=n_boot, seed=seed, dataset=dataset)
+        console = Console()
+        console.print((result.out / "auc.md").read_text(encoding="utf-8"), markup=False, highlight=False)
+        console.print(f"written to {result.out}", highlight=False)
+
+    @app.command()
+    def compare(
+        run_a: Path = typer.Argument(..., help="Run A: a run folder, or an evaluation folder of one."),
+        run_b: Path = typer.Argument(..., help="Run B, scored on the same films."),
+        split: str = typer.Option("test", "--split", help="Dataset split both runs are scored on."),
+        out: Path | None = typer.Option(None, "-o", "--out", help="Folder for compare.csv / compare.md."),
+        dataset: Path | None = typer.Option(
+            None, "--dataset", help="Dataset folder (default: the one the runs were trained on)."
+        ),
+        n_boot: int = typer.Option(1000, "--n-boot", help="Paired patient bootstrap resamples."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    ) -> None:
+        """Per-region AUC differences B − A with paired patient-bootstrap 95% CIs and p-values.
+
+        Uses each run's saved predictions (RUN/evaluation) when they match the split, else predicts.
+        """
+        from rich.console import Console
+
+        from cxr_regions.evaluation.compare import compare_markdown, compare_runs
+
+        frame = compare_runs(run_a, run_b, split=split, n_boot=n_boot, seed=seed, out=out, dataset=dataset)
+        text = compare_markdown(frame, str(run_a), str(run_b), split, n_boot)
+        Console().print(text, markup=False, highlight=False)
