@@ -60,3 +60,31 @@ def register(app: typer.Typer) -> None:
         frame = compare_runs(run_a, run_b, split=split, n_boot=n_boot, seed=seed, out=out, dataset=dataset)
         text = compare_markdown(frame, str(run_a), str(run_b), split, n_boot)
         Console().print(text, markup=False, highlight=False)
+
+    @app.command()
+    def experiment(
+        grid: Path = typer.Argument(..., help="Grid file (YAML): dataset, archs, inits, train settings."),
+        out: Path | None = typer.Option(
+            None, "-o", "--out", help="Experiment folder (default: ./experiment-GRIDNAME)."
+        ),
+        paper: bool = typer.Option(False, "--paper", help="Put the paper's published values beside ours."),
+    ) -> None:
+        """Train and evaluate every network × initialisation of a grid, then write Table 2
+        (table2.md, table2.csv, table2.png).
+
+        Cells already evaluated in the folder are kept, so rerunning resumes an interrupted grid.
+        Cells whose pretrained weights are missing are listed as skipped, with what to provide.
+        """
+        from rich.console import Console
+
+        from cxr_regions.evaluation.experiment import load_grid, run_experiment
+
+        config = load_grid(grid)
+        result = run_experiment(config, out or Path(f"experiment-{grid.stem}"), paper=paper)
+        console = Console()
+        console.print(result.files["md"].read_text(encoding="utf-8"), markup=False, highlight=False)
+        console.print(
+            f"{len(result.trained)} trained, {len(result.evaluated)} evaluated, {len(result.reused)} kept, "
+            f"{len(result.skipped)} skipped; written to {result.out}",
+            highlight=False,
+        )

@@ -1,0 +1,287 @@
+"""The Table 2 grid: train and evaluate every network × initialisation, then tabulate.
+
+A grid file (YAML, validated by :class:`GridConfig`) names the dataset, the networks, the
+initialisations and the training settings shared by every cell. The experiment folder holds one
+run folder per cell (``<init>-<arch>/``, its evaluation in ``<init>-<arch>/evaluation/``) and the
+table files. A cell is done once its ``evaluation.json`` exists, so rerunning the same command
+resumes an interrupted grid without retraining finished cells. A cell whose pretrained weights are
+not on this machine is listed as skipped, with what to download and where, instead of stopping
+the grid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from cxr_regions.config import load_config, save_config
+from cxr_regions.errors import UserError
+from cxr_regions.evaluation.evaluate import (
+    EVALUATION_FILE,
+    default_evaluation_dir,
+    evaluate_run,
+    read_evaluation,
+)
+from cxr_regions.evaluation.paper_table2 import COLUMNS, INITS, arch_name, init_name
+from cxr_regions.evaluation.table2 import CellOutcome, write_table2
+from cxr_regions.fileio import write_json
+
+PAPER_ARCHS: tuple[str, ...] = ("alexnet", "vgg16", "resnet34", "densenet121")
+GRID_FILE = "experiment.yaml"
+# TrainConfig fields the grid sets per cell; everything else may be overridden under ``train:``.
+_CELL_FIELDS = ("dataset", "arch", "init", "out", "seed", "resume")
+# Settings that change results: a grid folder refuses to be resumed with different ones.
+_FINGERPRINT = ("dataset", "train", "seed", "n_boot", "split")
+
+
+class GridConfig(BaseModel):
+    """A grid file: which cells to run and the training settings they share."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: Path = Field(description="Dataset folder written by `cxr-regions build`.")
+    archs: list[str] = Field(default_factory=lambda: list(PAPER_ARCHS), min_length=1)
+    inits: list[Literal["scratch", "imagenet", "chestx14"]] = Field(
+        default_factory=lambda: list(INITS), min_length=1
+    )
+    chestx14: dict[str, Path] | Path | None = Field(
+        None, description="Pretraining run folder (or model.safetensors) per arch, or one for all."
+    )
+    imagenet_weights: dict[str, Path] = Field(
+        default_factory=dict, description="ImageNet weight file per arch (default: the torch hub cache)."
+    )
+    train: dict[str, Any] = Field(default_factory=dict, description="TrainConfig overrides for every cell.")
+    n_boot: int = Field(1000, ge=1)
+    seed: int = 0
+    split: Literal["val", "test"] = "test"
+
+    @field_validator("archs", "inits")
+    @classmethod
+    def _unique(cls, values: list[str]) -> list[str]:
+        if len(set(values)) != len(values):
+            raise ValueError(f"listed twice: {sorted({v for v in values if values.count(v) > 1})}")
+        return values
+
+    def resolve(self, base: Path) -> GridConfig:
+        """Paths relative to the grid file's folder made absolute."""
+
+        def fix(p: Path) -> Path:
+            p = Path(p).expanduser()
+            return p if p.is_absolute() else (base / p).resolve()
+
+        chest = self.chestx14
+        if isinstance(chest, dict):
+            chest = {k: fix(v) for k, v in chest.items()}
+        elif chest is not None:
+            chest = fix(chest)
+        return self.model_copy(
+            update={
+                "dataset": fix(self.dataset),
+                "chestx14": chest,
+                "imagenet_weights": {k: fix(v) for k, v in self.imagenet_weights.items()},
+            }
+        )
+
+    def checkpoint(self, arch: str) -> Path | None:
+        """The ChestX-ray14 pretraining checkpoint named for ``arch``, if any."""
+        if isinstance(self.chestx14, dict):
+            return self.chestx14.get(arch)
+        return self.chestx14
+
+
+def load_grid(path: Path) -> GridConfig:
+    """Read and validate a grid file; relative paths are taken from the file's folder."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"grid file {path} not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: expected a mapping of settings (dataset, archs, inits, train...)")
+    try:
+        grid = GridConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors())
+        raise UserError(f"{path}: {problems}") from None
+    return grid.resolve(path.parent.resolve())
+
+
+@dataclasses.dataclass
+class Cell:
+    """One grid cell and, where it cannot run here, why."""
+
+    init: str
+    arch: str
+    init_arg: str
+    missing: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.init}-{self.arch}"
+
+
+def plan_cells(grid: GridConfig) -> list[Cell]:
+    """The grid's cells in table order (initialisation blocks, then networks), weights checked."""
+    from cxr_regions.models import available_archs, imagenet_weights_file
+
+    known = set(available_archs())
+    unknown = [a for a in grid.archs if a not in known]
+    if unknown:
+        raise UserError(f"unknown network(s) {', '.join(unknown)}; the paper's are {', '.join(PAPER_ARCHS)}")
+    cells = []
+    for init in grid.inits:
+        for arch in grid.archs:
+            if init == "scratch":
+                cells.append(Cell(init, arch, "scratch"))
+            elif init == "imagenet":
+                explicit = grid.imagenet_weights.get(arch)
+                _, file_name, cached = imagenet_weights_file(arch)
+                where = explicit or cached
+                missing = None
+                if not where.is_file():
+                    missing = (
+                        f"weights missing: ImageNet {file_name} not found at {where}; place it in "
+                        f"$TORCH_HOME/hub/checkpoints or set imagenet_weights.{arch} in the grid file"
+                    )
+                cells.append(Cell(init, arch, "imagenet", missing))
+            else:
+                checkpoint = grid.checkpoint(arch)
+                missing = None
+                if checkpoint is None:
+                    missing = f"weights missing: no ChestX-ray14 checkpoint (set chestx14.{arch} in the grid)"
+                elif not (checkpoint / "model.safetensors" if checkpoint.is_dir() else checkpoint).is_file():
+                    missing = (
+                        f"weights missing: {checkpoint} holds no model.safetensors; run "
+                        f"`cxr-regions pretrain --arch {arch}` and point chestx14.{arch} at its run folder"
+                    )
+                cells.append(Cell(init, arch, f"chestx14:{checkpoint}", missing))
+    return cells
+
+
+def train_config(grid: GridConfig, cell: Cell, run_dir: Path):
+    """The TrainConfig of one cell: the grid's overrides plus the cell's network and initialisation."""
+    from cxr_regions.training import TrainConfig
+
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    bad = sorted(set(grid.train) - fields)
+    if bad:
+        valid = ", ".join(sorted(fields - set(_CELL_FIELDS)))
+        raise UserError(f"grid file: unknown setting(s) {', '.join(bad)} under train:; valid: {valid}")
+    fixed = sorted(set(grid.train) & set(_CELL_FIELDS))
+    if fixed:
+        raise UserError(f"grid file: train.{fixed[0]} is set per cell by the grid; remove it from train:")
+    settings: dict[str, Any] = {
+        **grid.train,
+        "dataset": grid.dataset,
+        "arch": cell.arch,
+        "init": cell.init_arg,
+        "out": run_dir,
+        "seed": grid.seed,
+    }
+    if "resume" in fields:
+        settings["resume"] = (run_dir / "checkpoints" / "last.ckpt").exists()
+    if cell.init == "imagenet" and grid.imagenet_weights.get(cell.arch) and "weights" in fields:
+        settings["weights"] = grid.imagenet_weights[cell.arch]
+    return TrainConfig(**settings)
+
+
+def _check_resumable(grid: GridConfig, out: Path) -> None:
+    previous = out / GRID_FILE
+    if not previous.exists():
+        return
+    before = load_config(previous)
+    now = grid.model_dump(mode="json")
+    changed = [k for k in _FINGERPRINT if before.get(k) != now.get(k)]
+    if changed:
+        raise UserError(
+            f"{out} holds a grid run with different {', '.join(changed)} ({previous}); finished cells "
+            "would not be comparable. Use another --out folder, or delete that one."
+        )
+
+
+@dataclasses.dataclass
+class ExperimentResult:
+    """What an ``experiment`` call did: the cells, which it trained / evaluated now, the table files."""
+
+    out: Path
+    cells: list[CellOutcome]
+    trained: list[str]
+    evaluated: list[str]
+    reused: list[str]
+    skipped: list[str]
+    files: dict[str, Path]
+
+
+def _outcome(cell: Cell, run_dir: Path, split: str) -> CellOutcome:
+    doc = read_evaluation(default_evaluation_dir(run_dir, split))
+    auc = {
+        col: tuple(float("nan") if v is None else v for v in (r["auc"], r["ci_low"], r["ci_high"]))
+        for col, r in doc["auc"].items()
+        if col in COLUMNS
+    }
+    return CellOutcome(cell.init, cell.arch, "done", auc=auc)
+
+
+def run_experiment(grid: GridConfig, out: Path, paper: bool = False) -> ExperimentResult:
+    """Train and evaluate every cell not done yet in ``out``; write the Table 2 files after each cell."""
+    from rich.console import Console
+
+    from cxr_regions.training import train
+
+    console = Console(stderr=True)
+    out = Path(out)
+    if not grid.dataset.is_dir():
+        raise UserError(f"dataset folder {grid.dataset} not found (the grid file's `dataset:`)")
+    cells = plan_cells(grid)
+    _check_resumable(grid, out)
+    out.mkdir(parents=True, exist_ok=True)
+    save_config(grid, out / GRID_FILE, command="experiment")
+    outcomes: dict[str, CellOutcome] = {c.name: CellOutcome(c.init, c.arch, "pending") for c in cells}
+    result = ExperimentResult(out, [], [], [], [], [], {})
+    title = f"Table 2 on {grid.dataset.name} ({grid.split} split)"
+    for i, cell in enumerate(cells, 1):
+        label = f"[{i}/{len(cells)}] {init_name(cell.init)} · {arch_name(cell.arch)}"
+        run_dir = out / cell.name
+        if (default_evaluation_dir(run_dir, grid.split) / EVALUATION_FILE).exists():
+            console.print(f"{label}: done before, kept", highlight=False)
+            result.reused.append(cell.name)
+        elif cell.missing:
+            console.print(f"{label}: skipped — {cell.missing}", highlight=False)
+            outcomes[cell.name] = CellOutcome(cell.init, cell.arch, "skipped", note=cell.missing)
+            result.skipped.append(cell.name)
+            continue
+        else:
+            if not (run_dir / "model.safetensors").exists():
+                console.print(f"{label}: training", highlight=False)
+                start = time.monotonic()
+                train(train_config(grid, cell, run_dir))
+                console.print(f"{label}: trained in {time.monotonic() - start:.0f} s", highlight=False)
+                result.trained.append(cell.name)
+            evaluate_run(run_dir, split=grid.split, n_boot=grid.n_boot, seed=grid.seed, dataset=grid.dataset)
+            result.evaluated.append(cell.name)
+        outcomes[cell.name] = _outcome(cell, run_dir, grid.split)
+        console.print(f"{label}: mean AUC {outcomes[cell.name].auc['mean'][0]:.3f}", highlight=False)
+        result.files = write_table2(list(outcomes.values()), out, paper=paper, title=title)
+    result.cells = list(outcomes.values())
+    result.files = write_table2(result.cells, out, paper=paper, title=title)
+    write_json(
+        out / "experiment.json",
+        {
+            "grid": grid.model_dump(mode="json"),
+            "cells": [
+                {"cell": c.name, "run": str(out / c.name), "status": o.status, "note": o.note}
+                for c, o in zip(cells, result.cells, strict=True)
+            ],
+            "trained_now": result.trained,
+            "evaluated_now": result.evaluated,
+            "files": {k: str(v) for k, v in result.files.items()},
+        },
+    )
+    return result
