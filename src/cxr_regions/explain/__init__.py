@@ -1,1 +1,35 @@
-"""Stage 6, explain: per-region heatmaps, figure panels and the HTML report."""
+"""Stage 6, explain: per-region heatmaps, overlays, Fig. 3 panels and localisation scores.
+
+The public names are imported on first use (PEP 562), so that ``cxr-regions --help`` does not load
+torch and pytorch-grad-cam.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ExplainConfig": "batch",
+    "ExplainSummary": "batch",
+    "explain_images": "batch",
+    "read_thresholds": "batch",
+    "METHODS": "heatmaps",
+    "FilmHeatmaps": "heatmaps",
+    "compute_heatmaps": "heatmaps",
+    "target_layer": "heatmaps",
+    "overlay": "overlay",
+    "energy_share": "localisation",
+    "pointing_hit": "localisation",
+    "score_film": "localisation",
+    "summarise": "localisation",
+    "panel_png": "panels",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"cxr_regions.explain.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'cxr_regions.explain' has no attribute {name!r}")

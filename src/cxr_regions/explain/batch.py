@@ -1,0 +1,277 @@
+"""``explain``: heatmaps, overlays, figure panels and localisation scores for a list of films.
+
+The explain folder (docs/data-contracts.md):
+``explain.csv`` (one row per film: its name, source, the model's probabilities and the regions it
+predicts abnormal), ``heatmaps/<name>/<region>.png`` (overlays at the film's size),
+``heatmaps/<name>/heatmaps.npz`` (the raw heatmaps, float16 in [0, 1]), ``panels/<name>.png``
+(Fig. 3 panels), with ``--masks``: ``localisation.csv`` (per film and region) and ``localisation.md``
+(per region, beside the chance level), and ``config.yaml``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cxr_regions.config import save_config
+from cxr_regions.errors import UserError
+from cxr_regions.explain import localisation
+from cxr_regions.explain.heatmaps import METHODS, compute_heatmaps, target_layer
+from cxr_regions.explain.overlay import overlay, save_png
+from cxr_regions.explain.panels import panel_png
+from cxr_regions.fileio import write_bytes, write_csv, write_text
+
+DEFAULT_THRESHOLD = 0.5
+FILM_SUFFIXES = {".dcm", ".dicom", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ""}
+
+
+@dataclass
+class ExplainConfig:
+    """What ``explain`` was asked to do (saved as ``config.yaml`` in the output folder)."""
+
+    run: Path
+    images: list[Path]
+    out: Path
+    method: str = "gradcam"
+    regions: list[str] | None = None
+    masks: Path | None = None
+    frame_size: int | None = None
+    threshold: float = DEFAULT_THRESHOLD
+    thresholds: Path | None = None
+    reports: Path | None = None
+    panels: bool = True
+
+
+@dataclass
+class ExplainSummary:
+    """Where the outputs went, the per-film table and (with masks) the localisation summary."""
+
+    out: Path
+    films: pd.DataFrame
+    localisation: pd.DataFrame | None = None
+    missing_masks: list[str] = field(default_factory=list)
+
+
+def film_name(path: Path) -> str:
+    """A film's output name: its file name without a film suffix (DICOMs often have none)."""
+    return path.stem if path.suffix.lower() in FILM_SUFFIXES else path.name
+
+
+def expand_images(images: Sequence[os.PathLike[str] | str]) -> list[Path]:
+    """Files as given and folders as the films inside them (recursive, sorted); absent paths are errors."""
+    files: list[Path] = []
+    for item in map(Path, images):
+        if item.is_dir():
+            found = sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in FILM_SUFFIXES)
+            if not found:
+                raise UserError(f"no films (DICOM, PNG, JPEG, TIFF) in folder {item}")
+            files.extend(found)
+        elif item.is_file():
+            files.append(item)
+        else:
+            raise UserError(f"image {item} does not exist")
+    if not files:
+        raise UserError("no images given: pass DICOM or PNG files, or folders holding them")
+    names: dict[str, Path] = {}
+    for path in files:
+        name = film_name(path)
+        if name in names:
+            raise UserError(
+                f"{names[name]} and {path} would both be written as {name!r}; "
+                "explain names its outputs after the file names, so give them distinct names"
+            )
+        names[name] = path
+    return files
+
+
+def read_thresholds(path: os.PathLike[str] | str) -> dict[str, float]:
+    """Per-label thresholds from evaluate's ``thresholds.csv`` (or the evaluation folder holding it)."""
+    path = Path(path)
+    file = path / "thresholds.csv" if path.is_dir() else path
+    if not file.exists():
+        raise UserError(f"no thresholds file at {file}; pass an evaluation folder or its thresholds.csv")
+    table = pd.read_csv(file)
+    if not {"label", "threshold"} <= set(table.columns):
+        raise UserError(f"{file} needs columns label and threshold (as written by `cxr-regions evaluate`)")
+    return {str(r.label): float(r.threshold) for r in table.itertuples(index=False)}
+
+
+def read_reports(path: os.PathLike[str] | str) -> dict[str, str]:
+    """Report texts per film name from a CSV with columns ``image`` and ``text``."""
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if not {"image", "text"} <= set(table.columns):
+        raise UserError(f"{path} needs columns image (film file name without suffix) and text")
+    return dict(zip(table["image"], table["text"], strict=True))
+
+
+def frame_size_of(info: Mapping[str, object], fallback: int) -> int:
+    """The pack size the model was trained at (films are resized to it before the heatmap)."""
+    for key in ("dataset_size", "image_size", "pack_size"):
+        value = info.get(key)
+        if isinstance(value, (int, float)) and value > 0:
+            return int(value)
+    dataset = info.get("dataset_path") or info.get("dataset")
+    if isinstance(dataset, str) and (Path(dataset) / "dataset.json").exists():
+        import json
+
+        meta = json.loads((Path(dataset) / "dataset.json").read_text(encoding="utf-8"))
+        if isinstance(meta.get("size"), int):
+            return int(meta["size"])
+    return fallback
+
+
+def explain_images(
+    run_dir: os.PathLike[str] | str,
+    images: Sequence[os.PathLike[str] | str],
+    out: os.PathLike[str] | str,
+    method: str = "gradcam",
+    regions: Sequence[str] | None = None,
+    masks_dir: os.PathLike[str] | str | None = None,
+    *,
+    frame_size: int | None = None,
+    thresholds: Mapping[str, float] | float = DEFAULT_THRESHOLD,
+    reports: Mapping[str, str] | None = None,
+    panels: bool = True,
+    progress: bool = True,
+    config: ExplainConfig | None = None,
+) -> ExplainSummary:
+    """Heatmaps of ``regions`` for each film with the run's model; see the module doc for the outputs.
+
+    ``thresholds``: one probability (or one per label) above which a region counts as predicted
+    abnormal, which picks the heatmaps shown on the panel. ``reports``: report text per film name,
+    labelled with the report labeler for the panel.
+    """
+    from cxr_regions.imaging import load_film
+    from cxr_regions.training import load_run
+
+    if method.lower() not in METHODS:
+        raise UserError(f"unknown heatmap method {method!r}; choose one of {', '.join(METHODS)}")
+    run_dir, out = Path(run_dir), Path(out)
+    files = expand_images(images)
+    loaded = load_run(run_dir)
+    names = list(loaded.label_names)
+    wanted = _wanted_regions(regions, names)
+    size = frame_size or frame_size_of(loaded.info, int(loaded.input_size))
+    cuts = _thresholds(thresholds, names)
+    masks_path = Path(masks_dir) if masks_dir is not None else None
+    if masks_path is not None and not masks_path.is_dir():
+        raise UserError(f"masks folder {masks_path} does not exist")
+    labeler = _labeler() if reports else None
+    model = loaded.model.eval()
+    layer = target_layer(model)
+    config = config or ExplainConfig(
+        run=run_dir,
+        images=files,
+        out=out,
+        method=method,
+        regions=list(wanted),
+        masks=masks_path,
+        frame_size=size,
+    )
+    save_config(config, out / "config.yaml", command="explain")
+
+    rows, scores, missing = [], [], []
+    for path in _progress(files, progress, "explain"):
+        name = film_name(path)
+        try:
+            film = load_film(path)
+        except UserError:
+            raise
+        except Exception as exc:
+            raise UserError(f"cannot read film {path}: {exc}") from exc
+        result = compute_heatmaps(model, film, names, wanted, method, size, layer)
+        predicted = [k for k in names if result.probabilities[k] >= cuts[k]]
+        _write_heatmaps(out / "heatmaps" / name, film, result.heatmaps)
+        text = (reports or {}).get(name)
+        if panels:
+            report_labels = labeler.label(text).values if (labeler and text) else None
+            png = panel_png(film, result.heatmaps, result.probabilities, predicted, text, report_labels, name)
+            write_bytes(out / "panels" / f"{name}.png", png)
+        rows.append(
+            {
+                "image": name,
+                "source": str(path),
+                "height": film.shape[0],
+                "width": film.shape[1],
+                **{f"p_{k}": result.probabilities[k] for k in names},
+                "predicted_abnormal": " ".join(predicted),
+            }
+        )
+        if masks_path is not None:
+            mask_file = masks_path / f"{name}.npz"
+            if mask_file.exists():
+                scores.append(
+                    localisation.score_film(name, result.heatmaps, localisation.load_masks(mask_file))
+                )
+            else:
+                missing.append(name)
+    films = pd.DataFrame(rows)
+    write_csv(out / "explain.csv", films, float_format="%.6f")
+    summary = ExplainSummary(out=out, films=films, missing_masks=missing)
+    if masks_path is not None:
+        if not scores:
+            raise UserError(
+                f"none of the {len(files)} films has a mask in {masks_path} (expected <film name>.npz)"
+            )
+        per_film = pd.concat(scores, ignore_index=True)
+        write_csv(out / "localisation.csv", per_film, float_format="%.6f")
+        summary.localisation = localisation.summarise(per_film)
+        note = (
+            f"\n{len(missing)} film(s) had no mask and were not scored: {', '.join(missing)}\n"
+            if missing
+            else ""
+        )
+        write_text(
+            out / "localisation.md",
+            f"# Localisation of the {method} heatmaps\n\n"
+            f"{localisation.summary_markdown(summary.localisation)}"
+            f"\nPointing game: share of films whose heatmap peak lies inside the region's mask; energy in "
+            f"mask: share of the heatmap's mass inside it; chance: the mask's share of the film.\n{note}",
+        )
+    return summary
+
+
+def _wanted_regions(regions: Sequence[str] | None, names: list[str]) -> list[str]:
+    if not regions:
+        return names
+    unknown = [r for r in regions if r not in names]
+    if unknown:
+        raise UserError(f"the model predicts {', '.join(names)}; it has no output for {', '.join(unknown)}")
+    return [n for n in names if n in set(regions)]
+
+
+def _thresholds(thresholds: Mapping[str, float] | float, names: list[str]) -> dict[str, float]:
+    if isinstance(thresholds, (int, float)):
+        return dict.fromkeys(names, float(thresholds))
+    cuts = {n: float(thresholds.get(n, DEFAULT_THRESHOLD)) for n in names}
+    return {n: (DEFAULT_THRESHOLD if math.isnan(v) else v) for n, v in cuts.items()}
+
+
+def _labeler():
+    from cxr_regions.reports import Labeler
+
+    return Labeler()
+
+
+def _write_heatmaps(folder: Path, film: np.ndarray, heatmaps: Mapping[str, np.ndarray]) -> None:
+    for key, heat in heatmaps.items():
+        save_png(folder / f"{key}.png", overlay(film, heat))
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **{k: v.astype(np.float16) for k, v in heatmaps.items()})
+    write_bytes(folder / "heatmaps.npz", buffer.getvalue())
+
+
+def _progress(items: Sequence[Path], enabled: bool, label: str):
+    if not enabled:
+        yield from items
+        return
+    from rich.progress import track
+
+    yield from track(items, description=label, total=len(items))
