@@ -1,0 +1,96 @@
+"""The shareable artefact of a run: ``model.safetensors`` (weights) + ``model.json`` (everything else).
+
+It is what ``evaluate``, ``explain`` and ``--init chestx14:PATH`` read. Loading it never unpickles
+anything: the weights are safetensors, the description is JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cxr_regions import __version__
+from cxr_regions.errors import UserError
+from cxr_regions.fileio import atomic_path, write_json
+from cxr_regions.models.factory import ModelSpec, RegionNet, model_from_spec
+from cxr_regions.models.weights import INFO_FILE, WEIGHTS_FILE, resolve_checkpoint
+
+FORMAT = "cxr-regions/model"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class LoadedRun:
+    """A trained model ready for inference, and what ``model.json`` says about it."""
+
+    model: RegionNet
+    info: dict[str, Any]
+    label_names: list[str]
+    input_size: int
+    path: Path
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.model.spec
+
+
+def save_model(
+    model: RegionNet, out_dir: Path | str, label_names: list[str] | tuple[str, ...], **extra: Any
+) -> Path:
+    """Write ``model.safetensors`` and ``model.json`` into ``out_dir``; returns the weights path.
+
+    ``extra`` (dataset id and path, best epoch, validation AUCs...) is added to ``model.json``.
+    """
+    from safetensors.torch import save_file
+
+    if len(label_names) != model.spec.num_classes:
+        raise ValueError(f"{len(label_names)} label names for {model.spec.num_classes} logits")
+    out_dir = Path(out_dir)
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    weights_path = out_dir / WEIGHTS_FILE
+    with atomic_path(weights_path) as tmp:
+        save_file(state, str(tmp), metadata={"format": FORMAT, "arch": model.spec.arch})
+    info = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        **model.spec.to_dict(),
+        "label_names": list(label_names),
+        "init_report": model.init_report,
+        "cxr_regions_version": __version__,
+        "written_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        **extra,
+    }
+    write_json(out_dir / INFO_FILE, info)
+    return weights_path
+
+
+def load_run(run_dir: Path | str) -> LoadedRun:
+    """Load a run folder (or a path to its ``model.safetensors``) for inference, in eval mode, on CPU."""
+    from safetensors.torch import load_file
+
+    weights_path, info_path = resolve_checkpoint(run_dir)
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read {info_path}: {exc}") from None
+    if info.get("format") != FORMAT:
+        raise UserError(f"{info_path} is not a cxr-regions model description (format {info.get('format')!r})")
+    spec = ModelSpec.from_dict(info)
+    model = model_from_spec(spec)
+    model.init_report = info.get("init_report", {})
+    try:
+        model.load_state_dict(load_file(str(weights_path)), strict=True)
+    except RuntimeError as exc:
+        detail = " ".join(str(exc).split())[:1500]
+        raise UserError(f"{weights_path} does not match {info_path}: {detail}") from None
+    model.eval()
+    return LoadedRun(
+        model=model,
+        info=info,
+        label_names=list(info["label_names"]),
+        input_size=int(spec.input_size),
+        path=weights_path.parent,
+    )
