@@ -1,0 +1,414 @@
+"""The labeler's vocabulary: a YAML file validated on load and compiled into one token matcher.
+
+The packaged ``vocabulary.yaml`` holds every word of labeling-policy.md. A hospital adds its own
+phrasing with a file that starts ``extends: default`` and lists only its additions. Errors name
+the file, the entry and what is wrong. Every term becomes one alternative of a single regular
+expression (literals as a trie, so one pass over a clause finds the longest term at each place).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from cxr_regions.errors import UserError
+from cxr_regions.regions import REGION_KEYS
+
+RegionKey = Literal["thorax", "lungs", "aorta", "heart", "diaphragm"]
+SubjectKey = Literal[
+    "thorax", "lungs", "markings", "aorta", "heart", "diaphragm", "pleura", "outside", "neutral"
+]
+SUBJECT_KEYS: tuple[str, ...] = SubjectKey.__args__  # type: ignore[attr-defined]
+REGEX_PREFIX = "re:"
+DEFAULT_PATH = "vocabulary.yaml"
+
+
+def _check_term(term: str) -> str:
+    if not isinstance(term, str) or not term.strip():
+        raise ValueError("an entry must be a non-empty phrase")
+    if term.startswith(REGEX_PREFIX):
+        try:
+            compiled = re.compile(term[len(REGEX_PREFIX) :])
+        except re.error as exc:
+            raise ValueError(f"{term!r} is not a valid regular expression: {exc}") from None
+        if compiled.match(""):
+            raise ValueError(f"{term!r} matches the empty string")
+    return term
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FindingGroup(_Strict):
+    """Words that state an abnormality, and where that abnormality goes."""
+
+    name: str
+    region: RegionKey | None = None
+    fixed: list[RegionKey] = Field(default_factory=list)
+    redirect: dict[SubjectKey, RegionKey] = Field(default_factory=dict)
+    not_for: list[SubjectKey] = Field(default_factory=list)
+    device_owned: bool = False
+    terms: list[str] = Field(min_length=1)
+
+    _terms = field_validator("terms")(lambda cls, v: [_check_term(t) for t in v])
+
+
+class Subjects(_Strict):
+    """Words naming what a clause speaks of, per region (and the pseudo-subjects of the policy)."""
+
+    thorax: list[str] = Field(default_factory=list)
+    lungs: list[str] = Field(default_factory=list)
+    markings: list[str] = Field(default_factory=list)
+    aorta: list[str] = Field(default_factory=list)
+    heart: list[str] = Field(default_factory=list)
+    diaphragm: list[str] = Field(default_factory=list)
+    pleura: list[str] = Field(default_factory=list)
+    outside: list[str] = Field(default_factory=list)
+    neutral: list[str] = Field(default_factory=list)
+    parts: dict[RegionKey, list[str]] = Field(default_factory=dict)
+
+    @field_validator(*SUBJECT_KEYS)
+    @classmethod
+    def _terms(cls, v: list[str]) -> list[str]:
+        return [_check_term(t) for t in v]
+
+
+class Ratio(_Strict):
+    """Cardiothoracic ratio: heart 1 above ``threshold`` (the policy's 0.50)."""
+
+    threshold: float = Field(0.5, gt=0.0, lt=1.0)
+
+
+class VocabularyFile(_Strict):
+    """The YAML file as written (see the packaged vocabulary.yaml for what each key means)."""
+
+    version: Literal[1] = 1
+    extends: Literal["default"] | None = None
+    rewrites: dict[str, str] = Field(default_factory=dict)
+    subjects: Subjects = Field(default_factory=Subjects)
+    findings: list[FindingGroup] = Field(default_factory=list)
+    devices: list[str] = Field(default_factory=list)
+    negation: list[str] = Field(default_factory=list)
+    negation_after: list[str] = Field(default_factory=list)
+    hedge: list[str] = Field(default_factory=list)
+    hedge_after: list[str] = Field(default_factory=list)
+    rule_out: list[str] = Field(default_factory=list)
+    resolved: list[str] = Field(default_factory=list)
+    explained: list[str] = Field(default_factory=list)
+    advice: list[str] = Field(default_factory=list)
+    scope_break: list[str] = Field(default_factory=list)
+    markings: list[str] = Field(default_factory=list)
+    ignore: list[str] = Field(default_factory=list)
+    cardiothoracic_ratio: Ratio = Field(default_factory=Ratio)
+
+    @field_validator(
+        "devices",
+        "negation",
+        "negation_after",
+        "hedge",
+        "hedge_after",
+        "rule_out",
+        "resolved",
+        "explained",
+        "advice",
+        "scope_break",
+        "markings",
+        "ignore",
+    )
+    @classmethod
+    def _terms(cls, v: list[str]) -> list[str]:
+        return [_check_term(t) for t in v]
+
+    @field_validator("rewrites")
+    @classmethod
+    def _rewrites(cls, v: dict[str, str]) -> dict[str, str]:
+        for src, dst in v.items():
+            if not str(src) or dst is None:
+                raise ValueError(f"rewrite {src!r} -> {dst!r}: both sides must be phrases")
+        return {str(k): str(val) for k, val in v.items()}
+
+    @model_validator(mode="after")
+    def _rule_out_are_hedges(self) -> VocabularyFile:
+        missing = [t for t in self.rule_out if t not in self.hedge and t not in self.hedge_after]
+        if missing:
+            raise ValueError(f"rule_out entries {missing} must also be listed under hedge or hedge_after")
+        return self
+
+
+# ---------------------------------------------------------------------------------------------
+# The compiled form
+
+
+@dataclass(slots=True)
+class Cue:
+    """Everything one term means (a term may play several compatible roles)."""
+
+    text: str
+    subject: str | None = None
+    part: str | None = None
+    group: FindingGroup | None = None
+    markings: bool = False
+    device: bool = False
+    neg_pre: bool = False
+    neg_post: bool = False
+    hedge_pre: bool = False
+    hedge_post: bool = False
+    rule_out: bool = False
+    resolved: bool = False
+    explained: bool = False
+    advice: bool = False
+    scope_break: bool = False
+    ignore: bool = False
+
+    def roles(self) -> set[str]:
+        out = set()
+        if self.subject:
+            out.add(f"subject:{self.subject}")
+        if self.part:
+            out.add(f"part:{self.part}")
+        if self.group is not None:
+            out.add(f"finding:{self.group.name}")
+        for name in (
+            "markings",
+            "device",
+            "neg_pre",
+            "neg_post",
+            "hedge_pre",
+            "hedge_post",
+            "rule_out",
+            "resolved",
+            "explained",
+            "advice",
+            "scope_break",
+            "ignore",
+        ):
+            if getattr(self, name):
+                out.add(name)
+        return out
+
+
+# Roles that one term may combine; any other combination is a mistake in the file.
+_COMPATIBLE = (
+    {"neg_pre", "neg_post"},
+    {"hedge_pre", "hedge_post", "rule_out"},
+    {"markings", "finding"},
+)
+
+
+def _compatible(roles: set[str]) -> bool:
+    kinds = {r.split(":")[0] for r in roles}
+    return len(roles) <= 1 or any(kinds <= combo for combo in _COMPATIBLE)
+
+
+@dataclass
+class Vocabulary:
+    """A validated, compiled vocabulary. Build it with :func:`load_vocabulary`."""
+
+    source: str
+    spec: VocabularyFile
+    cues: dict[str, Cue]
+    patterns: dict[str, Cue]
+    token_re: re.Pattern[str]
+    rewrites: dict[str, str]
+    ratio_threshold: float
+    groups: list[FindingGroup] = field(default_factory=list)
+
+    def cue_for(self, match: re.Match[str]) -> Cue:
+        """The cue of a token found by ``token_re``."""
+        group = match.lastgroup
+        if group is None or group == "lit":
+            return self.cues[match.group()]
+        return self.patterns[group]
+
+
+def _trie_regex(words: list[str]) -> str:
+    """One regular expression for many literals that finds the longest at each place."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        end = "" in node
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if end:
+            body = body if len(branches) > 1 else "(?:" + body + ")"
+            return body + "?"
+        return body
+
+    return build(trie)
+
+
+def _error(source: str, where: str, what: str) -> UserError:
+    return UserError(f"{source}: entry {where}: {what}. Fix the vocabulary file and run again.")
+
+
+def _compile(spec: VocabularyFile, source: str) -> Vocabulary:
+    cues: dict[str, Cue] = {}
+    where: dict[str, str] = {}
+
+    def add(term: str, loc: str, **role: object) -> None:
+        text = term[len(REGEX_PREFIX) :] if term.startswith(REGEX_PREFIX) else term
+        cue = cues.setdefault(term, Cue(text=text))
+        for key, value in role.items():
+            current = getattr(cue, key)
+            if key in ("subject", "part", "group") and current is not None and current != value:
+                other = current.name if key == "group" else current
+                new = value.name if key == "group" else value
+                raise _error(
+                    source, loc, f"{term!r} is already listed as {key} {other!r} ({where[term]}), not {new!r}"
+                )
+            setattr(cue, key, value)
+        if not _compatible(cue.roles()):
+            raise _error(
+                source,
+                loc,
+                f"{term!r} is also listed at {where[term]}; roles {sorted(cue.roles())} cannot be combined",
+            )
+        where.setdefault(term, loc)
+
+    for key in SUBJECT_KEYS:
+        for i, term in enumerate(getattr(spec.subjects, key)):
+            add(term, f"subjects.{key}[{i}]", subject=key)
+    for region, terms in spec.subjects.parts.items():
+        for i, term in enumerate(terms):
+            add(term, f"subjects.parts.{region}[{i}]", part=region)
+    for g, group in enumerate(spec.findings):
+        if group.fixed and group.region:
+            raise _error(source, f"findings[{g}] ({group.name})", "give either `region` or `fixed`, not both")
+        for i, term in enumerate(group.terms):
+            add(term, f"findings[{g}].terms[{i}]", group=group)
+    simple = {
+        "devices": "device",
+        "negation": "neg_pre",
+        "negation_after": "neg_post",
+        "hedge": "hedge_pre",
+        "hedge_after": "hedge_post",
+        "rule_out": "rule_out",
+        "resolved": "resolved",
+        "explained": "explained",
+        "advice": "advice",
+        "scope_break": "scope_break",
+        "markings": "markings",
+        "ignore": "ignore",
+    }
+    for key, role in simple.items():
+        for i, term in enumerate(getattr(spec, key)):
+            add(term, f"{key}[{i}]", **{role: True})
+
+    literals = {t: c for t, c in cues.items() if not t.startswith(REGEX_PREFIX)}
+    patterns: dict[str, Cue] = {}
+    alternatives = []
+    for n, (term, cue) in enumerate((t, c) for t, c in cues.items() if t.startswith(REGEX_PREFIX)):
+        name = f"p{n}"
+        patterns[name] = cue
+        alternatives.append(f"(?P<{name}>{term[len(REGEX_PREFIX) :]})")
+    words = sorted(literals, key=len, reverse=True)
+    alternatives.append(f"(?P<lit>{_trie_regex(words)})")
+    try:
+        token_re = re.compile("|".join(alternatives))
+    except re.error as exc:  # a pattern that compiles alone but not with the others (named groups)
+        raise _error(source, "a re: pattern", f"does not combine with the others: {exc}") from None
+    return Vocabulary(
+        source=source,
+        spec=spec,
+        cues=literals,
+        patterns=patterns,
+        token_re=token_re,
+        rewrites=dict(spec.rewrites),
+        ratio_threshold=spec.cardiothoracic_ratio.threshold,
+        groups=list(spec.findings),
+    )
+
+
+def _format_validation(source: str, data: dict, exc: ValidationError) -> UserError:
+    lines = []
+    for err in exc.errors()[:10]:
+        loc = ""
+        node: object = data
+        for part in err["loc"]:
+            loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+            if isinstance(node, dict):
+                node = node.get(part)
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                node = node[part]
+            else:
+                node = None
+        shown = f" ({node!r})" if isinstance(node, (str, int, float)) else ""
+        lines.append(f"  entry {loc or '(top level)'}{shown}: {err['msg']}")
+    more = f"\n  ... and {len(exc.errors()) - 10} more" if len(exc.errors()) > 10 else ""
+    return UserError(f"{source}: the vocabulary file is not valid:\n" + "\n".join(lines) + more)
+
+
+def _read_yaml(text: str, source: str) -> dict:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UserError(f"{source}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{source}: the vocabulary file must be a YAML mapping (subjects, findings, ...)")
+    return data
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    """``extends: default``: lists are extended, mappings merged key by key, scalars replaced."""
+    out = dict(base)
+    for key, value in extra.items():
+        if key == "extends":
+            continue
+        if isinstance(value, list) and isinstance(out.get(key), list):
+            out[key] = list(out[key]) + value
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _default_text() -> str:
+    return resources.files("cxr_regions.reports").joinpath(DEFAULT_PATH).read_text(encoding="utf-8")
+
+
+def _parse(data: dict, source: str) -> VocabularyFile:
+    try:
+        return VocabularyFile.model_validate(data)
+    except ValidationError as exc:
+        raise _format_validation(source, data, exc) from None
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str | None) -> Vocabulary:
+    if path is None:
+        source = f"cxr_regions/reports/{DEFAULT_PATH}"
+        data = _read_yaml(_default_text(), source)
+    else:
+        file = Path(path)
+        source = str(file)
+        if not file.is_file():
+            raise UserError(f"vocabulary file not found: {file}")
+        data = _read_yaml(file.read_text(encoding="utf-8-sig"), source)
+        if data.get("extends") == "default":
+            _parse(data, source)  # report mistakes against the user's own file first
+            data = _merge(_read_yaml(_default_text(), DEFAULT_PATH), data)
+    return _compile(_parse(data, source), source)
+
+
+def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
+    """Load and validate a vocabulary file (default: the packaged one); cached per path."""
+    return _load_cached(None if path is None else str(Path(path).resolve()))
+
+
+__all__ = ["REGION_KEYS", "Cue", "FindingGroup", "Vocabulary", "VocabularyFile", "load_vocabulary"]
