@@ -141,7 +141,7 @@ def frame_pixels(ds) -> np.ndarray:
     with quiet_pydicom():
         if decoder.is_native:
             try:
-                return pixel_array(ds, index=0)
+                return pixel_array(ds, index=0, view_only=True)  # read-only view: no copy
             except Exception as exc:
                 raise FilmError(STATUS_DECODE_ERROR, f"{syntax.name}: {_short(exc)}") from None
         plugins = sorted(

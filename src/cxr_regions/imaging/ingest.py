@@ -282,6 +282,16 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+def _init_worker() -> None:
+    """One thread per worker process (the parallelism is the processes); Ctrl-C is the parent's job."""
+    import signal
+
+    import cv2
+
+    cv2.setNumThreads(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class _Workers:
     """A process pool that survives a worker crash and tells which task caused it."""
 
@@ -290,6 +300,8 @@ class _Workers:
     def __init__(self, count: int) -> None:
         self.count = count
         self._pool: ProcessPoolExecutor | None = None
+        self._worked = False
+        self._breaks = 0
 
     def __enter__(self) -> _Workers:
         return self
@@ -300,22 +312,29 @@ class _Workers:
 
     def _fresh_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.count, mp_context=_pool_context())
+            self._pool = ProcessPoolExecutor(self.count, mp_context=_pool_context(), initializer=_init_worker)
         return self._pool
 
     def run(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
-        """Yield ``(item, fn(item))`` in completion order; ``CRASHED`` for an item that kills a worker."""
+        """Yield ``(item, fn(item))`` in completion order; ``CRASHED`` for an item that kills a worker.
+
+        When a worker dies, every task then in flight is suspect: each is rerun alone in a fresh pool,
+        and the one that kills its worker alone is reported as ``CRASHED``.
+        """
         pending = collections.deque(items)
         suspects: collections.deque[Any] = collections.deque()
         inflight: dict[Any, Any] = {}
         while pending or suspects or inflight:
             pool = self._fresh_pool()
-            queue, limit = (suspects, 1) if suspects else (pending, 2 * self.count)
-            while queue and len(inflight) < limit:
-                item = queue.popleft()
-                inflight[pool.submit(fn, item)] = item
-            done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+            queue, limit = (suspects, 1) if suspects else (pending, 4 * self.count)
             broken = []
+            while queue and len(inflight) < limit and not broken:
+                item = queue.popleft()
+                try:
+                    inflight[pool.submit(fn, item)] = item
+                except BrokenProcessPool:
+                    broken.append(item)
+            done = wait(list(inflight), return_when=FIRST_COMPLETED)[0] if inflight and not broken else set()
             for future in done:
                 item = inflight.pop(future)
                 try:
@@ -323,12 +342,19 @@ class _Workers:
                 except BrokenProcessPool:
                     broken.append(item)
                     continue
+                self._worked = True
                 yield item, result
             if broken:
-                alone = len(broken) + len(inflight) == 1 and limit == 1
+                alone = limit == 1 and len(broken) + len(inflight) == 1
                 broken.extend(inflight.pop(f) for f in list(inflight))
-                self._pool.shutdown(wait=False, cancel_futures=True)
+                pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
+                self._breaks += 1
+                if not self._worked and self._breaks >= 3:
+                    raise RuntimeError(
+                        "the worker processes die before finishing any work; run ingest from the "
+                        "cxr-regions command or a script file (not from standard input)"
+                    )
                 if alone:
                     yield broken[0], self.CRASHED
                 else:
@@ -434,7 +460,10 @@ def ingest(
     config: IngestConfig | None = None,
     progress: bool = True,
 ) -> IngestSummary:
-    """Ingest a DICOM folder tree into ``out`` (see the module docstring); rerun to resume."""
+    """Ingest a DICOM folder tree into ``out`` (see the module docstring); rerun to resume.
+
+    Workers are separate processes: in a script, call this under ``if __name__ == "__main__":``.
+    """
     config = config or IngestConfig()
     config.validate()
     root, out = Path(dicom_dir), Path(out)

@@ -1,0 +1,85 @@
+"""Ingest speed: films per second for the uncompressed and the JPEG 2000 chest film, 1 and 2 workers.
+
+Targets (issue 4): >= 10 films/s per worker on the uncompressed 1955x1841 film, and 2 workers
+>= 1.7x one. Each measurement ingests a fresh temporary tree of N links to one file into a fresh
+output folder, so it includes walking, header reading, decoding, windowing, resizing, PNG writing
+and the tables; the hot path (one film decoded and written in this process) is timed separately.
+
+    .venv/bin/python benchmarks/ingest_speed.py [--copies 60] [--j2k-copies 12] [--workers 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from cxr_regions.imaging import IngestConfig, ingest
+from cxr_regions.imaging.decode import decode_display, quantise
+from cxr_regions.imaging.ingest import _png_bytes
+from cxr_regions.imaging.resize import pad_square, resize_film
+
+DATA = Path(os.environ.get("CXR_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+def hot_path_ms(path: Path, repeats: int) -> float:
+    """Median milliseconds to decode, window, resize and PNG-encode one film in this process."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        display, _ = decode_display(path)
+        small = resize_film(display.values, 256, "pad")
+        _png_bytes(pad_square(quantise(small, 8, display.invert), 256))
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def films_per_second(path: Path, copies: int, workers: int) -> tuple[float, float]:
+    """(films/s over the whole ingest, wall seconds) for a tree of ``copies`` links to ``path``."""
+    with tempfile.TemporaryDirectory(prefix="ingest-bench-") as tmp:
+        tree = Path(tmp, "in")
+        tree.mkdir()
+        for i in range(copies):
+            (tree / f"{i:05d}.dcm").symlink_to(path.resolve())
+        start = time.perf_counter()
+        summary = ingest(tree, Path(tmp, "out"), IngestConfig(workers=workers), progress=False)
+        seconds = time.perf_counter() - start
+        if summary.films != copies:
+            raise SystemExit(f"expected {copies} films, got {summary.films}: {summary.errors}")
+    return copies / seconds, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--copies", type=int, default=60, help="links to the uncompressed film")
+    parser.add_argument("--j2k-copies", type=int, default=12, help="links to the JPEG 2000 film")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
+    films = {"RG1_UNCI (uncompressed)": (DATA / "dicom" / "RG1_UNCI.dcm", args.copies)}
+    films["RG1_J2KR (JPEG 2000)"] = (DATA / "dicom" / "RG1_J2KR.dcm", args.j2k_copies)
+    for path, _ in films.values():
+        if not path.is_file():
+            raise SystemExit(f"{path} not found: set CXR_SHARED_DATA to the shared data folder")
+    print(f"cpus: {os.cpu_count()}  load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    first, _ = films_per_second(films["RG1_UNCI (uncompressed)"][0], 1, 1)
+    _, overhead = films_per_second(films["RG1_UNCI (uncompressed)"][0], 1, 1)
+    print(f"first ingest in this process (starts the fork server): {1 / first:.2f} s for 1 film")
+    print(f"fixed cost of an ingest once warm (1 film, 1 worker): {overhead:.2f} s")
+    for name, (path, copies) in films.items():
+        print(f"\n{name}, 1955x1841, 256-px 8-bit output")
+        print(f"  hot path in-process: {hot_path_ms(path, 5):.1f} ms/film")
+        rates = {}
+        for workers in args.workers:
+            rate, seconds = films_per_second(path, copies, workers)
+            rates[workers] = rate
+            print(f"  ingest, {workers} worker(s): {rate:6.1f} films/s ({copies} films in {seconds:.2f} s)")
+        if 1 in rates and 2 in rates:
+            print(f"  speed-up 2 vs 1 worker: {rates[2] / rates[1]:.2f}x")
+    print(f"\nload average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
