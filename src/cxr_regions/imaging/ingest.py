@@ -174,7 +174,11 @@ def _error(source: str, status: str, message: str) -> dict[str, Any]:
 def _scan_file(ctx: _Context, rel: str) -> dict[str, Any]:
     """Read one file's header: an error row, or the film's images.csv row and its journal key."""
     with quiet_pydicom():
-        return _scan_header(ctx, rel)
+        try:
+            return _scan_header(ctx, rel)
+        except Exception as exc:  # a malformed value met while reading the header's elements
+            message = f"cannot read the header's values ({type(exc).__name__})"
+            return {"rel": rel, "error": _error(rel, "unreadable", message)}
 
 
 def _scan_header(ctx: _Context, rel: str) -> dict[str, Any]:
@@ -256,16 +260,22 @@ def _convert(ctx: _Context, job: tuple[str, str]) -> dict[str, Any]:
     try:
         display, _ = decode_display(path, config.window, tuple(config.percentiles))
         small = resize_film(display.values, config.size, config.resize)
-        image = pad_square(quantise(small, config.bit_depth, display.invert), config.size)
-        write_bytes(Path(ctx.out, IMAGES_DIR, f"{film_id}.png"), _png_bytes(image))
+        outputs = {IMAGES_DIR: pad_square(quantise(small, config.bit_depth, display.invert), config.size)}
         if config.keep_full:
-            full = quantise(display.values, config.bit_depth, display.invert)
-            write_bytes(Path(ctx.out, FULL_DIR, f"{film_id}.png"), _png_bytes(full))
-        return {"rel": rel}
+            outputs[FULL_DIR] = quantise(display.values, config.bit_depth, display.invert)
+        encoded = {folder: _png_bytes(image) for folder, image in outputs.items()}
     except FilmError as exc:
         status, message = exc.status, exc.message
     except Exception as exc:
         status, message = STATUS_DECODE_ERROR, f"{type(exc).__name__}: {exc}"
+    else:
+        for folder, data in encoded.items():
+            target = Path(ctx.out, folder, f"{film_id}.png")
+            try:
+                write_bytes(target, data)
+            except OSError as exc:
+                return {"rel": rel, "fatal": f"cannot write {target}: {exc.strerror or exc}"}
+        return {"rel": rel}
     try:
         redact = Redactor.from_dataset(read_dicom(path, header_only=True))
     except FilmError:
@@ -538,6 +548,8 @@ def ingest(
                             "decoding crashed the worker process",
                         )
                     }
+                if "fatal" in result:
+                    raise UserError(f"{result['fatal']}; fix this and run again to resume")
                 if "error" in result:
                     errors[rel] = result["error"]
                 else:
