@@ -36,10 +36,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """DICOM files -> de-identified PNGs (frontal chest films only) + images.csv + errors.csv.
 
-        Decodes every DICOM encoding pydicom and the pylibjpeg plugins read, applies the modality
-        LUT and the file's window (or a robust percentile window), shows bone bright, resizes with
-        area interpolation. Patients appear only as a salted hash key. Rerun to resume after a crash:
-        finished films are skipped, failed ones retried.
+        Decodes what pydicom and the pylibjpeg plugins read; applies the modality LUT and the file's window.
+
+        Shows bone bright; resizes with area interpolation; knows patients only by a salted hash key.
+
+        Rerun into the same OUT to resume: finished films are skipped, failed ones retried.
         """
         from rich.console import Console
 
