@@ -1,0 +1,302 @@
+"""Rasterise a phantom chest film: anatomy + findings -> image and region masks.
+
+The film is painted in normalised coordinates onto a few float canvases at a working resolution
+(soft tissue, lung air, bone, vessels), blurred once per canvas with OpenCV, combined through an
+exposure curve, resized to the requested size and given film noise. Region masks are drawn from the
+same outlines at the output size, so image and masks always agree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from cxr_regions.phantom import anatomy as an
+from cxr_regions.phantom.findings import (
+    Finding,
+    apply_findings,
+    draw_findings,
+    mask_findings,
+    sample_findings,
+)
+from cxr_regions.regions import REGION_KEYS
+
+_SHIFT = 4  # fixed-point bits for sub-pixel drawing
+TISSUE, MEDIASTINUM, AIR = 0.5, 0.63, 0.34  # densities of soft tissue, mediastinum/heart, lung air
+_ONE = 1 << _SHIFT
+
+
+@dataclass
+class Film:
+    """One phantom film: image (float32 0..1, bone bright, patient's left on the image right) + masks."""
+
+    image: np.ndarray
+    masks: dict[str, np.ndarray]
+    truth: dict[str, str]
+    findings: list[Finding] = field(default_factory=list)
+    view: str = "PA"
+    body: np.ndarray | None = None
+
+
+class Painter:
+    """Draws normalised shapes onto named canvases of one size through the film's pose."""
+
+    def __init__(self, size: int, pose: np.ndarray, dtype=np.float32, names=("canvas",), smooth: bool = True):
+        self.size = size
+        self.line_type = cv2.LINE_AA if smooth else cv2.LINE_8
+        self.pose = pose  # 2x3 affine in normalised coordinates
+        self.scale = float(math.sqrt(abs(np.linalg.det(pose[:, :2]))))
+        self.rotation = math.degrees(math.atan2(pose[1, 0], pose[0, 0]))
+        self.canvases = {n: np.zeros((size, size), dtype) for n in names}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.canvases[name]
+
+    def px(self, pts: np.ndarray) -> np.ndarray:
+        p = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+        q = p @ self.pose[:, :2].T + self.pose[:, 2]
+        return np.round(q * self.size * _ONE).astype(np.int32)
+
+    def length(self, d: float) -> int:
+        return max(1, round(d * self.size * self.scale))
+
+    def poly(self, name: str, pts: np.ndarray, value: float) -> None:
+        cv2.fillPoly(self.canvases[name], [self.px(pts)], value, self.line_type, _SHIFT)
+
+    def polys(self, name: str, polys: list[np.ndarray], value: float) -> None:
+        cv2.fillPoly(self.canvases[name], [self.px(p) for p in polys], value, self.line_type, _SHIFT)
+
+    def line(self, name: str, pts: np.ndarray, value: float, width: float) -> None:
+        cv2.polylines(
+            self.canvases[name], [self.px(pts)], False, value, self.length(width), self.line_type, _SHIFT
+        )
+
+    def segments(self, name: str, starts: np.ndarray, ends: np.ndarray, value: float, width: float) -> None:
+        """Many straight segments (N x 2 starts and ends) of one value and width in one call."""
+        if len(starts) == 0:
+            return
+        pts = self.px(np.stack([starts, ends], axis=1)).reshape(-1, 2, 2)
+        cv2.polylines(
+            self.canvases[name], list(pts), False, value, self.length(width), self.line_type, _SHIFT
+        )
+
+    def ellipse(self, name: str, center, axes, angle: float, value: float, arc=(0.0, 360.0), width=-1.0):
+        c = self.px(np.array(center))[0]
+        s = self.size * _ONE * self.scale
+        ax = (max(1, round(axes[0] * s)), max(1, round(axes[1] * s)))
+        thick = -1 if width < 0 else self.length(width)
+        center = (int(c[0]), int(c[1]))
+        canvas = self.canvases[name]
+        angle = angle + self.rotation
+        cv2.ellipse(canvas, center, ax, angle, arc[0], arc[1], value, thick, self.line_type, _SHIFT)
+
+
+def _pose(rng: np.random.Generator) -> np.ndarray:
+    """Small rotation, scale and shift of the patient on the detector (never a flip)."""
+    theta = math.radians(rng.uniform(-3.0, 3.0))
+    scale = rng.uniform(0.93, 1.05)
+    shift = rng.uniform([-0.025, -0.03], [0.025, 0.03])
+    c, s = math.cos(theta) * scale, math.sin(theta) * scale
+    lin = np.array([[c, -s], [s, c]])
+    offset = np.array([0.5, 0.5]) + shift - lin @ np.array([0.5, 0.5])
+    return np.concatenate([lin, offset[:, None]], axis=1)
+
+
+def _smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
+    grid = rng.standard_normal((cells, cells)).astype(np.float32)
+    return cv2.resize(grid, (size, size), interpolation=cv2.INTER_CUBIC)
+
+
+def _vessel_tree(rng: np.random.Generator, painter: Painter, a: an.Anatomy, side: int) -> None:
+    """Branching pulmonary vessels fanning out from a hilum (normal lung markings), tapering outwards."""
+    hx, hy = an.hilum(a, side)
+    base = np.radians(np.array([-70.0, -40.0, -10.0, 20.0, 45.0, 70.0]) + rng.uniform(-12, 12, 6))
+    x, y = np.full(6, hx), np.full(6, hy)
+    angle, length = base, rng.uniform(0.065, 0.095, 6)
+    width, value = 0.011, 0.11
+    for depth in range(5):
+        x2 = x + np.cos(angle) * length * side
+        y2 = y + np.sin(angle) * length
+        painter.segments("vessel", np.stack([x, y], 1), np.stack([x2, y2], 1), value, width)
+        n = len(x)
+        keep = np.repeat(rng.random(n) < (1.0 if depth < 2 else a.vessels / 40.0), 2)
+        turn = np.tile([-1.0, 1.0], n) * np.radians(rng.uniform(15, 40, 2 * n))
+        x, y = np.repeat(x2, 2)[keep], np.repeat(y2, 2)[keep]
+        angle = (np.repeat(angle, 2) + turn)[keep]
+        length = (np.repeat(length, 2) * rng.uniform(0.55, 0.8, 2 * n))[keep]
+        width, value = width * 0.7, value - 0.02
+    painter.ellipse("vessel", (hx, hy), (a.hilum_size * 0.7, a.hilum_size), 10 * side, 0.10)
+
+
+def _draw_anatomy(rng: np.random.Generator, p: Painter, a: an.Anatomy) -> None:
+    """Normal anatomy: soft tissue, lung air, mediastinum and heart, bones, lung vessels."""
+    p.poly("tissue", an.body_outline(a), TISSUE)
+    p.poly("tissue", an.abdomen(a), MEDIASTINUM * 0.97)
+    if a.arms:
+        for side in an.SIDES:
+            p.poly("tissue", an.arm(a, side), TISSUE)
+            hx, hy, hr = an.humeral_head(a, side)
+            p.ellipse("bone2", (hx, hy), (hr, hr), 0, 0.07)
+            p.line("bone2", np.array([[hx - side * hr * 0.6, hy], [hx - side * hr * 0.4, 0.9]]), 0.05, 0.012)
+            p.line("bone2", np.array([[hx + side * hr * 0.6, hy], [hx + side * hr * 0.3, 0.9]]), 0.05, 0.012)
+    heart = an.heart_outline(a)
+    med = an.mediastinum(a)
+    kx, ky = an.knob_center(a)
+    for side in an.SIDES:
+        p.poly("air", an.hemithorax(a, side), AIR * a.lung_air)
+    for name, val in (("air", 0.0), ("tissue", MEDIASTINUM)):
+        p.poly(name, med, val)
+        p.poly(name, heart, val)
+        p.ellipse(name, (kx, ky), (a.knob_r, a.knob_r), 0, val)
+        p.line(name, an.descending_aorta(a), val, 0.034)
+    # trachea and main bronchi: air in the mediastinum
+    trachea = np.array([[0.5, -0.05], [0.5 - 0.004, a.knob_y - 0.02], [0.5, a.carina_y]])
+    trachea[:, 0] += 0.7 * (a.spine_x(trachea[:, 1]) - 0.5)
+    p.line("air", trachea, 0.2, a.trachea_w)
+    p.line("air", np.array([[0.5, a.carina_y], [0.5 - 0.05, a.carina_y + 0.06]]), 0.14, a.trachea_w * 0.55)
+    p.line("air", np.array([[0.5, a.carina_y], [0.5 + 0.06, a.carina_y + 0.045]]), 0.14, a.trachea_w * 0.5)
+    if a.bubble > 0.01:  # gastric air under the left dome (image right)
+        bx, by = 0.5 + a.cage_hw[1] * 0.45, a.dome_y[1] + a.bubble * 0.9 + 0.012
+        p.ellipse("air", (bx, by), (a.bubble * 1.5, a.bubble), 0, 0.3, (180.0, 360.0))
+    if a.breasts > 0:  # broad soft shadows over the lower zones, fading upwards
+        for side in an.SIDES:
+            cx = 0.5 + side * a.cage_hw[side] * 0.62
+            for step in (1.0, 0.8, 0.6):
+                axes = (0.17 * (0.7 + 0.3 * step), 0.12 * step)
+                p.ellipse(
+                    "air_cut",
+                    (cx, a.breast_y),
+                    axes,
+                    -15 * side,
+                    0.06 * a.breasts * (1.6 - step),
+                    (0.0, 180.0),
+                )
+    # spine: vertebral column with end plates and pedicles
+    ys = np.linspace(-0.02, 1.02, 40)
+    p.line("bone", np.stack([a.spine_x(ys), ys], axis=1), 0.06, a.spine_w)
+    for k in range(int((1.0 - a.apex_y) / a.vert_h) + 3):
+        y = a.apex_y - 2 * a.vert_h + k * a.vert_h
+        x = float(a.spine_x(y))
+        p.line("bone", np.array([[x - a.spine_w * 0.45, y], [x + a.spine_w * 0.45, y]]), 0.02, 0.005)
+        for s in an.SIDES:
+            p.ellipse(
+                "bone", (x + s * a.spine_w * 0.3, y + a.vert_h * 0.45), (0.008, 0.012), 0, 0.13, width=0.005
+            )
+    # ribs (posterior with a bright cortex, anterior faint), clavicles, scapulae
+    for side in an.SIDES:
+        for post, ant in an.rib_paths(a, side):
+            p.line("bone", post, 0.05, a.rib_w)
+            for edge in (-0.45, 0.45):
+                p.line("bone2", an.offset(post, edge * a.rib_w), 0.035, 0.005)
+            p.line("bone2", ant[1:11], 0.035, a.rib_w * 0.8)
+        clav = an.clavicle(a, side)
+        p.line("bone", clav, 0.09, 0.032)
+        for edge in (-0.45, 0.45):
+            p.line("bone2", an.offset(clav, edge * 0.032), 0.04, 0.006)
+        sx = 0.5 + side * (a.cage_hw[side] - 0.04)
+        scapula = np.array(
+            [[sx + side * 0.09, a.apex_y + 0.02], [sx, a.apex_y + 0.14], [sx + side * 0.06, a.apex_y + 0.32]]
+        )
+        p.line("bone2", scapula, 0.04, 0.008)
+    for side in an.SIDES:
+        _vessel_tree(rng, p, a, side)
+
+
+def _draw_masks(m: Painter, a: an.Anatomy, findings: list[Finding]) -> None:
+    heart = an.heart_outline(a)
+    kx, ky = an.knob_center(a)
+    for side in an.SIDES:
+        m.poly("lungs", an.hemithorax(a, side), 1)
+    m.poly("lungs", an.mediastinum(a), 0)
+    m.poly("lungs", heart, 0)
+    m.ellipse("lungs", (kx, ky), (a.knob_r, a.knob_r), 0, 0)
+    m.poly("heart", heart, 1)
+    m.ellipse("aorta", (kx, ky), (a.knob_r + 0.01, a.knob_r + 0.01), 0, 1)
+    m.line("aorta", np.array([[0.5, ky - 0.01], [kx, ky]]), 1, a.knob_r * 1.4)
+    m.line("aorta", an.descending_aorta(a), 1, a.knob_r * 1.6)
+    for side in an.SIDES:
+        m.line("diaphragm", an.dome_curve(a, side), 1, 0.045)
+        m.ellipse("diaphragm", tuple(an.dome_curve(a, side)[0]), (0.04, 0.04), 0, 1)
+        hemi = an.hemithorax(a, side)
+        m.line("thorax", hemi[:38], 1, 0.05)
+        for post, _ in an.rib_paths(a, side):
+            m.line("thorax", post, 1, a.rib_w * 1.3)
+        m.line("thorax", an.clavicle(a, side), 1, 0.03)
+    ys = np.linspace(a.apex_y - 0.03, max(a.cp_y(-1), a.cp_y(1)), 30)
+    m.line("thorax", np.stack([a.spine_x(ys), ys], axis=1), 1, a.spine_w)
+    mask_findings(m, a, findings)
+
+
+def render_film(
+    rng: np.random.Generator,
+    truth: dict[str, str],
+    size: int = 1024,
+    *,
+    view: str = "PA",
+    sex: str | None = None,
+    findings: list[Finding] | None = None,
+) -> Film:
+    """Render one phantom film whose regions are abnormal exactly where ``truth`` says (1 or u).
+
+    ``findings`` (from :func:`findings.sample_findings`) can be given to fix what is drawn; by
+    default they are sampled from ``rng``. Fast at small sizes: geometry is size-independent.
+    """
+    if size < 16:
+        raise ValueError(f"film size must be at least 16 pixels, got {size}")
+    a = an.sample_anatomy(rng, view=view, sex=sex)
+    if findings is None:
+        findings = sample_findings(rng, truth)
+    a = apply_findings(a, findings)
+    pose = _pose(rng)
+    work = int(min(max(size, 128), 512))
+    p = Painter(work, pose, names=("tissue", "air", "air_cut", "opacity", "bone", "bone2", "vessel"))
+    _draw_anatomy(rng, p, a)
+    draw_findings(rng, p, a, findings)
+
+    texture = 1.0 + 0.12 * _smooth_noise(rng, work, 14)
+    ys = np.linspace(0.0, 1.0, work, dtype=np.float32)
+    height = 0.82 + 0.18 * np.sin(np.pi * np.clip((ys - a.apex_y) / (a.dome_y[-1] + 0.08 - a.apex_y), 0, 1))
+    air = p["air"] * (texture * height[:, None]) * (1.0 - p["opacity"]) - p["air_cut"]
+    xs = np.linspace(-1.0, 1.0, work, dtype=np.float32)
+    thickness = 0.78 + 0.22 * np.cos(0.5 * np.pi * xs)
+    soft = cv2.GaussianBlur(p["tissue"] * thickness[None, :] - air, (0, 0), 0.006 * work)
+    lung = cv2.GaussianBlur(air, (0, 0), 0.004 * work) * (1.0 / AIR)
+    np.clip(lung, 0.0, 1.0, out=lung)
+    fine = cv2.GaussianBlur(p["bone"] + p["bone2"], (0, 0), 0.0016 * work)
+    fine += cv2.GaussianBlur(p["vessel"], (0, 0), 0.003 * work) * lung
+    density = soft + fine * np.clip(1.25 - 1.2 * soft, 0.5, 1.0)
+
+    k = rng.uniform(1.2, 1.8)
+    lo, hi = rng.uniform(-0.04, 0.06), rng.uniform(0.92, 1.08)
+    gamma = rng.uniform(0.8, 1.25)
+    img = cv2.exp(-k * np.maximum(density, 0.0))
+    img = (1.0 - img) * (1.0 / ((1.0 - math.exp(-k * 0.95)) * (hi - lo))) - lo / (hi - lo)
+    np.clip(img, 1e-6, 1.0, out=img)
+    img = cv2.pow(img, gamma)
+    if work != size:
+        interp = cv2.INTER_AREA if size < work else cv2.INTER_LINEAR
+        img = cv2.resize(img, (size, size), interpolation=interp)
+    sigma = rng.uniform(0.006, 0.022)
+    nsize = min(size, 512)
+    noise = rng.standard_normal((nsize, nsize), dtype=np.float32)
+    if nsize != size:
+        noise = cv2.resize(noise, (size, size), interpolation=cv2.INTER_LINEAR)
+    img = img + sigma * noise
+    np.clip(img, 0.0, 1.0, out=img)
+
+    m = Painter(size, pose, dtype=np.uint8, names=("body", *REGION_KEYS), smooth=False)
+    m.poly("body", an.body_outline(a), 1)
+    _draw_masks(m, a, findings)
+    body = m["body"].astype(bool)
+    masks = {k: m[k].astype(bool) & body for k in REGION_KEYS}
+    return Film(
+        image=img.astype(np.float32, copy=False),
+        masks=masks,
+        truth=dict(truth),
+        findings=findings,
+        view=view,
+        body=body,
+    )
