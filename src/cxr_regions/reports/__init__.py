@@ -1,1 +1,49 @@
-"""Stage 1, label: Chinese chest-film reports -> five region labels (labeling-policy.md)."""
+"""Stage 1, label: Chinese chest-film reports -> five region labels (labeling-policy.md).
+
+Public API::
+
+    Labeler(vocabulary=None, markings_abnormal=False).label(text) -> ReportLabels
+    load_vocabulary(path=None) -> Vocabulary
+    label_file(input_path, output_csv, id_col=None, text_cols=None, binary=False,
+               markings_abnormal=False) -> LabelSummary      # writes labels.csv
+    table1(labels_frame) -> DataFrame;  table1_markdown(table) -> str
+
+The names are imported on first use (PEP 562), so that ``cxr-regions --help``, which imports
+this package, does not load pandas, pydantic or OpenCC.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "Evidence": "labeler",
+    "Labeler": "labeler",
+    "ReportLabels": "labeler",
+    "label_text": "labeler",
+    "LabelSummary": "files",
+    "label_file": "files",
+    "table1": "stats",
+    "table1_markdown": "stats",
+    "Vocabulary": "vocabulary",
+    "load_vocabulary": "vocabulary",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    # ruff: noqa: F401
+    from cxr_regions.reports.files import LabelSummary, label_file
+    from cxr_regions.reports.labeler import Evidence, Labeler, ReportLabels, label_text
+    from cxr_regions.reports.stats import table1, table1_markdown
+    from cxr_regions.reports.vocabulary import Vocabulary, load_vocabulary

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN, label_string, to_binary
-from cxr_regions.reports.normalise import Normaliser, clauses, sentences
+from cxr_regions.reports.normalise import Normaliser, sentences
 from cxr_regions.reports.vocabulary import Cue, FindingGroup, Vocabulary, load_vocabulary
 
 STATUS_OK = "ok"
 STATUS_EMPTY = "empty_text"
-_RANK = {NORMAL: 0, UNCERTAIN: 1, ABNORMAL: 2}
 _SEPARATORS = frozenset("、及和与或/及并")
 _SUBJECT_REGION = {"markings": "lungs", "pleura": "diaphragm"}
 _NO_REGION = frozenset({"outside", "neutral"})
@@ -31,8 +31,7 @@ _CACHE_LIMIT = 200_000
 _SHADOW = "影"
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(NamedTuple):
     """Why a region is not ``0``: the clause, the cue that fired, and the value it gave."""
 
     region: str
@@ -63,9 +62,11 @@ class ReportLabels:
         return {k: to_binary(v) for k, v in self.values.items()}
 
 
-# One sentence's result: findings (region, value, cue, clause) and markings cues (cue, clause).
-_Found = tuple[str, str, str, str]
-_SentenceResult = tuple[tuple[_Found, ...], tuple[tuple[str, str], ...]]
+# One sentence's result: bit masks of the regions at 1 and at u, the evidence, and the
+# increased-markings statements (as lungs evidence, for the --markings-abnormal policy).
+_SentenceResult = tuple[int, int, tuple[Evidence, ...], tuple[Evidence, ...]]
+_BIT = {k: 1 << i for i, k in enumerate(REGION_KEYS)}
+_LUNGS = _BIT["lungs"]
 
 
 class Labeler:
@@ -89,11 +90,11 @@ class Labeler:
     # ----------------------------------------------------------------------------------------
     def label(self, text: str | None) -> ReportLabels:
         """Label one report (findings and impression may simply be joined)."""
-        if text is None or not isinstance(text, str) or not text.strip():
+        if not text or not isinstance(text, str) or text.isspace():
             return ReportLabels(values=dict.fromkeys(REGION_KEYS, NORMAL), status=STATUS_EMPTY)
-        best = dict.fromkeys(REGION_KEYS, 0)
-        found: list[_Found] = []
-        markings: list[tuple[str, str]] = []
+        abnormal = uncertain = 0
+        found: list[Evidence] = []
+        markings: list[Evidence] = []
         cache = self._cache
         for sentence in sentences(self.normalise(text)):
             result = cache.get(sentence)
@@ -102,27 +103,24 @@ class Labeler:
                 if len(cache) >= _CACHE_LIMIT:
                     cache.clear()
                 cache[sentence] = result
-            sentence_found, sentence_markings = result
-            for item in sentence_found:
-                rank = _RANK[item[1]]
-                if rank > best[item[0]]:
-                    best[item[0]] = rank
-                found.append(item)
-            markings.extend(sentence_markings)
+            abnormal |= result[0]
+            uncertain |= result[1]
+            if result[2]:
+                found.extend(result[2])
+            if result[3]:
+                markings.extend(result[3])
         markings_only = False
         if markings:
             if self.markings_abnormal:
-                best["lungs"] = 2
-                found.extend(("lungs", ABNORMAL, cue, clause) for cue, clause in markings)
-            elif best["lungs"] == 0:
+                abnormal |= _LUNGS
+                found.extend(markings)
+            elif not (abnormal | uncertain) & _LUNGS:
                 markings_only = True
-        values = {k: (NORMAL, UNCERTAIN, ABNORMAL)[best[k]] for k in REGION_KEYS}
-        evidence: list[Evidence] = []
-        seen = set()
-        for item in found:
-            if item[1] == values[item[0]] and item not in seen:
-                seen.add(item)
-                evidence.append(Evidence(*item))
+        values = {
+            k: ABNORMAL if abnormal & bit else (UNCERTAIN if uncertain & bit else NORMAL)
+            for k, bit in _BIT.items()
+        }
+        evidence = [e for e in dict.fromkeys(found) if e.value == values[e.region]] if found else []
         return ReportLabels(values=values, markings_only=markings_only, evidence=evidence)
 
     def label_many(self, texts: list[str | None]) -> list[ReportLabels]:
@@ -158,45 +156,49 @@ class Labeler:
         self._targets_cache[key] = result
         return result
 
-    def _ratio(self, clause: str) -> str | None:
-        """The cue text when a cardiothoracic ratio in ``clause`` is above the threshold."""
-        m = _RATIO_RE.search(clause)
-        if m is None:
-            return None
-        comparator, number, percent = m.groups()
-        value = float(number)
-        if percent or value > 1.0:
-            value /= 100.0
-        if comparator in ("<", "≤", "小于", "低于", "不足"):
-            return None
-        above = value >= self._threshold if comparator in (">", "≥", "大于", "超过", "高于") else None
-        if above is None:
-            above = value > self._threshold
-        return m.group() if above else None
-
-    def _tokens(self, clause: str) -> list[tuple[int, int, Cue, str]]:
-        cues = self._cues
-        patterns = self._patterns
+    def _ratios(self, sentence: str) -> list[tuple[int, str]]:
+        """Cardiothoracic ratios above the threshold in ``sentence``: (position, cue text)."""
         out = []
-        for m in self._finditer(clause):
-            name = m.lastgroup
-            text = m.group()
-            out.append((m.start(), m.end(), cues[text] if name == "lit" else patterns[name], text))
+        for m in _RATIO_RE.finditer(sentence):
+            comparator, number, percent = m.groups()
+            value = float(number)
+            if percent or value > 1.0:
+                value /= 100.0
+            if comparator in ("<", "≤", "小于", "低于", "不足"):
+                continue
+            if value > self._threshold or (comparator is not None and value >= self._threshold):
+                out.append((m.start(), m.group()))
         return out
 
     def _sentence(self, sentence: str) -> _SentenceResult:
         """Read one sentence (the unit of caching: clauses share subjects only within it)."""
-        # entries: [region, value, cue, clause, hedge cue]
-        entries: list[list] = []
-        markings: list[tuple[str, str]] = []
+        cues, patterns = self._cues, self._patterns
+        toks = []
+        for m in self._finditer(sentence):
+            name = m.lastgroup
+            text = m.group()
+            toks.append((m.start(), m.end(), cues[text] if name is None else patterns[name], text))
+        # Clauses: runs of tokens between boundary marks (, : ( ) and a ? that closes its clause).
+        segments = []
+        lo = text_start = 0
+        for k, (start, end, cue, _) in enumerate(toks):
+            if cue.boundary:
+                if cue.hedge_post:
+                    segments.append((lo, k + 1, text_start, end))
+                else:
+                    segments.append((lo, k, text_start, start))
+                lo, text_start = k + 1, end
+        segments.append((lo, len(toks), text_start, len(sentence)))
+        ratios = self._ratios(sentence) if "心胸比" in sentence else ()
+
+        entries: list[list] = []  # [region, value, cue text, clause number, hedge cue]
+        markings: list[tuple[str, int]] = []
         inherited: tuple[str, ...] = ()
-        for clause in clauses(sentence):
-            toks = self._tokens(clause)
+        for number, (lo, hi, text_start, text_end) in enumerate(segments):
             clause_start = len(entries)
-            if "心胸比" in clause:
-                cue = self._ratio(clause)
-                if cue:
-                    entries.append(["heart", ABNORMAL, cue, clause, None])
+            for position, cue_text in ratios:
+                if text_start <= position < text_end:
+                    entries.append(["heart", ABNORMAL, cue_text, number, None])
             group: list[str] = list(inherited)
             prev_end = -1
             prev_len = 0
@@ -207,24 +209,18 @@ class Labeler:
             advice = False
             explained: str | None = None  # what an explanation earlier in the clause makes of findings
             scope = len(entries)
-            n = len(toks)
-            finding_after = [False] * (n + 1)
-            for k in range(n - 1, -1, -1):
-                finding_after[k] = finding_after[k + 1] or toks[k][2].group is not None
             prev_token_end = -1
             prev_named = False  # the token before names a thing (not a finding or a cue)
-            for k, (start, end, cue, text) in enumerate(toks):
+            for k in range(lo, hi):
+                start, end, cue, text = toks[k]
                 adjacent_end, prev_token_end = prev_token_end, end
-                after_thing, prev_named = (
-                    prev_named,
-                    bool(cue.ignore or cue.subject or cue.part or cue.device or cue.explained),
-                )
+                after_thing, prev_named = prev_named, cue.names
                 if cue.ignore:
                     continue
                 subject = cue.subject or cue.part
                 if subject is not None:
                     if last == "subject":
-                        gap = clause[prev_end:start]
+                        gap = sentence[prev_end:start]
                         if not gap:
                             if cue.part is not None and group:
                                 prev_end = end
@@ -245,16 +241,16 @@ class Labeler:
                     prev_len = end - start
                     last = "subject"
                     continue
-                if cue.group is not None or cue.markings:
+                fgroup = cue.group
+                if fgroup is not None or cue.markings:
                     if advice:
                         last = "finding"
                         continue
                     if cue.markings and group and group[-1] == "markings":
                         if not neg:
-                            markings.append((text, clause))
+                            markings.append((text, number))
                         last = "finding"
                         continue
-                    fgroup = cue.group
                     if fgroup is None:
                         continue
                     if text == _SHADOW and start == adjacent_end and after_thing:
@@ -266,14 +262,14 @@ class Labeler:
                         continue
                     value = UNCERTAIN if hedge or explained == UNCERTAIN else ABNORMAL
                     for region in self._targets(fgroup, tuple(group)):
-                        entries.append([region, value, text, clause, hedge])
+                        entries.append([region, value, text, number, hedge])
                     continue
                 if cue.device:
                     last = "device"
                     continue
                 last = "cue"
                 if cue.neg_pre or cue.neg_post:
-                    if cue.neg_pre and (not cue.neg_post or finding_after[k + 1]):
+                    if cue.neg_pre and (not cue.neg_post or _finding_follows(toks, k + 1, hi)):
                         neg = True
                         scope = len(entries)
                     else:
@@ -281,7 +277,7 @@ class Labeler:
                 if cue.hedge_pre or cue.hedge_post:
                     if cue.hedge_post:
                         last_hedge = cue
-                    if cue.hedge_pre and (not cue.hedge_post or finding_after[k + 1]):
+                    if cue.hedge_pre and (not cue.hedge_post or _finding_follows(toks, k + 1, hi)):
                         hedge = text
                         scope = len(entries)
                     else:
@@ -291,7 +287,7 @@ class Labeler:
                                 entry[4] = text
                 if cue.explained or cue.resolved:
                     # an explanation is doubted only by 可能/待排/?... (考虑体位所致 still explains)
-                    doubt = last_hedge or next((c for _, _, c, _ in toks[k + 1 :] if c.hedge_post), None)
+                    doubt = last_hedge or next((t[2] for t in toks[k + 1 : hi] if t[2].hedge_post), None)
                     if cue.resolved or doubt is None:
                         mode: str | None = NORMAL
                     else:
@@ -309,8 +305,22 @@ class Labeler:
                     advice = False
                     scope = len(entries)
             inherited = tuple(group)
-        found = tuple((e[0], e[1], e[2] if e[1] == ABNORMAL else f"{e[2]} [{e[4]}]", e[3]) for e in entries)
-        return found, tuple(markings)
+
+        abnormal = uncertain = 0
+        found = []
+        for region, value, cue_text, number, hedge_text in entries:
+            clause = sentence[segments[number][2] : segments[number][3]]
+            if value == ABNORMAL:
+                abnormal |= _BIT[region]
+                found.append(Evidence(region, value, clause, cue_text))
+            else:
+                uncertain |= _BIT[region]
+                found.append(Evidence(region, value, clause, f"{cue_text} [{hedge_text}]"))
+        marked = tuple(
+            Evidence("lungs", ABNORMAL, sentence[segments[n][2] : segments[n][3]], cue_text)
+            for cue_text, n in markings
+        )
+        return abnormal, uncertain, tuple(found), marked
 
     def _cancel(
         self, entries: list[list], clause_start: int, inherited: tuple[str, ...], mode: str, cue: str
@@ -334,6 +344,11 @@ class Labeler:
                     entry[4] = cue
                 keep.append(entry)
         entries[:] = keep
+
+
+def _finding_follows(toks: list, lo: int, hi: int) -> bool:
+    """Whether a finding word comes later in the clause (decides how a two-sided cue reads)."""
+    return any(toks[k][2].group is not None for k in range(lo, hi))
 
 
 def label_text(text: str | None, markings_abnormal: bool = False) -> ReportLabels:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS
+from cxr_regions.reports.normalise import literal_branches, strip_spaces
 
 RegionKey = Literal["thorax", "lungs", "aorta", "heart", "diaphragm"]
 SubjectKey = Literal[
@@ -27,19 +28,70 @@ SubjectKey = Literal[
 ]
 SUBJECT_KEYS: tuple[str, ...] = SubjectKey.__args__  # type: ignore[attr-defined]
 REGEX_PREFIX = "re:"
+_BOUNDARIES = ",:()?"  # clause boundaries (a ? also hedges the clause it closes)
 DEFAULT_PATH = "vocabulary.yaml"
+
+
+_SPECIAL = set(".^$*+?{}[]\\|()")
+_QUANTIFIER = re.compile(r"[*+?{]")
+_SIMPLE_CLASS = re.compile(r"\[([^\]\\^\-\[]+)\](.*)", re.S)
+
+
+def _top_level_bar(pattern: str) -> bool:
+    """Whether ``pattern`` has an alternation ``|`` outside every group and class."""
+    depth, in_class, escaped = 0, False, False
+    for ch in pattern:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            return True
+    return False
+
+
+def pattern_heads(pattern: str) -> list[tuple[str, str]]:
+    """Split a ``re:`` entry into (first character, rest) forms, so that one pass can find it.
+
+    The matcher is one alternation whose every branch starts with a literal character (that lets
+    the regex engine skip ahead fast); an entry must therefore start with a character or a simple
+    class such as ``[胸T]``, not repeated, and hold no top-level ``|``.
+    """
+    if _top_level_bar(pattern):
+        raise ValueError("write each alternative of a regular expression as its own entry")
+    m = _SIMPLE_CLASS.fullmatch(pattern)
+    if m is not None:
+        heads, rest = list(dict.fromkeys(m.group(1))), m.group(2)
+    elif pattern and pattern[0] not in _SPECIAL:
+        heads, rest = [pattern[0]], pattern[1:]
+    else:
+        raise ValueError("a regular expression entry must start with a character or a [class] of characters")
+    if _QUANTIFIER.match(rest):
+        raise ValueError("the first character of a regular expression entry must not be repeated or optional")
+    return [(head, rest) for head in heads]
 
 
 def _check_term(term: str) -> str:
     if not isinstance(term, str) or not term.strip():
         raise ValueError("an entry must be a non-empty phrase")
     if term.startswith(REGEX_PREFIX):
+        pattern = term[len(REGEX_PREFIX) :]
         try:
-            compiled = re.compile(term[len(REGEX_PREFIX) :])
+            re.compile(pattern)
         except re.error as exc:
             raise ValueError(f"{term!r} is not a valid regular expression: {exc}") from None
-        if compiled.match(""):
-            raise ValueError(f"{term!r} matches the empty string")
+        try:
+            pattern_heads(pattern)
+        except ValueError as exc:
+            raise ValueError(f"{term!r}: {exc}") from None
     return term
 
 
@@ -167,6 +219,8 @@ class Cue:
     advice: bool = False
     scope_break: bool = False
     ignore: bool = False
+    boundary: bool = False
+    names: bool = False  # names a thing (subject, part, device, explanation, ignored word)
 
     def roles(self) -> set[str]:
         out = set()
@@ -224,32 +278,7 @@ class Vocabulary:
     def cue_for(self, match: re.Match[str]) -> Cue:
         """The cue of a token found by ``token_re``."""
         group = match.lastgroup
-        if group is None or group == "lit":
-            return self.cues[match.group()]
-        return self.patterns[group]
-
-
-def _trie_regex(words: list[str]) -> str:
-    """One regular expression for many literals that finds the longest at each place."""
-    trie: dict = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def build(node: dict) -> str:
-        end = "" in node
-        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        if end:
-            body = body if len(branches) > 1 else "(?:" + body + ")"
-            return body + "?"
-        return body
-
-    return build(trie)
+        return self.cues[match.group()] if group is None else self.patterns[group]
 
 
 def _error(source: str, where: str, what: str) -> UserError:
@@ -309,15 +338,21 @@ def _compile(spec: VocabularyFile, source: str) -> Vocabulary:
         for i, term in enumerate(getattr(spec, key)):
             add(term, f"{key}[{i}]", **{role: True})
 
-    literals = {t: c for t, c in cues.items() if not t.startswith(REGEX_PREFIX)}
+    for mark in _BOUNDARIES:
+        cues.setdefault(mark, Cue(text=mark)).boundary = True
+    for cue in cues.values():
+        cue.names = bool(cue.subject or cue.part or cue.device or cue.explained or cue.ignore)
+
+    literals = {strip_spaces(t): c for t, c in cues.items() if not t.startswith(REGEX_PREFIX)}
     patterns: dict[str, Cue] = {}
     alternatives = []
-    for n, (term, cue) in enumerate((t, c) for t, c in cues.items() if t.startswith(REGEX_PREFIX)):
-        name = f"p{n}"
-        patterns[name] = cue
-        alternatives.append(f"(?P<{name}>{term[len(REGEX_PREFIX) :]})")
-    words = sorted(literals, key=len, reverse=True)
-    alternatives.append(f"(?P<lit>{_trie_regex(words)})")
+    regex_terms = [(t, c) for t, c in cues.items() if t.startswith(REGEX_PREFIX)]
+    for n, (term, cue) in enumerate(regex_terms):
+        for j, (head, rest) in enumerate(pattern_heads(term[len(REGEX_PREFIX) :])):
+            name = f"p{n}_{j}"
+            patterns[name] = cue
+            alternatives.append(f"{re.escape(head)}(?P<{name}>{rest})")
+    alternatives.extend(literal_branches(sorted(literals)))
     try:
         token_re = re.compile("|".join(alternatives))
     except re.error as exc:  # a pattern that compiles alone but not with the others (named groups)

@@ -1,0 +1,197 @@
+"""Label a whole report table into ``labels.csv`` (docs/data-contracts.md), in chunks.
+
+Rows stream from the input (see :mod:`tables`) through the labeler to the output, a chunk at a
+time, so millions of reports keep memory flat; a progress bar shows bytes (or rows) done. The
+output appears atomically, with ``<name>.config.yaml`` beside it (what produced it).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from cxr_regions.config import save_config
+from cxr_regions.fileio import atomic_path
+from cxr_regions.regions import REGION_KEYS, to_binary
+from cxr_regions.reports.labeler import STATUS_EMPTY, Labeler
+from cxr_regions.reports.tables import count_rows, inspect_table, pick_columns, read_chunks
+from cxr_regions.reports.vocabulary import load_vocabulary
+
+ID_COLUMN = "report_id"
+OUTPUT_COLUMNS = (ID_COLUMN, *REGION_KEYS, "label_string", "markings_only", "status", "evidence")
+
+
+@dataclass
+class LabelConfig:
+    """How ``label`` was run (saved next to labels.csv)."""
+
+    input: str
+    output: str
+    id_col: str | None = None
+    text_cols: list[str] | None = None
+    binary: bool = False
+    markings_abnormal: bool = False
+    vocabulary: str | None = None
+    chunk_rows: int = 20_000
+
+
+@dataclass
+class LabelSummary:
+    """What ``label`` did."""
+
+    output: str
+    rows: int = 0
+    ok: int = 0
+    empty_text: int = 0
+    missing_id: int = 0
+    markings_only: int = 0
+    abnormal: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REGION_KEYS, 0))
+    uncertain: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REGION_KEYS, 0))
+    normal_films: int = 0
+    id_col: str = ""
+    text_cols: list[str] = field(default_factory=list)
+    encoding: str | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def label_file(
+    input_path: str | Path,
+    output_csv: str | Path,
+    id_col: str | None = None,
+    text_cols: list[str] | None = None,
+    binary: bool = False,
+    markings_abnormal: bool = False,
+    vocabulary: str | Path | None = None,
+    chunk_rows: int = 20_000,
+    progress: bool = True,
+    on_chunk: Callable[[int], None] | None = None,
+) -> LabelSummary:
+    """Label every report of ``input_path`` (CSV/TSV/XLSX/XLS/JSONL) into ``output_csv``.
+
+    Text columns are read together (findings, then impression...). A row with no text gets all
+    ``0`` and status ``empty_text``; nothing is dropped.
+    """
+    started = time.perf_counter()
+    info = inspect_table(input_path)
+    ident, texts = pick_columns(info, id_col, text_cols)
+    labeler = Labeler(load_vocabulary(vocabulary), markings_abnormal=markings_abnormal)
+    summary = LabelSummary(output=str(output_csv), id_col=ident, text_cols=texts, encoding=info.encoding)
+    columns = [ident, *[c for c in texts if c != ident]]
+    total = count_rows(info) if info.kind == "excel" else info.size_bytes
+
+    with atomic_path(output_csv) as tmp, tmp.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(OUTPUT_COLUMNS)
+        with _progress(progress, total, info.path.name, rows=info.kind == "excel") as advance:
+            for chunk, done in read_chunks(info, columns, chunk_rows):
+                ids = chunk[ident].tolist()
+                if len(texts) == 1:
+                    bodies = chunk[texts[0]].tolist()
+                else:
+                    columns_text = [chunk[c].tolist() for c in texts]
+                    bodies = ["\n".join(p for p in parts if p) for parts in zip(*columns_text, strict=True)]
+                writer.writerows(_rows(labeler, ids, bodies, binary, summary))
+                advance(done)
+                if on_chunk is not None:
+                    on_chunk(summary.rows)
+    summary.seconds = round(time.perf_counter() - started, 3)
+    config = LabelConfig(
+        input=str(input_path),
+        output=str(output_csv),
+        id_col=ident,
+        text_cols=texts,
+        binary=binary,
+        markings_abnormal=markings_abnormal,
+        vocabulary=None if vocabulary is None else str(vocabulary),
+        chunk_rows=chunk_rows,
+    )
+    save_config(config, config_path(output_csv), command="label")
+    return summary
+
+
+def config_path(output_csv: str | Path) -> Path:
+    """Where the configuration of a labels file is saved: ``labels.csv`` -> ``labels.config.yaml``."""
+    output_csv = Path(output_csv)
+    return output_csv.with_name(output_csv.stem + ".config.yaml")
+
+
+def _rows(labeler: Labeler, ids: list[str], bodies: list[str], binary: bool, summary: LabelSummary):
+    label = labeler.label
+    abnormal, uncertain = summary.abnormal, summary.uncertain
+    for ident, body in zip(ids, bodies, strict=True):
+        result = label(body)
+        values = result.values
+        summary.rows += 1
+        if not ident:
+            summary.missing_id += 1
+        if result.status == STATUS_EMPTY:
+            summary.empty_text += 1
+        else:
+            summary.ok += 1
+        string = result.label_string
+        if string == "00000" and result.status != STATUS_EMPTY:
+            summary.normal_films += 1
+        for key in REGION_KEYS:
+            v = values[key]
+            if v == "1":
+                abnormal[key] += 1
+            elif v == "u":
+                uncertain[key] += 1
+        if result.markings_only:
+            summary.markings_only += 1
+        cells = (
+            [str(to_binary(values[k])) for k in REGION_KEYS] if binary else [values[k] for k in REGION_KEYS]
+        )
+        evidence = (
+            json.dumps([e.to_dict() for e in result.evidence], ensure_ascii=False)
+            if result.evidence
+            else "[]"
+        )
+        yield [ident, *cells, string, "true" if result.markings_only else "false", result.status, evidence]
+
+
+class _progress:
+    """A rich progress bar over bytes or rows (or nothing when disabled)."""
+
+    def __init__(self, enabled: bool, total: int | None, name: str, rows: bool):
+        self.enabled = enabled
+        self.rows = rows
+        self.total = total
+        self.name = name
+        self._bar = None
+
+    def __enter__(self) -> Callable[[int], None]:
+        if not self.enabled:
+            return lambda done: None
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._bar = Progress(
+            TextColumn("[bold]label[/] {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn() if self.rows else DownloadColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            transient=False,
+        )
+        self._bar.start()
+        task = self._bar.add_task(self.name, total=self.total)
+        return lambda done: self._bar.update(task, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()

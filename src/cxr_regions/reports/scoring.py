@@ -1,0 +1,191 @@
+"""Score labels against gold labels (``label-eval``): per region precision, recall and F1 of the
+binary reading (``u`` counts as 1), three-way accuracy, macro F1, and every disagreement.
+
+Gold files use the format of ../shared/data/zh-reports/dev.jsonl: one JSON object per line with
+``id``, ``text`` and ``labels`` (region -> ``1``/``u``/``0``), optionally ``markings_only``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from cxr_regions.errors import UserError
+from cxr_regions.regions import REGION_KEYS, VALUES, to_binary
+from cxr_regions.reports.labeler import Labeler
+
+
+@dataclass
+class RegionScore:
+    """Binary confusion counts and scores of one region, plus three-way accuracy."""
+
+    region: str
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+    exact: int = 0
+    n: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    @property
+    def accuracy3(self) -> float:
+        return self.exact / self.n if self.n else 1.0
+
+
+@dataclass
+class Disagreement:
+    """One region of one report where prediction and gold differ."""
+
+    report_id: str
+    region: str
+    gold: str
+    predicted: str
+    text: str
+    evidence: str
+
+
+@dataclass
+class Score:
+    """The whole comparison."""
+
+    regions: dict[str, RegionScore]
+    reports: int
+    disagreements: list[Disagreement] = field(default_factory=list)
+    markings_agree: int | None = None
+    markings_n: int = 0
+
+    @property
+    def macro_f1(self) -> float:
+        return sum(s.f1 for s in self.regions.values()) / len(self.regions)
+
+    def table(self) -> pd.DataFrame:
+        rows = [
+            {
+                "region": k,
+                "precision": round(s.precision, 4),
+                "recall": round(s.recall, 4),
+                "f1": round(s.f1, 4),
+                "accuracy_3way": round(s.accuracy3, 4),
+                "tp": s.tp,
+                "fp": s.fp,
+                "fn": s.fn,
+                "tn": s.tn,
+            }
+            for k, s in self.regions.items()
+        ]
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict:
+        return {
+            "reports": self.reports,
+            "macro_f1": round(self.macro_f1, 4),
+            "regions": self.table().to_dict(orient="records"),
+            "markings_only_accuracy": (
+                round(self.markings_agree / self.markings_n, 4) if self.markings_agree is not None else None
+            ),
+            "disagreements": len(self.disagreements),
+        }
+
+
+def read_gold(path: str | Path) -> list[dict]:
+    """Read a gold JSONL file, checking every record has an id, a text and five valid labels."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"gold file not found: {path}")
+    records = []
+    with path.open(encoding="utf-8-sig") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UserError(f"{path}: line {number}: not valid JSON ({exc.msg})") from None
+            labels = record.get("labels") if isinstance(record, dict) else None
+            if not isinstance(labels, dict) or "id" not in record:
+                raise UserError(f"{path}: line {number}: needs an 'id' and a 'labels' object")
+            bad = [k for k in REGION_KEYS if str(labels.get(k)) not in VALUES]
+            if bad:
+                raise UserError(
+                    f"{path}: line {number}: labels {bad} must be one of {', '.join(VALUES)} "
+                    f"(regions: {', '.join(REGION_KEYS)})"
+                )
+            records.append(record)
+    return records
+
+
+def read_predictions(path: str | Path) -> dict[str, dict]:
+    """labels.csv -> {report_id: row}."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"predictions file not found: {path}")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in ("report_id", *REGION_KEYS) if c not in frame.columns]
+    if missing:
+        raise UserError(f"{path}: columns {missing} missing; the columns are: {', '.join(frame.columns)}")
+    return {row["report_id"]: row for row in frame.to_dict(orient="records")}
+
+
+def score(
+    gold: list[dict], predictions: dict[str, dict] | None = None, labeler: Labeler | None = None
+) -> Score:
+    """Compare predictions (labels.csv rows by id, or the labeler run on the gold texts) with gold."""
+    regions = {k: RegionScore(k) for k in REGION_KEYS}
+    result = Score(regions=regions, reports=len(gold))
+    if predictions is None:
+        labeler = labeler or Labeler()
+    markings_agree = markings_n = 0
+    missing = []
+    for record in gold:
+        rid = str(record["id"])
+        text = str(record.get("text") or "")
+        if predictions is not None:
+            row = predictions.get(rid)
+            if row is None:
+                missing.append(rid)
+                continue
+            predicted = {k: str(row[k]) for k in REGION_KEYS}
+            evidence = row.get("evidence", "")
+            pred_markings = str(row.get("markings_only", "")).lower() == "true"
+        else:
+            labels = labeler.label(text)
+            predicted = labels.values
+            evidence = json.dumps([e.to_dict() for e in labels.evidence], ensure_ascii=False)
+            pred_markings = labels.markings_only
+        if "markings_only" in record:
+            markings_n += 1
+            markings_agree += bool(record["markings_only"]) == pred_markings
+        for key in REGION_KEYS:
+            g, p = str(record["labels"][key]), predicted[key]
+            s = regions[key]
+            gb, pb = to_binary(g), to_binary(p)
+            s.n += 1
+            s.exact += g == p
+            s.tp += gb and pb
+            s.fp += pb and not gb
+            s.fn += gb and not pb
+            s.tn += not gb and not pb
+            if g != p:
+                result.disagreements.append(Disagreement(rid, key, g, p, text, evidence))
+    if missing:
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise UserError(f"{len(missing)} gold report(s) have no row in the predictions: {shown}")
+    if markings_n:
+        result.markings_agree, result.markings_n = markings_agree, markings_n
+    return result

@@ -1,0 +1,91 @@
+"""The paper's Table 1: normal films, and per region the abnormal films, how many of them are
+abnormal in at least one other region too (the overlap) and the overlap rate.
+
+``u`` counts as abnormal (the method's binary reading). Rows whose report had no text
+(status ``empty_text``) are not films of known label: they are left out and counted apart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cxr_regions.regions import REGION_KEYS, REGIONS, to_binary
+
+COLUMNS = ("label", "name_zh", "films", "overlap", "overlap_rate")
+
+
+def binary_matrix(frame: pd.DataFrame, label_names: tuple[str, ...] = REGION_KEYS) -> np.ndarray:
+    """N×5 array of 0/1 from region columns holding ``1``/``u``/``0`` (or 0/1 numbers)."""
+    missing = [k for k in label_names if k not in frame.columns]
+    if missing:
+        raise KeyError(
+            f"region column(s) {', '.join(missing)} missing; "
+            f"the columns are: {', '.join(map(str, frame.columns))}"
+        )
+    out = np.zeros((len(frame), len(label_names)), dtype=np.int8)
+    for j, key in enumerate(label_names):
+        values = frame[key].astype(str).str.strip().str.lower()
+        values = values.replace({"1.0": "1", "0.0": "0", "true": "1", "false": "0"})
+        out[:, j] = [to_binary(v) for v in values]
+    return out
+
+
+def table1(labels_frame: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 of the paper for a labels (or dataset manifest) frame.
+
+    Rows: ``normal`` (films with no abnormal region), one per region in order, and ``total``.
+    Columns: label, name_zh, films, overlap (abnormal in another region too), overlap_rate.
+    """
+    frame = labels_frame
+    if "status" in frame.columns:
+        frame = frame[frame["status"].astype(str) != "empty_text"]
+    matrix = binary_matrix(frame)
+    per_film = matrix.sum(axis=1)
+    rows = [{"label": "normal", "name_zh": "正常", "films": int((per_film == 0).sum()), "overlap": None}]
+    for region in REGIONS:
+        column = matrix[:, region.index] == 1
+        abnormal = int(column.sum())
+        overlap = int((column & (per_film > 1)).sum())
+        rows.append({"label": region.key, "name_zh": region.zh, "films": abnormal, "overlap": overlap})
+    rows.append(
+        {"label": "total", "name_zh": "合计", "films": len(frame), "overlap": int((per_film > 1).sum())}
+    )
+    table = pd.DataFrame(rows, columns=list(COLUMNS[:-1]))
+    rates = []
+    for row in rows:
+        if row["label"] == "normal":
+            rates.append(None)
+        elif row["label"] == "total":
+            abnormal_films = int((per_film > 0).sum())
+            rates.append(round(row["overlap"] / abnormal_films, 4) if abnormal_films else None)
+        else:
+            rates.append(round(row["overlap"] / row["films"], 4) if row["films"] else None)
+    table["overlap_rate"] = rates
+    table["overlap"] = table["overlap"].astype("Int64")
+    return table
+
+
+def table1_markdown(
+    table: pd.DataFrame, title: str | None = "Table 1: films per label", skipped: int = 0
+) -> str:
+    """Table 1 as Markdown (rates as percentages). ``total``'s overlap counts multi-region films."""
+    lines = []
+    if title:
+        lines += [f"### {title}", ""]
+    lines += ["| label | 标签 | films | overlap | overlap rate |", "|---|---|---:|---:|---:|"]
+    for row in table.itertuples(index=False):
+        overlap = "" if pd.isna(row.overlap) else str(int(row.overlap))
+        rate = (
+            "" if row.overlap_rate is None or pd.isna(row.overlap_rate) else f"{100 * row.overlap_rate:.1f}%"
+        )
+        lines.append(f"| {row.label} | {row.name_zh} | {row.films} | {overlap} | {rate} |")
+    lines.append("")
+    lines.append(
+        "Overlap: abnormal films of the region that are abnormal in at least one other region too; "
+        "`u` counts as abnormal. In the total row: films abnormal in two regions or more, "
+        "over all abnormal films."
+    )
+    if skipped:
+        lines.append(f"{skipped} report(s) without text (status empty_text) are left out.")
+    return "\n".join(lines) + "\n"
