@@ -109,6 +109,9 @@ def detect_encoding(path: str | Path) -> str:
         return "utf-8"
     except UnicodeDecodeError as exc:
         utf8_error = exc.start
+        prefix = head[: exc.start].decode("utf-8")
+        if sum(ord(ch) > 0x7F for ch in prefix) >= 10:  # GBK text is never UTF-8 for that long
+            return "utf-8"  # a damaged UTF-8 file: check_encoding names the bad byte
     from charset_normalizer import from_bytes
 
     best = from_bytes(head, cp_isolation=["gb18030", "big5", "utf_8"]).best()
@@ -123,7 +126,7 @@ def detect_encoding(path: str | Path) -> str:
     except UnicodeDecodeError:
         pass
     raise UserError(
-        f"{path}: cannot tell the text encoding: not UTF-8 (invalid byte at offset {utf8_error}) and not "
+        f"{path}: cannot tell the text encoding: not UTF-8 (invalid at byte offset {utf8_error}) and not "
         "GB18030/GBK or Big5. Save the file as UTF-8 (or UTF-8 with BOM) and try again."
     )
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS
@@ -95,6 +95,9 @@ def _check_term(term: str) -> str:
     return term
 
 
+Term = Annotated[str, AfterValidator(_check_term)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -108,29 +111,22 @@ class FindingGroup(_Strict):
     redirect: dict[SubjectKey, RegionKey] = Field(default_factory=dict)
     not_for: list[SubjectKey] = Field(default_factory=list)
     device_owned: bool = False
-    terms: list[str] = Field(min_length=1)
-
-    _terms = field_validator("terms")(lambda cls, v: [_check_term(t) for t in v])
+    terms: list[Term] = Field(min_length=1)
 
 
 class Subjects(_Strict):
     """Words naming what a clause speaks of, per region (and the pseudo-subjects of the policy)."""
 
-    thorax: list[str] = Field(default_factory=list)
-    lungs: list[str] = Field(default_factory=list)
-    markings: list[str] = Field(default_factory=list)
-    aorta: list[str] = Field(default_factory=list)
-    heart: list[str] = Field(default_factory=list)
-    diaphragm: list[str] = Field(default_factory=list)
-    pleura: list[str] = Field(default_factory=list)
-    outside: list[str] = Field(default_factory=list)
-    neutral: list[str] = Field(default_factory=list)
-    parts: dict[RegionKey, list[str]] = Field(default_factory=dict)
-
-    @field_validator(*SUBJECT_KEYS)
-    @classmethod
-    def _terms(cls, v: list[str]) -> list[str]:
-        return [_check_term(t) for t in v]
+    thorax: list[Term] = Field(default_factory=list)
+    lungs: list[Term] = Field(default_factory=list)
+    markings: list[Term] = Field(default_factory=list)
+    aorta: list[Term] = Field(default_factory=list)
+    heart: list[Term] = Field(default_factory=list)
+    diaphragm: list[Term] = Field(default_factory=list)
+    pleura: list[Term] = Field(default_factory=list)
+    outside: list[Term] = Field(default_factory=list)
+    neutral: list[Term] = Field(default_factory=list)
+    parts: dict[RegionKey, list[Term]] = Field(default_factory=dict)
 
 
 class Ratio(_Strict):
@@ -147,37 +143,19 @@ class VocabularyFile(_Strict):
     rewrites: dict[str, str] = Field(default_factory=dict)
     subjects: Subjects = Field(default_factory=Subjects)
     findings: list[FindingGroup] = Field(default_factory=list)
-    devices: list[str] = Field(default_factory=list)
-    negation: list[str] = Field(default_factory=list)
-    negation_after: list[str] = Field(default_factory=list)
-    hedge: list[str] = Field(default_factory=list)
-    hedge_after: list[str] = Field(default_factory=list)
-    rule_out: list[str] = Field(default_factory=list)
-    resolved: list[str] = Field(default_factory=list)
-    explained: list[str] = Field(default_factory=list)
-    advice: list[str] = Field(default_factory=list)
-    scope_break: list[str] = Field(default_factory=list)
-    markings: list[str] = Field(default_factory=list)
-    ignore: list[str] = Field(default_factory=list)
+    devices: list[Term] = Field(default_factory=list)
+    negation: list[Term] = Field(default_factory=list)
+    negation_after: list[Term] = Field(default_factory=list)
+    hedge: list[Term] = Field(default_factory=list)
+    hedge_after: list[Term] = Field(default_factory=list)
+    rule_out: list[Term] = Field(default_factory=list)
+    resolved: list[Term] = Field(default_factory=list)
+    explained: list[Term] = Field(default_factory=list)
+    advice: list[Term] = Field(default_factory=list)
+    scope_break: list[Term] = Field(default_factory=list)
+    markings: list[Term] = Field(default_factory=list)
+    ignore: list[Term] = Field(default_factory=list)
     cardiothoracic_ratio: Ratio = Field(default_factory=Ratio)
-
-    @field_validator(
-        "devices",
-        "negation",
-        "negation_after",
-        "hedge",
-        "hedge_after",
-        "rule_out",
-        "resolved",
-        "explained",
-        "advice",
-        "scope_break",
-        "markings",
-        "ignore",
-    )
-    @classmethod
-    def _terms(cls, v: list[str]) -> list[str]:
-        return [_check_term(t) for t in v]
 
     @field_validator("rewrites")
     @classmethod
@@ -186,13 +164,6 @@ class VocabularyFile(_Strict):
             if not str(src) or dst is None:
                 raise ValueError(f"rewrite {src!r} -> {dst!r}: both sides must be phrases")
         return {str(k): str(val) for k, val in v.items()}
-
-    @model_validator(mode="after")
-    def _rule_out_are_hedges(self) -> VocabularyFile:
-        missing = [t for t in self.rule_out if t not in self.hedge and t not in self.hedge_after]
-        if missing:
-            raise ValueError(f"rule_out entries {missing} must also be listed under hedge or hedge_after")
-        return self
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,7 +238,6 @@ class Vocabulary:
     """A validated, compiled vocabulary. Build it with :func:`load_vocabulary`."""
 
     source: str
-    spec: VocabularyFile
     cues: dict[str, Cue]
     patterns: dict[str, Cue]
     token_re: re.Pattern[str]
@@ -285,11 +255,29 @@ def _error(source: str, where: str, what: str) -> UserError:
     return UserError(f"{source}: entry {where}: {what}. Fix the vocabulary file and run again.")
 
 
-def _compile(spec: VocabularyFile, source: str) -> Vocabulary:
+_ROLES = {
+    "devices": "device",
+    "negation": "neg_pre",
+    "negation_after": "neg_post",
+    "hedge": "hedge_pre",
+    "hedge_after": "hedge_post",
+    "rule_out": "rule_out",
+    "resolved": "resolved",
+    "explained": "explained",
+    "advice": "advice",
+    "scope_break": "scope_break",
+    "markings": "markings",
+    "ignore": "ignore",
+}
+
+
+def _compile(layers: list[tuple[VocabularyFile, str]]) -> Vocabulary:
+    """Compile one vocabulary file, or the default and a file that extends it (in that order)."""
     cues: dict[str, Cue] = {}
     where: dict[str, str] = {}
+    source = layers[-1][1]
 
-    def add(term: str, loc: str, **role: object) -> None:
+    def add(term: str, source: str, loc: str, **role: object) -> None:
         text = term[len(REGEX_PREFIX) :] if term.startswith(REGEX_PREFIX) else term
         cue = cues.setdefault(term, Cue(text=text))
         for key, value in role.items():
@@ -307,36 +295,30 @@ def _compile(spec: VocabularyFile, source: str) -> Vocabulary:
                 loc,
                 f"{term!r} is also listed at {where[term]}; roles {sorted(cue.roles())} cannot be combined",
             )
-        where.setdefault(term, loc)
+        where.setdefault(term, loc if source == layers[-1][1] else f"{loc} of {source}")
 
-    for key in SUBJECT_KEYS:
-        for i, term in enumerate(getattr(spec.subjects, key)):
-            add(term, f"subjects.{key}[{i}]", subject=key)
-    for region, terms in spec.subjects.parts.items():
-        for i, term in enumerate(terms):
-            add(term, f"subjects.parts.{region}[{i}]", part=region)
-    for g, group in enumerate(spec.findings):
-        if group.fixed and group.region:
-            raise _error(source, f"findings[{g}] ({group.name})", "give either `region` or `fixed`, not both")
-        for i, term in enumerate(group.terms):
-            add(term, f"findings[{g}].terms[{i}]", group=group)
-    simple = {
-        "devices": "device",
-        "negation": "neg_pre",
-        "negation_after": "neg_post",
-        "hedge": "hedge_pre",
-        "hedge_after": "hedge_post",
-        "rule_out": "rule_out",
-        "resolved": "resolved",
-        "explained": "explained",
-        "advice": "advice",
-        "scope_break": "scope_break",
-        "markings": "markings",
-        "ignore": "ignore",
-    }
-    for key, role in simple.items():
-        for i, term in enumerate(getattr(spec, key)):
-            add(term, f"{key}[{i}]", **{role: True})
+    rewrites: dict[str, str] = {}
+    groups: list[FindingGroup] = []
+    threshold = Ratio().threshold
+    for spec, src in layers:
+        rewrites.update(spec.rewrites)
+        if "cardiothoracic_ratio" in spec.model_fields_set:
+            threshold = spec.cardiothoracic_ratio.threshold
+        for key in SUBJECT_KEYS:
+            for i, term in enumerate(getattr(spec.subjects, key)):
+                add(term, src, f"subjects.{key}[{i}]", subject=key)
+        for region, terms in spec.subjects.parts.items():
+            for i, term in enumerate(terms):
+                add(term, src, f"subjects.parts.{region}[{i}]", part=region)
+        for g, group in enumerate(spec.findings):
+            if group.fixed and group.region:
+                raise _error(src, f"findings[{g}] ({group.name})", "give `region` or `fixed`, not both")
+            groups.append(group)
+            for i, term in enumerate(group.terms):
+                add(term, src, f"findings[{g}].terms[{i}]", group=group)
+        for key, role in _ROLES.items():
+            for i, term in enumerate(getattr(spec, key)):
+                add(term, src, f"{key}[{i}]", **{role: True})
 
     for mark in _BOUNDARIES:
         cues.setdefault(mark, Cue(text=mark)).boundary = True
@@ -359,13 +341,12 @@ def _compile(spec: VocabularyFile, source: str) -> Vocabulary:
         raise _error(source, "a re: pattern", f"does not combine with the others: {exc}") from None
     return Vocabulary(
         source=source,
-        spec=spec,
         cues=literals,
         patterns=patterns,
         token_re=token_re,
-        rewrites=dict(spec.rewrites),
-        ratio_threshold=spec.cardiothoracic_ratio.threshold,
-        groups=list(spec.findings),
+        rewrites=rewrites,
+        ratio_threshold=threshold,
+        groups=groups,
     )
 
 
@@ -398,21 +379,6 @@ def _read_yaml(text: str, source: str) -> dict:
     return data
 
 
-def _merge(base: dict, extra: dict) -> dict:
-    """``extends: default``: lists are extended, mappings merged key by key, scalars replaced."""
-    out = dict(base)
-    for key, value in extra.items():
-        if key == "extends":
-            continue
-        if isinstance(value, list) and isinstance(out.get(key), list):
-            out[key] = list(out[key]) + value
-        elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
 def _default_text() -> str:
     return resources.files("cxr_regions.reports").joinpath(DEFAULT_PATH).read_text(encoding="utf-8")
 
@@ -426,19 +392,21 @@ def _parse(data: dict, source: str) -> VocabularyFile:
 
 @lru_cache(maxsize=8)
 def _load_cached(path: str | None) -> Vocabulary:
+    default_source = f"cxr_regions/reports/{DEFAULT_PATH}"
+    default = _parse(_read_yaml(_default_text(), default_source), default_source)
     if path is None:
-        source = f"cxr_regions/reports/{DEFAULT_PATH}"
-        data = _read_yaml(_default_text(), source)
-    else:
-        file = Path(path)
-        source = str(file)
-        if not file.is_file():
-            raise UserError(f"vocabulary file not found: {file}")
-        data = _read_yaml(file.read_text(encoding="utf-8-sig"), source)
-        if data.get("extends") == "default":
-            _parse(data, source)  # report mistakes against the user's own file first
-            data = _merge(_read_yaml(_default_text(), DEFAULT_PATH), data)
-    return _compile(_parse(data, source), source)
+        return _compile([(default, default_source)])
+    file = Path(path)
+    if not file.is_file():
+        raise UserError(f"vocabulary file not found: {file}")
+    data = _read_yaml(file.read_text(encoding="utf-8-sig"), str(file))
+    spec = _parse(data, str(file))
+    layers = [(default, default_source)] if spec.extends == "default" else []
+    hedges = {t for s, _ in [*layers, (spec, "")] for t in (*s.hedge, *s.hedge_after)}
+    missing = [t for t in spec.rule_out if t not in hedges]
+    if missing:
+        raise _error(str(file), "rule_out", f"{missing} must also be listed under hedge or hedge_after")
+    return _compile([*layers, (spec, str(file))])
 
 
 def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
