@@ -7,6 +7,7 @@ Every identifier and UID is derived from the phantom seed, so the same seed give
 from __future__ import annotations
 
 import io
+import uuid
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,10 +49,9 @@ class FilmMeta:
 
 
 def make_uid(*parts: object) -> str:
-    """A deterministic UID (2.25 form) from the seed and the item's position."""
-    from pydicom.uid import generate_uid
-
-    return generate_uid(prefix=None, entropy_srcs=[UID_ROOT_TEXT, *map(str, parts)])
+    """A deterministic UUID-derived UID (``2.25.<uuid as integer>``) from the seed and the item's place."""
+    name = "/".join(map(str, (UID_ROOT_TEXT, *parts)))
+    return f"2.25.{uuid.uuid5(uuid.NAMESPACE_URL, name).int}"
 
 
 def available_transfer_syntaxes() -> list[str]:

@@ -250,13 +250,17 @@ def render_film(
     if findings is None:
         findings = sample_findings(rng, truth)
     a = apply_findings(a, findings)
+    # Film-wide randomness is drawn first, so a film differs from its normal twin only by its findings.
     pose = _pose(rng)
+    k, lo, hi, gamma, sigma = rng.uniform([1.2, -0.04, 0.92, 0.8, 0.006], [1.8, 0.06, 1.08, 1.25, 0.022])
+    vessel_rng, lesion_rng, texture_rng, noise_rng = map(np.random.default_rng, rng.integers(0, 2**63, 4))
+
     work = int(min(max(size, 128), 512))
     p = Painter(work, pose, names=("tissue", "air", "air_cut", "opacity", "bone", "bone2", "vessel"))
-    _draw_anatomy(rng, p, a)
-    draw_findings(rng, p, a, findings)
+    _draw_anatomy(vessel_rng, p, a)
+    draw_findings(lesion_rng, p, a, findings)
 
-    texture = 1.0 + 0.12 * _smooth_noise(rng, work, 14)
+    texture = 1.0 + 0.12 * _smooth_noise(texture_rng, work, 14)
     ys = np.linspace(0.0, 1.0, work, dtype=np.float32)
     height = 0.82 + 0.18 * np.sin(np.pi * np.clip((ys - a.apex_y) / (a.dome_y[-1] + 0.08 - a.apex_y), 0, 1))
     air = p["air"] * (texture * height[:, None]) * (1.0 - p["opacity"]) - p["air_cut"]
@@ -269,9 +273,7 @@ def render_film(
     fine += cv2.GaussianBlur(p["vessel"], (0, 0), 0.003 * work) * lung
     density = soft + fine * np.clip(1.25 - 1.2 * soft, 0.5, 1.0)
 
-    k = rng.uniform(1.2, 1.8)
-    lo, hi = rng.uniform(-0.04, 0.06), rng.uniform(0.92, 1.08)
-    gamma = rng.uniform(0.8, 1.25)
+    # exposure: an X-ray attenuation curve, a display window and a gamma, then quantum noise
     img = cv2.exp(-k * np.maximum(density, 0.0))
     img = (1.0 - img) * (1.0 / ((1.0 - math.exp(-k * 0.95)) * (hi - lo))) - lo / (hi - lo)
     np.clip(img, 1e-6, 1.0, out=img)
@@ -279,9 +281,8 @@ def render_film(
     if work != size:
         interp = cv2.INTER_AREA if size < work else cv2.INTER_LINEAR
         img = cv2.resize(img, (size, size), interpolation=interp)
-    sigma = rng.uniform(0.006, 0.022)
     nsize = min(size, 512)
-    noise = rng.standard_normal((nsize, nsize), dtype=np.float32)
+    noise = noise_rng.standard_normal((nsize, nsize), dtype=np.float32)
     if nsize != size:
         noise = cv2.resize(noise, (size, size), interpolation=cv2.INTER_LINEAR)
     img = img + sigma * noise

@@ -8,7 +8,9 @@ Every sentence describes the same findings that were drawn on the film.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -223,11 +225,17 @@ def _vary(text: str, rng: np.random.Generator) -> str:
     return text
 
 
-def _traditional(text: str) -> str:
+@functools.lru_cache(maxsize=1)
+def _to_traditional() -> Any:
     import opencc
 
+    return opencc.OpenCC("s2tw")
+
+
+def _traditional(text: str) -> str:
+    """The report as written in Taiwan: traditional characters, 肋膜積液 for pleural effusion."""
     text = text.replace("胸腔积液", "肋膜积液").replace("心影增大", "心脏扩大")
-    return opencc.OpenCC("s2tw").convert(text)
+    return _to_traditional().convert(text)
 
 
 def write_report(
