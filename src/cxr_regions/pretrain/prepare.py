@@ -1,0 +1,205 @@
+"""Pack ChestX-ray14 into a dataset folder of the same format as ``build``, once.
+
+At 112,120 films this is the slow step (decoding 1024-px PNGs), so it is parallel, shows a
+progress bar and resumes where it stopped (``cxr_regions.dataset.pack_images`` does the packing).
+``dataset.json`` is written last: its presence means the folder is complete.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from cxr_regions import __version__
+from cxr_regions.config import load_config, save_config, to_dict
+from cxr_regions.errors import UserError
+from cxr_regions.fileio import write_csv, write_json, write_text
+from cxr_regions.pretrain.findings import FINDING_KEYS, FINDINGS
+from cxr_regions.pretrain.nih import read_nih
+from cxr_regions.pretrain.split import SplitConfig, assign_splits
+
+KIND = "chestx14"
+MANIFEST_COLUMNS = (
+    "index",
+    "image_id",
+    "patient_key",
+    *FINDING_KEYS,
+    "label_string",
+    "split",
+    "repeat",
+    "source_image_id",
+    "view",
+)
+
+
+@dataclass
+class PrepareConfig:
+    """How to pack a ChestX-ray14 folder: image size, workers, the split, partial downloads."""
+
+    nih_dir: Path
+    out: Path
+    size: int = 256
+    workers: int = 4
+    resize: str = "pad"
+    split: SplitConfig = field(default_factory=SplitConfig)
+    allow_missing: bool = False
+    progress: bool = True
+
+
+@dataclass
+class Plan:
+    """What a preparation will write: the manifest (packed order), its image files, and where from."""
+
+    manifest: pd.DataFrame
+    sources: list[Path]
+    missing: pd.DataFrame
+    facts: dict[str, str]
+
+    def digest(self, size: int) -> str:
+        """Names these films, labels, split and size; an unfinished folder resumes only if it matches."""
+        return _digest(self.manifest.to_csv(index=False), size)
+
+
+def _digest(manifest_text: str, size: int) -> str:
+    return hashlib.sha256(f"{manifest_text}size={size}".encode()).hexdigest()[:12]
+
+
+def plan(config: PrepareConfig) -> Plan:
+    """Read the NIH folder and split it: the manifest a preparation writes, before any packing."""
+    index = read_nih(config.nih_dir, allow_missing=config.allow_missing)
+    table = index.table.copy()
+    table["split"] = assign_splits(index, config.split).to_numpy()
+    table["index"] = range(len(table))
+    table["label_string"] = ["".join(map(str, row)) for row in table[list(FINDING_KEYS)].to_numpy()]
+    table["repeat"] = 1
+    table["source_image_id"] = table["image_id"]
+    facts = {
+        "source": str(index.root),
+        "labels_csv": index.labels_csv.name,
+        "split_source": "official lists" if index.official_lists is not None else "patient-level random",
+    }
+    return Plan(
+        manifest=table.loc[:, list(MANIFEST_COLUMNS)].reset_index(drop=True),
+        sources=[Path(p) for p in table["path"]],
+        missing=index.missing,
+        facts=facts,
+    )
+
+
+def _counts(manifest: pd.DataFrame) -> dict[str, dict[str, int]]:
+    out = {}
+    for split in ("train", "val", "test"):
+        rows = manifest[manifest["split"] == split]
+        out[split] = {"films": len(rows), "patients": int(rows["patient_key"].nunique())}
+        out[split] |= {key: int(rows[key].sum()) for key in FINDING_KEYS}
+    return out
+
+
+def stats_markdown(manifest: pd.DataFrame, meta: dict) -> str:
+    """Films, patients and positive films per finding, per split."""
+    counts = meta["counts"]
+    lines = [
+        "# ChestX-ray14, prepared",
+        "",
+        f"Source: `{meta['source']}` ({meta['labels_csv']}); split: {meta['split_source']}; "
+        f"{meta['size']}×{meta['size']} px.",
+        "",
+        "| | train | val | test | all |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, key in (("films", "films"), ("patients", "patients")):
+        cells = [counts[s][key] for s in ("train", "val", "test")]
+        total = len(manifest) if key == "films" else manifest["patient_key"].nunique()
+        lines.append(f"| {label} | {' | '.join(map(str, cells))} | {total} |")
+    for f in FINDINGS:
+        cells = [counts[s][f.key] for s in ("train", "val", "test")]
+        lines.append(f"| {f.name} | {' | '.join(map(str, cells))} | {int(manifest[f.key].sum())} |")
+    no_finding = int((manifest[list(FINDING_KEYS)].sum(axis=1) == 0).sum())
+    lines += ["", f"No Finding (all 14 zero): {no_finding} films.", ""]
+    if meta["missing_films"]:
+        lines += [f"{meta['missing_films']} films of the label file had no image: see missing.csv.", ""]
+    return "\n".join(lines)
+
+
+def _check_folder(out: Path, digest: str) -> bool:
+    """True where ``out`` is already this preparation, complete; raise where it holds something else."""
+    meta_path = out / "dataset.json"
+    if meta_path.is_file():
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("manifest_digest") == digest:
+            return True
+        raise UserError(
+            f"{out} already holds a prepared dataset of other films, size or split "
+            f"({meta.get('source')}, {meta.get('size')} px): choose another folder or delete it."
+        )
+    manifest_csv = out / "manifest.csv"
+    if manifest_csv.is_file():
+        size = (
+            int(load_config(out / "prepare.yaml").get("size", 0)) if (out / "prepare.yaml").is_file() else 0
+        )
+        if _digest(manifest_csv.read_text(encoding="utf-8"), size) != digest:
+            raise UserError(
+                f"{out} holds an unfinished preparation of other films, size or split: "
+                "delete it or choose another folder."
+            )
+    elif out.exists() and any(out.iterdir()):
+        raise UserError(f"{out} is not empty and holds no ChestX-ray14 preparation: choose another folder.")
+    return False
+
+
+def prepare_nih(config: PrepareConfig) -> Path:
+    """Pack ``config.nih_dir`` into ``config.out``; return ``config.out``.
+
+    Run again after an interruption and it goes on where it stopped; run again on a complete
+    folder and it returns at once. A folder holding another preparation is refused.
+    """
+    from cxr_regions.dataset import leak_check, pack_images
+
+    if config.size < 32:
+        raise UserError(f"--size must be at least 32 px, got {config.size}.")
+    out = Path(config.out)
+    todo = plan(config)
+    digest = todo.digest(config.size)
+    if _check_folder(out, digest):
+        return out
+    leak = leak_check(todo.manifest)
+    if leak["leaking"]:
+        raise RuntimeError(f"ChestX-ray14 split puts a patient in two splits: {leak}")
+    out.mkdir(parents=True, exist_ok=True)
+    save_config(config, out / "prepare.yaml", command="pretrain-prepare")
+    write_text(out / "manifest.csv", todo.manifest.to_csv(index=False))
+    write_csv(out / "missing.csv", todo.missing)
+    pack_images(
+        todo.sources,
+        out / "images.npy",
+        size=config.size,
+        workers=config.workers,
+        resize=config.resize,
+        progress=config.progress,
+    )
+    meta = {
+        "kind": KIND,
+        "dataset_id": f"{out.resolve().name}-{digest}",
+        "protocol": "clean",
+        "leaking": False,
+        "labels": list(FINDING_KEYS),
+        "seed": config.split.seed,
+        "size": config.size,
+        "version": __version__,
+        "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        **todo.facts,
+        "missing_films": len(todo.missing),
+        "counts": _counts(todo.manifest),
+        "leak_check": leak,
+        "images": {"file": "images.npy", "shape": [len(todo.manifest), config.size, config.size]},
+        "manifest_digest": digest,
+        "config": to_dict(config),
+    }
+    write_text(out / "stats.md", stats_markdown(todo.manifest, meta))
+    write_json(out / "dataset.json", meta)
+    return out

@@ -1,0 +1,45 @@
+"""The `pretrain` recipe: prepare ChestX-ray14 (once), train the 14-finding model with the same
+trainer as `train`, and evaluate it on the test split beside CheXNet.
+
+The run folder is an ordinary training run folder; its ``model.safetensors`` + ``model.json`` are
+the checkpoint that ``train --init chestx14:RUN`` loads for the same architecture.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cxr_regions.config import save_config
+from cxr_regions.pretrain.evaluate import evaluate_pretraining
+from cxr_regions.pretrain.prepare import PrepareConfig, prepare_nih
+
+if TYPE_CHECKING:
+    from cxr_regions.training import TrainConfig
+
+
+def default_run_dir(arch: str) -> Path:
+    """``runs/chestx14-<arch>`` when no ``-o`` is given."""
+    return Path("runs") / f"chestx14-{arch}"
+
+
+def default_prepared_dir(run_dir: Path, size: int) -> Path:
+    """Beside the run folder, shared by the runs of every architecture: ``<parent>/chestx14-<size>px``."""
+    return Path(run_dir).parent / f"chestx14-{size}px"
+
+
+def pretrain(prepare: PrepareConfig, train_config: TrainConfig) -> Path:
+    """Prepare (or reuse) the packed data, train on it, evaluate on ``test``; return the run folder.
+
+    ``train_config.dataset`` is replaced by ``prepare.out``; everything else (architecture, init,
+    devices, precision, epochs...) is used as given.
+    """
+    from cxr_regions.training import train
+
+    prepared = prepare_nih(prepare)
+    config = dataclasses.replace(train_config, dataset=prepared)
+    run_dir = Path(train(config))
+    save_config(prepare, run_dir / "pretrain.yaml", command="pretrain")
+    evaluate_pretraining(run_dir, prepared, split="test")
+    return run_dir
