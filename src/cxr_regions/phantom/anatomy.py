@@ -204,13 +204,14 @@ def bezier(*points: Any, n: int = 16) -> np.ndarray:
     return _bernstein(len(p) - 1, n) @ p
 
 
-def offset(path: np.ndarray, d: float) -> np.ndarray:
-    """The curve ``path`` moved sideways by ``d`` (positive: to the left of its direction)."""
+def offset(path: np.ndarray, d: float | np.ndarray) -> np.ndarray:
+    """Curve(s) ``path`` (N x 2, or K x N x 2) moved sideways by ``d`` (positive: left of the direction)."""
     tangent = np.empty_like(path)
-    tangent[1:-1] = path[2:] - path[:-2]
-    tangent[0], tangent[-1] = path[1] - path[0], path[-1] - path[-2]
-    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True) + 1e-12
-    return path + d * np.stack([tangent[:, 1], -tangent[:, 0]], axis=1)
+    tangent[..., 1:-1, :] = path[..., 2:, :] - path[..., :-2, :]
+    tangent[..., 0, :] = path[..., 1, :] - path[..., 0, :]
+    tangent[..., -1, :] = path[..., -1, :] - path[..., -2, :]
+    tangent /= np.sqrt((tangent**2).sum(axis=-1, keepdims=True)) + 1e-12
+    return path + np.asarray(d)[..., None, None] * np.stack([tangent[..., 1], -tangent[..., 0]], axis=-1)
 
 
 def lateral_x(a: Anatomy, side: int, y: np.ndarray | float) -> np.ndarray:
