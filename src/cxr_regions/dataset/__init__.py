@@ -1,1 +1,61 @@
-"""Stage 3, build: labels.csv + images.csv -> a split, packed, training-ready dataset."""
+"""Stage 3, build: labels.csv + images.csv -> a split, packed, training-ready dataset.
+
+Public API (names load on first use, so building and reading a dataset does not import torch):
+
+- :func:`build_dataset`, :func:`build_from_arrays`, :class:`BuildConfig` — write a dataset folder.
+- :func:`pack_images` — image files -> one uint8 N×S×S ``.npy`` (resumable, parallel).
+- :func:`open_dataset` -> :class:`PackedData` — read a dataset folder (manifest, memmap, meta).
+- :class:`PackedDataset`, :class:`RegionDataModule` — PyTorch / Lightning access (imports torch).
+- :func:`leak_check` — count evaluation films sharing a source film or patient with training.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "BuildConfig": "build",
+    "build_dataset": "build",
+    "build_from_arrays": "build",
+    "pack_images": "pack",
+    "open_dataset": "packed",
+    "PackedData": "packed",
+    "PackedDataset": "torch_data",
+    "RegionDataModule": "torch_data",
+    "AugmentParams": "augment",
+    "leak_check": "paper_protocol",
+}
+
+__all__ = [
+    "AugmentParams",
+    "BuildConfig",
+    "PackedData",
+    "PackedDataset",
+    "RegionDataModule",
+    "build_dataset",
+    "build_from_arrays",
+    "leak_check",
+    "open_dataset",
+    "pack_images",
+]
+
+if TYPE_CHECKING:
+    from cxr_regions.dataset.augment import AugmentParams
+    from cxr_regions.dataset.build import BuildConfig, build_dataset, build_from_arrays
+    from cxr_regions.dataset.pack import pack_images
+    from cxr_regions.dataset.packed import PackedData, open_dataset
+    from cxr_regions.dataset.paper_protocol import leak_check
+    from cxr_regions.dataset.torch_data import PackedDataset, RegionDataModule
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -1,0 +1,102 @@
+"""Reading a dataset folder back: manifest, packed image array and ``dataset.json``.
+
+Needs only numpy and pandas, so that evaluation and reporting code can read a dataset without torch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cxr_regions.errors import UserError
+
+MANIFEST = "manifest.csv"
+IMAGES = "images.npy"
+META = "dataset.json"
+STATS = "stats.md"
+UNMATCHED = "unmatched.csv"
+SPLITS: tuple[str, ...] = ("train", "val", "test")
+ID_COLUMNS: tuple[str, ...] = ("image_id", "patient_key", "source_image_id", "label_string", "split")
+RESERVED_COLUMNS: frozenset[str] = frozenset({"index", "repeat", "kind", *ID_COLUMNS})
+
+
+@dataclass
+class PackedData:
+    """A built dataset: ``manifest`` (one row per packed image), ``images`` (N×S×S uint8 memmap), ``meta``."""
+
+    path: Path
+    manifest: pd.DataFrame
+    images: np.ndarray
+    meta: dict[str, Any]
+
+    @property
+    def label_names(self) -> list[str]:
+        """The label columns, in order (the five region keys for ``build``, 14 findings for NIH)."""
+        return list(self.meta["labels"])
+
+    @property
+    def size(self) -> int:
+        """Side length S of the packed square images."""
+        return int(self.images.shape[1])
+
+    @property
+    def dataset_id(self) -> str:
+        """A short id naming this exact dataset (folder name + manifest digest)."""
+        return str(self.meta.get("dataset_id", self.path.name))
+
+    def split(self, name: str) -> pd.DataFrame:
+        """The manifest rows of one split (``train``, ``val`` or ``test``)."""
+        if name not in SPLITS:
+            raise UserError(f"unknown split {name!r}; the splits are {', '.join(SPLITS)}")
+        return self.manifest[self.manifest["split"] == name]
+
+    def labels(self, rows: pd.DataFrame | None = None) -> np.ndarray:
+        """Binary labels as float32 N×L, for all rows or the given manifest rows."""
+        frame = self.manifest if rows is None else rows
+        return frame[self.label_names].to_numpy(dtype=np.float32)
+
+
+def read_manifest(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a ``manifest.csv`` keeping ids and label strings as text (no lost leading zeros)."""
+    return pd.read_csv(path, dtype={c: str for c in ID_COLUMNS}, keep_default_na=False)
+
+
+def open_dataset(path: str | os.PathLike[str]) -> PackedData:
+    """Open a dataset folder written by ``build`` (or ``build_from_arrays``) for reading.
+
+    The image array is memory-mapped, so opening is instant whatever the dataset's size.
+    """
+    folder = Path(path)
+    meta_path = folder / META
+    if not meta_path.is_file():
+        raise UserError(
+            f"{folder} is not a built dataset: {META} is missing (run `cxr-regions build` first, "
+            "or finish an interrupted build by running it again)"
+        )
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    for name in (MANIFEST, IMAGES):
+        if not (folder / name).is_file():
+            raise UserError(f"dataset {folder} is incomplete: {name} is missing; rebuild it")
+    manifest = read_manifest(folder / MANIFEST)
+    images = np.load(folder / IMAGES, mmap_mode="r")
+    if images.ndim != 3 or images.dtype != np.uint8 or images.shape[1] != images.shape[2]:
+        raise UserError(
+            f"{folder / IMAGES}: expected a uint8 N×S×S array, found {images.dtype} {images.shape}"
+        )
+    if len(images) != len(manifest):
+        raise UserError(
+            f"dataset {folder} is inconsistent: {len(manifest)} manifest rows but {len(images)} "
+            "packed images; rebuild it"
+        )
+    missing = [n for n in meta.get("labels", []) if n not in manifest.columns]
+    if "labels" not in meta or missing:
+        raise UserError(
+            f"{meta_path}: label columns {missing or 'list'} missing from the manifest; rebuild it"
+        )
+    return PackedData(path=folder, manifest=manifest, images=images, meta=meta)

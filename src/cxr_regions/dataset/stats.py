@@ -1,0 +1,134 @@
+"""The dataset's tables: the paper's Table 1 (abnormal films, overlap, ratio per label) for all films
+and per split, films and patients per split, and ``stats.md`` that puts them together."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from cxr_regions.dataset.packed import SPLITS
+from cxr_regions.regions import BY_KEY
+
+
+def label_title(name: str) -> str:
+    """``lungs`` -> ``lungs 两肺``; other label names (e.g. NIH findings) as they are."""
+    region = BY_KEY.get(name)
+    return f"{region.key} {region.zh}" if region else name
+
+
+def table1(frame: pd.DataFrame, label_names: Sequence[str]) -> pd.DataFrame:
+    """Per label: abnormal films, how many of them are abnormal in another label too, and that ratio;
+    then the all-normal and any-abnormal film counts (the paper's Table 1, generic over labels)."""
+    labels = frame[list(label_names)].astype(int).to_numpy().astype(bool)
+    per_film = labels.sum(axis=1)
+    rows = []
+    for j, name in enumerate(label_names):
+        abnormal = int(labels[:, j].sum())
+        overlap = int((labels[:, j] & (per_film > 1)).sum())
+        rows.append(
+            {
+                "label": label_title(name),
+                "abnormal films": abnormal,
+                "overlap": overlap,
+                "ratio": f"{overlap / abnormal:.3f}" if abnormal else "-",
+            }
+        )
+    for title, count in (("all normal", (per_film == 0).sum()), ("any abnormal", (per_film > 0).sum())):
+        rows.append({"label": title, "abnormal films": int(count), "overlap": "", "ratio": ""})
+    return pd.DataFrame(rows)
+
+
+def split_table(manifest: pd.DataFrame, label_names: Sequence[str]) -> pd.DataFrame:
+    """Films, patients, abnormal films per label, and training-epoch draws, per split."""
+    rows = []
+    for split in SPLITS:
+        part = manifest[manifest["split"] == split]
+        row: dict[str, Any] = {
+            "split": split,
+            "films": len(part),
+            "patients": part["patient_key"].nunique(),
+            "source films": part["source_image_id"].nunique(),
+        }
+        for name in label_names:
+            row[name] = int(part[name].astype(int).sum())
+        row["epoch draws"] = int(part["repeat"].sum())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A DataFrame as a GitHub markdown table."""
+    head = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
+def stats_markdown(manifest: pd.DataFrame, meta: Mapping[str, Any]) -> str:
+    """The text of ``stats.md`` for a built dataset and its ``dataset.json`` content."""
+    label_names = list(meta["labels"])
+    lines = [f"# Dataset `{meta['dataset_id']}`", ""]
+    if meta.get("leaking"):
+        lines += [
+            "> **LEAKING — paper protocol.** Films were duplicated and augmented *before* an image-level",
+            "> split, so copies of one film (and films of one patient) sit in training and test. Test",
+            "> figures from this dataset are inflated; use it only to measure that inflation.",
+            "",
+        ]
+    lines += [
+        f"Protocol `{meta['protocol']}`, seed {meta['seed']}, size {meta['size']}, "
+        f"built by cxr-regions {meta['version']}.",
+        "",
+        "## Films and patients per split",
+        "",
+        markdown_table(split_table(manifest, label_names)),
+        "",
+    ]
+    leak = meta["leak_check"]
+    lines += ["## Leak check", ""]
+    for split in ("val", "test"):
+        part = leak[split]
+        lines.append(
+            f"- {split}: {part['sharing_source_film_with_train']} of {part['films']} films share a "
+            f"source film with training, {part['sharing_patient_with_train']} share a patient."
+        )
+    lines += [f"- patients in several splits: {leak['patients_in_several_splits']}.", ""]
+    lines += ["## Table 1: all films", "", markdown_table(table1(manifest, label_names)), ""]
+    for split in SPLITS:
+        part = manifest[manifest["split"] == split]
+        lines += [f"## Table 1: {split}", "", markdown_table(table1(part, label_names)), ""]
+    oversampling = meta.get("oversampling")
+    if oversampling:
+        share = pd.DataFrame(
+            {
+                "label": [label_title(n) for n in label_names],
+                "share before": [f"{oversampling['share_before'][n]:.3f}" for n in label_names],
+                "share after": [f"{oversampling['share_after'][n]:.3f}" for n in label_names],
+            }
+        )
+        lines += [
+            f"## Oversampling ({oversampling['scope']}, minimum share {meta['config']['min_share']})",
+            "",
+            markdown_table(share),
+            "",
+            f"Boosted: {', '.join(oversampling['boosted']) or 'none'}; "
+            f"out of reach: {', '.join(oversampling['unreachable']) or 'none'}.",
+            "",
+        ]
+    raw = meta.get("raw_label_counts")
+    if raw:
+        frame = pd.DataFrame(
+            [{"label": label_title(n), **{v: raw[n].get(v, 0) for v in ("1", "u", "0")}} for n in label_names]
+        )
+        lines += [
+            "## Raw label values of the matched films (before `u` is folded to 1)",
+            "",
+            markdown_table(frame),
+            "",
+        ]
+    join = meta.get("join")
+    if join:
+        lines += ["## Join", ""] + [f"- {k.replace('_', ' ')}: {v}" for k, v in join.items()] + [""]
+    return "\n".join(lines)
