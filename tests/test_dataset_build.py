@@ -179,3 +179,20 @@ def test_bad_label_value_is_a_user_error(tmp_path, arrays):
     table.loc[3, "heart"] = "maybe"
     with pytest.raises(UserError, match="heart"):
         build_from_arrays(tmp_path / "ds", images, table, BuildConfig(size=32, progress=False))
+
+
+def test_build_command_writes_both_protocols(tmp_path):
+    from typer.testing import CliRunner
+
+    from cxr_regions.cli import app
+
+    ingest = write_ingest(tmp_path / "ingest", n_patients=20)
+    args = ["build", "--labels", str(ingest / "labels.csv"), "--images", str(ingest / "images.csv")]
+    result = CliRunner().invoke(app, [*args, str(tmp_path / "clean"), "--size", "64"])
+    assert result.exit_code == 0, result.output
+    assert "1 films without report" in result.output
+    result = CliRunner().invoke(app, [*args, str(tmp_path / "paper"), "--size", "64", "--protocol", "paper"])
+    assert result.exit_code == 0, result.output
+    assert "LEAKING" in result.output
+    paper = open_dataset(tmp_path / "paper")
+    assert paper.meta["leaking"] is True and len(paper.manifest) == round(40 * 8632 / 1877)
