@@ -12,12 +12,13 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from cxr_regions.config import save_config
 from cxr_regions.fileio import atomic_path
 from cxr_regions.regions import REGION_KEYS, to_binary
-from cxr_regions.reports.labeler import STATUS_EMPTY, Labeler
+from cxr_regions.reports.labeler import STATUS_EMPTY, Evidence, Labeler
 from cxr_regions.reports.tables import count_rows, inspect_table, pick_columns, read_chunks
 from cxr_regions.reports.vocabulary import load_vocabulary
 
@@ -149,12 +150,14 @@ def _rows(labeler: Labeler, ids: list[str], bodies: list[str], binary: bool, sum
         cells = (
             [str(to_binary(values[k])) for k in REGION_KEYS] if binary else [values[k] for k in REGION_KEYS]
         )
-        evidence = (
-            json.dumps([e.to_dict() for e in result.evidence], ensure_ascii=False)
-            if result.evidence
-            else "[]"
-        )
+        evidence = "[" + ",".join(map(_evidence_json, result.evidence)) + "]"
         yield [ident, *cells, string, "true" if result.markings_only else "false", result.status, evidence]
+
+
+@lru_cache(maxsize=100_000)
+def _evidence_json(evidence: Evidence) -> str:
+    """One evidence item as JSON (cached: the same clauses recur across reports)."""
+    return json.dumps(evidence.to_dict(), ensure_ascii=False)
 
 
 class _progress:

@@ -17,7 +17,17 @@ from typing import NamedTuple
 
 from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN, label_string, to_binary
 from cxr_regions.reports.normalise import Normaliser, sentences
-from cxr_regions.reports.vocabulary import Cue, FindingGroup, Vocabulary, load_vocabulary
+from cxr_regions.reports.vocabulary import (
+    CUE,
+    DEVICE,
+    EXPLAINED,
+    FINDING,
+    SUBJECT,
+    Cue,
+    FindingGroup,
+    Vocabulary,
+    load_vocabulary,
+)
 
 STATUS_OK = "ok"
 STATUS_EMPTY = "empty_text"
@@ -28,6 +38,7 @@ _RATIO_RE = re.compile(
     r"心胸比[^0-9<>,;]{0,6}?(<|>|≤|≥|大于|小于|超过|高于|低于|不足)?[约为=:≈]*\s*(\d+(?:\.\d+)?)\s*(%)?"
 )
 _CACHE_LIMIT = 200_000
+_AS_BIT = {ABNORMAL: "1", UNCERTAIN: "1", NORMAL: "0"}
 _SHADOW = "影"
 
 
@@ -55,7 +66,10 @@ class ReportLabels:
     @property
     def label_string(self) -> str:
         """Five characters in region order, ``u`` counted as ``1`` (e.g. ``01101``)."""
-        return label_string(self.values)
+        try:  # the same as regions.label_string, without a Python-level loop (it runs per report)
+            return "".join(map(_AS_BIT.__getitem__, map(self.values.__getitem__, REGION_KEYS)))
+        except KeyError:
+            return label_string(self.values)
 
     def binary(self) -> dict[str, int]:
         """The method's binary labels (``u`` -> 1)."""
@@ -67,6 +81,13 @@ class ReportLabels:
 _SentenceResult = tuple[int, int, tuple[Evidence, ...], tuple[Evidence, ...]]
 _BIT = {k: 1 << i for i, k in enumerate(REGION_KEYS)}
 _LUNGS = _BIT["lungs"]
+_N = len(REGION_KEYS)
+# every (mask at 1) | (mask at u) << 5 -> the values dict; 1 beats u beats 0
+_VALUES = {
+    a | u << _N: {k: ABNORMAL if a & bit else (UNCERTAIN if u & bit else NORMAL) for k, bit in _BIT.items()}
+    for a in range(1 << _N)
+    for u in range(1 << _N)
+}
 
 
 class Labeler:
@@ -76,7 +97,12 @@ class Labeler:
     only increased count as abnormal); the default is the method's (they are normal).
     """
 
-    def __init__(self, vocabulary: Vocabulary | None = None, markings_abnormal: bool = False):
+    def __init__(
+        self,
+        vocabulary: Vocabulary | None = None,
+        markings_abnormal: bool = False,
+        cache_size: int = _CACHE_LIMIT,
+    ):
         self.vocabulary = vocabulary or load_vocabulary()
         self.markings_abnormal = markings_abnormal
         self.normalise = Normaliser(self.vocabulary.rewrites)
@@ -85,6 +111,9 @@ class Labeler:
         self._patterns = self.vocabulary.patterns
         self._threshold = self.vocabulary.ratio_threshold
         self._cache: dict[str, _SentenceResult] = {}
+        self._cache_size = cache_size
+        self._misses = 0
+        self._lookups = 0
         self._targets_cache: dict[tuple[int, tuple[str, ...]], tuple[str, ...]] = {}
 
     # ----------------------------------------------------------------------------------------
@@ -96,13 +125,17 @@ class Labeler:
         found: list[Evidence] = []
         markings: list[Evidence] = []
         cache = self._cache
-        for sentence in sentences(self.normalise(text)):
+        parts = sentences(self.normalise(text))
+        self._lookups += len(parts)
+        for sentence in parts:
             result = cache.get(sentence)
             if result is None:
+                self._misses += 1
                 result = self._sentence(sentence)
-                if len(cache) >= _CACHE_LIMIT:
+                if len(cache) >= self._cache_size:
                     cache.clear()
-                cache[sentence] = result
+                if self._cache_size:
+                    cache[sentence] = result
             abnormal |= result[0]
             uncertain |= result[1]
             if result[2]:
@@ -116,12 +149,21 @@ class Labeler:
                 found.extend(markings)
             elif not (abnormal | uncertain) & _LUNGS:
                 markings_only = True
-        values = {
-            k: ABNORMAL if abnormal & bit else (UNCERTAIN if uncertain & bit else NORMAL)
-            for k, bit in _BIT.items()
+        values = _VALUES[abnormal | uncertain << _N].copy()
+        if uncertain:  # a region at 1 shows only its 1 evidence
+            found = [e for e in found if e.value == values[e.region]]
+        if len(parts) > 1 and len(found) > 1:
+            found = list(dict.fromkeys(found))  # a sentence written twice
+        return ReportLabels(values=values, markings_only=markings_only, evidence=found)
+
+    def cache_stats(self) -> dict[str, float]:
+        """Sentences looked up, read afresh, and the hit rate of the sentence cache."""
+        hits = self._lookups - self._misses
+        return {
+            "lookups": self._lookups,
+            "misses": self._misses,
+            "hit_rate": hits / self._lookups if self._lookups else 0.0,
         }
-        evidence = [e for e in dict.fromkeys(found) if e.value == values[e.region]] if found else []
-        return ReportLabels(values=values, markings_only=markings_only, evidence=evidence)
 
     def label_many(self, texts: list[str | None]) -> list[ReportLabels]:
         """Label a batch of reports."""
@@ -173,11 +215,11 @@ class Labeler:
     def _sentence(self, sentence: str) -> _SentenceResult:
         """Read one sentence (the unit of caching: clauses share subjects only within it)."""
         cues, patterns = self._cues, self._patterns
-        toks = []
-        for m in self._finditer(sentence):
-            name = m.lastgroup
-            text = m.group()
-            toks.append((m.start(), m.end(), cues[text] if name is None else patterns[name], text))
+        toks = [
+            (m.start(), m.end(), cues[text] if (name := m.lastgroup) is None else patterns[name], text)
+            for m in self._finditer(sentence)
+            if (text := m.group())
+        ]
         # Clauses: runs of tokens between boundary marks (, : ( ) and a ? that closes its clause).
         segments = []
         lo = text_start = 0
@@ -190,6 +232,7 @@ class Labeler:
                 lo, text_start = k + 1, end
         segments.append((lo, len(toks), text_start, len(sentence)))
         ratios = self._ratios(sentence) if "心胸比" in sentence else ()
+        targets = self._targets
 
         entries: list[list] = []  # [region, value, cue text, clause number, hedge cue]
         markings: list[tuple[str, int]] = []
@@ -199,125 +242,123 @@ class Labeler:
             for position, cue_text in ratios:
                 if text_start <= position < text_end:
                     entries.append(["heart", ABNORMAL, cue_text, number, None])
-            group: list[str] = list(inherited)
-            prev_end = -1
-            prev_len = 0
-            last = None  # kind of the last significant token: subject / finding / device / cue
+            group = inherited
+            subject_end = -1  # where the last subject word ended
+            subject_len = 0
+            last = 0  # kind of the last significant token (the _KIND values)
             neg = False
             hedge: str | None = None
             last_hedge: Cue | None = None
             advice = False
             explained: str | None = None  # what an explanation earlier in the clause makes of findings
             scope = len(entries)
-            prev_token_end = -1
-            prev_named = False  # the token before names a thing (not a finding or a cue)
+            token_end = -1
+            named = False  # the token before names a thing (a subject, device, explanation...)
             for k in range(lo, hi):
                 start, end, cue, text = toks[k]
-                adjacent_end, prev_token_end = prev_token_end, end
-                after_thing, prev_named = prev_named, cue.names
-                if cue.ignore:
-                    continue
-                subject = cue.subject or cue.part
-                if subject is not None:
-                    if last == "subject":
-                        gap = sentence[prev_end:start]
-                        if not gap:
-                            if cue.part is not None and group:
-                                prev_end = end
-                                continue
-                            if subject == "markings":
-                                group = ["markings"]
-                            elif end - start == 1 or prev_len == 1:
-                                group.append(subject)
-                            else:
-                                group = [subject]
-                        elif _SEPARATORS.intersection(gap):
-                            group.append(subject)
-                        else:
-                            group = [subject]
-                    else:
-                        group = [subject]
-                    prev_end = end
-                    prev_len = end - start
-                    last = "subject"
-                    continue
-                fgroup = cue.group
-                if fgroup is not None or cue.markings:
+                kind = cue.kind
+                after_thing = named and start == token_end
+                named, token_end = cue.names, end
+                if kind == FINDING:
                     if advice:
-                        last = "finding"
+                        last = FINDING
                         continue
                     if cue.markings and group and group[-1] == "markings":
                         if not neg:
                             markings.append((text, number))
-                        last = "finding"
+                        last = FINDING
                         continue
+                    fgroup = cue.group
                     if fgroup is None:
                         continue
-                    if text == _SHADOW and start == adjacent_end and after_thing:
+                    if after_thing and text == _SHADOW:
                         continue  # 纵隔影, 置管影, 外物影, 血管影: the shadow of the thing just named
-                    if fgroup.device_owned and last == "device":
+                    if last == DEVICE and fgroup.device_owned:
                         continue
-                    last = "finding"
+                    last = FINDING
                     if neg or explained == NORMAL:
                         continue
                     value = UNCERTAIN if hedge or explained == UNCERTAIN else ABNORMAL
-                    for region in self._targets(fgroup, tuple(group)):
+                    for region in targets(fgroup, group):
                         entries.append([region, value, text, number, hedge])
-                    continue
-                if cue.device:
-                    last = "device"
-                    continue
-                last = "cue"
-                if cue.neg_pre or cue.neg_post:
-                    if cue.neg_pre and (not cue.neg_post or _finding_follows(toks, k + 1, hi)):
-                        neg = True
+                elif kind == SUBJECT:
+                    subject = cue.subject or cue.part
+                    if last == SUBJECT:
+                        gap = sentence[subject_end:start]
+                        if not gap:
+                            if cue.part is not None and group:
+                                subject_end = end
+                                continue
+                            if subject == "markings":
+                                group = ("markings",)
+                            elif end - start == 1 or subject_len == 1:
+                                group = (*group, subject)
+                            else:
+                                group = (subject,)
+                        elif _SEPARATORS.intersection(gap):
+                            group = (*group, subject)
+                        else:
+                            group = (subject,)
+                    else:
+                        group = (subject,)
+                    subject_end = end
+                    subject_len = end - start
+                    last = SUBJECT
+                elif kind == DEVICE:
+                    last = DEVICE
+                elif kind == CUE:
+                    last = CUE
+                    if cue.neg_pre or cue.neg_post:
+                        if cue.neg_pre and (not cue.neg_post or _finding_follows(toks, k + 1, hi)):
+                            neg = True
+                            scope = len(entries)
+                        else:
+                            del entries[scope:]
+                    if cue.hedge_pre or cue.hedge_post:
+                        if cue.hedge_post:
+                            last_hedge = cue
+                        if cue.hedge_pre and (not cue.hedge_post or _finding_follows(toks, k + 1, hi)):
+                            hedge = text
+                            scope = len(entries)
+                        else:
+                            for entry in entries[scope:]:
+                                if entry[1] == ABNORMAL:
+                                    entry[1] = UNCERTAIN
+                                    entry[4] = text
+                    if cue.explained or cue.resolved:
+                        # an explanation is doubted only by 可能/待排/?... (考虑体位所致 still explains)
+                        doubt = last_hedge or next((t[2] for t in toks[k + 1 : hi] if t[2].hedge_post), None)
+                        if cue.resolved or doubt is None:
+                            mode: str | None = NORMAL
+                        else:
+                            mode = None if doubt.rule_out else UNCERTAIN
+                        if mode is not None:
+                            self._cancel(entries, clause_start, inherited, mode, text)
+                        if cue.explained:
+                            explained = mode
+                            last = EXPLAINED
+                    if cue.advice:
+                        advice = True
+                    if cue.scope_break:
+                        neg = False
+                        hedge = None
+                        advice = False
                         scope = len(entries)
-                    else:
-                        del entries[scope:]
-                if cue.hedge_pre or cue.hedge_post:
-                    if cue.hedge_post:
-                        last_hedge = cue
-                    if cue.hedge_pre and (not cue.hedge_post or _finding_follows(toks, k + 1, hi)):
-                        hedge = text
-                        scope = len(entries)
-                    else:
-                        for entry in entries[scope:]:
-                            if entry[1] == ABNORMAL:
-                                entry[1] = UNCERTAIN
-                                entry[4] = text
-                if cue.explained or cue.resolved:
-                    # an explanation is doubted only by 可能/待排/?... (考虑体位所致 still explains)
-                    doubt = last_hedge or next((t[2] for t in toks[k + 1 : hi] if t[2].hedge_post), None)
-                    if cue.resolved or doubt is None:
-                        mode: str | None = NORMAL
-                    else:
-                        mode = None if doubt.rule_out else UNCERTAIN
-                    if mode is not None:
-                        self._cancel(entries, clause_start, inherited, mode, text)
-                    if cue.explained:
-                        explained = mode
-                        last = "explained"
-                if cue.advice:
-                    advice = True
-                if cue.scope_break:
-                    neg = False
-                    hedge = None
-                    advice = False
-                    scope = len(entries)
-            inherited = tuple(group)
+            inherited = group
 
         abnormal = uncertain = 0
         found = []
+        make = tuple.__new__  # Evidence without the Python-level NamedTuple constructor
         for region, value, cue_text, number, hedge_text in entries:
             clause = sentence[segments[number][2] : segments[number][3]]
             if value == ABNORMAL:
                 abnormal |= _BIT[region]
-                found.append(Evidence(region, value, clause, cue_text))
+                found.append(make(Evidence, (region, value, clause, cue_text)))
             else:
                 uncertain |= _BIT[region]
-                found.append(Evidence(region, value, clause, f"{cue_text} [{hedge_text}]"))
+                found.append(make(Evidence, (region, value, clause, f"{cue_text} [{hedge_text}]")))
         marked = tuple(
-            Evidence("lungs", ABNORMAL, sentence[segments[n][2] : segments[n][3]], cue_text)
+            make(Evidence, ("lungs", ABNORMAL, sentence[segments[n][2] : segments[n][3]], cue_text))
             for cue_text, n in markings
         )
         return abnormal, uncertain, tuple(found), marked

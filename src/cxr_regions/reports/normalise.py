@@ -21,8 +21,8 @@ import opencc
 # A line break that is only a wrap: the line before ends without punctuation and the next line
 # does not open a numbered item, a bullet or a bracketed number.
 _SOFT_WRAP = re.compile(r"\n(?<![。;:!?.,、\n】]\n)(?!\d{1,2}[、.)](?!\d)|\(\d{1,2}\)|[·•*\-【]|\n)")
-_SENTENCE_SPLIT = re.compile(r"[。;!\n]+|\.(?!\d)")
-_CLAUSE_SPLIT = re.compile(r"(?<=\?)|[,:()]")
+_FULL_STOP = re.compile(r"\.(?!\d)")  # a full stop, not a decimal point
+_STOPS = (";", "!", "\n")
 # The full-width punctuation of nearly every report, replaced directly (cheaper than NFKC).
 _COMMON_WIDE = (("，", ","), ("；", ";"), ("：", ":"), ("（", "("), ("）", ")"), ("？", "?"), ("！", "!"))
 _SPACES = (" ", "\t", "\u3000", "\xa0")
@@ -148,9 +148,9 @@ class Normaliser:
 
 def sentences(text: str) -> list[str]:
     """Split normalised text into sentences (。 ; ! line breaks, a full stop not in a number)."""
-    return [s for s in _SENTENCE_SPLIT.split(text) if s and not s.isspace()]
-
-
-def clauses(sentence: str) -> list[str]:
-    """Split a sentence into clauses at commas, colons and brackets; a ``?`` stays with its clause."""
-    return [c for c in _CLAUSE_SPLIT.split(sentence) if c]
+    for mark in _STOPS:
+        if mark in text:
+            text = text.replace(mark, "。")
+    if "." in text:
+        text = _FULL_STOP.sub("。", text)
+    return [s for s in text.split("。") if s]

@@ -192,6 +192,7 @@ class Cue:
     ignore: bool = False
     boundary: bool = False
     names: bool = False  # names a thing (subject, part, device, explanation, ignored word)
+    kind: int = 0  # how the labeler dispatches it: IGNORE, SUBJECT, FINDING, DEVICE or CUE
 
     def roles(self) -> set[str]:
         out = set()
@@ -218,6 +219,22 @@ class Cue:
             if getattr(self, name):
                 out.add(name)
         return out
+
+
+# Token kinds, in the order the labeler tests them.
+IGNORE, SUBJECT, FINDING, DEVICE, CUE, EXPLAINED = range(6)
+
+
+def _kind(cue: Cue) -> int:
+    if cue.subject or cue.part:
+        return SUBJECT
+    if cue.group is not None or cue.markings:
+        return FINDING
+    if cue.device:
+        return DEVICE
+    if cue.ignore or (cue.boundary and not cue.hedge_post):
+        return IGNORE
+    return CUE
 
 
 # Roles that one term may combine; any other combination is a mistake in the file.
@@ -324,6 +341,7 @@ def _compile(layers: list[tuple[VocabularyFile, str]]) -> Vocabulary:
         cues.setdefault(mark, Cue(text=mark)).boundary = True
     for cue in cues.values():
         cue.names = bool(cue.subject or cue.part or cue.device or cue.explained or cue.ignore)
+        cue.kind = _kind(cue)
 
     literals = {strip_spaces(t): c for t, c in cues.items() if not t.startswith(REGEX_PREFIX)}
     patterns: dict[str, Cue] = {}
