@@ -288,6 +288,24 @@ def test_hedged_findings_are_u_but_a_hedged_cause_is_not(labeler: Labeler) -> No
     )
 
 
+def test_forms_of_negation(labeler: Labeler) -> None:
+    check(
+        labeler,
+        [
+            ("主动脉结不突出。", "00000"),
+            ("心影不增大。", "00000"),
+            ("心影无增大，肋膈角未见变钝。", "00000"),
+            ("主动脉未见迂曲。", "00000"),
+            ("双侧膈下未见游离气体。", "00000"),
+            ("心影大小正常，心包未见积液。", "00000"),
+            ("两肺不同程度纤维化。", "01000"),  # 不同 is no negation
+            ("两肺见大小不等结节影。", "01000"),
+            ("左侧肋膈角不锐利。", "00001"),  # 不锐利 is a finding, not a negated one
+            ("無法排除肺炎。", "0u000"),  # "cannot be excluded" is a hedge
+        ],
+    )
+
+
 def test_strongest_statement_wins(labeler: Labeler) -> None:
     result = labeler.label("右下肺可疑结节。左下肺斑片影。右侧胸腔积液可能。")
     assert result.values["lungs"] == "1"
