@@ -113,7 +113,7 @@ def main() -> int:
     from cxr_regions.reports.labeler import Labeler
 
     reports = make_reports(args.reports)
-    labeler = Labeler(cache_size=0 if args.no_cache else 200_000)
+    labeler = Labeler(cache_size=0) if args.no_cache else Labeler()
     labeler.label("两肺纹理增多。")  # load and compile before timing
     started, cpu_started = time.perf_counter(), time.process_time()
     abnormal = 0

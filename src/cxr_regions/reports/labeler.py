@@ -37,7 +37,7 @@ _NO_REGION = frozenset({"outside", "neutral"})
 _RATIO_RE = re.compile(
     r"心胸比[^0-9<>,;]{0,6}?(<|>|≤|≥|大于|小于|超过|高于|低于|不足)?[约为=:≈]*\s*(\d+(?:\.\d+)?)\s*(%)?"
 )
-_CACHE_LIMIT = 200_000
+_CACHE_LIMIT = 50_000  # sentences (about 50 MB); hospital reports repeat a few thousand
 _AS_BIT = {ABNORMAL: "1", UNCERTAIN: "1", NORMAL: "0"}
 _SHADOW = "影"
 
