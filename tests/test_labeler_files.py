@@ -69,6 +69,13 @@ def test_gb18030_file_with_only_gbk_text_is_not_taken_for_utf8(tmp_path: Path) -
     assert frame["label_string"].tolist() == ["00001", "00000"]
 
 
+def test_gb18030_found_after_megabytes_of_ascii(tmp_path: Path) -> None:
+    body = "id,text\n" + "".join(f"{i},ok\n" for i in range(300_000)) + "X1,右侧胸腔积液。\n"
+    source = tmp_path / "late.csv"
+    source.write_bytes(body.encode("gb18030"))
+    assert detect_encoding(source) == "gb18030"
+
+
 def test_tsv_jsonl_and_binary_output(tmp_path: Path) -> None:
     tsv = _write_csv(tmp_path / "reports.tsv", "utf-8", sep="\t")
     label_file(tsv, tmp_path / "from_tsv.csv", progress=False)

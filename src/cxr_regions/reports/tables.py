@@ -95,33 +95,51 @@ def _kind(path: Path) -> str:
     raise UserError(f"{path}: unsupported file type {suffix or '(none)'}; use one of {', '.join(SUPPORTED)}")
 
 
+def _sample(path: Path) -> tuple[bytes, int, bool]:
+    """The first megabyte holding non-ASCII bytes (an export may start with pages of ASCII ids),
+    its file offset, and whether it runs to the end of the file."""
+    with path.open("rb") as fh:
+        head = fh.read(_BLOCK)
+        if head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or not head.isascii():
+            return head, 0, len(head) < _BLOCK
+        offset = len(head)
+        while block := fh.read(_BLOCK):
+            if not block.isascii():
+                start = next(i for i, b in enumerate(block) if b > 0x7F)
+                start = max(block.rfind(b"\n", 0, start) + 1, 0)  # a line start is a character start
+                fh.seek(offset + start)
+                sample = fh.read(_BLOCK)
+                return sample, offset + start, len(sample) < _BLOCK
+            offset += len(block)
+    return head, 0, True
+
+
 def detect_encoding(path: str | Path) -> str:
     """The text encoding of ``path``: a BOM, else valid UTF-8, else charset-normalizer's guess."""
     path = Path(path)
-    with path.open("rb") as fh:
-        head = fh.read(_BLOCK)
-    if head.startswith(codecs.BOM_UTF8):
+    sample, offset, whole = _sample(path)
+    if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < _BLOCK)
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=whole)
         return "utf-8"
     except UnicodeDecodeError as exc:
-        utf8_error = exc.start
-        prefix = head[: exc.start].decode("utf-8")
+        utf8_error = offset + exc.start
+        prefix = sample[: exc.start].decode("utf-8")
         if sum(ord(ch) > 0x7F for ch in prefix) >= 10:  # GBK text is never UTF-8 for that long
             return "utf-8"  # a damaged UTF-8 file: check_encoding names the bad byte
     from charset_normalizer import from_bytes
 
-    best = from_bytes(head, cp_isolation=["gb18030", "big5", "utf_8"]).best()
+    best = from_bytes(sample, cp_isolation=["gb18030", "big5", "utf_8"]).best()
     guess = (best.encoding if best is not None else "").lower().replace("-", "_")
     if guess in ("gb18030", "gbk", "gb2312", "cp936", "hz"):
         return "gb18030"
     if guess in ("big5", "big5hkscs", "cp950"):
         return "big5"
     try:  # hospital exports that are not UTF-8 are nearly always GB18030/GBK
-        codecs.getincrementaldecoder("gb18030")().decode(head, final=len(head) < _BLOCK)
+        codecs.getincrementaldecoder("gb18030")().decode(sample, final=whole)
         return "gb18030"
     except UnicodeDecodeError:
         pass
