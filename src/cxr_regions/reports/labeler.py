@@ -33,7 +33,7 @@ STATUS_OK = "ok"
 STATUS_EMPTY = "empty_text"
 _SEPARATORS = frozenset("、及和与或/及并")
 _SUBJECT_REGION = {"markings": "lungs", "pleura": "diaphragm"}
-_NO_REGION = frozenset({"outside", "neutral"})
+_NO_REGION = frozenset({"outside", "neutral", "subphrenic"})
 _RATIO_RE = re.compile(
     r"心胸比[^0-9<>,;]{0,6}?(<|>|≤|≥|大于|小于|超过|高于|低于|不足)?[约为=:≈]*\s*(\d+(?:\.\d+)?)\s*(%)?"
 )
@@ -189,9 +189,11 @@ class Labeler:
             out = [group.region] if group.region else []
         else:
             for s in named:
-                if s in _NO_REGION or s in group.not_for:
-                    continue
-                region = group.redirect.get(s) or _SUBJECT_REGION.get(s, s)
+                region = group.redirect.get(s)
+                if region is None:
+                    if s in _NO_REGION or s in group.not_for:
+                        continue
+                    region = _SUBJECT_REGION.get(s, s)
                 if region not in out:
                     out.append(region)
         result = tuple(out)

@@ -24,7 +24,7 @@ from cxr_regions.reports.normalise import literal_branches, strip_spaces
 
 RegionKey = Literal["thorax", "lungs", "aorta", "heart", "diaphragm"]
 SubjectKey = Literal[
-    "thorax", "lungs", "markings", "aorta", "heart", "diaphragm", "pleura", "outside", "neutral"
+    "thorax", "lungs", "markings", "aorta", "heart", "diaphragm", "pleura", "subphrenic", "outside", "neutral"
 ]
 SUBJECT_KEYS: tuple[str, ...] = SubjectKey.__args__  # type: ignore[attr-defined]
 REGEX_PREFIX = "re:"
@@ -124,6 +124,7 @@ class Subjects(_Strict):
     heart: list[Term] = Field(default_factory=list)
     diaphragm: list[Term] = Field(default_factory=list)
     pleura: list[Term] = Field(default_factory=list)
+    subphrenic: list[Term] = Field(default_factory=list)
     outside: list[Term] = Field(default_factory=list)
     neutral: list[Term] = Field(default_factory=list)
     parts: dict[RegionKey, list[Term]] = Field(default_factory=dict)
