@@ -28,14 +28,11 @@ def register(app: typer.Typer) -> None:
 
         A region whose films are all one class is reported as undefined.
         """
-        from rich.console import Console
-
         from cxr_regions.evaluation.evaluate import evaluate_run
 
         result = evaluate_run(run, split=split, out=out, n_boot=n_boot, seed=seed, dataset=dataset)
-        console = Console()
-        console.print((result.out / "auc.md").read_text(encoding="utf-8"), markup=False, highlight=False)
-        console.print(f"written to {result.out}", highlight=False)
+        typer.echo((result.out / "auc.md").read_text(encoding="utf-8"))
+        typer.echo(f"written to {result.out}")
 
     @app.command()
     def compare(
@@ -53,13 +50,10 @@ def register(app: typer.Typer) -> None:
 
         Uses each run's saved predictions (RUN/evaluation) when they match the split, else predicts.
         """
-        from rich.console import Console
-
         from cxr_regions.evaluation.compare import compare_markdown, compare_runs
 
         frame = compare_runs(run_a, run_b, split=split, n_boot=n_boot, seed=seed, out=out, dataset=dataset)
-        text = compare_markdown(frame, str(run_a), str(run_b), split, n_boot)
-        Console().print(text, markup=False, highlight=False)
+        typer.echo(compare_markdown(frame, str(run_a), str(run_b), split, n_boot))
 
     @app.command()
     def experiment(
@@ -75,16 +69,12 @@ def register(app: typer.Typer) -> None:
         Cells already evaluated in the folder are kept, so rerunning resumes an interrupted grid.
         Cells whose pretrained weights are missing are listed as skipped, with what to provide.
         """
-        from rich.console import Console
-
         from cxr_regions.evaluation.experiment import load_grid, run_experiment
 
         config = load_grid(grid)
         result = run_experiment(config, out or Path(f"experiment-{grid.stem}"), paper=paper)
-        console = Console()
-        console.print(result.files["md"].read_text(encoding="utf-8"), markup=False, highlight=False)
-        console.print(
+        typer.echo(result.files["md"].read_text(encoding="utf-8"))
+        typer.echo(
             f"{len(result.trained)} trained, {len(result.evaluated)} evaluated, {len(result.reused)} kept, "
-            f"{len(result.skipped)} skipped; written to {result.out}",
-            highlight=False,
+            f"{len(result.skipped)} skipped; written to {result.out}"
         )

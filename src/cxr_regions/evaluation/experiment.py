@@ -3,10 +3,12 @@
 A grid file (YAML, validated by :class:`GridConfig`) names the dataset, the networks, the
 initialisations and the training settings shared by every cell. The experiment folder holds one
 run folder per cell (``<init>-<arch>/``, its evaluation in ``<init>-<arch>/evaluation/``) and the
-table files. A cell is done once its ``evaluation.json`` exists, so rerunning the same command
-resumes an interrupted grid without retraining finished cells. A cell whose pretrained weights are
-not on this machine is listed as skipped, with what to download and where, instead of stopping
-the grid.
+table files. A cell is done once its ``evaluation.json`` exists (for the grid's dataset, split,
+resamples and seed), so rerunning the same command resumes an interrupted grid: finished cells are
+kept, trained ones only evaluated, interrupted training resumed from its last checkpoint. A cell
+trained with other settings than the grid now asks for stops the grid with a message. A cell whose
+pretrained weights are not on this machine is listed as skipped, with what to provide and where,
+instead of stopping the grid.
 """
 
 from __future__ import annotations
@@ -35,8 +37,6 @@ PAPER_ARCHS: tuple[str, ...] = ("alexnet", "vgg16", "resnet34", "densenet121")
 GRID_FILE = "experiment.yaml"
 # TrainConfig fields the grid sets per cell; everything else may be overridden under ``train:``.
 _CELL_FIELDS = ("dataset", "arch", "init", "out", "seed", "resume")
-# Settings that change results: a grid folder refuses to be resumed with different ones.
-_FINGERPRINT = ("dataset", "train", "seed", "n_boot", "split")
 
 
 class GridConfig(BaseModel):
@@ -56,6 +56,9 @@ class GridConfig(BaseModel):
         default_factory=dict, description="ImageNet weight file per arch (default: the torch hub cache)."
     )
     train: dict[str, Any] = Field(default_factory=dict, description="TrainConfig overrides for every cell.")
+    per_arch: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Overrides for one network, e.g. {alexnet: {input_size: 63}}."
+    )
     n_boot: int = Field(1000, ge=1)
     seed: int = 0
     split: Literal["val", "test"] = "test"
@@ -170,39 +173,67 @@ def train_config(grid: GridConfig, cell: Cell, run_dir: Path):
     from cxr_regions.training import TrainConfig
 
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    bad = sorted(set(grid.train) - fields)
+    overrides = {**grid.train, **grid.per_arch.get(cell.arch, {})}
+    bad = sorted(set(overrides) - fields)
     if bad:
         valid = ", ".join(sorted(fields - set(_CELL_FIELDS)))
-        raise UserError(f"grid file: unknown setting(s) {', '.join(bad)} under train:; valid: {valid}")
-    fixed = sorted(set(grid.train) & set(_CELL_FIELDS))
+        raise UserError(f"grid file: unknown training setting(s) {', '.join(bad)}; valid: {valid}")
+    fixed = sorted(set(overrides) & set(_CELL_FIELDS))
     if fixed:
-        raise UserError(f"grid file: train.{fixed[0]} is set per cell by the grid; remove it from train:")
+        raise UserError(f"grid file: {fixed[0]} is set per cell by the grid; remove it from train/per_arch")
     settings: dict[str, Any] = {
-        **grid.train,
+        **overrides,
         "dataset": grid.dataset,
         "arch": cell.arch,
         "init": cell.init_arg,
         "out": run_dir,
         "seed": grid.seed,
     }
-    if "resume" in fields:
-        settings["resume"] = (run_dir / "checkpoints" / "last.ckpt").exists()
-    if cell.init == "imagenet" and grid.imagenet_weights.get(cell.arch) and "weights" in fields:
+    settings["resume"] = (run_dir / "checkpoints" / "last.ckpt").exists()
+    if cell.init == "imagenet" and grid.imagenet_weights.get(cell.arch):
         settings["weights"] = grid.imagenet_weights[cell.arch]
     return TrainConfig(**settings)
 
 
-def _check_resumable(grid: GridConfig, out: Path) -> None:
-    previous = out / GRID_FILE
-    if not previous.exists():
+def check_cells(grid: GridConfig, cells: list[Cell], out: Path, film_size: int) -> None:
+    """Before hours of training: every runnable cell's TrainConfig is valid, its crop size fits,
+    and a cell trained earlier in ``out`` was trained with the settings the grid asks for now."""
+    from cxr_regions.models import MIN_INPUT_SIZES
+
+    unknown = sorted(set(grid.per_arch) - set(grid.archs))
+    if unknown:
+        raise UserError(f"grid file: per_arch names {', '.join(unknown)}, which archs: does not list")
+    for cell in cells:
+        if cell.missing:
+            continue
+        config = train_config(grid, cell, out / cell.name)
+        if config.input_size is not None:
+            least = MIN_INPUT_SIZES.get(cell.arch, 1)
+            if not least <= config.input_size <= film_size:
+                raise UserError(
+                    f"grid file: input_size {config.input_size} does not suit {cell.arch} on {film_size}-px "
+                    f"films (it needs {least}..{film_size}); set per_arch.{cell.arch}.input_size, or leave "
+                    "input_size out to use the paper's crop scaled to the films"
+                )
+        _check_trained_as_asked(grid, cell, out / cell.name, config)
+
+
+def _check_trained_as_asked(grid: GridConfig, cell: Cell, run_dir: Path, config: Any) -> None:
+    """A run folder already in the grid must match the grid's settings, or its AUCs are not comparable."""
+    saved_path = run_dir / "config.yaml"
+    if not saved_path.is_file():
         return
-    before = load_config(previous)
-    now = grid.model_dump(mode="json")
-    changed = [k for k in _FINGERPRINT if before.get(k) != now.get(k)]
-    if changed:
+    saved = load_config(saved_path)
+    asked = dataclasses.asdict(config)
+    keys = ["arch", "init", "seed", *grid.train, *grid.per_arch.get(cell.arch, {})]
+    differ = [k for k in dict.fromkeys(keys) if str(saved.get(k)) != str(asked[k])]
+    if Path(str(saved.get("dataset"))).resolve() != Path(asked["dataset"]).resolve():
+        differ.insert(0, "dataset")
+    if differ:
+        found = ", ".join(f"{k}={saved.get(k)} (grid: {asked[k]})" for k in differ)
         raise UserError(
-            f"{out} holds a grid run with different {', '.join(changed)} ({previous}); finished cells "
-            "would not be comparable. Use another --out folder, or delete that one."
+            f"{run_dir} was trained with {found}; its AUCs would not be comparable with the other cells. "
+            "Use another --out folder, or delete that cell's folder to retrain it"
         )
 
 
@@ -219,10 +250,32 @@ class ExperimentResult:
     files: dict[str, Path]
 
 
-def _outcome(cell: Cell, run_dir: Path, split: str) -> CellOutcome:
-    doc = read_evaluation(default_evaluation_dir(run_dir, split))
+def _trained(run_dir: Path) -> bool:
+    """Training finished: the exported weights and their description are both there."""
+    return (run_dir / "model.safetensors").is_file() and (run_dir / "model.json").is_file()
+
+
+def _evaluated(grid: GridConfig, run_dir: Path) -> dict[str, Any] | None:
+    """The cell's evaluation, if one exists for this grid's dataset, split, resamples and seed."""
+    path = default_evaluation_dir(run_dir, grid.split) / EVALUATION_FILE
+    if not (path.is_file() and _trained(run_dir)):
+        return None
+    doc = read_evaluation(path)
+    same = (
+        doc.get("split") == grid.split
+        and doc.get("n_boot") == grid.n_boot
+        and doc.get("seed") == grid.seed
+        and Path(str(doc.get("dataset"))).resolve() == grid.dataset
+    )
+    # an evaluation older than the exported weights belongs to an earlier training run
+    fresh = path.stat().st_mtime >= (run_dir / "model.safetensors").stat().st_mtime
+    return doc if same and fresh else None
+
+
+def _outcome(cell: Cell, doc: dict[str, Any]) -> CellOutcome:
+    nan = float("nan")
     auc = {
-        col: tuple(float("nan") if v is None else v for v in (r["auc"], r["ci_low"], r["ci_high"]))
+        col: tuple(nan if v is None else float(v) for v in (r["auc"], r["ci_low"], r["ci_high"]))
         for col, r in doc["auc"].items()
         if col in COLUMNS
     }
@@ -230,9 +283,10 @@ def _outcome(cell: Cell, run_dir: Path, split: str) -> CellOutcome:
 
 
 def run_experiment(grid: GridConfig, out: Path, paper: bool = False) -> ExperimentResult:
-    """Train and evaluate every cell not done yet in ``out``; write the Table 2 files after each cell."""
+    """Train and evaluate every cell not done yet in ``out``; rewrite the Table 2 files after each cell."""
     from rich.console import Console
 
+    from cxr_regions.dataset import open_dataset
     from cxr_regions.training import train
 
     console = Console(stderr=True)
@@ -240,16 +294,17 @@ def run_experiment(grid: GridConfig, out: Path, paper: bool = False) -> Experime
     if not grid.dataset.is_dir():
         raise UserError(f"dataset folder {grid.dataset} not found (the grid file's `dataset:`)")
     cells = plan_cells(grid)
-    _check_resumable(grid, out)
+    check_cells(grid, cells, out, open_dataset(grid.dataset).size)
     out.mkdir(parents=True, exist_ok=True)
     save_config(grid, out / GRID_FILE, command="experiment")
-    outcomes: dict[str, CellOutcome] = {c.name: CellOutcome(c.init, c.arch, "pending") for c in cells}
+    outcomes = {c.name: CellOutcome(c.init, c.arch, "pending", note="not run yet") for c in cells}
     result = ExperimentResult(out, [], [], [], [], [], {})
     title = f"Table 2 on {grid.dataset.name} ({grid.split} split)"
     for i, cell in enumerate(cells, 1):
         label = f"[{i}/{len(cells)}] {init_name(cell.init)} · {arch_name(cell.arch)}"
         run_dir = out / cell.name
-        if (default_evaluation_dir(run_dir, grid.split) / EVALUATION_FILE).exists():
+        doc = _evaluated(grid, run_dir)
+        if doc is not None:
             console.print(f"{label}: done before, kept", highlight=False)
             result.reused.append(cell.name)
         elif cell.missing:
@@ -258,16 +313,20 @@ def run_experiment(grid: GridConfig, out: Path, paper: bool = False) -> Experime
             result.skipped.append(cell.name)
             continue
         else:
-            if not (run_dir / "model.safetensors").exists():
+            if not _trained(run_dir):
                 console.print(f"{label}: training", highlight=False)
                 start = time.monotonic()
                 train(train_config(grid, cell, run_dir))
                 console.print(f"{label}: trained in {time.monotonic() - start:.0f} s", highlight=False)
                 result.trained.append(cell.name)
-            evaluate_run(run_dir, split=grid.split, n_boot=grid.n_boot, seed=grid.seed, dataset=grid.dataset)
+            evaluation = evaluate_run(
+                run_dir, split=grid.split, n_boot=grid.n_boot, seed=grid.seed, dataset=grid.dataset
+            )
+            doc = read_evaluation(evaluation.out)
             result.evaluated.append(cell.name)
-        outcomes[cell.name] = _outcome(cell, run_dir, grid.split)
-        console.print(f"{label}: mean AUC {outcomes[cell.name].auc['mean'][0]:.3f}", highlight=False)
+        outcomes[cell.name] = _outcome(cell, doc)
+        mean = outcomes[cell.name].auc["mean"][0]
+        console.print(f"{label}: mean AUC {mean:.3f}", highlight=False)
         result.files = write_table2(list(outcomes.values()), out, paper=paper, title=title)
     result.cells = list(outcomes.values())
     result.files = write_table2(result.cells, out, paper=paper, title=title)
@@ -281,6 +340,8 @@ def run_experiment(grid: GridConfig, out: Path, paper: bool = False) -> Experime
             ],
             "trained_now": result.trained,
             "evaluated_now": result.evaluated,
+            "kept": result.reused,
+            "skipped": result.skipped,
             "files": {k: str(v) for k, v in result.files.items()},
         },
     )
