@@ -428,6 +428,7 @@ def test_misspellings_and_variants(labeler: Labeler) -> None:
 
 def test_soft_line_wraps_are_joined(labeler: Labeler) -> None:
     assert values(labeler, "右肺术后，右侧胸壁皮下气\n肿。") == "11000"
+    assert values(labeler, "心脏：\n增大。\n肋膈角：\n变钝") == "00011"  # structured report headings
 
 
 def test_empty_or_missing_text_is_all_zero_with_a_status(labeler: Labeler) -> None:

@@ -18,9 +18,10 @@ from functools import lru_cache
 
 import opencc
 
-# A line break that is only a wrap: the line before ends without punctuation and the next line
-# does not open a numbered item, a bullet or a bracketed number.
-_SOFT_WRAP = re.compile(r"\n(?<![。;:!?.,、\n】]\n)(?!\d{1,2}[、.)](?!\d)|\(\d{1,2}\)|[·•*\-【]|\n)")
+# A line break that is only a wrap: the line before ends without punctuation (or with a colon:
+# "心脏：" then "增大" on the next line is one statement) and the next line does not open a
+# numbered item, a bullet or a bracketed number.
+_SOFT_WRAP = re.compile(r"\n(?<![。;!?.,、\n】]\n)(?!\d{1,2}[、.)](?!\d)|\(\d{1,2}\)|[·•*\-【]|\n)")
 _FULL_STOP = re.compile(r"\.(?!\d)")  # a full stop, not a decimal point
 _STOPS = (";", "!", "\n")
 # The full-width punctuation of nearly every report, replaced directly (cheaper than NFKC).
