@@ -22,10 +22,9 @@ from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS
 from cxr_regions.reports.normalise import literal_branches, strip_spaces
 
-RegionKey = Literal["thorax", "lungs", "aorta", "heart", "diaphragm"]
-SubjectKey = Literal[
-    "thorax", "lungs", "markings", "aorta", "heart", "diaphragm", "pleura", "subphrenic", "outside", "neutral"
-]
+RegionKey = Literal[REGION_KEYS]  # type: ignore[valid-type]
+# What a clause can speak of: a region, or one of the policy's pseudo-subjects.
+SubjectKey = Literal[(*REGION_KEYS, "markings", "pleura", "subphrenic", "outside", "neutral")]  # type: ignore[valid-type]
 SUBJECT_KEYS: tuple[str, ...] = SubjectKey.__args__  # type: ignore[attr-defined]
 REGEX_PREFIX = "re:"
 _BOUNDARIES = ",:()?"  # clause boundaries (a ? also hedges the clause it closes)
@@ -114,22 +113,6 @@ class FindingGroup(_Strict):
     terms: list[Term] = Field(min_length=1)
 
 
-class Subjects(_Strict):
-    """Words naming what a clause speaks of, per region (and the pseudo-subjects of the policy)."""
-
-    thorax: list[Term] = Field(default_factory=list)
-    lungs: list[Term] = Field(default_factory=list)
-    markings: list[Term] = Field(default_factory=list)
-    aorta: list[Term] = Field(default_factory=list)
-    heart: list[Term] = Field(default_factory=list)
-    diaphragm: list[Term] = Field(default_factory=list)
-    pleura: list[Term] = Field(default_factory=list)
-    subphrenic: list[Term] = Field(default_factory=list)
-    outside: list[Term] = Field(default_factory=list)
-    neutral: list[Term] = Field(default_factory=list)
-    parts: dict[RegionKey, list[Term]] = Field(default_factory=dict)
-
-
 class Ratio(_Strict):
     """Cardiothoracic ratio: heart 1 above ``threshold`` (the policy's 0.50)."""
 
@@ -142,7 +125,8 @@ class VocabularyFile(_Strict):
     version: Literal[1] = 1
     extends: Literal["default"] | None = None
     rewrites: dict[str, str] = Field(default_factory=dict)
-    subjects: Subjects = Field(default_factory=Subjects)
+    subjects: dict[SubjectKey, list[Term]] = Field(default_factory=dict)
+    parts: dict[RegionKey, list[Term]] = Field(default_factory=dict)
     findings: list[FindingGroup] = Field(default_factory=list)
     devices: list[Term] = Field(default_factory=list)
     negation: list[Term] = Field(default_factory=list)
@@ -323,11 +307,11 @@ def _compile(layers: list[tuple[VocabularyFile, str]]) -> Vocabulary:
         if "cardiothoracic_ratio" in spec.model_fields_set:
             threshold = spec.cardiothoracic_ratio.threshold
         for key in SUBJECT_KEYS:
-            for i, term in enumerate(getattr(spec.subjects, key)):
+            for i, term in enumerate(spec.subjects.get(key, ())):
                 add(term, src, f"subjects.{key}[{i}]", subject=key)
-        for region, terms in spec.subjects.parts.items():
+        for region, terms in spec.parts.items():
             for i, term in enumerate(terms):
-                add(term, src, f"subjects.parts.{region}[{i}]", part=region)
+                add(term, src, f"parts.{region}[{i}]", part=region)
         for g, group in enumerate(spec.findings):
             if group.fixed and group.region:
                 raise _error(src, f"findings[{g}] ({group.name})", "give `region` or `fixed`, not both")
