@@ -359,6 +359,9 @@ def _format_validation(source: str, data: dict, exc: ValidationError) -> UserErr
         loc = ""
         node: object = data
         for part in err["loc"]:
+            if part == "[key]":
+                loc += " (the key)"
+                continue
             loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
             if isinstance(node, dict):
                 node = node.get(part)
