@@ -328,6 +328,16 @@ def body_width(a: Anatomy) -> float:
 
 
 @cached
+def flanks(a: Anatomy) -> np.ndarray:
+    """Upper abdomen from skin to skin below the domes (a little denser than the chest wall)."""
+    body = body_outline(a)
+    right = body[(body[:, 0] > 0.5) & (body[:, 1] > a.cp_y(PATIENT_LEFT))]
+    left = body[(body[:, 0] < 0.5) & (body[:, 1] > a.cp_y(PATIENT_RIGHT))]
+    domes = np.concatenate([dome_curve(a, PATIENT_RIGHT), dome_curve(a, PATIENT_LEFT)[::-1]])
+    return np.concatenate([domes, right[np.argsort(right[:, 1])], left[np.argsort(-left[:, 1])]])
+
+
+@cached
 def body_outline(a: Anatomy) -> np.ndarray:
     """Skin outline: neck, shoulders, trunk down to the abdomen (arms are separate)."""
     hw = body_width(a)
@@ -365,7 +375,7 @@ def arm(a: Anatomy, side: int) -> np.ndarray:
 
 def humeral_head(a: Anatomy, side: int) -> tuple[float, float, float]:
     """Centre and radius of the humeral head at the shoulder."""
-    return 0.5 + side * (body_width(a) + 0.07), a.shoulder_y + 0.09, 0.05
+    return 0.5 + side * (body_width(a) + 0.055), a.shoulder_y + 0.1, 0.05
 
 
 @cached

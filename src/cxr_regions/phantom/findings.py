@@ -74,8 +74,8 @@ def sample_findings(rng: np.random.Generator, truth: dict[str, str]) -> list[Fin
             f.side = _side(rng)
         elif kind == "fracture":
             f.side = _side(rng)
-            first = int(rng.integers(3, 8))
-            count = 1 if value == "u" else int(rng.integers(2, 4))
+            first = int(rng.integers(3, 7))
+            count = int(rng.integers(1, 3)) if value == "u" else int(rng.integers(2, 5))
             f.detail["ribs"] = list(range(first, first + count))
             f.detail["old"] = bool(rng.random() < 0.6)
             f.detail["t"] = [float(rng.uniform(0.68, 0.9)) for _ in range(count)]
@@ -84,7 +84,7 @@ def sample_findings(rng: np.random.Generator, truth: dict[str, str]) -> list[Fin
             f.zone = _choice(rng, (("upper", 0.3), ("middle", 0.25), ("lower", 0.45)))
             if kind == "nodule":
                 count = 1 if (value == "u" or rng.random() < 0.65) else int(rng.integers(2, 4))
-                f.detail["radii"] = [float(0.014 + 0.024 * sev * rng.uniform(0.8, 1.2)) for _ in range(count)]
+                f.detail["radii"] = [float(0.018 + 0.022 * sev * rng.uniform(0.8, 1.2)) for _ in range(count)]
                 f.detail["size_cm"] = round(f.detail["radii"][0] * 2 * 40, 1)
         elif key == "aorta":
             prominent = value == "u" or rng.random() < 0.8
@@ -112,16 +112,16 @@ def apply_findings(a: an.Anatomy, findings: list[Finding]) -> an.Anatomy:
     for f in findings:
         s = _sides(f)[0]
         if f.kind == "scoliosis":
-            amp = 0.03 + 0.035 * f.severity
+            amp = 0.04 + 0.04 * f.severity
             a.spine_amp = s * amp
             a.spine_waves = float(f.detail["waves"])
             a.spine_phase = 0.0
-            a.cage_hw[s] += 0.5 * amp
-            a.cage_hw[-s] -= 0.5 * amp
+            a.cage_hw[s] += 0.7 * amp
+            a.cage_hw[-s] -= 0.7 * amp
             a.rib_spacing[s] = 1.06
             a.rib_spacing[-s] = 0.86
         elif f.kind == "asymmetry":
-            shrink = 0.10 + 0.14 * f.severity
+            shrink = 0.13 + 0.14 * f.severity
             a.cage_hw[s] *= 1 - shrink
             a.rib_spacing[s] *= 1 - 0.7 * shrink
         elif f.region == "aorta":
@@ -201,14 +201,13 @@ def draw_findings(rng: np.random.Generator, p: Painter, a: an.Anatomy, findings:
                 gap = np.array([pt + normal * a.rib_w * 0.9, pt - normal * a.rib_w * 0.9])
                 ang = math.degrees(math.atan2(d[1], d[0]))
                 if f.detail["old"]:  # healed: fusiform callus around the rib
-                    p.ellipse(
-                        "bone", tuple(pt), (a.rib_w * (1.8 + sev), a.rib_w * (0.8 + 0.3 * sev)), ang, 0.15
-                    )
+                    callus = (a.rib_w * (1.7 + sev), a.rib_w * (0.85 + 0.35 * sev))
+                    p.ellipse("bone", tuple(pt), callus, ang, 0.2)
                     p.line("bone", gap, 0.06, 0.004)
                 else:  # fresh: a lucent gap and a stepped, overriding fragment
                     p.line("bone", gap, 0.0, 0.007)
                     step = pt + d * a.rib_w * 0.9 + normal * a.rib_w * (0.35 + 0.25 * sev)
-                    p.ellipse("bone", tuple(step), (a.rib_w * 1.2, a.rib_w * 0.55), ang, 0.16)
+                    p.ellipse("bone", tuple(step), (a.rib_w * 1.6, a.rib_w * 0.7), ang, 0.2)
         elif f.region == "lungs":
             for s in _sides(f):
                 _draw_lung_lesion(rng, p, a, f, s)
@@ -240,7 +239,7 @@ def _draw_lung_lesion(rng: np.random.Generator, p: Painter, a: an.Anatomy, f: Fi
             ox, oy = rng.normal(0, spread, 2)
             axes = rng.uniform(0.008, 0.018 + 0.012 * sev, 2)
             p.ellipse(
-                "opacity", (cx + ox, cy + oy * 0.8), tuple(axes), rng.uniform(0, 180), rng.uniform(0.35, 0.7)
+                "opacity", (cx + ox, cy + oy * 0.8), tuple(axes), rng.uniform(0, 180), rng.uniform(0.45, 0.8)
             )
     elif f.kind == "nodule":
         for i, r in enumerate(f.detail["radii"]):

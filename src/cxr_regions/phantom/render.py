@@ -165,14 +165,23 @@ def _both_edges(paths: np.ndarray, width: float) -> np.ndarray:
 def _draw_anatomy(rng: np.random.Generator, p: Painter, a: an.Anatomy) -> None:
     """Normal anatomy: soft tissue, lung air, mediastinum and heart, bones, lung vessels."""
     p.poly("tissue", an.body_outline(a), TISSUE)
-    p.poly("tissue", an.abdomen(a), MEDIASTINUM * 0.97)
-    if a.arms:
-        for side in an.SIDES:
+    abdomen = an.abdomen(a)
+    p.poly("tissue", an.flanks(a), TISSUE * 1.1)
+    p.poly("tissue", abdomen, MEDIASTINUM * 0.97)
+    for side in an.SIDES:  # shoulders: humeral heads, and the arms when they hang in the field
+        hx, hy, hr = an.humeral_head(a, side)
+        p.ellipse("tissue", (hx - side * 0.015, hy + 0.01), (hr * 1.25, hr * 1.2), 0, TISSUE)
+        p.ellipse("bone2", (hx, hy), (hr, hr), 0, 0.07)
+        p.ellipse("bone2", (hx, hy), (hr, hr), 0, 0.04, width=0.008)
+        if a.arms:
             p.poly("tissue", an.arm(a, side), TISSUE)
-            hx, hy, hr = an.humeral_head(a, side)
-            p.ellipse("bone2", (hx, hy), (hr, hr), 0, 0.07)
-            p.line("bone2", np.array([[hx - side * hr * 0.6, hy], [hx - side * hr * 0.4, 0.9]]), 0.05, 0.012)
-            p.line("bone2", np.array([[hx + side * hr * 0.6, hy], [hx + side * hr * 0.3, 0.9]]), 0.05, 0.012)
+            shaft = np.array(
+                [
+                    [[hx - side * hr * 0.6, hy], [hx - side * hr * 0.4, 0.9]],
+                    [[hx + side * hr * 0.6, hy], [hx + side * hr * 0.3, 0.9]],
+                ]
+            )
+            p.lines("bone2", list(shaft), 0.05, 0.012)
     heart = an.heart_outline(a)
     med = an.mediastinum(a)
     kx, ky = an.knob_center(a)
@@ -206,20 +215,24 @@ def _draw_anatomy(rng: np.random.Generator, p: Painter, a: an.Anatomy) -> None:
                     (0.0, 180.0),
                 )
     # spine: vertebral column with end plates and pedicles
-    ys = np.linspace(-0.02, 1.02, 40)
-    p.ribbons("bone", [np.stack([a.spine_x(ys), ys], axis=1)], 0.06, a.spine_w)
-    levels = a.apex_y + a.vert_h * np.arange(-2, int((1.0 - a.apex_y) / a.vert_h) + 1)
-    xs = a.spine_x(levels)
+    ys = np.linspace(-0.2, 1.2, 40)
+    column = [np.stack([a.spine_x(ys), ys], axis=1)]
+    p.ribbons("bone", column, 0.035, a.spine_w)
+    p.ribbons("bone", column, 0.05, a.spine_w * 0.75)
+    plates = a.apex_y + a.vert_h * np.arange(-2, int((1.1 - a.apex_y) / a.vert_h))
+    xs = a.spine_x(plates)
     half = a.spine_w * 0.45
-    p.segments("bone", np.stack([xs - half, levels], 1), np.stack([xs + half, levels], 1), 0.02, 0.005)
+    p.segments("bone", np.stack([xs - half, plates], 1), np.stack([xs + half, plates], 1), 0.015, 0.006)
+    levels = plates[plates < max(a.dome_y.values())]
+    xs = a.spine_x(levels)
     angles = np.linspace(0, 2 * np.pi, 12)
-    ring = np.stack([np.cos(angles) * 0.008, np.sin(angles) * 0.012], axis=1)
+    ring = np.stack([np.cos(angles) * 0.007, np.sin(angles) * 0.011], axis=1)
     centres = [
         (x + s * a.spine_w * 0.3, y + a.vert_h * 0.45)
         for x, y in zip(xs, levels, strict=True)
         for s in an.SIDES
     ]
-    p.lines("bone", [ring + c for c in centres], 0.13, 0.005)
+    p.lines("bone", [ring + c for c in centres], 0.06, 0.004)
     # ribs (posterior with a bright cortex, anterior faint), clavicles with their cortex, scapulae
     posterior = np.asarray([post for side in an.SIDES for post, _ in an.rib_paths(a, side)])
     p.ribbons("bone", list(posterior), 0.05, a.rib_w)
@@ -229,19 +242,12 @@ def _draw_anatomy(rng: np.random.Generator, p: Painter, a: an.Anatomy) -> None:
     clavicles = np.asarray([an.clavicle(a, side) for side in an.SIDES])
     p.ribbons("bone", list(clavicles), 0.09, 0.032)
     p.lines("bone2", list(_both_edges(clavicles, 0.029)), 0.04, 0.006)
-    scapulae = []
+    scapulae = []  # medial borders, from the superior to the inferior angle
     for side in an.SIDES:
-        sx = 0.5 + side * (a.cage_hw[side] - 0.04)
-        scapulae.append(
-            np.array(
-                [
-                    [sx + side * 0.09, a.apex_y + 0.02],
-                    [sx, a.apex_y + 0.14],
-                    [sx + side * 0.06, a.apex_y + 0.32],
-                ]
-            )
-        )
-    p.lines("bone2", scapulae, 0.04, 0.008)
+        sx = 0.5 + side * (a.cage_hw[side] - 0.03)
+        top, bottom = (sx + side * 0.04, a.apex_y + 0.03), (sx + side * 0.05, a.apex_y + 0.3)
+        scapulae.append(an.bezier(top, (sx - side * 0.02, a.apex_y + 0.15), bottom, n=12))
+    p.lines("bone2", scapulae, 0.035, 0.008)
     for side in an.SIDES:
         _vessel_tree(rng, p, a, side)
 
@@ -315,7 +321,7 @@ def render_film(
     tissue = p["tissue"]
     tissue *= thickness[None, :]
     tissue -= air
-    density = cv2.GaussianBlur(tissue, (0, 0), 0.006 * work)
+    density = cv2.GaussianBlur(tissue, (0, 0), 0.004 * work)
     lung = cv2.GaussianBlur(air, (0, 0), 0.004 * work)
     lung *= 1.0 / AIR
     np.clip(lung, 0.0, 1.0, out=lung)
@@ -328,7 +334,7 @@ def render_film(
     visible = lung  # reuse: how much fine detail shows through the soft tissue
     np.multiply(density, -1.2, out=visible)
     visible += 1.25
-    np.clip(visible, 0.5, 1.0, out=visible)
+    np.clip(visible, 0.3, 1.0, out=visible)
     fine *= visible
     density += fine
 
