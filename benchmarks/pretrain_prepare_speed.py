@@ -49,11 +49,14 @@ def main() -> None:
         nih = Path(tmp) / "nih"
         films = make_full_size_copy(args.sample, nih, args.side)
         mib = sum(p.stat().st_size for p in (nih / "images").iterdir()) / films / 2**20
-        print(f"{films} films at {args.side} px ({mib:.2f} MiB per PNG), packed at {args.size} px")
+        print(
+            f"{films} films at {args.side} px ({mib:.2f} MiB per PNG), packed at {args.size} px; "
+            f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
+        )
         for workers in sorted({1, args.workers}):
             out = Path(tmp) / f"packed-{workers}"
             start = time.perf_counter()
-            prepare_nih(PrepareConfig(nih_dir=nih, out=out, size=args.size, workers=workers))
+            prepare_nih(PrepareConfig(nih_dir=nih, out=out, size=args.size, workers=workers, progress=False))
             seconds = time.perf_counter() - start
             rate = films / seconds
             print(

@@ -56,7 +56,7 @@ def test_rerun_is_a_no_op_and_another_size_in_the_same_folder_is_refused(prepare
     stamp = os.stat(out / "images.npy").st_mtime_ns
     prepare_nih(PrepareConfig(nih_dir=sample, out=out, size=64, workers=2, split=SplitConfig(seed=1)))
     assert os.stat(out / "images.npy").st_mtime_ns == stamp
-    with pytest.raises(UserError, match="other films, size or split"):
+    with pytest.raises(UserError, match="holds a prepared dataset of other films"):
         prepare_nih(PrepareConfig(nih_dir=sample, out=out, size=96, split=SplitConfig(seed=1)))
 
 

@@ -60,13 +60,13 @@ class Plan:
     missing: pd.DataFrame
     facts: dict[str, str]
 
-    def digest(self, size: int) -> str:
-        """Names these films, labels, split and size; an unfinished folder resumes only if it matches."""
-        return _digest(self.manifest.to_csv(index=False), size)
+    def digest(self, size: int, resize: str) -> str:
+        """Names these films, labels, split, size and resizing; a folder is reused only if it matches."""
+        return _digest(self.manifest.to_csv(index=False), size, resize)
 
 
-def _digest(manifest_text: str, size: int) -> str:
-    return hashlib.sha256(f"{manifest_text}size={size}".encode()).hexdigest()[:12]
+def _digest(manifest_text: str, size: int, resize: str) -> str:
+    return hashlib.sha256(f"{manifest_text}size={size} resize={resize}".encode()).hexdigest()[:12]
 
 
 def plan(config: PrepareConfig) -> Plan:
@@ -134,17 +134,16 @@ def _check_folder(out: Path, digest: str) -> bool:
         if meta.get("manifest_digest") == digest:
             return True
         raise UserError(
-            f"{out} already holds a prepared dataset of other films, size or split "
+            f"{out} already holds a prepared dataset of other films, size, resizing or split "
             f"({meta.get('source')}, {meta.get('size')} px): choose another folder or delete it."
         )
     manifest_csv = out / "manifest.csv"
     if manifest_csv.is_file():
-        size = (
-            int(load_config(out / "prepare.yaml").get("size", 0)) if (out / "prepare.yaml").is_file() else 0
-        )
-        if _digest(manifest_csv.read_text(encoding="utf-8"), size) != digest:
+        saved = load_config(out / "prepare.yaml") if (out / "prepare.yaml").is_file() else {}
+        text = manifest_csv.read_text(encoding="utf-8")
+        if _digest(text, saved.get("size", 0), saved.get("resize", "")) != digest:
             raise UserError(
-                f"{out} holds an unfinished preparation of other films, size or split: "
+                f"{out} holds an unfinished preparation of other films, size, resizing or split: "
                 "delete it or choose another folder."
             )
     elif out.exists() and any(out.iterdir()):
@@ -164,7 +163,7 @@ def prepare_nih(config: PrepareConfig) -> Path:
         raise UserError(f"--size must be at least 32 px, got {config.size}.")
     out = Path(config.out)
     todo = plan(config)
-    digest = todo.digest(config.size)
+    digest = todo.digest(config.size, config.resize)
     if _check_folder(out, digest):
         return out
     leak = leak_check(todo.manifest)

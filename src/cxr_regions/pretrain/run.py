@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from cxr_regions.config import save_config
 from cxr_regions.pretrain.evaluate import evaluate_pretraining
+from cxr_regions.pretrain.findings import FINDING_KEYS
 from cxr_regions.pretrain.prepare import PrepareConfig, prepare_nih
 
 if TYPE_CHECKING:
@@ -33,10 +34,13 @@ def pretrain(prepare: PrepareConfig, train_config: TrainConfig) -> Path:
     """Prepare (or reuse) the packed data, train on it, evaluate on ``test``; return the run folder.
 
     ``train_config.dataset`` is replaced by ``prepare.out``; everything else (architecture, init,
-    devices, precision, epochs...) is used as given.
+    devices, precision, epochs...) is used as given. The architecture and its initial weights are
+    checked first, so that a missing ImageNet file is reported before an hour of packing.
     """
+    from cxr_regions.models import create_model
     from cxr_regions.training import train
 
+    create_model(train_config.arch, len(FINDING_KEYS), train_config.init, train_config.weights)
     prepared = prepare_nih(prepare)
     config = dataclasses.replace(train_config, dataset=prepared)
     run_dir = Path(train(config))
