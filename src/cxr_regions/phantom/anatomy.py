@@ -43,6 +43,7 @@ class Anatomy:
     knob_dx: float = 0.06
     knob_y: float = 0.30
     knob_r: float = 0.028
+    aorta_bulge: float = 0.0
     ctr: float = 0.43
     heart_right_frac: float = 0.32
     heart_top: float = 0.41
@@ -309,8 +310,18 @@ def descending_aorta(a: Anatomy, n: int = 12) -> np.ndarray:
     cx, cy = knob_center(a)
     ys = np.linspace(cy, a.heart_bottom(), n)
     x_end = float(a.spine_x(a.heart_bottom())) + a.spine_w * 0.45
-    xs = cx + (x_end - cx) * np.sqrt((ys - cy) / (ys[-1] - cy))
+    t = (ys - cy) / (ys[-1] - cy)
+    xs = cx + (x_end - cx) * np.sqrt(t) + a.aorta_bulge * np.sin(np.pi * t)
     return np.stack([xs, ys], axis=1)
+
+
+@cached
+def aorta_shadow(a: Anatomy) -> np.ndarray:
+    """Area from the spine out to the descending aorta's lateral border (no lung in between)."""
+    path = descending_aorta(a)
+    lateral = path + np.array([0.017, 0.0])
+    medial = np.stack([a.spine_x(path[:, 1]), path[:, 1]], axis=1)[::-1]
+    return np.concatenate([lateral, medial])
 
 
 @cached

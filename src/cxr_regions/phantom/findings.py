@@ -128,6 +128,8 @@ def apply_findings(a: an.Anatomy, findings: list[Finding]) -> an.Anatomy:
             grow = 1.35 + 0.55 * f.severity if f.detail["prominent"] else 1.15 + 0.15 * f.severity
             a.knob_r *= grow
             a.knob_dx += 0.008 + 0.02 * f.severity * f.detail["prominent"]
+            if f.detail["tortuous"]:  # the descending aorta bows out into the left lung
+                a.aorta_bulge = 0.02 + 0.02 * f.severity
         elif f.region == "heart":
             a.ctr = f.detail["ctr"]
             shape = f.detail["shape"]
@@ -192,7 +194,6 @@ def effusion_outline(a: an.Anatomy, side: int, height: float, blunted_only: bool
 
 def draw_findings(rng: np.random.Generator, p: Painter, a: an.Anatomy, findings: list[Finding]) -> None:
     """Paint each finding's lesion. ``opacity`` removes lung air (fluid, consolidation, nodules)."""
-    air = 0.47 * a.lung_air
     for f in findings:
         sev = f.severity
         if f.kind == "fracture":
@@ -227,7 +228,6 @@ def draw_findings(rng: np.random.Generator, p: Painter, a: an.Anatomy, findings:
             for s in _sides(f):
                 outline = effusion_outline(a, s, fluid_height(f), f.kind == "blunted")
                 p.poly("opacity", outline, 1.0)
-    _ = air
 
 
 def _draw_lung_lesion(rng: np.random.Generator, p: Painter, a: an.Anatomy, f: Finding, s: int) -> None:

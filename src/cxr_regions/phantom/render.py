@@ -191,7 +191,7 @@ def _draw_anatomy(rng: np.random.Generator, p: Painter, a: an.Anatomy) -> None:
         p.poly(name, med, val)
         p.poly(name, heart, val)
         p.ellipse(name, (kx, ky), (a.knob_r, a.knob_r), 0, val)
-        p.line(name, an.descending_aorta(a), val, 0.034)
+        p.poly(name, an.aorta_shadow(a), val)
     # trachea and main bronchi: air in the mediastinum
     trachea = np.array([[0.5, -0.05], [0.5 - 0.004, a.knob_y - 0.02], [0.5, a.carina_y]])
     trachea[:, 0] += 0.7 * (a.spine_x(trachea[:, 1]) - 0.5)
