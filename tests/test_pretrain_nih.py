@@ -129,3 +129,19 @@ def test_list_files_that_split_a_patient_or_come_alone_are_refused(tmp_path, nih
     (root / "train_val_list.txt").write_text("\n".join(names[1::2]))
     with pytest.raises(UserError, match="patients have films in both"):
         assign_splits(read_nih(root))
+
+
+def test_the_2020_label_file_is_preferred_and_a_bad_row_is_named(tmp_path, nih_sample):
+    root = tmp_path / "nih"
+    root.mkdir()
+    os.symlink(nih_sample / "images", root / "images")
+    raw = pd.read_csv(nih_sample / "Data_Entry_2017.csv", dtype=str)
+    raw.iloc[:50].to_csv(root / "Data_Entry_2017_v2020.csv", index=False)
+    raw.to_csv(root / "Data_Entry_2017.csv", index=False)
+    index = read_nih(root, allow_missing=False)
+    assert index.labels_csv.name == "Data_Entry_2017_v2020.csv" and len(index.table) == 50
+    assert index.unlabelled == 150
+    raw.loc[7, "Finding Labels"] = "Effusion|Pleural Effusion"
+    raw.iloc[:50].to_csv(root / "Data_Entry_2017_v2020.csv", index=False)
+    with pytest.raises(UserError, match=rf"line 9 \({raw.loc[7, 'Image Index']}\).*'Pleural Effusion'"):
+        read_nih(root)

@@ -36,7 +36,8 @@ class NihIndex:
 
     ``table`` columns: ``image_id`` (NIH image index without extension), ``patient_key`` (hashed
     patient ID), ``view``, the 14 finding columns (0/1), ``path`` (absolute image path).
-    ``missing`` lists CSV rows whose image was not found (kept only when the caller allows it).
+    ``missing`` lists CSV rows whose image was not found (kept only when the caller allows it);
+    ``unlabelled`` counts image files that the label file does not list (not used).
     """
 
     root: Path
@@ -44,6 +45,7 @@ class NihIndex:
     table: pd.DataFrame
     missing: pd.DataFrame
     official_lists: dict[str, set[str]] | None
+    unlabelled: int = 0
 
 
 def patient_key(patient_id: object) -> str:
@@ -180,4 +182,5 @@ def read_nih(root: str | Path, allow_missing: bool = False) -> NihIndex:
         table=table,
         missing=missing,
         official_lists=read_official_lists(root),
+        unlabelled=len(set(images) - set(table["image_name"])),
     )

@@ -58,7 +58,7 @@ class Plan:
     manifest: pd.DataFrame
     sources: list[Path]
     missing: pd.DataFrame
-    facts: dict[str, str]
+    facts: dict[str, object]
 
     def digest(self, size: int, resize: str) -> str:
         """Names these films, labels, split, size and resizing; a folder is reused only if it matches."""
@@ -82,6 +82,7 @@ def plan(config: PrepareConfig) -> Plan:
         "source": str(index.root),
         "labels_csv": index.labels_csv.name,
         "split_source": "official lists" if index.official_lists is not None else "patient-level random",
+        "unlabelled_images": index.unlabelled,
     }
     return Plan(
         manifest=table.loc[:, list(MANIFEST_COLUMNS)].reset_index(drop=True),
@@ -123,6 +124,8 @@ def stats_markdown(manifest: pd.DataFrame, meta: dict) -> str:
     lines += ["", f"No Finding (all 14 zero): {no_finding} films.", ""]
     if meta["missing_films"]:
         lines += [f"{meta['missing_films']} films of the label file had no image: see missing.csv.", ""]
+    if meta["unlabelled_images"]:
+        lines += [f"{meta['unlabelled_images']} image files are not in the label file and were not used.", ""]
     return "\n".join(lines)
 
 
