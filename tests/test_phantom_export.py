@@ -19,7 +19,7 @@ from cxr_regions.regions import REGION_KEYS
 SIZE = 96
 
 
-def _make(out: Path, seed: int = 3, n: int = 24) -> Path:
+def _make(out: Path, seed: int = 3, n: int = 16) -> Path:
     config = PhantomConfig(n=n, size=SIZE, seed=seed, prevalence=Prevalence.parse("balanced"), progress=False)
     make_phantom(out, config)
     return out
@@ -50,7 +50,7 @@ def test_same_seed_gives_byte_identical_output_and_another_seed_does_not(phantom
 def test_every_dicom_reads_back_and_decodes_like_a_pacs_export(phantom):
     truth = pd.read_csv(phantom / "truth.csv", dtype=str)
     paths = _dicoms(phantom)
-    assert len(paths) == len(truth) == 24
+    assert len(paths) == len(truth) == 16
     syntaxes, photometric, modality, bits = set(), set(), set(), set()
     for path in paths:
         ds = pydicom.dcmread(path)
