@@ -306,12 +306,12 @@ def run_experiment(grid: GridConfig, out: Path, paper: bool = False) -> Experime
         doc = _evaluated(grid, run_dir)
         if doc is not None:
             console.print(f"{label}: done before, kept", highlight=False)
+            outcomes[cell.name] = _outcome(cell, doc)
             result.reused.append(cell.name)
         elif cell.missing:
             console.print(f"{label}: skipped — {cell.missing}", highlight=False)
             outcomes[cell.name] = CellOutcome(cell.init, cell.arch, "skipped", note=cell.missing)
             result.skipped.append(cell.name)
-            continue
         else:
             if not _trained(run_dir):
                 console.print(f"{label}: training", highlight=False)
@@ -322,12 +322,10 @@ def run_experiment(grid: GridConfig, out: Path, paper: bool = False) -> Experime
             evaluation = evaluate_run(
                 run_dir, split=grid.split, n_boot=grid.n_boot, seed=grid.seed, dataset=grid.dataset
             )
-            doc = read_evaluation(evaluation.out)
+            outcomes[cell.name] = _outcome(cell, read_evaluation(evaluation.out))
             result.evaluated.append(cell.name)
-        outcomes[cell.name] = _outcome(cell, doc)
-        mean = outcomes[cell.name].auc["mean"][0]
-        console.print(f"{label}: mean AUC {mean:.3f}", highlight=False)
-        result.files = write_table2(list(outcomes.values()), out, paper=paper, title=title)
+            console.print(f"{label}: mean AUC {outcomes[cell.name].auc['mean'][0]:.3f}", highlight=False)
+            write_table2(list(outcomes.values()), out, paper=paper, title=title)  # the table so far
     result.cells = list(outcomes.values())
     result.files = write_table2(result.cells, out, paper=paper, title=title)
     write_json(
