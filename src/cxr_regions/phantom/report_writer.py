@@ -265,6 +265,10 @@ def write_report(
                 sentence = f"原{place}炎症已完全吸收，" + sentence
         else:
             sentence, impression = _describe(by_region[key], truth, rng)
+            if key == "lungs" and rng.random() < 0.4:
+                sentence = (
+                    _pick(rng, ("两肺纹理增多，", "两肺纹理增多、增粗，", "两肺纹理稍增多，")) + sentence
+                )
             if value != UNCERTAIN and not compared and rng.random() < 0.12:
                 year, month, day = (int(rng.integers(lo, hi)) for lo, hi in ((2018, 2024), (1, 13), (1, 29)))
                 sentence += "，" + _comparison(rng, f"{year}-{month:02d}-{day:02d}")
