@@ -35,8 +35,11 @@ def pretrain(prepare: PrepareConfig, train_config: TrainConfig) -> Path:
 
     ``train_config.dataset`` is replaced by ``prepare.out``; everything else (architecture, init,
     devices, precision, epochs...) is used as given. The architecture and its initial weights are
-    checked first, so that a missing ImageNet file is reported before an hour of packing.
+    checked first, so that a missing ImageNet file is reported before an hour of packing. Under
+    DDP every process runs this; only the first (global rank 0) writes the evaluation.
     """
+    from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
     from cxr_regions.models import create_model
     from cxr_regions.training import train
 
@@ -44,6 +47,7 @@ def pretrain(prepare: PrepareConfig, train_config: TrainConfig) -> Path:
     prepared = prepare_nih(prepare)
     config = dataclasses.replace(train_config, dataset=prepared)
     run_dir = Path(train(config))
-    save_config(prepare, run_dir / "pretrain.yaml", command="pretrain")
-    evaluate_pretraining(run_dir, prepared, split="test")
+    if rank_zero_only.rank == 0:
+        save_config(prepare, run_dir / "pretrain.yaml", command="pretrain")
+        evaluate_pretraining(run_dir, prepared, split="test")
     return run_dir
