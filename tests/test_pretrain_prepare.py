@@ -60,14 +60,26 @@ def test_rerun_is_a_no_op_and_another_size_in_the_same_folder_is_refused(prepare
         prepare_nih(PrepareConfig(nih_dir=sample, out=out, size=96, split=SplitConfig(seed=1)))
 
 
-def test_an_unfinished_preparation_is_completed(tmp_path, prepared):
+def test_a_preparation_stopped_by_a_broken_film_completes_when_rerun(tmp_path, prepared):
     sample, done = prepared
-    out = tmp_path / "again"
-    config = PrepareConfig(nih_dir=sample, out=out, size=64, workers=1, split=SplitConfig(seed=1))
-    prepare_nih(config)
-    (out / "dataset.json").unlink()
-    with pytest.raises(UserError, match=r"dataset\.json is missing"):
-        open_dataset(out)
+    nih = tmp_path / "nih"
+    (nih / "images").mkdir(parents=True)
+    os.symlink(sample / "Data_Entry_2017.csv", nih / "Data_Entry_2017.csv")
+    names = sorted(p.name for p in (sample / "images").iterdir())
+    for name in names:
+        os.symlink(sample / "images" / name, nih / "images" / name)
+    broken = nih / "images" / names[150]
+    broken.unlink()
+    broken.write_bytes(b"not a png")
+    out = tmp_path / "prepared"
+    config = PrepareConfig(
+        nih_dir=nih, out=out, size=64, workers=1, split=SplitConfig(seed=1), progress=False
+    )
+    with pytest.raises(UserError, match=names[150]):
+        prepare_nih(config)
+    assert not (out / "dataset.json").exists()
+    broken.unlink()
+    os.symlink(sample / "images" / names[150], broken)
     prepare_nih(config)
     again, first = open_dataset(out), open_dataset(done)
     assert np.array_equal(np.asarray(again.images), np.asarray(first.images))
