@@ -315,6 +315,46 @@ def test_forms_of_negation(labeler: Labeler) -> None:
     )
 
 
+def test_a_denial_said_of_one_subject_ends_at_the_next(labeler: Labeler) -> None:
+    check(
+        labeler,
+        [
+            ("心影未见增大主动脉迂曲", "00100"),  # run-on: no comma between two statements
+            ("心影不大主动脉结突出", "00100"),
+            ("两肺未见实变右侧肋膈角变钝", "00001"),
+            ("心影似增大主动脉迂曲", "001u0"),
+            # a negation that opens a list still reaches every item of it
+            ("未见肺实变及胸腔积液。", "00000"),
+            ("两肺未见明显渗出、实变及肺门增大。", "00000"),
+            ("胸廓对称未见肋骨骨折。", "00000"),
+            ("两肺、心、膈未见异常。", "00000"),
+        ],
+    )
+
+
+def test_lung_words_do_not_take_a_subject_carried_over(labeler: Labeler) -> None:
+    check(
+        labeler,
+        [
+            ("心影增大，见少许渗出。", "01010"),
+            ("心影不大，见少许渗出影。", "01000"),  # and the 影 of 渗出影 is the exudate's
+            ("右侧胸腔积液，左下肺见实变。", "01001"),
+            ("主动脉结突出，见钙化。", "00100"),  # a generic word still takes the carried subject
+        ],
+    )
+
+
+def test_the_shadow_of_a_named_thing_is_no_lung_opacity(labeler: Labeler) -> None:
+    check(
+        labeler,
+        [
+            ("人工瓣环影。", "00010"),
+            ("胸骨术后，见钢丝影。", "10000"),
+            ("见钙化影。", "01000"),  # a calcification said of nothing is a lung focus
+        ],
+    )
+
+
 def test_strongest_statement_wins(labeler: Labeler) -> None:
     result = labeler.label("右下肺可疑结节。左下肺斑片影。右侧胸腔积液可能。")
     assert result.values["lungs"] == "1"

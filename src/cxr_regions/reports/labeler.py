@@ -40,6 +40,9 @@ _RATIO_RE = re.compile(
 _CACHE_LIMIT = 50_000  # sentences (about 50 MB); hospital reports repeat a few thousand
 _AS_BIT = {ABNORMAL: "1", UNCERTAIN: "1", NORMAL: "0"}
 _SHADOW = "影"
+# What may stand between a negation or hedge and the next subject of the list it opens (sides,
+# numbers, intensifiers, list marks): anything else is a statement, and the new subject starts anew.
+_LIST_GAP = re.compile(r"(?:[左右双两单侧上中下前后部第\d~、及和与或并-]|明显|明确|确切|确定|肯定|显著)*")
 
 
 class Evidence(NamedTuple):
@@ -245,6 +248,8 @@ class Labeler:
                 if text_start <= position < text_end:
                     entries.append(["heart", ABNORMAL, cue_text, number, None])
             group = inherited
+            own_subject = False  # the clause names a subject (else it reads the one carried over)
+            scoped_at = -1  # end of the negation or hedge in force, where it followed such a subject
             subject_end = -1  # where the last subject word ended
             subject_len = 0
             last = 0  # kind of the last significant token (the _KIND values)
@@ -260,6 +265,7 @@ class Labeler:
                 start, end, cue, text = toks[k]
                 kind = cue.kind
                 after_thing = named and start == token_end
+                gap_start = token_end  # where the token before ended
                 named, token_end = cue.names, end
                 if kind == FINDING:
                     if advice:
@@ -281,10 +287,14 @@ class Labeler:
                     if neg or explained == NORMAL:
                         continue
                     value = UNCERTAIN if hedge or explained == UNCERTAIN else ABNORMAL
-                    for region in targets(fgroup, group):
+                    regions = targets(fgroup, group if own_subject or fgroup.carry else ())
+                    for region in regions:
                         entries.append([region, value, text, number, hedge])
+                    if regions:
+                        named = True  # 渗出影: the 影 is this finding's shadow, already counted
                 elif kind == SUBJECT:
                     subject = cue.subject or cue.part
+                    fresh = False
                     if last == SUBJECT:
                         gap = sentence[subject_end:start]
                         if not gap:
@@ -301,8 +311,19 @@ class Labeler:
                             group = (*group, subject)
                         else:
                             group = (subject,)
+                            fresh = True
                     else:
                         group = (subject,)
+                        fresh = True
+                    if (
+                        fresh
+                        and scoped_at >= 0
+                        and not _LIST_GAP.fullmatch(sentence, scoped_at, start)
+                        and not _SEPARATORS.intersection(sentence[gap_start:start])
+                    ):
+                        # "心影未见增大主动脉迂曲": the denial was said of the subject before it
+                        neg, hedge, scoped_at, scope = False, None, -1, len(entries)
+                    own_subject = True
                     subject_end = end
                     subject_len = end - start
                     last = SUBJECT
@@ -314,6 +335,7 @@ class Labeler:
                         if cue.neg_pre and (not cue.neg_post or _finding_follows(toks, k + 1, hi)):
                             neg = True
                             scope = len(entries)
+                            scoped_at = end if own_subject else -1
                         else:
                             del entries[scope:]
                     if cue.hedge_pre or cue.hedge_post:
@@ -322,6 +344,7 @@ class Labeler:
                         if cue.hedge_pre and (not cue.hedge_post or _finding_follows(toks, k + 1, hi)):
                             hedge = text
                             scope = len(entries)
+                            scoped_at = end if own_subject else -1
                         else:
                             for entry in entries[scope:]:
                                 if entry[1] == ABNORMAL:
@@ -345,6 +368,7 @@ class Labeler:
                         neg = False
                         hedge = None
                         advice = False
+                        scoped_at = -1
                         scope = len(entries)
             inherited = group
 

@@ -110,7 +110,18 @@ class FindingGroup(_Strict):
     redirect: dict[SubjectKey, RegionKey] = Field(default_factory=dict)
     not_for: list[SubjectKey] = Field(default_factory=list)
     device_owned: bool = False
+    carry: bool = True
     terms: list[Term] = Field(min_length=1)
+
+    @property
+    def is_thing(self) -> bool:
+        """Whether its words name a thing of a region other than the lungs (人工瓣环, 钢丝, 骨折),
+        so that a bare 影 right after one is that thing's shadow, not a lung opacity."""
+        if self.device_owned:
+            return True
+        if self.fixed:
+            return "lungs" not in self.fixed
+        return self.region is not None and self.region != "lungs"
 
 
 class Ratio(_Strict):
@@ -176,7 +187,7 @@ class Cue:
     scope_break: bool = False
     ignore: bool = False
     boundary: bool = False
-    names: bool = False  # names a thing (subject, part, device, explanation, ignored word)
+    names: bool = False  # names a thing (subject, part, device, explanation, ignored word, non-lung finding)
     kind: int = 0  # how the labeler dispatches it: IGNORE, SUBJECT, FINDING, DEVICE or CUE
 
     def roles(self) -> set[str]:
@@ -325,7 +336,14 @@ def _compile(layers: list[tuple[VocabularyFile, str]]) -> Vocabulary:
     for mark in _BOUNDARIES:
         cues.setdefault(mark, Cue(text=mark)).boundary = True
     for cue in cues.values():
-        cue.names = bool(cue.subject or cue.part or cue.device or cue.explained or cue.ignore)
+        cue.names = bool(
+            cue.subject
+            or cue.part
+            or cue.device
+            or cue.explained
+            or cue.ignore
+            or (cue.group is not None and cue.group.is_thing)
+        )
         cue.kind = _kind(cue)
 
     literals = {strip_spaces(t): c for t, c in cues.items() if not t.startswith(REGEX_PREFIX)}
