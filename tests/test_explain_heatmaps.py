@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from cxr_regions.errors import UserError
-from cxr_regions.explain.heatmaps import METHODS, compute_heatmaps, fit_frame, last_spatial_module, unframe
+from cxr_regions.explain.heatmaps import METHODS, compute_heatmaps, fit_frame, target_layer, unframe
 from cxr_regions.regions import REGION_KEYS
 
 
@@ -87,4 +87,12 @@ def test_frame_round_trip_keeps_geometry():
 
 def test_fallback_target_layer_is_the_last_feature_map():
     net = BrightSpotNet()
-    assert last_spatial_module(net, size=16) is net.features
+    assert target_layer(net, 16) is net.features
+
+
+def test_target_layer_is_the_architectures_own_at_paper_size_and_earlier_on_small_films():
+    from cxr_regions.models import create_model, gradcam_target_layer
+
+    model = create_model("resnet18", len(REGION_KEYS))
+    assert target_layer(model, 224) is gradcam_target_layer(model)  # layer4: 7×7 at 224 px
+    assert target_layer(model, 64) is model.net.layer3  # layer4 is 2×2 at 64 px; layer3 is 4×4

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,7 +138,7 @@ def explain_images(
     frame_size: int | None = None,
     thresholds: Mapping[str, float] | float = DEFAULT_THRESHOLD,
     reports: Mapping[str, str] | None = None,
-    panels: bool = True,
+    panels: bool | Collection[str] = True,
     progress: bool = True,
     config: ExplainConfig | None = None,
 ) -> ExplainSummary:
@@ -146,7 +146,8 @@ def explain_images(
 
     ``thresholds``: one probability (or one per label) above which a region counts as predicted
     abnormal, which picks the heatmaps shown on the panel. ``reports``: report text per film name,
-    labelled with the report labeler for the panel.
+    labelled with the report labeler for the panel. ``panels``: draw every film's panel, none, or
+    those of the films named.
     """
     from cxr_regions.imaging import load_film
     from cxr_regions.training import load_run
@@ -165,7 +166,7 @@ def explain_images(
         raise UserError(f"masks folder {masks_path} does not exist")
     labeler = _labeler() if reports else None
     model = loaded.model.eval()
-    layer = target_layer(model)
+    layer = target_layer(model, size)
     config = config or ExplainConfig(
         run=run_dir,
         images=files,
@@ -190,7 +191,7 @@ def explain_images(
         predicted = [k for k in names if result.probabilities[k] >= cuts[k]]
         _write_heatmaps(out / "heatmaps" / name, film, result.heatmaps)
         text = (reports or {}).get(name)
-        if panels:
+        if panels is True or (not isinstance(panels, bool) and name in panels):
             report_labels = labeler.label(text).values if (labeler and text) else None
             png = panel_png(film, result.heatmaps, result.probabilities, predicted, text, report_labels, name)
             write_bytes(out / "panels" / f"{name}.png", png)

@@ -59,31 +59,51 @@ def cam_class(method: str) -> type:
         raise UserError(f"unknown heatmap method {method!r}; choose one of {', '.join(METHODS)}") from None
 
 
-def target_layer(model: nn.Module) -> nn.Module:
-    """The layer whose activations the CAM weighs: the architecture's last spatial feature block.
+MIN_MAP_SIDE = 4
+"""Smallest feature map (cells per side) a heatmap is read from. At the paper's input sizes every
+architecture's last stage is 7×7 or finer; on small films (the 64–128 px demo and tests) the last
+stage shrinks to 2×2, which cannot tell one region from another, so an earlier stage is used."""
 
-    Uses ``cxr_regions.models.gradcam_target_layer`` (which knows each architecture); for any other
-    network, the last module to produce a spatial (B×C×H×W, H,W > 1) output in a forward pass.
+
+def target_layer(model: nn.Module, frame_size: int = 224, min_side: int = MIN_MAP_SIDE) -> nn.Module:
+    """The layer whose activations the CAM weighs, for films framed at ``frame_size``.
+
+    The architecture's own choice (``cxr_regions.models.gradcam_target_layer``: the last
+    convolutional stage), or for other networks the last module with a spatial output; where
+    that map is smaller than ``min_side`` cells at this size, the deepest earlier feature map that
+    is not.
     """
+    maps = feature_map_sides(model, frame_size)
+    if not maps:
+        raise ValueError(f"{type(model).__name__} has no spatial feature map for a heatmap")
+    preferred = _architecture_layer(model)
+    modules = [m for m, _ in maps]
+    if preferred is None or preferred not in modules:
+        preferred = modules[-1]
+    last = max(i for i, m in enumerate(modules) if m is preferred)
+    if maps[last][1] >= min_side:
+        return preferred
+    earlier = [m for m, side in maps[:last] if side >= min_side]
+    return earlier[-1] if earlier else preferred
+
+
+def _architecture_layer(model: nn.Module) -> nn.Module | None:
     try:
         from cxr_regions.models import gradcam_target_layer
-    except ImportError:
-        gradcam_target_layer = None
-    if gradcam_target_layer is not None:
-        try:
-            return gradcam_target_layer(model)
-        except (KeyError, ValueError, AttributeError, TypeError):
-            pass
-    return last_spatial_module(model)
+
+        return gradcam_target_layer(model)
+    except (ImportError, KeyError, ValueError, AttributeError, TypeError):
+        return None
 
 
-def last_spatial_module(model: nn.Module, size: int = 224) -> nn.Module:
-    """The last module (in order of completion) whose output is a feature map larger than 1×1."""
-    seen: list[nn.Module] = []
+def feature_map_sides(model: nn.Module, size: int) -> list[tuple[nn.Module, int]]:
+    """Each module with a spatial output larger than 1×1, in order of completion, with its map's
+    smaller side, from one forward pass of a blank ``size``×``size`` film."""
+    seen: list[tuple[nn.Module, int]] = []
 
     def hook(module: nn.Module, _inputs: object, output: object) -> None:
         if isinstance(output, torch.Tensor) and output.dim() == 4 and min(output.shape[-2:]) > 1:
-            seen.append(module)
+            seen.append((module, int(min(output.shape[-2:]))))
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if m is not model]
     try:
@@ -92,9 +112,7 @@ def last_spatial_module(model: nn.Module, size: int = 224) -> nn.Module:
     finally:
         for h in handles:
             h.remove()
-    if not seen:
-        raise ValueError(f"{type(model).__name__} has no spatial feature map for a heatmap")
-    return seen[-1]
+    return seen
 
 
 def to_unit_float(film: np.ndarray) -> np.ndarray:
@@ -158,7 +176,7 @@ def compute_heatmaps(
     batch = torch.from_numpy(framed)[None, None].repeat(len(wanted), 1, 1, 1).to(device)
     targets = [ClassifierOutputTarget(names.index(r)) for r in wanted]
     model.eval()
-    cam = cam_class(method)(model=model, target_layers=[layer or target_layer(model)])
+    cam = cam_class(method)(model=model, target_layers=[layer or target_layer(model, frame_size)])
     try:
         with torch.inference_mode(False), torch.enable_grad():
             maps = cam(input_tensor=batch, targets=targets)

@@ -38,11 +38,11 @@ def cjk_font_path() -> str | None:
 
 
 def region_name(key: str, chinese: bool) -> str:
-    """A label's display name: ``heart 心影`` where Chinese renders, else the English name."""
+    """A label's display name: ``heart 心影`` where Chinese renders, else the key alone."""
     region = BY_KEY.get(key)
     if region is None:
         return key
-    return f"{region.en} {region.zh}" if chinese else region.en
+    return f"{region.key} {region.zh}" if chinese else region.key
 
 
 def panel_png(
@@ -118,7 +118,9 @@ def _draw_report(ax, probabilities, predicted, report, report_labels, font, chin
             row.append(report_labels.get(key, "-"))
         row += [f"{p:.2f}", "abnormal" if key in predicted else "normal"]
         rows.append(row)
-    table = ax.table(cellText=rows, colLabels=header, loc="bottom", bbox=[0.0, 0.0, 1.0, 0.46])
+    widths = [0.4, 0.18, 0.18, 0.24] if report_labels is not None else [0.46, 0.22, 0.32]
+    box = [0.0, 0.0, 1.0, 0.46]
+    table = ax.table(cellText=rows, colLabels=header, colWidths=widths, loc="bottom", bbox=box)
     table.auto_set_font_size(False)
     for (r, _c), cell in table.get_celld().items():
         cell.get_text().set_fontproperties(font)

@@ -1,0 +1,128 @@
+"""A report's text as HTML with the labeler's evidence marked: each clause behind a label is
+underlined in its region's colour and its cue word highlighted, with the label in a tooltip."""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+from cxr_regions.regions import BY_KEY
+
+VALUE_WORDS = {"1": "abnormal", "u": "uncertain", "0": "normal"}
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One piece of evidence: the region, its value, the clause and the cue word in it."""
+
+    region: str
+    value: str
+    clause: str
+    cue: str
+
+
+def parse_evidence(cell: object) -> list[Mark]:
+    """labels.csv's ``evidence`` column (a JSON list of {region, value, clause, cue}) as marks."""
+    if cell is None or (isinstance(cell, float) and cell != cell):
+        return []
+    items = json.loads(cell) if isinstance(cell, str) and cell.strip() else (cell or [])
+    marks = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, Mapping):
+            marks.append(
+                Mark(
+                    str(item.get("region", "")),
+                    str(item.get("value", "")),
+                    str(item.get("clause", "")),
+                    str(item.get("cue", "")),
+                )
+            )
+    return marks
+
+
+def _spans(text: str, needle: str, within: tuple[int, int] | None = None) -> list[tuple[int, int]]:
+    if not needle:
+        return []
+    lo, hi = within or (0, len(text))
+    found, start = [], text.find(needle, lo, hi)
+    while start != -1:
+        found.append((start, start + len(needle)))
+        start = text.find(needle, start + len(needle), hi)
+    return found
+
+
+def cue_parts(cue: str) -> list[str]:
+    """The words of a cue: ``斑片影 [可能]`` (a finding and its hedge) gives both."""
+    return [p.strip() for p in re.split(r"[\[\]]", cue) if p.strip()]
+
+
+def highlight(text: str, marks: Sequence[Mark]) -> Markup:
+    """The text, escaped, with clause spans and cue marks.
+
+    Evidence is searched for in the NFKC-normalised text (the form the labeler reads: half-width
+    punctuation) and marked on the original characters. Evidence that cannot be found is left
+    unmarked (the labels table still lists it).
+    """
+    pieces = [unicodedata.normalize("NFKC", ch) for ch in text]
+    owner = [i for i, piece in enumerate(pieces) for _ in piece]
+    normal = "".join(pieces)
+
+    def original(span: tuple[int, int]) -> range:
+        return range(owner[span[0]], owner[span[1] - 1] + 1)
+
+    clause_at: list[set[int]] = [set() for _ in text]
+    cue_at: list[set[int]] = [set() for _ in text]
+    for i, mark in enumerate(marks):
+        clauses = _spans(normal, mark.clause)
+        for span in clauses:
+            for k in original(span):
+                clause_at[k].add(i)
+        for part in cue_parts(mark.cue):
+            cues = [c for span in clauses for c in _spans(normal, part, span)] or _spans(normal, part)
+            for span in cues:
+                for k in original(span):
+                    cue_at[k].add(i)
+    out: list[str] = []
+    for start, end, ids in _runs(clause_at, 0, len(text)):
+        inner = "".join(
+            _wrap("mark", "cue", cue_ids, marks, escape(text[a:b])) if cue_ids else str(escape(text[a:b]))
+            for a, b, cue_ids in _runs(cue_at, start, end)
+        )
+        out.append(_wrap("span", "clause", ids, marks, inner) if ids else inner)
+    return Markup("".join(out))
+
+
+def _runs(at: list[set[int]], start: int, end: int) -> list[tuple[int, int, set[int]]]:
+    """Maximal runs of characters in [start, end) that carry the same evidence."""
+    runs, k = [], start
+    while k < end:
+        j = k
+        while j < end and at[j] == at[k]:
+            j += 1
+        runs.append((k, j, at[k]))
+        k = j
+    return runs
+
+
+def _wrap(tag: str, css: str, ids: Iterable[int], marks: Sequence[Mark], inner: str) -> str:
+    chosen = [marks[i] for i in sorted(ids)]
+    regions = " ".join(dict.fromkeys(f"r-{m.region}" for m in chosen))
+    cues: dict[tuple[str, str], list[str]] = {}
+    for m in chosen:
+        cues.setdefault((m.region, m.value), []).append(m.cue)
+    tip = "; ".join(
+        f"{region_title(r)} = {v} ({VALUE_WORDS.get(v, v)}), cue {', '.join(dict.fromkeys(c))}"
+        for (r, v), c in cues.items()
+    )
+    return f'<{tag} class="{css} {escape(regions)}" title="{escape(tip)}">{inner}</{tag}>'
+
+
+def region_title(key: str) -> str:
+    """``heart 心影`` for a region key; other label names as they are."""
+    region = BY_KEY.get(key)
+    return f"{region.key} {region.zh}" if region else key
