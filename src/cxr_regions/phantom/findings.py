@@ -84,7 +84,7 @@ def sample_findings(rng: np.random.Generator, truth: dict[str, str]) -> list[Fin
             f.zone = _choice(rng, (("upper", 0.3), ("middle", 0.25), ("lower", 0.45)))
             if kind == "nodule":
                 count = 1 if (value == "u" or rng.random() < 0.65) else int(rng.integers(2, 4))
-                f.detail["radii"] = [float(0.018 + 0.022 * sev * rng.uniform(0.8, 1.2)) for _ in range(count)]
+                f.detail["radii"] = [float(0.022 + 0.022 * sev * rng.uniform(0.8, 1.2)) for _ in range(count)]
                 f.detail["size_cm"] = round(f.detail["radii"][0] * 2 * 40, 1)
         elif key == "aorta":
             prominent = value == "u" or rng.random() < 0.8
@@ -237,7 +237,7 @@ def _draw_lung_lesion(rng: np.random.Generator, p: Painter, a: an.Anatomy, f: Fi
         spread = 0.025 + 0.025 * sev
         for _ in range(int(rng.integers(12, 22))):
             ox, oy = rng.normal(0, spread, 2)
-            axes = rng.uniform(0.008, 0.018 + 0.012 * sev, 2)
+            axes = rng.uniform(0.01, 0.02 + 0.012 * sev, 2)
             p.ellipse(
                 "opacity", (cx + ox, cy + oy * 0.8), tuple(axes), rng.uniform(0, 180), rng.uniform(0.45, 0.8)
             )
