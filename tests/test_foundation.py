@@ -34,3 +34,12 @@ def test_config_round_trip(tmp_path):
 
     path = save_config(Cfg(), tmp_path / "config.yaml", command="test")
     assert load_config(path) == {"size": 256, "name": "两肺"}
+
+
+def test_atomic_write_gives_ordinary_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    path = fileio.write_text(tmp_path / "shared.txt", "x")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
