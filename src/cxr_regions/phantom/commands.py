@@ -13,7 +13,7 @@ def register(app: typer.Typer) -> None:
     @app.command("phantom")
     def phantom(
         out: Path = typer.Argument(
-            ..., help="Folder to write the phantom data set to (created; must be empty)."
+            ..., help="Folder to write the phantom data set to (created; empty unless --overwrite)."
         ),
         n: int = typer.Option(400, "--n", help="Number of films."),
         size: int = typer.Option(1024, "--size", help="Film width and height in pixels."),
@@ -21,8 +21,8 @@ def register(app: typer.Typer) -> None:
         prevalence: str = typer.Option(
             "paper",
             "--prevalence",
-            help="How often each region is abnormal: 'paper' (about 35%% of films abnormal, as the paper's "
-            "Table 1), 'balanced' (30%% per region), and/or KEY=P items, "
+            help="How often each region is abnormal: 'paper' (about 35% of films abnormal, as the paper's "
+            "Table 1), 'balanced' (30% per region), and/or KEY=P items, "
             "e.g. 'lungs=0.3,heart=0.2,uncertain=0.1'.",
         ),
         preview: bool = typer.Option(
