@@ -62,6 +62,8 @@ def test_threshold_falls_back_when_val_has_one_class(tmp_path):
     result = score_predictions(test, REGION_KEYS, tmp_path, val=val, n_boot=50)
     assert result.thresholds["aorta"].threshold == 0.5
     assert "one class" in result.thresholds["aorta"].source
+    without_val = score_predictions(test, REGION_KEYS, tmp_path / "b", val=val.iloc[:0], n_boot=50)
+    assert {op.source for op in without_val.thresholds.values()} == {"default 0.5 (no val split)"}
 
 
 def test_bad_predictions_are_refused_with_a_reason(tmp_path):

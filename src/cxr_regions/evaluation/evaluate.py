@@ -248,8 +248,8 @@ def score_predictions(
     """Score prediction tables and write the evaluation folder ``out``."""
     names = list(label_names)
     test = check_predictions(test, names, f"{split} predictions")
-    if val is not None:
-        val = check_predictions(val, names, "val predictions")
+    # without validation films the thresholds fall back to 0.5, as thresholds.csv says
+    val = check_predictions(val, names, "val predictions") if val is not None and len(val) else None
     auc, points = evaluate_predictions(test, names, val, n_boot=n_boot, seed=seed)
     result = EvaluationResult(
         out=Path(out),
