@@ -59,37 +59,56 @@ def crop_rotation_matrix(size: int, crop: int, offset: tuple[int, int], angle: f
     return matrix
 
 
-def random_view(img: np.ndarray, params: AugmentParams, rng: np.random.Generator) -> np.ndarray:
-    """One random training view of a uint8 S×S film: float32 crop×crop in [0, 1]."""
+_TO_UNIT = np.arange(256, dtype=np.float32) / 255.0
+
+
+def random_view(
+    img: np.ndarray,
+    params: AugmentParams,
+    rng: np.random.Generator,
+    out: np.ndarray | None = None,
+    scratch: np.ndarray | None = None,
+    as_uint8: bool = False,
+) -> np.ndarray:
+    """One random training view of a uint8 S×S film: float32 crop×crop in [0, 1] (or, ``as_uint8``,
+    uint8 0..255: a quarter of the bytes to hand between processes).
+
+    ``out`` (crop×crop, of the output type) and ``scratch`` (uint8 crop×crop) let a caller fill a
+    batch in place.
+    """
     size = img.shape[-1]
     _check_crop(size, params.crop)
-    offset = tuple(int(v) for v in rng.integers(0, size - params.crop + 1, size=2))
-    angle = rng.uniform(-params.max_rotation, params.max_rotation)
+    u = rng.random(5)
+    span = size - params.crop + 1
+    offset = (min(int(u[0] * span), span - 1), min(int(u[1] * span), span - 1))
+    angle = params.max_rotation * (2 * u[2] - 1)
     matrix = crop_rotation_matrix(size, params.crop, offset, angle)
     view = cv2.warpAffine(
         img,
         matrix,
         (params.crop, params.crop),
+        dst=scratch,
         flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=0,
     )
-    contrast = rng.uniform(1 - params.contrast, 1 + params.contrast)
-    shift = rng.uniform(-params.brightness, params.brightness)
-    mean = float(view.mean()) / 255.0
-    out = view.astype(np.float32)
-    out *= contrast / 255.0
-    out += shift + mean * (1 - contrast)
-    np.clip(out, 0.0, 1.0, out=out)
-    return out
+    contrast = 1 + params.contrast * (2 * u[3] - 1)
+    shift = params.brightness * (2 * u[4] - 1)
+    mean = cv2.mean(view)[0] / 255.0
+    # brightness/contrast and the conversion to [0, 1] float in one 256-entry lookup table
+    table = _TO_UNIT * np.float32(contrast) + np.float32(shift + mean * (1 - contrast))
+    np.clip(table, 0.0, 1.0, out=table)
+    if as_uint8:
+        table = np.rint(table * 255).astype(np.uint8)
+    return cv2.LUT(view, table, dst=out)
 
 
-def center_view(img: np.ndarray, crop: int) -> np.ndarray:
-    """The centre crop×crop window of a uint8 S×S film, as float32 in [0, 1]."""
+def center_view(img: np.ndarray, crop: int, out: np.ndarray | None = None) -> np.ndarray:
+    """The centre crop×crop window of a uint8 S×S film, as float32 in [0, 1] (into ``out`` if given)."""
     size = img.shape[-1]
     _check_crop(size, crop)
     start = (size - crop) // 2
-    return img[start : start + crop, start : start + crop].astype(np.float32) / 255.0
+    return cv2.LUT(img[start : start + crop, start : start + crop], _TO_UNIT, dst=out)
 
 
 def offline_variant(

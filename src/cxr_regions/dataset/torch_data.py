@@ -7,79 +7,124 @@ manifest repeat factor) in an order reshuffled every epoch from the seed.
 
 Where augmentation runs (``augment_on``): ``workers`` — in the data-loader processes, one
 ``cv2.warpAffine`` per film; ``device`` — workers only slice uint8 films and the random views are made
-on the accelerator in ``on_after_batch_transfer`` (a whole batch in one ``grid_sample``); ``auto`` —
-``device`` when the trainer runs on a GPU, else ``workers``.
+on the accelerator (a whole batch in one ``grid_sample``); ``auto`` — ``device`` when the trainer runs
+on a GPU, else ``workers``. Training batches leave the workers as uint8 (a quarter of the bytes of
+float32 to pass between processes and to the GPU) and become float in ``on_after_batch_transfer``,
+which Lightning calls; outside a Trainer, pass them through ``RegionDataModule.device_transform``.
+Validation and test loaders yield float batches directly in ``workers`` mode.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, get_worker_info
 
 from cxr_regions.dataset.augment import AugmentParams, augment_batch, center_batch, center_view, random_view
 from cxr_regions.dataset.packed import SPLITS, open_dataset
 from cxr_regions.errors import UserError
 
 AUGMENT_ON = ("auto", "workers", "device")
+TORCH_DTYPES = {np.dtype(np.uint8): torch.uint8, np.dtype(np.float32): torch.float32}
 
 
-class RandomView:
-    """Worker-side training transform: uint8 S×S -> float32 crop×crop (a fresh random view each call).
+class FilmView:
+    """A view of a packed film that fills a preallocated array, so a whole batch is written in place.
+
+    Subclasses set ``dtype`` and implement ``side`` and ``fill``; calling the view returns a new array.
+    This base view is the raw uint8 S×S film.
+    """
+
+    dtype: np.dtype = np.dtype(np.uint8)
+
+    def side(self, size: int) -> int:
+        return size
+
+    def fill(self, img: np.ndarray, out: np.ndarray) -> None:
+        out[...] = img
+
+    def __call__(self, img: np.ndarray) -> np.ndarray:
+        side = self.side(img.shape[-1])
+        out = np.empty((side, side), dtype=self.dtype)
+        self.fill(img, out)
+        return out
+
+
+class RandomView(FilmView):
+    """Worker-side training view: uint8 S×S -> float32 crop×crop in [0, 1] (``as_uint8``: uint8
+    0..255, converted to float after the transfer), a fresh random view each call.
 
     Its generator is seeded from ``torch.initial_seed()`` in each process, which the DataLoader derives
     from its own seeded generator: reproducible, and different in every worker.
     """
 
-    def __init__(self, params: AugmentParams) -> None:
+    def __init__(self, params: AugmentParams, as_uint8: bool = False) -> None:
         self.params = params
+        self.as_uint8 = as_uint8
+        self.dtype = np.dtype(np.uint8 if as_uint8 else np.float32)
         self._rng: np.random.Generator | None = None
         self._pid = -1
+        self._scratch = np.empty((params.crop, params.crop), dtype=np.uint8)
 
-    def __call__(self, img: np.ndarray) -> np.ndarray:
+    def side(self, size: int) -> int:
+        return self.params.crop
+
+    def fill(self, img: np.ndarray, out: np.ndarray) -> None:
         if self._rng is None or self._pid != os.getpid():
             self._rng = np.random.default_rng(torch.initial_seed())
             self._pid = os.getpid()
-        return random_view(img, self.params, self._rng)
+        random_view(img, self.params, self._rng, out=out, scratch=self._scratch, as_uint8=self.as_uint8)
 
 
-class CenterView:
-    """Evaluation transform: uint8 S×S -> float32 centre crop (``as_uint8``: keep uint8 for the device)."""
+class CenterView(FilmView):
+    """Evaluation view: uint8 S×S -> float32 centre crop (``as_uint8``: keep uint8 for the device)."""
 
     def __init__(self, crop: int, as_uint8: bool = False) -> None:
         self.crop = crop
         self.as_uint8 = as_uint8
+        self.dtype = np.dtype(np.uint8 if as_uint8 else np.float32)
 
-    def __call__(self, img: np.ndarray) -> np.ndarray:
+    def side(self, size: int) -> int:
+        return self.crop
+
+    def fill(self, img: np.ndarray, out: np.ndarray) -> None:
         if self.as_uint8:
             start = (img.shape[-1] - self.crop) // 2
-            return img[start : start + self.crop, start : start + self.crop]
-        return center_view(img, self.crop)
+            out[...] = img[start : start + self.crop, start : start + self.crop]
+        else:
+            center_view(img, self.crop, out=out)
 
 
 class PackedDataset(Dataset):
     """One split of a packed dataset: item ``i`` is ``(uint8 tensor 1×S×S, float32 label vector)``.
 
-    ``transform`` (a callable on the uint8 S×S numpy film) replaces the raw film, e.g. with a float
-    crop. ``expand_repeats``: list each film ``repeat`` times (the training epoch). The memory map is
-    opened lazily in each process, so the dataset pickles cheaply into worker processes.
+    ``view`` (a :class:`FilmView`, e.g. a random or centre crop) replaces the raw film.
+    ``expand_repeats``: list each film ``repeat`` times (the training epoch). ``rows`` holds the
+    manifest rows of the split in order. The memory map is opened lazily in each process, so the
+    dataset pickles cheaply into worker processes. :meth:`batch` builds a whole batch in place.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], split: str, transform: Any = None, expand_repeats: bool = False
+        self,
+        path: str | os.PathLike[str],
+        split: str,
+        view: FilmView | None = None,
+        expand_repeats: bool = False,
     ) -> None:
         if split not in SPLITS:
             raise UserError(f"unknown split {split!r}; the splits are {', '.join(SPLITS)}")
         data = open_dataset(path)
         self.path = Path(path)
         self.split = split
-        self.transform = transform
+        self.view = view or FilmView()
         self.label_names = data.label_names
+        self.size = data.size
         rows = np.flatnonzero((data.manifest["split"] == split).to_numpy())
         self.rows = data.manifest.iloc[rows].reset_index(drop=True)
         self.labels = torch.from_numpy(data.labels(self.rows))
@@ -90,8 +135,10 @@ class PackedDataset(Dataset):
 
     @property
     def images(self) -> np.ndarray:
+        """The packed array (all splits), opened on first use in this process."""
         if self._images is None:
-            self._images = np.load(self.path / "images.npy", mmap_mode="r")
+            # a plain ndarray view of the memory map: indexing it skips np.memmap's per-item overhead
+            self._images = np.asarray(np.load(self.path / "images.npy", mmap_mode="r"))
         return self._images
 
     def __getstate__(self) -> dict[str, Any]:
@@ -101,24 +148,40 @@ class PackedDataset(Dataset):
         return len(self.order)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        pos = self.order[index]
-        film = self.images[self._array_rows[pos]]
-        view = self.transform(film) if self.transform is not None else np.array(film)
-        return torch.from_numpy(np.ascontiguousarray(view))[None], self.labels[pos]
+        x, y = self.batch([index])
+        return x[0], y[0]
+
+    def batch(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Items ``indices`` as one batch ``(B×1×side×side, B×L)``, each view written in place."""
+        positions = self.order[np.asarray(indices, dtype=np.int64)]
+        side = self.view.side(self.size)
+        x = torch.empty((len(positions), 1, side, side), dtype=TORCH_DTYPES[self.view.dtype])
+        if len(positions) > 1 and get_worker_info() is not None:
+            x.share_memory_()  # filled in place and handed to the main process without another copy
+        pixels = x.numpy()
+        for k, pos in enumerate(positions):
+            self.view.fill(self.images[self._array_rows[pos]], pixels[k, 0])
+        return x, self.labels[positions]
 
 
-def _worker_init(_: int) -> None:
-    import cv2
+class _Batched(PackedDataset):
+    """A PackedDataset whose DataLoader fetches whole batches (``__getitems__``) already stacked."""
 
-    cv2.setNumThreads(1)
+    def __getitems__(self, indices: list[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        return [self.batch(indices)]
+
+
+def collate_batched(items: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The collate function for :class:`_Batched`: its one item is already the batch."""
+    return items[0]
 
 
 class RegionDataModule(L.LightningDataModule):
     """The Lightning data module over a dataset folder written by ``build`` (see the module docstring).
 
     ``crop_size``: the model's input side (224 or 227 from 256; scale it for smaller packed sizes).
-    ``augment=False`` gives centre crops in training too. Outside a Trainer with ``augment_on="device"``,
-    pass batches through :meth:`device_transform` yourself.
+    ``augment=False`` gives centre crops in training too. Outside a Trainer, pass training batches
+    (and, with ``augment_on="device"``, all batches) through :meth:`device_transform` yourself.
     """
 
     def __init__(
@@ -183,10 +246,11 @@ class RegionDataModule(L.LightningDataModule):
         """The dataset behind a loader: ``train=True`` gives the repeat-expanded, augmented epoch."""
         on_device = self.mode == "device"
         if train and self.augment:
-            transform = None if on_device else RandomView(self.params)
+            # uint8 views cross from the workers in a quarter of the bytes; device_transform makes them float
+            view = FilmView() if on_device else RandomView(self.params, as_uint8=True)
         else:
-            transform = CenterView(self.crop_size, as_uint8=on_device)
-        return PackedDataset(self.path, split, transform=transform, expand_repeats=train)
+            view = CenterView(self.crop_size, as_uint8=on_device)
+        return _Batched(self.path, split, view=view, expand_repeats=train)
 
     def _loader(self, dataset: PackedDataset, shuffle: bool, drop_last: bool = False) -> DataLoader:
         generator = torch.Generator().manual_seed(self.seed)
@@ -199,7 +263,7 @@ class RegionDataModule(L.LightningDataModule):
             persistent_workers=self.num_workers > 0,
             pin_memory=self.pin_memory,
             drop_last=drop_last,
-            worker_init_fn=_worker_init if self.num_workers > 0 else None,
+            collate_fn=collate_batched,
         )
 
     def train_dataloader(self) -> DataLoader:
@@ -220,7 +284,7 @@ class RegionDataModule(L.LightningDataModule):
         x, y = batch[0], batch[1]
         if x.dtype != torch.uint8:
             return batch
-        if train and self.augment and x.shape[-1] == self.size:
+        if train and self.augment and self.mode == "device":
             key = str(x.device)
             if key not in self._device_generators:
                 self._device_generators[key] = torch.Generator(device=x.device).manual_seed(self.seed)
