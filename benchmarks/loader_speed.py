@@ -15,6 +15,7 @@ Figures depend on the machine and on what else runs on it: say so when you quote
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import tempfile
 import time
@@ -45,20 +46,45 @@ def make_dataset(folder: Path, films: int, size: int) -> Path:
     return build_from_arrays(folder / "ds", images, table, config)
 
 
-def measure(dm: RegionDataModule, batches: int, warmup: int = 5) -> float:
-    """Films per second over ``batches`` model-ready batches, after ``warmup`` batches."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def child_pids() -> list[int]:
+    pids: list[int] = []
+    for task in Path(f"/proc/{os.getpid()}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            pids += [int(p) for p in (task / "children").read_text().split()]
+    return pids
+
+
+def measure(dm: RegionDataModule, batches: int, warmup: int = 5) -> tuple[float, float, float]:
+    """Films per second over ``batches`` model-ready batches after ``warmup`` ones, and the CPU time
+    per film (µs) spent in the worker processes and in the main process."""
     loader = dm.train_dataloader()
     seen, start = 0, 0.0
+    workers: dict[int, float] = {}
+    main_cpu = 0.0
     while True:
         for i, batch in enumerate(loader):
             x, _ = dm.device_transform(batch, train=True)
             assert x.dtype == torch.float32 and x.shape[-1] == dm.crop_size
             if i == warmup - 1 and start == 0.0:
+                workers = {pid: cpu_seconds(pid) for pid in child_pids()}
+                main_cpu = cpu_seconds(os.getpid())
                 start = time.perf_counter()
             elif start:
                 seen += len(x)
                 if seen >= batches * dm.batch_size:
-                    return seen / (time.perf_counter() - start)
+                    wall = time.perf_counter() - start
+                    worker_cpu = sum(cpu_seconds(pid) - t for pid, t in workers.items())
+                    main_cpu = cpu_seconds(os.getpid()) - main_cpu
+                    return seen / wall, worker_cpu / seen * 1e6, main_cpu / seen * 1e6
 
 
 def main() -> None:
@@ -81,13 +107,18 @@ def main() -> None:
             dm = RegionDataModule(
                 path, crop_size=args.crop, batch_size=args.batch_size, num_workers=workers, augment_on=mode
             )
-            rate = measure(dm, args.batches)
+            rate, worker_us, main_us = measure(dm, args.batches)
             where = "grid_sample on the CPU batch" if mode == "device" else "cv2.warpAffine per film"
+            usable = min(os.cpu_count() or 1, workers + 1)
             print(
-                f"augment_on={mode:<7} workers={workers}: {rate:7.0f} films/s "
-                f"(crop {args.crop} from {args.size} + rotation ±15° + brightness/contrast, batch "
-                f"{args.batch_size}; {where})"
+                f"augment_on={mode:<7} workers={workers}: {rate:6.0f} films/s; CPU per film: workers "
+                f"{worker_us:4.0f} µs + main {main_us:4.0f} µs -> on {usable} free core(s) "
+                f"≈{usable * 1e6 / (worker_us + main_us):5.0f} films/s ({where})"
             )
+    print(
+        f"(training views: crop {args.crop} from {args.size} + rotation ±15° + brightness/contrast, "
+        f"batch {args.batch_size}, as float32 B×1×{args.crop}×{args.crop})"
+    )
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"load average (1 min) after: {load:.1f}")
 

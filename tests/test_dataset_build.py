@@ -196,3 +196,49 @@ def test_build_command_writes_both_protocols(tmp_path):
     assert "LEAKING" in result.output
     paper = open_dataset(tmp_path / "paper")
     assert paper.meta["leaking"] is True and len(paper.manifest) == round(40 * 8632 / 1877)
+
+
+def test_join_by_image_id_lists_every_film_and_report_left_out(tmp_path):
+    ingest = write_ingest(tmp_path / "ingest", n_patients=10)
+    images = pd.read_csv(ingest / "images.csv", dtype=str)
+    images.loc[1, "view"] = "LATERAL"
+    images.to_csv(ingest / "images.csv", index=False)
+    labels = pd.DataFrame(
+        {"report_id": images["image_id"], **dict.fromkeys(REGION_KEYS, "0"), "status": "ok"}
+    )
+    labels.loc[2, ["lungs", "status"]] = ["0", "empty_text"]
+    labels.loc[3, "heart"] = "u"
+    labels.to_csv(ingest / "labels.csv", index=False)
+    config = BuildConfig(join="image_id", views=("PA",), size=32, progress=False)
+    data = open_dataset(build_dataset(ingest / "labels.csv", ingest / "images.csv", tmp_path / "ds", config))
+    unmatched = pd.read_csv(data.path / "unmatched.csv")
+    films = unmatched[unmatched["kind"] == "film"].set_index("id")["reason"]
+    reports = unmatched[unmatched["kind"] == "report"].set_index("id")["reason"]
+    lateral, empty = images.loc[1, "image_id"], images.loc[2, "image_id"]
+    assert films[lateral] == "view LATERAL not selected"
+    assert reports[lateral].startswith("its film(s) left out")
+    assert reports[empty] == "report text is empty"
+    assert data.meta["join"]["reports_without_film"] == 0
+    assert len(data.manifest) == len(images) - 2
+    assert not {lateral, empty} & set(data.manifest["image_id"])
+    heart = data.manifest.set_index("image_id").loc[images.loc[3, "image_id"], "heart"]
+    assert heart == 1
+
+
+def test_a_share_that_cannot_be_reached_is_reported_not_looped(tmp_path):
+    rng = np.random.default_rng(0)
+    names = [f"finding{i}" for i in range(8)]
+    n = 400
+    which = rng.integers(0, 8, n)
+    table = pd.DataFrame(
+        {"image_id": [f"i{k}" for k in range(n)], "patient_key": [f"p{k}" for k in range(n)]}
+    )
+    for j, name in enumerate(names):
+        table[name] = (which == j).astype(int)
+    images = np.zeros((n, 16, 16), dtype=np.uint8)
+    config = BuildConfig(size=16, min_share=0.2, progress=False)
+    data = open_dataset(build_from_arrays(tmp_path / "ds", images, table, config, label_names=names))
+    oversampling = data.meta["oversampling"]
+    assert oversampling["unreachable"], "8 disjoint labels cannot each be 20% of the draws"
+    assert oversampling["epoch_draws"] <= (10 / (1 - 0.2) + 1) * oversampling["films"]
+    assert data.label_names == names and list(data.manifest.columns[3:11]) == names

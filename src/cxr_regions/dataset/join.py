@@ -115,6 +115,7 @@ def join_tables(
     merged = labels.groupby("report_id", sort=False)[list(REGION_KEYS)].agg(strongest).reset_index()
 
     n_films = len(images)
+    all_film_keys = set(images[key_col])
     if "status" in images.columns:
         bad = ~images["status"].str.lower().isin(["", "ok"])
         leave_out("film", images["image_id"][bad], "ingest status " + images["status"][bad])
@@ -135,6 +136,9 @@ def join_tables(
     leave_out("film", joined["image_id"][orphan], reason)
     joined = joined[~orphan]
     unused = ~merged["report_id"].isin(images[key_col])
+    films_left_out = unused & merged["report_id"].isin(all_film_keys)
+    leave_out("report", merged["report_id"][films_left_out], "its film(s) left out (see the film rows)")
+    unused &= ~films_left_out
     leave_out("report", merged["report_id"][unused], "no film with this id")
 
     root = Path(images_csv).resolve().parent

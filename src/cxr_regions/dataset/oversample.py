@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MAX_ROUNDS = 1000
-MAX_EPOCH_GROWTH = 100
+MAX_EPOCH_GROWTH = 10
 
 
 @dataclass
