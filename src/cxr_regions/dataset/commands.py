@@ -50,8 +50,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Join labels to films, split by patient, oversample, pack: a training-ready dataset folder.
 
-        Writes OUT/manifest.csv, OUT/images.npy (uint8 N×S×S), OUT/stats.md, OUT/dataset.json,
-        OUT/unmatched.csv and OUT/build.yaml. An interrupted build resumes its packing when rerun.
+        Writes manifest.csv, images.npy (uint8 N×S×S), stats.md, dataset.json, unmatched.csv, build.yaml.
+
+        Rerun an interrupted build and it resumes its packing.
         """
         from rich.console import Console
 

@@ -287,7 +287,9 @@ class RegionDataModule(L.LightningDataModule):
         if train and self.augment and self.mode == "device":
             key = str(x.device)
             if key not in self._device_generators:
-                self._device_generators[key] = torch.Generator(device=x.device).manual_seed(self.seed)
+                rank = self.trainer.global_rank if self.trainer is not None else 0
+                generator = torch.Generator(device=x.device).manual_seed(self.seed * 1000 + rank)
+                self._device_generators[key] = generator
             x = augment_batch(x, self.params, self._device_generators[key])
         else:
             x = center_batch(x, self.crop_size)
