@@ -36,7 +36,7 @@ from cxr_regions.fileio import write_json
 PAPER_ARCHS: tuple[str, ...] = ("alexnet", "vgg16", "resnet34", "densenet121")
 GRID_FILE = "experiment.yaml"
 # TrainConfig fields the grid sets per cell; everything else may be overridden under ``train:``.
-_CELL_FIELDS = ("dataset", "arch", "init", "out", "seed", "resume")
+_CELL_FIELDS = ("dataset", "arch", "init", "weights", "out", "seed", "resume")
 
 
 class GridConfig(BaseModel):
@@ -132,7 +132,7 @@ class Cell:
 
 def plan_cells(grid: GridConfig) -> list[Cell]:
     """The grid's cells in table order (initialisation blocks, then networks), weights checked."""
-    from cxr_regions.models import available_archs, imagenet_weights_file
+    from cxr_regions.models import available_archs
 
     known = set(available_archs())
     unknown = [a for a in grid.archs if a not in known]
@@ -144,16 +144,7 @@ def plan_cells(grid: GridConfig) -> list[Cell]:
             if init == "scratch":
                 cells.append(Cell(init, arch, "scratch"))
             elif init == "imagenet":
-                explicit = grid.imagenet_weights.get(arch)
-                _, file_name, cached = imagenet_weights_file(arch)
-                where = explicit or cached
-                missing = None
-                if not where.is_file():
-                    missing = (
-                        f"weights missing: ImageNet {file_name} not found at {where}; place it in "
-                        f"$TORCH_HOME/hub/checkpoints or set imagenet_weights.{arch} in the grid file"
-                    )
-                cells.append(Cell(init, arch, "imagenet", missing))
+                cells.append(Cell(init, arch, "imagenet", _imagenet_missing(grid, arch)))
             else:
                 checkpoint = grid.checkpoint(arch)
                 missing = None
@@ -166,6 +157,23 @@ def plan_cells(grid: GridConfig) -> list[Cell]:
                     )
                 cells.append(Cell(init, arch, f"chestx14:{checkpoint}", missing))
     return cells
+
+
+def _imagenet_missing(grid: GridConfig, arch: str) -> str | None:
+    """Why the ImageNet cell of ``arch`` cannot run here, or None when its weights are on disk."""
+    from cxr_regions.models import imagenet_weights_file
+
+    try:
+        _, file_name, cached = imagenet_weights_file(arch)
+    except UserError as exc:
+        return f"no ImageNet weights: {exc}"
+    where = grid.imagenet_weights.get(arch) or cached
+    if where.is_file():
+        return None
+    return (
+        f"weights missing: ImageNet {file_name} not found at {where}; place it in "
+        f"$TORCH_HOME/hub/checkpoints or set imagenet_weights.{arch} in the grid file"
+    )
 
 
 def train_config(grid: GridConfig, cell: Cell, run_dir: Path):
@@ -226,7 +234,8 @@ def _check_trained_as_asked(grid: GridConfig, cell: Cell, run_dir: Path, config:
     saved = load_config(saved_path)
     asked = dataclasses.asdict(config)
     keys = ["arch", "init", "seed", *grid.train, *grid.per_arch.get(cell.arch, {})]
-    differ = [k for k in dict.fromkeys(keys) if str(saved.get(k)) != str(asked[k])]
+    # a setting left to its automatic value (None) is saved resolved, so only explicit ones compare
+    differ = [k for k in dict.fromkeys(keys) if asked[k] is not None and str(saved.get(k)) != str(asked[k])]
     if Path(str(saved.get("dataset"))).resolve() != Path(asked["dataset"]).resolve():
         differ.insert(0, "dataset")
     if differ:
