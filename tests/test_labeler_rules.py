@@ -219,6 +219,7 @@ HEART = [
 HEART_NOT = [
     ("心胸比0.48。", "00000"),
     ("心胸比<0.5。", "00000"),
+    ("心胸比约为1:2。", "00000"),  # a ratio written as a fraction
     ("心影显示不清。", "00000"),  # obscured: the cause lies next door
     ("心影模糊。", "00000"),
     ("心影左移。", "00000"),
@@ -355,6 +356,20 @@ def test_the_shadow_of_a_named_thing_is_no_lung_opacity(labeler: Labeler) -> Non
     )
 
 
+def test_density_words_describe_an_opacity(labeler: Labeler) -> None:
+    check(
+        labeler,
+        [
+            ("右肺见异常密度影。", "01000"),
+            ("左下肺见类圆形密度影。", "01000"),
+            ("右肺门区见软组织密度肿块影。", "01000"),  # a lung mass, not the chest wall's soft tissue
+            ("右侧胸壁见软组织密度影。", "10000"),
+            ("两肺未见异常密度影。", "00000"),
+            ("心膈角区见脂肪密度影。", "00000"),  # a fat pad
+        ],
+    )
+
+
 def test_strongest_statement_wins(labeler: Labeler) -> None:
     result = labeler.label("右下肺可疑结节。左下肺斑片影。右侧胸腔积液可能。")
     assert result.values["lungs"] == "1"
@@ -440,6 +455,8 @@ def test_traditional_characters(labeler: Labeler) -> None:
             ("脊椎側彎。", "10000"),
             ("右下肺葉浸潤，疑似肺炎。", "01000"),
             ("心臟大小正常，CT ratio 約 0.45。", "00000"),
+            ("兩側肺紋增加。", "00000"),  # 肺紋 (no 理): increased markings
+            ("兩側肺野可見增加之紋理。", "00000"),  # the increase said before the noun
         ],
     )
 

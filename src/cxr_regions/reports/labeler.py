@@ -35,7 +35,8 @@ _SEPARATORS = frozenset("、及和与或/及并")
 _SUBJECT_REGION = {"markings": "lungs", "pleura": "diaphragm"}
 _NO_REGION = frozenset({"outside", "neutral", "subphrenic"})
 _RATIO_RE = re.compile(
-    r"心胸比[^0-9<>,;]{0,6}?(<|>|≤|≥|大于|小于|超过|高于|低于|不足)?[约为=:≈]*\s*(\d+(?:\.\d+)?)\s*(%)?"
+    r"心胸比[^0-9<>,;]{0,6}?(<|>|≤|≥|大于|小于|超过|高于|低于|不足)?[约为=:≈]*\s*(\d+(?:\.\d+)?)\s*"
+    r"(?:(%)|[:/](\d+(?:\.\d+)?))?"  # 0.55, 55%, or 1:2
 )
 _CACHE_LIMIT = 50_000  # sentences (about 50 MB); hospital reports repeat a few thousand
 _AS_BIT = {ABNORMAL: "1", UNCERTAIN: "1", NORMAL: "0"}
@@ -207,9 +208,11 @@ class Labeler:
         """Cardiothoracic ratios above the threshold in ``sentence``: (position, cue text)."""
         out = []
         for m in _RATIO_RE.finditer(sentence):
-            comparator, number, percent = m.groups()
+            comparator, number, percent, denominator = m.groups()
             value = float(number)
-            if percent or value > 1.0:
+            if denominator:
+                value = value / float(denominator) if float(denominator) else 0.0
+            elif percent or value > 1.0:
                 value /= 100.0
             if comparator in ("<", "≤", "小于", "低于", "不足"):
                 continue

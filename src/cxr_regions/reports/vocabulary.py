@@ -151,6 +151,7 @@ class VocabularyFile(_Strict):
     scope_break: list[Term] = Field(default_factory=list)
     markings: list[Term] = Field(default_factory=list)
     ignore: list[Term] = Field(default_factory=list)
+    descriptors: list[Term] = Field(default_factory=list)
     cardiothoracic_ratio: Ratio = Field(default_factory=Ratio)
 
     @field_validator("rewrites")
@@ -186,6 +187,7 @@ class Cue:
     advice: bool = False
     scope_break: bool = False
     ignore: bool = False
+    descriptor: bool = False
     boundary: bool = False
     names: bool = False  # names a thing (subject, part, device, explanation, ignored word, non-lung finding)
     kind: int = 0  # how the labeler dispatches it: IGNORE, SUBJECT, FINDING, DEVICE or CUE
@@ -211,6 +213,7 @@ class Cue:
             "advice",
             "scope_break",
             "ignore",
+            "descriptor",
         ):
             if getattr(self, name):
                 out.add(name)
@@ -228,7 +231,7 @@ def _kind(cue: Cue) -> int:
         return FINDING
     if cue.device:
         return DEVICE
-    if cue.ignore or (cue.boundary and not cue.hedge_post):
+    if cue.ignore or cue.descriptor or (cue.boundary and not cue.hedge_post):
         return IGNORE
     return CUE
 
@@ -281,6 +284,7 @@ _ROLES = {
     "scope_break": "scope_break",
     "markings": "markings",
     "ignore": "ignore",
+    "descriptors": "descriptor",
 }
 
 
