@@ -2,7 +2,8 @@
 
 Its first 566 rows were written before their author read the labeler's vocabulary or the dev
 reports; the next 222 after reading the vocabulary (to probe it), the last 100 in the style of the
-hospital export that most dev reports come from, without copying any. It measures how the labeler
+hospital export that most dev reports come from, without copying any; the last 29 are probes
+of the labeler's weak spots found while reading its code. It measures how the labeler
 generalises beyond the 315 dev reports it was tuned on. Each row is a report or a sentence with
 its five values (1/u/0) and a note on the tricky ones. Target: three-way agreement of at least
 0.98 in every region.
