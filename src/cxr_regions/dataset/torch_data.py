@@ -246,8 +246,9 @@ class RegionDataModule(L.LightningDataModule):
         """The dataset behind a loader: ``train=True`` gives the repeat-expanded, augmented epoch."""
         on_device = self.mode == "device"
         if train and self.augment:
-            # uint8 views cross from the workers in a quarter of the bytes; device_transform makes them float
-            view = FilmView() if on_device else RandomView(self.params, as_uint8=True)
+            # uint8 views cross from worker processes in a quarter of the bytes; device_transform makes
+            # them float
+            view = FilmView() if on_device else RandomView(self.params, as_uint8=self.num_workers > 0)
         else:
             view = CenterView(self.crop_size, as_uint8=on_device)
         return _Batched(self.path, split, view=view, expand_repeats=train)
