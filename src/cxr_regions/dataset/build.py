@@ -231,7 +231,8 @@ def _clean_manifest(films: pd.DataFrame, label_names: list[str], config: BuildCo
     )
     manifest = _order_by_split(manifest)
     train = (manifest["split"] == "train").to_numpy()
-    plan = repeat_factors(manifest.loc[train, label_names].to_numpy(), label_names, config.min_share)
+    train_labels = manifest.loc[train, label_names].to_numpy()
+    plan = repeat_factors(train_labels, label_names, config.min_share, config.seed)
     repeat = np.ones(len(manifest), dtype=np.int64)
     repeat[train] = plan.repeat
     manifest["repeat"] = repeat

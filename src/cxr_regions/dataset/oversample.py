@@ -49,19 +49,24 @@ def label_shares(labels: np.ndarray, repeat: np.ndarray, label_names: Sequence[s
     return {name: float(w) / total for name, w in zip(label_names, weighted, strict=True)}
 
 
-def repeat_factors(labels: np.ndarray, label_names: Sequence[str], min_share: float) -> RepeatPlan:
+def repeat_factors(
+    labels: np.ndarray, label_names: Sequence[str], min_share: float, seed: int = 0
+) -> RepeatPlan:
     """Integer repeat factors (≥ 1) so that each label with positives makes up ≥ ``min_share`` of draws.
 
-    Each round takes the label furthest under the share and adds the smallest whole number of extra
-    draws to every film positive for it; raising one label dilutes the others, so rounds go on until
-    all are met. A ``min_share`` that the labels cannot all reach together (e.g. 14 disjoint labels at
-    0.2) stops once the epoch has grown ``MAX_EPOCH_GROWTH``-fold (or after ``MAX_ROUNDS`` rounds) and
-    lists the labels left short in ``unreachable``.
+    Each round takes the label furthest under the share and adds the fewest extra draws that lift it
+    to the share, spread evenly over its positive films (one more each to the films repeated least,
+    ties broken by a seeded shuffle), so a label just under the share is not overshot. Raising one
+    label dilutes the others, so rounds go on until all are met. A ``min_share`` that the labels
+    cannot all reach together (e.g. 14 disjoint labels at 0.2) stops once the epoch has grown
+    ``MAX_EPOCH_GROWTH``-fold (or after ``MAX_ROUNDS`` rounds) and lists the labels left short in
+    ``unreachable``.
     """
     if not 0 <= min_share < 1:
         raise ValueError(f"min_share must be in [0, 1), got {min_share}")
     positive = np.asarray(labels).astype(bool)
     repeat = np.ones(len(positive), dtype=np.int64)
+    tiebreak = np.random.default_rng(seed).permutation(len(positive))
     before = label_shares(positive, repeat, label_names)
     has_positives = positive.any(axis=0)
     boosted: list[str] = []
@@ -72,11 +77,14 @@ def repeat_factors(labels: np.ndarray, label_names: Sequence[str], min_share: fl
         if len(short) == 0 or total > MAX_EPOCH_GROWTH * len(repeat):
             break
         j = int(short[np.argmin(shares[short])])
-        members = positive[:, j]
+        members = np.flatnonzero(positive[:, j])
         weighted = float(repeat[members].sum())
-        # (weighted + d*n) / (total + d*n) >= s  <=>  d >= (s*total - weighted) / ((1 - s) * n)
-        extra = math.ceil((min_share * total - weighted) / ((1 - min_share) * members.sum()) - 1e-9)
-        repeat[members] += max(extra, 1)
+        # (weighted + e) / (total + e) >= s  <=>  e >= (s*total - weighted) / (1 - s)
+        extra = max(1, math.ceil((min_share * total - weighted) / (1 - min_share) - 1e-9))
+        each, rest = divmod(extra, len(members))
+        repeat[members] += each
+        least_first = members[np.lexsort((tiebreak[members], repeat[members]))]
+        repeat[least_first[:rest]] += 1
         if label_names[j] not in boosted:
             boosted.append(label_names[j])
     after = label_shares(positive, repeat, label_names)

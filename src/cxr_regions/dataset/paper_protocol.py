@@ -38,7 +38,7 @@ def paper_rows(
     ``<id>~aug<k>``), plus the duplication plan.
     """
     labels = films[list(label_names)].to_numpy()
-    plan = repeat_factors(labels, list(label_names), min_share)
+    plan = repeat_factors(labels, list(label_names), min_share, seed)
     source_pos = np.repeat(np.arange(len(films)), plan.repeat)
     copy_number = np.concatenate([np.arange(r) for r in plan.repeat]) if len(films) else np.zeros(0, int)
     target = round(len(films) * expansion)
