@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import shared_path
 from cxr_regions.dataset import pack_images
 from cxr_regions.dataset.pack import CHUNK, fit_square
 from cxr_regions.errors import UserError
@@ -82,3 +83,12 @@ def test_an_unreadable_file_is_a_user_error(tmp_path):
     bad.write_bytes(b"not a png")
     with pytest.raises(UserError, match=r"bad\.png"):
         pack_images([bad], tmp_path / "images.npy", size=16, progress=False)
+
+
+def test_real_nih_films_are_packed_pixel_for_pixel(tmp_path):
+    from PIL import Image
+
+    paths = sorted(shared_path("nih-sample", "images").glob("*.png"))[:24]
+    packed = np.load(pack_images(paths, tmp_path / "nih.npy", size=256, workers=2, progress=False))
+    for i, path in enumerate(paths):
+        assert np.array_equal(packed[i], np.asarray(Image.open(path).convert("L")))
