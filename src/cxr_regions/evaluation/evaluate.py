@@ -162,8 +162,14 @@ def auc_markdown(result: EvaluationResult) -> str:
             f"Undefined: {', '.join(result.undefined)} — the {result.split} films are all one class "
             "there, so no ROC curve exists; the mean is over the other labels.",
         ]
-    lines += ["", "Thresholds: Youden's J on the validation split, applied to these films.", ""]
-    return "\n".join(lines)
+    note = "Thresholds: Youden's J on the validation split, applied to these films"
+    if result.split == "val":
+        note += " (the same films: sensitivity and specificity are optimistic)"
+    lines += ["", note + "."]
+    defaults = [f"{n}: {op.source}" for n, op in result.thresholds.items() if op.source != "val Youden"]
+    if defaults:
+        lines.append("Not chosen on validation: " + "; ".join(defaults) + ".")
+    return "\n".join(lines) + "\n"
 
 
 def _pct(value: float) -> str:
