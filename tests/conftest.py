@@ -23,3 +23,74 @@ def shared_path(*parts: str) -> Path:
 def shared_data() -> Path:
     """The ../shared/data folder (tests using it skip where it is absent)."""
     return shared_path()
+
+
+# --- Phantom data and one trained run, shared by the training, evaluation, explain and pretrain tests.
+# Built once per session (owner: models/training). Treat both folders as read-only.
+
+PHANTOM_SIZE = 64
+PHANTOM_PATIENTS = 250
+PHANTOM_FILMS_PER_PATIENT = 3
+PHANTOM_PREVALENCE = 0.4
+
+
+@pytest.fixture(scope="session")
+def phantom_dataset(tmp_path_factory) -> Path:
+    """A built dataset of 750 phantom films, 64 px, 3 films per patient, split 60/20/20 by patient.
+
+    Each patient draws the five region values independently (abnormal with p = 0.4, ``1``/``0``
+    only) and all of its films share them (each film its own anatomy and findings). Region masks
+    of every film are in ``masks.npz`` beside the dataset folder: one bool array 5×64×64 per image id,
+    regions in ``REGION_KEYS`` order.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from cxr_regions.dataset import BuildConfig, build_from_arrays
+    from cxr_regions.phantom import render_film
+    from cxr_regions.regions import REGION_KEYS
+
+    root = tmp_path_factory.mktemp("phantom")
+    rng = np.random.default_rng(20200601)
+    films, rows, masks = [], [], {}
+    for p in range(PHANTOM_PATIENTS):
+        truth = {k: "1" if rng.random() < PHANTOM_PREVALENCE else "0" for k in REGION_KEYS}
+        for f in range(PHANTOM_FILMS_PER_PATIENT):
+            film = render_film(rng, truth, size=PHANTOM_SIZE)
+            image_id = f"ph{p:03d}-{f}"
+            films.append(np.round(film.image * 255).astype(np.uint8))
+            masks[image_id] = np.stack([film.masks[k] for k in REGION_KEYS])
+            rows.append({"image_id": image_id, "patient_key": f"patient{p:03d}", **truth})
+    np.savez_compressed(root / "masks.npz", **masks)
+    config = BuildConfig(size=PHANTOM_SIZE, split=(0.6, 0.2, 0.2), seed=0, progress=False)
+    return build_from_arrays(root / "dataset", np.stack(films), pd.DataFrame(rows), config)
+
+
+@pytest.fixture(scope="session")
+def trained_run(phantom_dataset, tmp_path_factory) -> Path:
+    """A run folder trained once on ``phantom_dataset``: resnet18 from scratch on the whole 64-px
+    films, no augmentation, batch 16, until the val mean AUC reaches 0.86 (at most 8 epochs; the
+    learning test asks for ≥ 0.85). More films beat more epochs here: rendering a film costs less
+    than training on it once."""
+    import torch
+
+    from cxr_regions.training import TrainConfig, train
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # faster than 2 on the shared test machine, for these small tensors
+    try:
+        config = TrainConfig(
+            dataset=phantom_dataset,
+            out=tmp_path_factory.mktemp("runs") / "resnet18-scratch",
+            arch="resnet18",
+            init="scratch",
+            input_size=PHANTOM_SIZE,
+            epochs=8,
+            stop_at_auc=0.86,
+            augment=False,
+            num_workers=0,
+            progress=False,
+        )
+        return train(config)
+    finally:
+        torch.set_num_threads(threads)

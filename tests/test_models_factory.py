@@ -21,6 +21,16 @@ from cxr_regions.models import (
 )
 from cxr_regions.training.export import save_model
 
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """One thread: faster than two for these small tensors on the shared two-core test machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 TINY = {"alexnet": 64, "vgg16": 32, "resnet34": 32, "densenet121": 32}
 FIRST_CONV = {
     "alexnet": "features.0",

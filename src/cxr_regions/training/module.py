@@ -1,0 +1,145 @@
+"""The LightningModule of the paper's recipe: BCE over the label logits, Adam, lr halving, val AUC."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch import nn
+
+from cxr_regions.models.factory import RegionNet
+
+log = logging.getLogger(__name__)
+
+
+def auc_per_label(y_true: np.ndarray, y_score: np.ndarray) -> list[float]:
+    """ROC AUC of each label column (scikit-learn); NaN where the column holds only one class."""
+    from sklearn.metrics import roc_auc_score
+
+    aucs = []
+    for j in range(y_true.shape[1]):
+        column = y_true[:, j]
+        if column.min() == column.max():
+            aucs.append(math.nan)
+        else:
+            aucs.append(float(roc_auc_score(column, y_score[:, j])))
+    return aucs
+
+
+def mean_auc(aucs: Sequence[float]) -> float:
+    """Mean over the labels with a defined AUC (NaN when none has one)."""
+    finite = [a for a in aucs if not math.isnan(a)]
+    return float(np.mean(finite)) if finite else math.nan
+
+
+class RegionModule(L.LightningModule):
+    """Trains a :class:`RegionNet` on ``(x, y)`` batches and logs, per epoch, ``train_loss``,
+    ``val_loss``, ``val_auc_<label>`` and ``val_mean_auc`` (labels with one class in validation
+    are NaN and left out of the mean, with one warning)."""
+
+    def __init__(
+        self,
+        model: RegionNet,
+        label_names: Sequence[str],
+        lr: float = 1e-3,
+        lr_schedule: str = "plateau",
+        lr_factor: float = 0.5,
+        lr_patience: int = 1,
+    ) -> None:
+        super().__init__()
+        if len(label_names) != model.spec.num_classes:
+            raise ValueError(f"{len(label_names)} labels for a model with {model.spec.num_classes} logits")
+        self.save_hyperparameters(ignore=["model"])
+        self.model = model
+        self.label_names = list(label_names)
+        self.loss_fn = nn.BCEWithLogitsLoss()
+        self.channels_last = False
+        self._val_scores: list[torch.Tensor] = []
+        self._val_targets: list[torch.Tensor] = []
+        self._train_sum = torch.zeros(())
+        self._train_count = torch.zeros(())
+        self._warned_single_class = False
+        self.last_val_aucs: list[float] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def on_fit_start(self) -> None:
+        if self.device.type == "cuda":
+            self.model.to(memory_format=torch.channels_last)
+            self.channels_last = True
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.model(x).float()
+
+    def on_train_epoch_start(self) -> None:
+        self._train_sum = torch.zeros((), device=self.device)
+        self._train_count = torch.zeros((), device=self.device)
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        x, y = batch[0], batch[1]
+        loss = self.loss_fn(self._logits(x), y.float())
+        self._train_sum += loss.detach() * len(y)
+        self._train_count += len(y)
+        self.log("train_loss_step", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=len(y))
+        return loss
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_scores.clear()
+        self._val_targets.clear()
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        x, y = batch[0], batch[1]
+        logits = self._logits(x)
+        loss = self.loss_fn(logits, y.float())
+        self.log("val_loss", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=len(y))
+        self._val_scores.append(torch.sigmoid(logits).detach())
+        self._val_targets.append(y.detach().float())
+
+    def on_validation_epoch_end(self) -> None:
+        if not self._val_scores:
+            return
+        scores = torch.cat(self._val_scores)
+        targets = torch.cat(self._val_targets)
+        if self.trainer.world_size > 1:  # every rank computes the AUC over all ranks' films
+            scores = self.all_gather(scores).flatten(0, 1)
+            targets = self.all_gather(targets).flatten(0, 1)
+        aucs = auc_per_label(targets.cpu().numpy(), scores.cpu().numpy())
+        self.last_val_aucs = aucs
+        single = [n for n, a in zip(self.label_names, aucs, strict=True) if math.isnan(a)]
+        if single and not self._warned_single_class:
+            log.warning(
+                "validation has only one class for %s: no AUC for these labels; the mean AUC leaves them out",
+                ", ".join(single),
+            )
+            self._warned_single_class = True
+        for name, auc in zip(self.label_names, aucs, strict=True):
+            self.log(f"val_auc_{name}", auc, sync_dist=False)
+        self.log("val_mean_auc", mean_auc(aucs), prog_bar=True, sync_dist=False)
+        if not self.trainer.sanity_checking:
+            total = self.trainer.strategy.reduce(self._train_sum, reduce_op="sum")
+            count = self.trainer.strategy.reduce(self._train_count, reduce_op="sum")
+            if count > 0:
+                self.log("train_loss", total / count, sync_dist=False)
+        self._val_scores.clear()
+        self._val_targets.clear()
+
+    def configure_optimizers(self) -> Any:
+        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.hparams.lr)
+        if self.hparams.lr_schedule == "step":
+            scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=self.hparams.lr_factor)
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="min", factor=self.hparams.lr_factor, patience=self.hparams.lr_patience
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss", "interval": "epoch"},
+        }

@@ -1,0 +1,64 @@
+"""Predicted probabilities of a trained run on one split of a dataset (centre crops, no augmentation)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from cxr_regions.errors import UserError
+from cxr_regions.training.export import LoadedRun, load_run
+
+
+def predict(
+    run: LoadedRun | str | os.PathLike[str],
+    dataset_dir: str | os.PathLike[str],
+    split: str = "test",
+    batch_size: int = 64,
+    device: str | torch.device | None = None,
+    num_workers: int = 0,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """One row per film of ``split``: ``image_id``, ``patient_key``, ``p_<label>`` (sigmoid of the
+    logits) for each label, and the label columns themselves (0/1), in manifest order.
+
+    The dataset must have the run's labels, in the run's order.
+    """
+    from cxr_regions.dataset import RegionDataModule
+
+    loaded = run if isinstance(run, LoadedRun) else load_run(Path(run))
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    datamodule = RegionDataModule(
+        dataset_dir,
+        crop_size=loaded.input_size,
+        batch_size=batch_size,
+        num_workers=num_workers,
+        augment=False,
+        augment_on="workers",
+    )
+    if list(datamodule.label_names) != list(loaded.label_names):
+        raise UserError(
+            f"the run predicts {', '.join(loaded.label_names)} but dataset {dataset_dir} has labels "
+            f"{', '.join(datamodule.label_names)}; use a dataset built for this run's labels"
+        )
+    loader = datamodule.eval_dataloader(split)
+    model = loaded.model.to(device).eval()
+    scores = []
+    batches = loader
+    if progress:
+        from rich.progress import track
+
+        batches = track(loader, description=f"predicting {split}", total=len(loader))
+    with torch.inference_mode():
+        for x, _ in batches:
+            scores.append(torch.sigmoid(model(x.to(device)).float()).cpu())
+    rows = loader.dataset.rows
+    probs = torch.cat(scores).numpy() if scores else torch.zeros((0, len(loaded.label_names))).numpy()
+    frame = rows[["image_id", "patient_key"]].reset_index(drop=True).copy()
+    for j, name in enumerate(loaded.label_names):
+        frame[f"p_{name}"] = probs[:, j]
+    for name in loaded.label_names:
+        frame[name] = rows[name].to_numpy().astype(int)
+    return frame

@@ -1,0 +1,271 @@
+"""``train``: a dataset folder -> a run folder (docs/data-contracts.md), with Lightning doing the loop.
+
+The run folder holds ``config.yaml`` (the resolved configuration), ``metrics.csv`` (one row per
+epoch), ``tb/`` (TensorBoard), ``checkpoints/best.ckpt`` + ``last.ckpt`` and, once training ends, the
+best epoch's weights as ``model.safetensors`` + ``model.json``. ``--resume`` continues from
+``last.ckpt``, so a killed run loses at most the epoch in progress.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import pandas as pd
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
+from cxr_regions.config import load_config, save_config
+from cxr_regions.errors import UserError
+from cxr_regions.fileio import write_csv
+from cxr_regions.models.factory import MIN_INPUT_SIZES, create_model, input_size, model_from_spec
+from cxr_regions.training.config import TrainConfig
+from cxr_regions.training.export import save_model
+from cxr_regions.training.module import RegionModule
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "config.yaml"
+METRICS_FILE = "metrics.csv"
+CHECKPOINTS = "checkpoints"
+# Settings a resumed run must share with the run it continues.
+_RESUME_MUST_MATCH = ("dataset", "arch", "init", "input_size", "lr_schedule")
+
+
+class EpochMetricsCSV(Callback):
+    """Writes ``metrics.csv``: after each validation, one row with the epoch's losses, AUCs and the
+    learning rate its training steps used.
+
+    On resume, rows of epochs the checkpoint does not cover (an epoch in progress when the run was
+    killed) are dropped, so every epoch appears once.
+    """
+
+    def __init__(self, path: Path, label_names: Sequence[str]) -> None:
+        self.path = Path(path)
+        self.columns = [
+            "epoch",
+            "step",
+            "train_loss",
+            "val_loss",
+            *(f"val_auc_{n}" for n in label_names),
+            "val_mean_auc",
+            "lr",
+        ]
+        self.rows: list[dict[str, Any]] = []
+        self._lr = math.nan
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Epoch schedules step before validation, plateau ones after: read the epoch's lr up front.
+        self._lr = trainer.optimizers[0].param_groups[0]["lr"]
+
+    @rank_zero_only
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.rows = []
+        if self.path.is_file():
+            old = pd.read_csv(self.path)
+            self.rows = old[old["epoch"] < trainer.current_epoch].to_dict("records")
+            write_csv(self.path, pd.DataFrame(self.rows, columns=self.columns))
+
+    @rank_zero_only
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        metrics = trainer.callback_metrics
+        row: dict[str, Any] = {"epoch": trainer.current_epoch, "step": trainer.global_step}
+        for column in self.columns[2:-1]:
+            value = metrics.get(column)
+            row[column] = float(value) if value is not None else math.nan
+        row["lr"] = self._lr
+        self.rows.append(row)
+        write_csv(self.path, pd.DataFrame(self.rows, columns=self.columns))
+
+
+def resolve_input_size(arch: str, requested: int | None, film_size: int) -> int:
+    """The crop side: as requested, else the paper's (227/224 of 256 px) scaled to the films' size."""
+    if requested is not None:
+        size = int(requested)
+    else:
+        size = min(film_size, round(input_size(arch) * film_size / 256))
+        size = max(size, min(MIN_INPUT_SIZES.get(arch, 1), film_size))
+    if size > film_size:
+        raise UserError(
+            f"--input-size {size} is larger than the dataset's {film_size}-px films; "
+            "choose a smaller one or rebuild the dataset with a larger --size"
+        )
+    return size
+
+
+def resolve_precision(config: TrainConfig) -> str:
+    """``--precision`` as given, else bf16-mixed on a GPU that supports it, 16-mixed on others, 32 on CPU."""
+    if config.precision:
+        return config.precision
+    gpu = torch.cuda.is_available() and config.accelerator in ("auto", "gpu", "cuda")
+    if not gpu:
+        return "32-true"
+    return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+
+
+def _devices(value: str | int) -> str | int:
+    return int(value) if isinstance(value, str) and value.strip().lstrip("-").isdigit() else value
+
+
+def _check_labels(data: Any) -> None:
+    val = data.split("val")
+    if val.empty:
+        raise UserError(f"dataset {data.path} has no validation films; rebuild it with a validation split")
+    if data.split("train").empty:
+        raise UserError(f"dataset {data.path} has no training films")
+    labels = data.labels(val)
+    both = [(col.min() != col.max()) for col in labels.T]
+    if not any(both):
+        raise UserError(
+            f"no label has both classes among the {len(val)} validation films of {data.path}: "
+            "no AUC can be computed, so early stopping cannot work. Use a larger dataset"
+        )
+
+
+def _check_resume(run: Path, resolved: TrainConfig) -> None:
+    saved_path = run / CONFIG_FILE
+    if not saved_path.is_file():
+        return
+    saved = load_config(saved_path)
+    current = dataclasses.asdict(resolved)
+    for key in _RESUME_MUST_MATCH:
+        theirs, ours = saved.get(key), current[key]
+        if str(theirs) != str(ours):
+            raise UserError(
+                f"cannot resume {run}: it was trained with {key}={theirs}, this command asks for {ours}. "
+                "Use the same settings, or another -o folder for a new run"
+            )
+
+
+def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
+    """Train on ``config.dataset``; returns the run folder. Generic over the dataset's label names.
+
+    ``callbacks`` are added to Lightning's (tests and the pretraining stage use this).
+    """
+    from cxr_regions.dataset import RegionDataModule, open_dataset
+
+    data = open_dataset(config.dataset)
+    _check_labels(data)
+    run = Path(config.out) if config.out is not None else config.default_out()
+    size = resolve_input_size(config.arch, config.input_size, data.size)
+    precision = resolve_precision(config)
+    resolved = dataclasses.replace(config, out=run, input_size=size, precision=precision)
+
+    last = run / CHECKPOINTS / "last.ckpt"
+    ckpt_path: Path | None = None
+    if last.is_file():
+        if not config.resume:
+            raise UserError(
+                f"{run} already holds a training run ({last}); pass --resume to continue it, "
+                "or choose another -o folder"
+            )
+        _check_resume(run, resolved)
+        ckpt_path = last
+    elif config.resume:
+        log.warning("nothing to resume in %s (no %s): starting a new run", run, last)
+
+    L.seed_everything(config.seed, workers=True, verbose=False)
+    model = create_model(config.arch, len(data.label_names), config.init, config.weights, size)
+    module = RegionModule(
+        model,
+        data.label_names,
+        lr=config.lr,
+        lr_schedule=config.lr_schedule,
+        lr_factor=config.lr_factor,
+        lr_patience=config.lr_patience,
+    )
+    datamodule = RegionDataModule(
+        config.dataset,
+        crop_size=size,
+        batch_size=config.batch_size,
+        num_workers=config.num_workers,
+        seed=config.seed,
+        augment=config.augment,
+        augment_on=config.augment_on,
+    )
+    if rank_zero_only.rank == 0:
+        run.mkdir(parents=True, exist_ok=True)
+        save_config(resolved, run / CONFIG_FILE, command="train")
+
+    checkpoint = ModelCheckpoint(
+        dirpath=run / CHECKPOINTS,
+        filename="best",
+        monitor="val_mean_auc",
+        mode="max",
+        save_top_k=1,
+        auto_insert_metric_name=False,
+        enable_version_counter=False,
+    )
+    # Lightning's save_last writes only when the best improves; this one writes after every epoch.
+    # It must come after `checkpoint`, so that the state it saves knows this epoch's best.
+    every_epoch = ModelCheckpoint(
+        dirpath=run / CHECKPOINTS, filename="last", save_top_k=1, enable_version_counter=False
+    )
+    stopping = EarlyStopping(
+        monitor="val_mean_auc", mode="max", patience=config.patience, stopping_threshold=config.stop_at_auc
+    )
+    train_films = int(data.split("train")["repeat"].sum())
+    steps = max(1, math.ceil(train_films / config.batch_size))
+    trainer = L.Trainer(
+        max_epochs=config.epochs,
+        accelerator=config.accelerator,
+        devices=_devices(config.devices),
+        strategy=config.strategy,
+        num_nodes=config.num_nodes,
+        precision=precision,
+        callbacks=[
+            EpochMetricsCSV(run / METRICS_FILE, data.label_names),
+            LearningRateMonitor(logging_interval="epoch"),
+            stopping,
+            checkpoint,
+            every_epoch,
+            *callbacks,
+        ],
+        logger=TensorBoardLogger(run, name="tb", version="", default_hp_metric=False),
+        default_root_dir=run,
+        num_sanity_val_steps=0,
+        log_every_n_steps=min(50, steps),
+        enable_progress_bar=config.progress,
+        enable_model_summary=config.progress,
+    )
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=ckpt_path and True)
+    if trainer.is_global_zero:
+        export_best(run, checkpoint.best_model_path or str(last), model, data)
+    return run
+
+
+def export_best(run: Path, checkpoint_path: str | Path, model: Any, data: Any) -> Path:
+    """Write the weights of ``checkpoint_path`` (the best epoch) as ``model.safetensors`` + ``model.json``."""
+    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+    best = model_from_spec(model.spec)
+    best.init_report = model.init_report
+    state = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items()}
+    best.load_state_dict(state, strict=True)
+    extra: dict[str, Any] = {
+        "dataset_id": data.dataset_id,
+        "dataset_path": str(Path(data.path).resolve()),
+        "best_epoch": int(checkpoint["epoch"]),
+    }
+    metrics_path = run / METRICS_FILE
+    if metrics_path.is_file():
+        metrics = pd.read_csv(metrics_path)
+        row = metrics[metrics["epoch"] == extra["best_epoch"]]
+        if not row.empty:
+            values = row.iloc[-1].to_dict()
+            extra["val_metrics"] = {k: _finite(v) for k, v in values.items() if k.startswith("val_")}
+        extra["epochs_trained"] = int(metrics["epoch"].max()) + 1
+    return save_model(best, run, data.label_names, **extra)
+
+
+def _finite(value: Any) -> float | None:
+    value = float(value)
+    return None if math.isnan(value) else value
