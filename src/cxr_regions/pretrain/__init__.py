@@ -1,1 +1,67 @@
-"""ChestX-ray14 pretraining: the paper's third initialisation."""
+"""ChestX-ray14 pretraining: the paper's third initialisation.
+
+Public API (names load on first use, so that ``cxr-regions --help`` stays fast):
+
+- :data:`FINDINGS`, :data:`FINDING_KEYS` — the 14 findings (keys are the label columns).
+- :func:`read_nih` -> :class:`NihIndex` — a ChestX-ray14 folder in NIH's layout, read.
+- :func:`assign_splits`, :class:`SplitConfig` — patient-disjoint train/val/test (official lists first).
+- :func:`prepare_nih`, :class:`PrepareConfig` — pack it into a dataset folder of the ``build`` format.
+- :func:`pretrain` — prepare, train with :func:`cxr_regions.training.train`, evaluate beside CheXNet.
+- :data:`CHEXNET_AUC`, :func:`write_comparison`, :func:`evaluate_pretraining` — the reference AUCs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "FINDINGS": "findings",
+    "FINDING_KEYS": "findings",
+    "NihIndex": "nih",
+    "read_nih": "nih",
+    "SplitConfig": "split",
+    "assign_splits": "split",
+    "PrepareConfig": "prepare",
+    "prepare_nih": "prepare",
+    "pretrain": "run",
+    "CHEXNET_AUC": "chexnet",
+    "write_comparison": "chexnet",
+    "evaluate_pretraining": "evaluate",
+}
+
+__all__ = [
+    "CHEXNET_AUC",
+    "FINDINGS",
+    "FINDING_KEYS",
+    "NihIndex",
+    "PrepareConfig",
+    "SplitConfig",
+    "assign_splits",
+    "evaluate_pretraining",
+    "prepare_nih",
+    "pretrain",
+    "read_nih",
+    "write_comparison",
+]
+
+if TYPE_CHECKING:
+    from cxr_regions.pretrain.chexnet import CHEXNET_AUC, write_comparison
+    from cxr_regions.pretrain.evaluate import evaluate_pretraining
+    from cxr_regions.pretrain.findings import FINDING_KEYS, FINDINGS
+    from cxr_regions.pretrain.nih import NihIndex, read_nih
+    from cxr_regions.pretrain.prepare import PrepareConfig, prepare_nih
+    from cxr_regions.pretrain.run import pretrain
+    from cxr_regions.pretrain.split import SplitConfig, assign_splits
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
