@@ -80,6 +80,15 @@ def test_tiny_grid_writes_table2_and_resumes_without_retraining(
     assert more.trained == [] and more.evaluated == scratch
     assert {c: (out / c / "model.safetensors").stat().st_mtime_ns for c in scratch} == weights
 
+    # a cell interrupted after its checkpoint but before the export resumes from that checkpoint
+    cell = out / scratch[0]
+    for name in ("model.safetensors", "model.json"):
+        (cell / name).unlink()
+    resumed = run_experiment(_grid(tmp_path, phantom_dataset, n_boot=150), out)
+    assert resumed.trained == [scratch[0]] and resumed.reused == [scratch[1]]
+    assert yaml.safe_load((cell / "config.yaml").read_text())["config"]["resume"] is True
+    assert len(pd.read_csv(cell / "metrics.csv")) == 1  # the finished epoch was not trained again
+
     # other training settings would make the finished cells incomparable: refused before any work
     with pytest.raises(UserError, match="epochs=1"):
         changed = _grid(tmp_path, phantom_dataset)
