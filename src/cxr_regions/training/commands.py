@@ -26,7 +26,7 @@ def train_command(
         "--init",
         help="scratch, imagenet, or chestx14:PATH (a `cxr-regions pretrain` run folder).",
     ),
-    out: Path | None = typer.Option(None, "-o", "--out", help="Run folder [default: runs/ARCH-INIT]."),
+    out: Path | None = typer.Option(None, "-o", "--out", help="Run folder \\[default: runs/ARCH-INIT]."),
     epochs: int = typer.Option(500, "--epochs", help="Maximum epochs."),
     batch_size: int = typer.Option(16, "--batch-size", help="Films per step (per device)."),
     lr: float = typer.Option(1e-3, "--lr", help="Adam learning rate."),
@@ -43,7 +43,7 @@ def train_command(
     input_size: int | None = typer.Option(
         None,
         "--input-size",
-        help="Crop side [default: 227 AlexNet/VGG16, 224 others; scaled for films ≠ 256 px].",
+        help="Crop side \\[default: 227 AlexNet/VGG16, 224 others; scaled for films ≠ 256 px].",
     ),
     weights: Path | None = typer.Option(
         None, "--weights", help="Local ImageNet weights file (torchvision's .pth) for --init imagenet."
@@ -53,18 +53,20 @@ def train_command(
     strategy: str = typer.Option("auto", "--strategy", help="Lightning strategy, e.g. ddp."),
     num_nodes: int = typer.Option(1, "--num-nodes", help="Machines in a multi-node run."),
     precision: str | None = typer.Option(
-        None, "--precision", help="Lightning precision [default: bf16-mixed on GPU, 32-true on CPU]."
+        None, "--precision", help="Lightning precision \\[default: bf16-mixed on GPU, 32-true on CPU]."
     ),
     num_workers: int = typer.Option(2, "--num-workers", help="Data-loader worker processes."),
     augment: bool = typer.Option(True, "--augment/--no-augment", help="Random crop/rotation/brightness."),
     seed: int = typer.Option(0, "--seed", help="Seed for weights, shuffling and augmentation."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in -o from its last checkpoint."),
 ) -> None:
-    """Train a network on a built dataset with the paper's recipe (Adam, BCE, lr halving, early stopping).
+    """Train a network on a built dataset with the paper's recipe: BCE, Adam, lr halving, early stopping.
 
-    Writes a run folder: config.yaml, metrics.csv, tb/ (TensorBoard), checkpoints/ (best, last) and the
-    best epoch's model.safetensors + model.json, which `evaluate`, `explain` and `--init chestx14:`
-    read. The same command runs on a CPU, a GPU or a cluster (--devices, --strategy ddp, --num-nodes).
+    Writes config.yaml, metrics.csv, tb/, checkpoints/ (best, last) and model.safetensors + model.json.
+
+    The same command runs on a CPU, a GPU or a cluster (--devices, --strategy ddp, --num-nodes).
+
+    After a kill, rerun it with --resume: it continues from the last finished epoch.
     """
     from cxr_regions.training.config import TrainConfig
     from cxr_regions.training.trainer import train

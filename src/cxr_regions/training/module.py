@@ -120,14 +120,15 @@ class RegionModule(L.LightningModule):
                 ", ".join(single),
             )
             self._warned_single_class = True
+        # Every rank holds the same values; sync_dist averages identical numbers (and keeps DDP quiet).
         for name, auc in zip(self.label_names, aucs, strict=True):
-            self.log(f"val_auc_{name}", auc, sync_dist=False)
-        self.log("val_mean_auc", mean_auc(aucs), prog_bar=True, sync_dist=False)
+            self.log(f"val_auc_{name}", auc, sync_dist=True)
+        self.log("val_mean_auc", mean_auc(aucs), prog_bar=True, sync_dist=True)
         if not self.trainer.sanity_checking:
             total = self.trainer.strategy.reduce(self._train_sum, reduce_op="sum")
             count = self.trainer.strategy.reduce(self._train_count, reduce_op="sum")
             if count > 0:
-                self.log("train_loss", total / count, sync_dist=False)
+                self.log("train_loss", total / count, sync_dist=True)
         self._val_scores.clear()
         self._val_targets.clear()
 

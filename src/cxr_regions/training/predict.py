@@ -52,8 +52,9 @@ def predict(
 
         batches = track(loader, description=f"predicting {split}", total=len(loader))
     with torch.inference_mode():
-        for x, _ in batches:
-            scores.append(torch.sigmoid(model(x.to(device)).float()).cpu())
+        for x, y in batches:
+            x, _ = datamodule.device_transform((x.to(device), y), train=False)  # float crops, as in training
+            scores.append(torch.sigmoid(model(x).float()).cpu())
     rows = loader.dataset.rows
     probs = torch.cat(scores).numpy() if scores else torch.zeros((0, len(loaded.label_names))).numpy()
     frame = rows[["image_id", "patient_key"]].reset_index(drop=True).copy()

@@ -139,7 +139,12 @@ def _check_resume(run: Path, resolved: TrainConfig) -> None:
     current = dataclasses.asdict(resolved)
     for key in _RESUME_MUST_MATCH:
         theirs, ours = saved.get(key), current[key]
-        if str(theirs) != str(ours):
+        same = (
+            Path(str(theirs)).resolve() == Path(ours).resolve()
+            if key == "dataset"
+            else str(theirs) == str(ours)
+        )
+        if not same:
             raise UserError(
                 f"cannot resume {run}: it was trained with {key}={theirs}, this command asks for {ours}. "
                 "Use the same settings, or another -o folder for a new run"
@@ -213,8 +218,6 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
     stopping = EarlyStopping(
         monitor="val_mean_auc", mode="max", patience=config.patience, stopping_threshold=config.stop_at_auc
     )
-    train_films = int(data.split("train")["repeat"].sum())
-    steps = max(1, math.ceil(train_films / config.batch_size))
     trainer = L.Trainer(
         max_epochs=config.epochs,
         accelerator=config.accelerator,
@@ -233,11 +236,12 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
         logger=TensorBoardLogger(run, name="tb", version="", default_hp_metric=False),
         default_root_dir=run,
         num_sanity_val_steps=0,
-        log_every_n_steps=min(50, steps),
         enable_progress_bar=config.progress,
         enable_model_summary=config.progress,
     )
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=ckpt_path and True)
+    train_films = int(data.split("train")["repeat"].sum())
+    trainer.log_every_n_steps = max(1, min(50, train_films // (config.batch_size * trainer.world_size)))
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     if trainer.is_global_zero:
         export_best(run, checkpoint.best_model_path or str(last), model, data)
     return run
