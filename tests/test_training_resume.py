@@ -1,4 +1,4 @@
-"""A killed run resumes from its last checkpoint at the right epoch, with optimizer and lr schedule intact."""
+"""Short trainings on a small phantom set: resume after a kill, any label set, CLI errors."""
 
 from __future__ import annotations
 
@@ -118,3 +118,30 @@ def test_cli_reports_missing_imagenet_weights_without_traceback(small_dataset, t
     err = " ".join(capsys.readouterr().err.split())
     assert "resnet34-b627a593.pth" in err and "--weights PATH" in err
     assert "Traceback" not in err
+
+
+def test_training_is_generic_over_the_datasets_labels(small_dataset, tmp_path):
+    """Any label set works (ChestX-ray14 pretraining has 14 findings): here two made-up labels."""
+    from cxr_regions.dataset import BuildConfig, build_from_arrays, open_dataset
+    from cxr_regions.training import load_run
+
+    data = open_dataset(small_dataset)
+    films = data.manifest.drop_duplicates("source_image_id")
+    table = pd.DataFrame(
+        {
+            "image_id": films["source_image_id"],
+            "patient_key": films["patient_key"],
+            "cardiac": films["heart"],
+            "other": films[["lungs", "aorta"]].max(axis=1),
+        }
+    )
+    config = BuildConfig(size=data.size, split=(0.6, 0.2, 0.2), seed=0, progress=False)
+    dataset = build_from_arrays(
+        tmp_path / "two", data.images[films["index"].to_numpy()], table, config, ["cardiac", "other"]
+    )
+    run = train(_config(dataset, tmp_path / "run", epochs=1))
+    columns = pd.read_csv(run / "metrics.csv").columns
+    assert [c for c in columns if c.startswith("val_auc_")] == ["val_auc_cardiac", "val_auc_other"]
+    loaded = load_run(run)
+    assert loaded.label_names == ["cardiac", "other"]
+    assert loaded.model(torch.rand(3, 1, 32, 32)).shape == (3, 2)
