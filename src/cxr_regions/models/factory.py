@@ -259,16 +259,21 @@ def create_model(
     return model
 
 
-def model_from_spec(spec: ModelSpec) -> RegionNet:
-    """An untrained model with ``spec``'s shape and normalisation (weights are loaded by the caller)."""
+def model_from_spec(spec: ModelSpec, empty: bool = False) -> RegionNet:
+    """An untrained model with ``spec``'s shape and normalisation, for weights loaded by the caller.
+
+    ``empty``: the network's tensors are left unallocated (meta device) instead of randomly
+    initialised — much faster for the large networks; load them with ``load_state_dict(..., assign=True)``.
+    """
     from torchvision.models import get_model
 
     _check_arch(spec.arch)
-    net = get_model(spec.arch, weights=None)
-    first_conv = spec.first_conv or _find_first_conv(spec.arch, net)
-    head = spec.head or _find_head(spec.arch, net)
-    net.set_submodule(first_conv, _one_channel_conv(net.get_submodule(first_conv), pretrained=False))
-    net.set_submodule(head, nn.Linear(net.get_submodule(head).in_features, spec.num_classes))
+    with torch.device("meta" if empty else "cpu"):
+        net = get_model(spec.arch, weights=None)
+        first_conv = spec.first_conv or _find_first_conv(spec.arch, net)
+        head = spec.head or _find_head(spec.arch, net)
+        net.set_submodule(first_conv, _one_channel_conv(net.get_submodule(first_conv), pretrained=False))
+        net.set_submodule(head, nn.Linear(net.get_submodule(head).in_features, spec.num_classes))
     return RegionNet(net, dataclasses.replace(spec, head=head, first_conv=first_conv))
 
 

@@ -79,13 +79,18 @@ def load_run(run_dir: Path | str) -> LoadedRun:
     if info.get("format") != FORMAT:
         raise UserError(f"{info_path} is not a cxr-regions model description (format {info.get('format')!r})")
     spec = ModelSpec.from_dict(info)
-    model = model_from_spec(spec)
+    model = model_from_spec(spec, empty=True)
     model.init_report = info.get("init_report", {})
     try:
-        model.load_state_dict(load_file(str(weights_path)), strict=True)
+        model.load_state_dict(load_file(str(weights_path)), strict=True, assign=True)
     except RuntimeError as exc:
         detail = " ".join(str(exc).split())[:1500]
         raise UserError(f"{weights_path} does not match {info_path}: {detail}") from None
+    unloaded = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
+    if unloaded:
+        raise UserError(
+            f"{weights_path} leaves {len(unloaded)} tensors of {spec.arch} empty, e.g. {unloaded[:3]}"
+        )
     model.eval()
     return LoadedRun(
         model=model,

@@ -250,10 +250,10 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
 def export_best(run: Path, checkpoint_path: str | Path, model: Any, data: Any) -> Path:
     """Write the weights of ``checkpoint_path`` (the best epoch) as ``model.safetensors`` + ``model.json``."""
     checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
-    best = model_from_spec(model.spec)
+    best = model_from_spec(model.spec, empty=True)
     best.init_report = model.init_report
     state = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items()}
-    best.load_state_dict(state, strict=True)
+    best.load_state_dict(state, strict=True, assign=True)
     extra: dict[str, Any] = {
         "dataset_id": data.dataset_id,
         "dataset_path": str(Path(data.path).resolve()),
