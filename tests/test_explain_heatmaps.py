@@ -8,7 +8,14 @@ import torch
 from torch import nn
 
 from cxr_regions.errors import UserError
-from cxr_regions.explain.heatmaps import METHODS, compute_heatmaps, fit_frame, target_layer, unframe
+from cxr_regions.explain.heatmaps import (
+    METHODS,
+    compute_heatmaps,
+    fit_frame,
+    min_map_side,
+    target_layer,
+    unframe,
+)
 from cxr_regions.regions import REGION_KEYS
 
 
@@ -95,4 +102,6 @@ def test_target_layer_is_the_architectures_own_at_paper_size_and_earlier_on_smal
 
     model = create_model("resnet18", len(REGION_KEYS))
     assert target_layer(model, 224) is gradcam_target_layer(model)  # layer4: 7×7 at 224 px
-    assert target_layer(model, 64) is model.net.layer3  # layer4 is 2×2 at 64 px; layer3 is 4×4
+    assert target_layer(model, 64) is model.net.layer3  # 64 px: layer4 is 2×2, layer3 4×4
+    assert target_layer(model, 64, min_map_side("layercam")) is model.net.layer2  # 8×8
+    assert target_layer(model, 128, min_map_side("layercam")) is model.net.layer3

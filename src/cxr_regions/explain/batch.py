@@ -23,7 +23,7 @@ import pandas as pd
 from cxr_regions.config import save_config
 from cxr_regions.errors import UserError
 from cxr_regions.explain import localisation
-from cxr_regions.explain.heatmaps import METHODS, compute_heatmaps, target_layer
+from cxr_regions.explain.heatmaps import METHODS, compute_heatmaps, min_map_side, target_layer
 from cxr_regions.explain.overlay import overlay, save_png
 from cxr_regions.explain.panels import panel_png
 from cxr_regions.fileio import write_bytes, write_csv, write_text
@@ -166,7 +166,7 @@ def explain_images(
         raise UserError(f"masks folder {masks_path} does not exist")
     labeler = _labeler() if reports else None
     model = loaded.model.eval()
-    layer = target_layer(model, size)
+    layer = target_layer(model, size, min_map_side(method))
     config = config or ExplainConfig(
         run=run_dir,
         images=files,
@@ -208,9 +208,8 @@ def explain_images(
         if masks_path is not None:
             mask_file = masks_path / f"{name}.npz"
             if mask_file.exists():
-                scores.append(
-                    localisation.score_film(name, result.heatmaps, localisation.load_masks(mask_file))
-                )
+                scored = localisation.score_film(name, result.heatmaps, localisation.load_masks(mask_file))
+                scores.append(scored.assign(predicted_abnormal=scored["region"].isin(predicted)))
             else:
                 missing.append(name)
     films = pd.DataFrame(rows)
@@ -229,10 +228,13 @@ def explain_images(
             if missing
             else ""
         )
+        shown = localisation.summarise(per_film[per_film["predicted_abnormal"]])
         write_text(
             out / "localisation.md",
-            f"# Localisation of the {method} heatmaps\n\n"
-            f"{localisation.summary_markdown(summary.localisation)}"
+            f"# Localisation of the {method} heatmaps\n\n## All films\n\n"
+            f"{localisation.summary_markdown(summary.localisation)}\n"
+            "## Films where the model predicts the region abnormal (the heatmaps the panels show)\n\n"
+            f"{localisation.summary_markdown(shown)}"
             f"\nPointing game: share of films whose heatmap peak lies inside the region's mask; energy in "
             f"mask: share of the heatmap's mass inside it; chance: the mask's share of the film.\n{note}",
         )

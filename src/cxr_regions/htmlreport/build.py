@@ -157,24 +157,39 @@ def auc_table(evaluation: Mapping[str, Any]) -> dict[str, Any]:
     return {"columns": columns, "rows": rows, "is_mean_last": True}
 
 
-def localisation_table(explain: Path) -> dict[str, Any] | None:
-    """Pointing game and energy share per region, from the explain folder's localisation.csv."""
+def localisation_table(explain: Path, manifest: pd.DataFrame) -> dict[str, Any] | None:
+    """Pointing game and energy share per region from the explain folder's localisation.csv: over
+    all scored films, and over those whose label says the region is abnormal (where a heatmap of
+    the suspected area means something), each beside the chance level."""
     from cxr_regions.explain.localisation import summarise
 
     file = explain / "localisation.csv"
     if not file.exists():
         return None
-    summary = summarise(pd.read_csv(file))
-    frame = pd.DataFrame(
-        {
-            "region": [region_title(r) for r in summary["region"]],
-            "films": summary["films"],
-            "pointing game": [f"{v:.0%}" for v in summary["pointing_game"]],
-            "energy in mask": [f"{v:.0%}" for v in summary["energy_share"]],
-            "chance (mask area)": [f"{v:.0%}" for v in summary["chance"]],
-        }
-    )
-    return _table(frame)
+    scores = pd.read_csv(file, dtype={"image": str})
+    truth = manifest.assign(image_id=manifest["image_id"].astype(str)).drop_duplicates("image_id")
+    truth = truth.set_index("image_id")
+    abnormal = [
+        bool(truth.at[image, region]) if image in truth.index and region in truth.columns else False
+        for image, region in zip(scores["image"], scores["region"], strict=True)
+    ]
+    every, sick = summarise(scores), summarise(scores[abnormal]).set_index("region")
+    rows = []
+    for row in every.itertuples(index=False):
+        part = sick.loc[row.region] if row.region in sick.index else None
+        rows.append(
+            {
+                "region": region_title(row.region),
+                "films": row.films,
+                "pointing game": f"{row.pointing_game:.0%}",
+                "energy in mask": f"{row.energy_share:.0%}",
+                "abnormal films": int(part["films"]) if part is not None else 0,
+                "pointing game (abnormal)": f"{part['pointing_game']:.0%}" if part is not None else "–",
+                "energy in mask (abnormal)": f"{part['energy_share']:.0%}" if part is not None else "–",
+                "chance (mask area)": f"{row.chance:.0%}",
+            }
+        )
+    return _table(pd.DataFrame(rows))
 
 
 def _report_links(inputs: ReportInputs) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
@@ -285,7 +300,7 @@ def render(inputs: ReportInputs) -> str:
         "auc": auc_table(evaluation),
         "evaluation": evaluation,
         "roc": data_uri(roc.read_bytes()) if roc.exists() else None,
-        "localisation": localisation_table(inputs.explain) if inputs.explain else None,
+        "localisation": localisation_table(inputs.explain, data.manifest) if inputs.explain else None,
         "cards": gallery(inputs, data, evaluation),
         "n_test": int(evaluation.get("n_films", 0)),
         "version": __version__,

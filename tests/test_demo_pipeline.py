@@ -1,0 +1,82 @@
+"""The demo runs every stage end to end (here on a tiny phantom) and names the report it wrote."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from cxr_regions.errors import UserError
+from cxr_regions.regions import REGION_KEYS
+
+
+@pytest.fixture(scope="module")
+def tiny_demo(tmp_path_factory):
+    from cxr_regions.demo.pipeline import DemoConfig, run_demo
+
+    out = tmp_path_factory.mktemp("demo") / "demo-output"
+    config = DemoConfig(
+        out=out, films=48, phantom_size=64, size=64, epochs=1, batch_size=16, n_boot=20, gallery=3,
+        workers=1, threads=1, progress=False,
+    )  # fmt: skip
+    stages: list[str] = []
+    threads = torch.get_num_threads()
+    try:
+        result = run_demo(config, lambda step, stage, what: stages.append(stage))
+    finally:
+        torch.set_num_threads(threads)
+    return result, stages
+
+
+def test_demo_runs_every_stage_and_writes_each_stages_files(tiny_demo):
+    from cxr_regions.demo.pipeline import STAGES
+
+    result, stages = tiny_demo
+    assert stages == list(STAGES) and list(result.seconds) == list(STAGES)
+    out = result.out
+    for path in (
+        "phantom/truth.csv", "ingest/images.csv", "labels.csv", "dataset/manifest.csv",
+        "run/model.safetensors", "run/evaluation/auc.csv", "explain/explain.csv", "explain/localisation.csv",
+        "summary.md", "demo.yaml",
+    ):  # fmt: skip
+        assert (out / path).is_file(), path
+    manifest = pd.read_csv(out / "dataset" / "manifest.csv", dtype=str)
+    test = manifest.loc[manifest["split"] == "test", "image_id"]
+    explained = pd.read_csv(out / "explain" / "explain.csv", dtype=str)
+    assert sorted(explained["image"]) == sorted(test)  # every test film, named by its image id
+    assert len(list((out / "explain" / "panels").glob("*.png"))) == min(3, len(test))
+    with np.load(out / "explain-masks" / f"{test.iloc[0]}.npz") as masks:
+        assert set(masks.files) == set(REGION_KEYS)
+    assert set(result.labeler_agreement) == set(REGION_KEYS)
+    assert all(0.0 <= v <= 1.0 for v in result.labeler_agreement.values())
+
+
+def test_demo_report_says_phantom_and_shows_the_films(tiny_demo):
+    result, _ = tiny_demo
+    html = result.report.read_text(encoding="utf-8")
+    assert "PHANTOM DATA" in html and '<meta charset="utf-8">' in html
+    assert html.count('<article class="card"') == 3
+    assert "Made by `cxr-regions demo`" in html and "resnet18" in html
+    summary = (result.out / "summary.md").read_text(encoding="utf-8")
+    assert "PHANTOM" in summary and str(result.report) in summary and "| mean |" in summary
+
+
+def test_demo_refuses_a_folder_it_did_not_write(tmp_path):
+    from cxr_regions.demo.pipeline import DemoConfig, run_demo
+
+    (tmp_path / "thesis.tex").write_text("precious", encoding="utf-8")
+    with pytest.raises(UserError, match="did not write"):
+        run_demo(DemoConfig(out=tmp_path, progress=False))
+    assert (tmp_path / "thesis.tex").read_text(encoding="utf-8") == "precious"
+
+
+def test_demo_config_is_saved(tiny_demo):
+    import yaml
+
+    result, _ = tiny_demo
+    saved = yaml.safe_load((result.out / "demo.yaml").read_text(encoding="utf-8"))
+    assert saved["command"] == "demo" and saved["config"]["films"] == 48
+    assert json.loads(json.dumps(saved["config"]))["arch"] == "resnet18"
