@@ -131,7 +131,8 @@ def table2_heatmap(frame: pd.DataFrame, path: Path, paper: bool = False) -> Path
         for r in frame.itertuples()
     ]
     statuses = [
-        "undefined" if r.status == "done" or r.network == BLOCK_MEAN else r.status for r in frame.itertuples()
+        "n/a" if r.network == BLOCK_MEAN else "undefined" if r.status == "done" else r.status
+        for r in frame.itertuples()
     ]
     panels = [("ours", frame[list(COLUMNS)].to_numpy(dtype=float))]
     if paper:
