@@ -303,12 +303,13 @@ def run_experiment(grid: GridConfig, out: Path, paper: bool = False) -> Experime
     if not grid.dataset.is_dir():
         raise UserError(f"dataset folder {grid.dataset} not found (the grid file's `dataset:`)")
     cells = plan_cells(grid)
-    check_cells(grid, cells, out, open_dataset(grid.dataset).size)
+    data = open_dataset(grid.dataset)
+    check_cells(grid, cells, out, data.size)
     out.mkdir(parents=True, exist_ok=True)
     save_config(grid, out / GRID_FILE, command="experiment")
     outcomes = {c.name: CellOutcome(c.init, c.arch, "pending", note="not run yet") for c in cells}
     result = ExperimentResult(out, [], [], [], [], [], {})
-    title = f"Table 2 on {grid.dataset.name} ({grid.split} split)"
+    title = f"Table 2 on {data.dataset_id} ({grid.split} split, {data.size}-px films)"
     for i, cell in enumerate(cells, 1):
         label = f"[{i}/{len(cells)}] {init_name(cell.init)} · {arch_name(cell.arch)}"
         run_dir = out / cell.name
