@@ -110,3 +110,16 @@ def test_grid_file_errors_are_reported_before_training(phantom_dataset, tmp_path
     with pytest.raises(UserError, match="inits"):
         load_grid(bad)
     assert not any((tmp_path / d).exists() for d in "abcd")
+
+
+@pytest.mark.parametrize("name", ["grid-paper", "grid-tiny", "grid-phantom"])
+def test_example_grid_files_are_valid(name):
+    from pathlib import Path
+
+    from cxr_regions.evaluation.experiment import plan_cells, train_config
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    grid = load_grid(examples / f"{name}.yaml")
+    for cell in plan_cells(grid):
+        config = train_config(grid, cell, examples / "unused" / cell.name)
+        assert (config.arch, config.init.split(":")[0]) == (cell.arch, cell.init)
