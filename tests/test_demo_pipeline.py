@@ -59,7 +59,7 @@ def test_demo_report_says_phantom_and_shows_the_films(tiny_demo):
     html = result.report.read_text(encoding="utf-8")
     assert "PHANTOM DATA" in html and '<meta charset="utf-8">' in html
     assert html.count('<article class="card"') == 3
-    assert "Made by `cxr-regions demo`" in html and "resnet18" in html
+    assert "Made by cxr-regions demo" in html and "resnet18" in html
     summary = (result.out / "summary.md").read_text(encoding="utf-8")
     assert "PHANTOM" in summary and str(result.report) in summary and "| mean |" in summary
 

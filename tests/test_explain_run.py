@@ -135,3 +135,26 @@ def test_explain_command(trained_run, test_films, tmp_path):
         app, ["explain", str(trained_run), str(png), "-o", str(tmp_path), "--method", "magic"]
     )
     assert isinstance(bad.exception, UserError) and "unknown heatmap method" in str(bad.exception)
+
+
+def test_explain_a_split_of_a_dataset(trained_run, phantom_dataset, tmp_path):
+    from cxr_regions.cli import app
+    from cxr_regions.dataset import BuildConfig, build_from_arrays, open_dataset
+
+    data = open_dataset(phantom_dataset)
+    rows = data.manifest[data.manifest["split"] == "test"].head(12)
+    small = build_from_arrays(
+        tmp_path / "small",
+        np.stack([np.asarray(data.images[i]) for i in rows["index"]]),
+        rows[["image_id", "patient_key", *REGION_KEYS]].reset_index(drop=True),
+        BuildConfig(size=64, split=(0.5, 0.25, 0.25), min_positives=0, progress=False),
+    )
+    test_ids = open_dataset(small).manifest.query("split == 'test'")["image_id"].astype(str)
+    args = ["explain", str(trained_run), "--split", "test", "--dataset", str(small),
+            "-o", str(tmp_path / "x"), "--regions", "heart", "--no-panels"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    explained = pd.read_csv(tmp_path / "x" / "explain.csv", dtype={"image": str})
+    assert sorted(explained["image"]) == sorted(test_ids) and len(test_ids) > 0
+    both = CliRunner().invoke(app, [*args, str(tmp_path)])
+    assert isinstance(both.exception, UserError) and "not both" in str(both.exception)

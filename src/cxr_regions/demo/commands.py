@@ -28,10 +28,18 @@ def register(app: typer.Typer) -> None:
         The defaults (600 films, 64-px films, ResNet-18 from scratch, 12 epochs, LayerCAM heatmaps)
         are sized to finish in about ten minutes on two CPU cores.
         """
+        import logging
+        import warnings
+
+        import lightning.pytorch  # noqa: F401  (sets its logger's level on import; quieten it after)
         from rich.console import Console
         from rich.table import Table
 
         from cxr_regions.demo.pipeline import STAGES, DemoConfig, run_demo
+
+        # A demo shows its own progress: Lightning's start-up notes and one library deprecation are noise.
+        logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+        warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
 
         console = Console()
         config = DemoConfig(

@@ -72,7 +72,7 @@ def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | Non
 
     from cxr_regions.dataset import BuildConfig, build_dataset, open_dataset
     from cxr_regions.evaluation import evaluate_run
-    from cxr_regions.explain import explain_images
+    from cxr_regions.explain import explain_split
     from cxr_regions.htmlreport import ReportInputs, write_html_report
     from cxr_regions.htmlreport.texts import read_report_texts
     from cxr_regions.imaging import IngestConfig, ingest
@@ -171,17 +171,18 @@ def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | Non
     texts = read_report_texts(
         paths["phantom"] / "reports.csv", "accession_number", ["findings", "impression"]
     )
-    films, film_texts = films_of(images, paths["ingest"], test_ids, texts)
+    film_texts = texts_by_image(images, test_ids, texts)
     write_masks(paths["phantom"], images, test_ids, paths["masks"])
     gallery = gallery_films(
         pd.read_csv(paths["evaluation"] / "predictions.csv", dtype={"image_id": str}), config
     )
     cuts = {name: point.threshold for name, point in evaluation.thresholds.items()}
     explained = stage(
-        7, "explain", f"{config.method} heatmaps of the {len(films)} test films, panels, localisation",
-        lambda: explain_images(
-            paths["run"], films, paths["explain"], method=config.method, masks_dir=paths["masks"],
-            thresholds=cuts, reports=film_texts, panels=set(gallery), progress=config.progress,
+        7, "explain", f"{config.method} heatmaps of the {len(test_ids)} test films, panels, localisation",
+        lambda: explain_split(
+            paths["run"], "test", paths["explain"], config.method, masks_dir=paths["masks"],
+            dataset=paths["dataset"], thresholds=cuts, reports=film_texts, panels=set(gallery),
+            progress=config.progress,
         ),
     )  # fmt: skip
     result.localisation = localisation_by_truth(paths["explain"] / "localisation.csv", data.manifest)
@@ -231,21 +232,10 @@ def localisation_by_truth(scores_csv: Path, manifest: pd.DataFrame) -> pd.DataFr
     )
 
 
-def films_of(
-    images: pd.DataFrame, ingest_dir: Path, image_ids: list[str], texts: dict[str, str]
-) -> tuple[list[Path], dict[str, str]]:
-    """The ingest PNGs of the given films (named by image id) and their report texts by image id."""
-    table = images.set_index("image_id")
-    missing = [i for i in image_ids if i not in table.index]
-    if missing:
-        raise UserError(f"{len(missing)} test film(s) are not in images.csv, e.g. {missing[0]}")
-    films = [ingest_dir / table.at[i, "png_path"] for i in image_ids]
-    film_texts = {
-        i: texts[table.at[i, "accession_number"]]
-        for i in image_ids
-        if table.at[i, "accession_number"] in texts
-    }
-    return films, film_texts
+def texts_by_image(images: pd.DataFrame, image_ids: list[str], texts: dict[str, str]) -> dict[str, str]:
+    """Report texts (by accession number) re-keyed by the image ids of the given films."""
+    accession = dict(zip(images["image_id"], images["accession_number"], strict=True))
+    return {i: texts[accession[i]] for i in image_ids if accession.get(i) in texts}
 
 
 def write_masks(phantom: Path, images: pd.DataFrame, image_ids: list[str], out: Path) -> Path:
@@ -272,7 +262,7 @@ def demo_notes(config: DemoConfig, result: DemoResult) -> list[str]:
     agreement = ", ".join(f"{k} {v:.0%}" for k, v in result.labeler_agreement.items())
     patients = result.counts.get("patients", "?")
     return [
-        f"Made by `cxr-regions demo`: {config.films} phantom films of {patients} patients, ingested at "
+        f"Made by cxr-regions demo: {config.films} phantom films of {patients} patients, ingested at "
         f"{config.size}×{config.size} px, {config.arch} trained from scratch for {config.epochs} epochs "
         "(sized to finish in about ten minutes on two CPU cores; the paper uses 256-px films, 224-px "
         "crops, four ImageNet-size networks and up to 500 epochs).",

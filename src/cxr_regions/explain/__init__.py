@@ -12,7 +12,10 @@ from typing import Any
 _EXPORTS = {
     "ExplainConfig": "batch",
     "ExplainSummary": "batch",
+    "FilmSource": "batch",
+    "explain_films": "batch",
     "explain_images": "batch",
+    "explain_split": "batch",
     "read_thresholds": "batch",
     "METHODS": "heatmaps",
     "FilmHeatmaps": "heatmaps",

@@ -1,4 +1,5 @@
-"""``explain``: heatmaps, overlays, figure panels and localisation scores for a list of films.
+"""``explain``: heatmaps, overlays, figure panels and localisation scores for a list of films
+(files, or one split of a dataset folder).
 
 The explain folder (docs/data-contracts.md):
 ``explain.csv`` (one row per film: its name, source, the model's probabilities and the regions it
@@ -10,12 +11,14 @@ predicts abnormal), ``heatmaps/<name>/<region>.png`` (overlays at the film's siz
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,6 +50,8 @@ class ExplainConfig:
     thresholds: Path | None = None
     reports: Path | None = None
     panels: bool = True
+    split: str | None = None
+    dataset: Path | None = None
 
 
 @dataclass
@@ -127,9 +132,83 @@ def frame_size_of(info: Mapping[str, object], fallback: int) -> int:
     return fallback
 
 
+@dataclass(frozen=True)
+class FilmSource:
+    """A film to explain: its output name, where it came from, and how to read it (2-D array)."""
+
+    name: str
+    source: str
+    read: Callable[[], np.ndarray]
+
+
 def explain_images(
     run_dir: os.PathLike[str] | str,
     images: Sequence[os.PathLike[str] | str],
+    out: os.PathLike[str] | str,
+    method: str = "gradcam",
+    regions: Sequence[str] | None = None,
+    masks_dir: os.PathLike[str] | str | None = None,
+    **options: Any,
+) -> ExplainSummary:
+    """Heatmaps of ``regions`` for each DICOM/PNG/JPEG film (files or folders) with the run's model.
+
+    Options (keywords): ``frame_size`` (default: the size the run was trained at), ``thresholds``
+    (one probability, or one per label, at or above which a region counts as predicted abnormal,
+    which picks the heatmaps shown on the panel), ``reports`` (report text per film name, labelled
+    with the report labeler for the panel), ``panels`` (every film's panel, none, or those of the
+    films named), ``progress``, ``config``. See the module doc for the outputs.
+    """
+    from cxr_regions.imaging import load_film
+
+    files = expand_images(images)
+    sources = [FilmSource(film_name(p), str(p), functools.partial(load_film, p)) for p in files]
+    return explain_films(run_dir, sources, out, method, regions, masks_dir, **options)
+
+
+def explain_split(
+    run_dir: os.PathLike[str] | str,
+    split: str,
+    out: os.PathLike[str] | str,
+    method: str = "gradcam",
+    regions: Sequence[str] | None = None,
+    masks_dir: os.PathLike[str] | str | None = None,
+    dataset: os.PathLike[str] | str | None = None,
+    **options: Any,
+) -> ExplainSummary:
+    """Heatmaps of the films of one split of a dataset folder (default: the one the run was trained
+    on), read from its packed array and named by ``image_id`` (oversampled copies left out)."""
+    from cxr_regions.dataset import open_dataset
+    from cxr_regions.training import load_run
+
+    if dataset is None:
+        recorded = load_run(run_dir).info.get("dataset_path")
+        if not recorded:
+            raise UserError(f"{run_dir}/model.json records no dataset folder; pass it with --dataset")
+        dataset = recorded
+    if not Path(dataset).is_dir():
+        raise UserError(f"dataset folder {dataset} does not exist; pass the dataset folder with --dataset")
+    data = open_dataset(dataset)
+    manifest = data.manifest
+    rows = manifest[(manifest["split"] == split) & (manifest["image_id"] == manifest["source_image_id"])]
+    if rows.empty:
+        splits = ", ".join(sorted(manifest["split"].unique()))
+        raise UserError(f"{dataset} has no films in split {split!r}; its splits are {splits}")
+    sources = [
+        FilmSource(
+            str(r.image_id), f"{dataset}#{r.index}", functools.partial(_packed_film, data.images, r.index)
+        )
+        for r in rows.drop_duplicates("image_id").itertuples()
+    ]
+    return explain_films(run_dir, sources, out, method, regions, masks_dir, **options)
+
+
+def _packed_film(images: np.ndarray, index: int) -> np.ndarray:
+    return np.asarray(images[int(index)])
+
+
+def explain_films(
+    run_dir: os.PathLike[str] | str,
+    films: Sequence[FilmSource],
     out: os.PathLike[str] | str,
     method: str = "gradcam",
     regions: Sequence[str] | None = None,
@@ -142,20 +221,12 @@ def explain_images(
     progress: bool = True,
     config: ExplainConfig | None = None,
 ) -> ExplainSummary:
-    """Heatmaps of ``regions`` for each film with the run's model; see the module doc for the outputs.
-
-    ``thresholds``: one probability (or one per label) above which a region counts as predicted
-    abnormal, which picks the heatmaps shown on the panel. ``reports``: report text per film name,
-    labelled with the report labeler for the panel. ``panels``: draw every film's panel, none, or
-    those of the films named.
-    """
-    from cxr_regions.imaging import load_film
+    """The work behind :func:`explain_images` and :func:`explain_split`, for any film sources."""
     from cxr_regions.training import load_run
 
     if method.lower() not in METHODS:
         raise UserError(f"unknown heatmap method {method!r}; choose one of {', '.join(METHODS)}")
     run_dir, out = Path(run_dir), Path(out)
-    files = expand_images(images)
     loaded = load_run(run_dir)
     names = list(loaded.label_names)
     wanted = _wanted_regions(regions, names)
@@ -169,7 +240,7 @@ def explain_images(
     layer = target_layer(model, size, min_map_side(method))
     config = config or ExplainConfig(
         run=run_dir,
-        images=files,
+        images=[Path(f.source) for f in films],
         out=out,
         method=method,
         regions=list(wanted),
@@ -179,14 +250,14 @@ def explain_images(
     save_config(config, out / "config.yaml", command="explain")
 
     rows, scores, missing = [], [], []
-    for path in _progress(files, progress, "explain"):
-        name = film_name(path)
+    for item in _progress(films, progress, "explain"):
+        name = item.name
         try:
-            film = load_film(path)
+            film = item.read()
         except UserError:
             raise
         except Exception as exc:
-            raise UserError(f"cannot read film {path}: {exc}") from exc
+            raise UserError(f"cannot read film {item.source}: {exc}") from exc
         result = compute_heatmaps(model, film, names, wanted, method, size, layer)
         predicted = [k for k in names if result.probabilities[k] >= cuts[k]]
         _write_heatmaps(out / "heatmaps" / name, film, result.heatmaps)
@@ -198,7 +269,7 @@ def explain_images(
         rows.append(
             {
                 "image": name,
-                "source": str(path),
+                "source": item.source,
                 "height": film.shape[0],
                 "width": film.shape[1],
                 **{f"p_{k}": result.probabilities[k] for k in names},
@@ -218,7 +289,7 @@ def explain_images(
     if masks_path is not None:
         if not scores:
             raise UserError(
-                f"none of the {len(files)} films has a mask in {masks_path} (expected <film name>.npz)"
+                f"none of the {len(films)} films has a mask in {masks_path} (expected <film name>.npz)"
             )
         per_film = pd.concat(scores, ignore_index=True)
         write_csv(out / "localisation.csv", per_film, float_format="%.6f")
@@ -271,7 +342,7 @@ def _write_heatmaps(folder: Path, film: np.ndarray, heatmaps: Mapping[str, np.nd
     write_bytes(folder / "heatmaps.npz", buffer.getvalue())
 
 
-def _progress(items: Sequence[Path], enabled: bool, label: str):
+def _progress(items: Sequence[FilmSource], enabled: bool, label: str):
     if not enabled:
         yield from items
         return

@@ -15,7 +15,17 @@ def register(app: typer.Typer) -> None:
         run: Path = typer.Argument(
             ..., help="A run folder written by `train` (model.safetensors + model.json)."
         ),
-        images: list[Path] = typer.Argument(..., help="DICOM or PNG/JPEG films, or folders holding them."),
+        images: list[Path] = typer.Argument(
+            None, help="DICOM or PNG/JPEG films, or folders holding them (or use --split)."
+        ),
+        split: str = typer.Option(
+            None, "--split", help="Explain the films of this split (e.g. test) of the run's dataset instead."
+        ),
+        dataset: Path = typer.Option(
+            None,
+            "--dataset",
+            help="The dataset folder for --split (default: the one the run was trained on).",
+        ),
         out: Path = typer.Option(None, "-o", "--out", help="Output folder (default: RUN/explain)."),
         method: str = typer.Option(
             "gradcam",
@@ -50,20 +60,35 @@ def register(app: typer.Typer) -> None:
         """
         from rich.console import Console
 
-        from cxr_regions.explain.batch import ExplainConfig, explain_images, read_reports, read_thresholds
+        from cxr_regions.errors import UserError
+        from cxr_regions.explain.batch import (
+            ExplainConfig,
+            explain_images,
+            explain_split,
+            read_reports,
+            read_thresholds,
+        )
+
+        if bool(images) == bool(split):
+            raise UserError("give either films (files or folders) or --split, not both and not neither")
 
         keys = [k.strip() for item in regions or [] for k in item.split(",") if k.strip()] or None
         out_dir = out or Path(run) / "explain"
         cuts = read_thresholds(thresholds) if thresholds else threshold
         texts = read_reports(reports) if reports else None
         config = ExplainConfig(
-            run=run, images=list(images), out=out_dir, method=method, regions=keys, masks=masks,
+            run=run, images=list(images or []), out=out_dir, method=method, regions=keys, masks=masks,
             frame_size=size, threshold=threshold, thresholds=thresholds, reports=reports, panels=panels,
+            split=split, dataset=dataset,
         )  # fmt: skip
-        summary = explain_images(
-            run, images, out_dir, method=method, regions=keys, masks_dir=masks, frame_size=size,
-            thresholds=cuts, reports=texts, panels=panels, config=config,
+        options = dict(
+            method=method, regions=keys, masks_dir=masks, frame_size=size, thresholds=cuts, reports=texts,
+            panels=panels, config=config,
         )  # fmt: skip
+        if split:
+            summary = explain_split(run, split, out_dir, dataset=dataset, **options)
+        else:
+            summary = explain_images(run, images, out_dir, **options)
         console = Console()
         console.print(f"explained {len(summary.films)} film(s) with {method}: {out_dir}")
         if summary.localisation is not None:
