@@ -73,6 +73,19 @@ def test_demo_refuses_a_folder_it_did_not_write(tmp_path):
     assert (tmp_path / "thesis.tex").read_text(encoding="utf-8") == "precious"
 
 
+def test_a_second_run_starts_from_a_clean_folder_but_keeps_other_files(tmp_path):
+    from cxr_regions.demo.pipeline import OUTPUTS, clear_previous
+
+    for name in OUTPUTS:
+        (tmp_path / name).mkdir() if "." not in name else (tmp_path / name).write_text(
+            "old", encoding="utf-8"
+        )
+    (tmp_path / "run" / "model.safetensors").write_bytes(b"old")
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    clear_previous(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
 def test_demo_config_is_saved(tiny_demo):
     import yaml
 

@@ -64,6 +64,30 @@ class DemoResult:
 
 
 STAGES = ("phantom", "ingest", "label", "build", "train", "evaluate", "explain", "report")
+OUTPUTS = (
+    "phantom", "ingest", "labels.csv", "labels.config.yaml", "dataset", "run", "explain", "explain-masks",
+    "report.html", "summary.md", "demo.yaml",
+)  # fmt: skip
+"""What the demo writes into its folder (and removes before it runs again there)."""
+
+
+def clear_previous(out: Path) -> None:
+    """Remove an earlier demo's outputs from ``out`` (so that no stage resumes from another run's
+    files); refuse a folder with files that no demo wrote."""
+    import shutil
+
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if not (out / "demo.yaml").exists():
+        raise UserError(
+            f"{out} holds files that the demo did not write; choose an empty or new folder with -o"
+        )
+    for name in OUTPUTS:
+        path = out / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
 
 
 def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | None = None) -> DemoResult:
