@@ -21,6 +21,9 @@ def register(app: typer.Typer) -> None:
         epochs: int = typer.Option(12, "--epochs", help="Training epochs."),
         seed: int = typer.Option(0, "--seed", help="Seed of the phantom, the split and the training."),
         workers: int = typer.Option(2, "--workers", help="Processes for phantom rendering and ingest."),
+        threads: int = typer.Option(
+            1, "--threads", help="PyTorch threads (more only on an otherwise idle machine)."
+        ),
     ) -> None:
         """Run phantom -> ingest -> label -> build -> train -> evaluate -> explain -> HTML report on a
         synthetic PHANTOM (no patient data), into one folder, and say where the report is.
