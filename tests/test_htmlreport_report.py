@@ -114,6 +114,7 @@ def test_report_loads_in_headless_chromium_with_tables_and_images(report_html, t
                     broken: [...document.images].filter(i => !i.complete || i.naturalWidth === 0).length,
                     roc: document.getElementById('roc')?.naturalWidth ?? 0,
                     marks: document.querySelectorAll('.report mark').length,
+                    fontSize: getComputedStyle(document.body).fontSize,
                 })"""
             )
             page.screenshot(path=str(tmp_path / "report.png"), full_page=False)
@@ -126,6 +127,7 @@ def test_report_loads_in_headless_chromium_with_tables_and_images(report_html, t
     assert counts["cards"] == GALLERY + 2
     assert counts["broken"] == 0 and counts["images"] >= counts["cards"] + 1
     assert counts["roc"] > 0 and counts["marks"] > 0
+    assert counts["fontSize"] == "15px"  # the style sheet was applied (not escaped away)
     assert counts["heatmaps"] >= 1
     assert (tmp_path / "report.png").stat().st_size > 10_000
 
