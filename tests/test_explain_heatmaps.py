@@ -63,6 +63,18 @@ def test_heatmaps_have_the_films_size_values_in_unit_range_and_peak_at_the_evide
     assert all(0.0 < p < 1.0 for p in result.probabilities.values())
 
 
+def test_a_centre_crop_model_gets_zero_heat_in_the_border_it_never_sees():
+    film = np.full((64, 64), 20, dtype=np.uint8)
+    film[28:36, 28:36] = 255
+    result = compute_heatmaps(BrightSpotNet(), film, REGION_KEYS, regions=["thorax"], frame_size=64, crop=48)
+    heat = result.heatmaps["thorax"]
+    assert heat.shape == (64, 64)
+    assert heat[:6].max() == 0.0 and heat[:, -6:].max() == 0.0  # 8-px border, less interpolation
+    assert np.unravel_index(np.argmax(heat), heat.shape) in {
+        (r, c) for r in range(27, 37) for c in range(27, 37)
+    }
+
+
 def test_regions_subset_and_unknown_region(spot_film):
     net = BrightSpotNet()
     result = compute_heatmaps(net, spot_film, REGION_KEYS, regions=["heart"], frame_size=64)

@@ -140,6 +140,7 @@ def test_explain_command(trained_run, test_films, tmp_path):
 def test_explain_a_split_of_a_dataset(trained_run, phantom_dataset, tmp_path):
     from cxr_regions.cli import app
     from cxr_regions.dataset import BuildConfig, build_from_arrays, open_dataset
+    from cxr_regions.training import predict
 
     data = open_dataset(phantom_dataset)
     rows = data.manifest[data.manifest["split"] == "test"].head(12)
@@ -154,7 +155,10 @@ def test_explain_a_split_of_a_dataset(trained_run, phantom_dataset, tmp_path):
             "-o", str(tmp_path / "x"), "--regions", "heart", "--no-panels"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    explained = pd.read_csv(tmp_path / "x" / "explain.csv", dtype={"image": str})
-    assert sorted(explained["image"]) == sorted(test_ids) and len(test_ids) > 0
+    explained = pd.read_csv(tmp_path / "x" / "explain.csv", dtype={"image": str}).set_index("image")
+    assert sorted(explained.index) == sorted(test_ids) and len(test_ids) > 0
+    predicted = predict(trained_run, small, "test").set_index("image_id")  # what `evaluate` scores
+    for name in REGION_KEYS:  # explain sees the film the way evaluate does
+        assert np.allclose(explained[f"p_{name}"], predicted.loc[explained.index, f"p_{name}"], atol=1e-4)
     both = CliRunner().invoke(app, [*args, str(tmp_path)])
     assert isinstance(both.exception, UserError) and "not both" in str(both.exception)

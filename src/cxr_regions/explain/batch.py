@@ -237,7 +237,8 @@ def explain_films(
         raise UserError(f"masks folder {masks_path} does not exist")
     labeler = _labeler() if reports else None
     model = loaded.model.eval()
-    layer = target_layer(model, size, min_map_side(method))
+    crop = int(loaded.input_size)
+    layer = target_layer(model, min(crop, size), min_map_side(method))
     config = config or ExplainConfig(
         run=run_dir,
         images=[Path(f.source) for f in films],
@@ -258,7 +259,7 @@ def explain_films(
             raise
         except Exception as exc:
             raise UserError(f"cannot read film {item.source}: {exc}") from exc
-        result = compute_heatmaps(model, film, names, wanted, method, size, layer)
+        result = compute_heatmaps(model, film, names, wanted, method, size, layer, crop)
         predicted = [k for k in names if result.probabilities[k] >= cuts[k]]
         _write_heatmaps(out / "heatmaps" / name, film, result.heatmaps)
         text = (reports or {}).get(name)

@@ -170,11 +170,14 @@ def compute_heatmaps(
     method: str = "gradcam",
     frame_size: int = 256,
     layer: nn.Module | None = None,
+    crop: int | None = None,
 ) -> FilmHeatmaps:
     """Heatmaps of ``regions`` (default: every label) for one film, each at the film's size in [0, 1].
 
     ``model`` takes float B×1×S×S in [0, 1] and returns logits in ``label_names`` order;
-    ``film`` is a 2-D grayscale array (uint8, uint16 or float in [0, 1]).
+    ``film`` is a 2-D grayscale array (uint8, uint16 or float in [0, 1]). ``crop``: the model sees
+    the centre ``crop``×``crop`` window of the framed film, as ``evaluate`` does (so the
+    probabilities are the same); the heatmap is 0 in the border the window leaves out.
     """
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
@@ -185,11 +188,14 @@ def compute_heatmaps(
         raise UserError(f"the model has no output for {', '.join(missing)}; it predicts {', '.join(names)}")
     unit = to_unit_float(film)
     framed, frame = fit_frame(unit, frame_size)
+    side = min(crop or frame_size, frame_size)
+    start = (frame_size - side) // 2
+    window = np.ascontiguousarray(framed[start : start + side, start : start + side])
     device = next(model.parameters()).device
-    batch = torch.from_numpy(framed)[None, None].repeat(len(wanted), 1, 1, 1).to(device)
+    batch = torch.from_numpy(window)[None, None].repeat(len(wanted), 1, 1, 1).to(device)
     targets = [ClassifierOutputTarget(names.index(r)) for r in wanted]
     model.eval()
-    chosen = layer or target_layer(model, frame_size, min_map_side(method))
+    chosen = layer or target_layer(model, side, min_map_side(method))
     cam = cam_class(method)(model=model, target_layers=[chosen])
     try:
         with torch.inference_mode(False), torch.enable_grad():
@@ -198,7 +204,9 @@ def compute_heatmaps(
     finally:
         cam.activations_and_grads.release()
     probs = torch.sigmoid(logits).numpy()
+    canvas = np.zeros((len(wanted), frame_size, frame_size), dtype=np.float32)
+    canvas[:, start : start + side, start : start + side] = maps
     return FilmHeatmaps(
-        heatmaps={r: unframe(m, frame, unit.shape) for r, m in zip(wanted, maps, strict=True)},
+        heatmaps={r: unframe(m, frame, unit.shape) for r, m in zip(wanted, canvas, strict=True)},
         probabilities={n: float(p) for n, p in zip(names, probs, strict=True)},
     )
