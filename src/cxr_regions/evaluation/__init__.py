@@ -6,8 +6,9 @@ imports this package, does not load scikit-learn, pandas and matplotlib.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from cxr_regions.lazy import lazy_exports
 
 _EXPORTS = {
     "AucResult": "metrics",
@@ -77,9 +78,4 @@ if TYPE_CHECKING:
     from cxr_regions.evaluation.table2 import CellOutcome, write_table2
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -6,8 +6,7 @@ torch and pytorch-grad-cam.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from cxr_regions.lazy import lazy_exports
 
 _EXPORTS = {
     "ExplainConfig": "batch",
@@ -32,7 +31,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"cxr_regions.explain.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'cxr_regions.explain' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -12,8 +12,9 @@ Public API (names load on first use, so that ``cxr-regions --help`` stays fast):
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from cxr_regions.lazy import lazy_exports
 
 _EXPORTS = {
     "FINDINGS": "findings",
@@ -55,13 +56,4 @@ if TYPE_CHECKING:
     from cxr_regions.pretrain.split import SplitConfig, assign_splits
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -10,8 +10,9 @@ Public API (names load on first use, so importing this package does not import t
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from cxr_regions.lazy import lazy_exports
 
 _EXPORTS = {
     "TrainConfig": "config",
@@ -47,13 +48,4 @@ if TYPE_CHECKING:
     from cxr_regions.training.trainer import EpochMetricsCSV, train
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
