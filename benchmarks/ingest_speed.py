@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from cxr_regions.imaging import IngestConfig, ingest
+from cxr_regions.imaging.convert import _png_bytes
 from cxr_regions.imaging.decode import decode_display, quantise
-from cxr_regions.imaging.ingest import _png_bytes
 from cxr_regions.imaging.resize import pad_square, resize_film
 
 DATA = Path(os.environ.get("CXR_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))

@@ -19,8 +19,8 @@ from cxr_regions.errors import UserError
 from cxr_regions.imaging import IngestConfig, fit_square, ingest, load_film
 from cxr_regions.imaging.decode import display_values, quantise
 from cxr_regions.imaging.deid import Redactor
-from cxr_regions.imaging.ingest import _Workers
 from cxr_regions.imaging.selection import select_film
+from cxr_regions.imaging.workers import Workers
 
 CR = "1.2.840.10008.5.1.4.1.1.1"
 DX_FOR_PROCESSING = "1.2.840.10008.5.1.4.1.1.1.1.1"
@@ -256,7 +256,7 @@ def die_on_three(n: int) -> int:
 
 
 def test_a_crashing_task_is_isolated_and_the_rest_complete():
-    with _Workers(2) as workers:
+    with Workers(2) as workers:
         results = dict(workers.run(die_on_three, range(8)))
-    assert results.pop(3) is _Workers.CRASHED
+    assert results.pop(3) is Workers.CRASHED
     assert results == {n: n * n for n in range(8) if n != 3}

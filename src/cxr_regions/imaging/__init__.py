@@ -1,11 +1,23 @@
 """Stage 2, ingest: DICOM files -> de-identified PNGs and an image table.
 
-Public API: :func:`load_film` (any DICOM/PNG/JPEG film as 2-D uint8, bone bright) and
-:func:`ingest` with :class:`IngestConfig` / :class:`IngestSummary`.
+Public API: :func:`load_film` (any DICOM/PNG/JPEG film as 2-D uint8, bone bright),
+:func:`ingest` with :class:`IngestConfig` / :class:`IngestSummary` for a folder tree, and
+:func:`ingest_file` for one file through the same steps (returns its images.csv or errors.csv row), with the
+salt from :func:`load_or_create_salt`.
 """
 
+from cxr_regions.imaging.convert import ingest_file
+from cxr_regions.imaging.deid import load_or_create_salt
 from cxr_regions.imaging.film import load_film
 from cxr_regions.imaging.ingest import IngestConfig, IngestSummary, ingest
 from cxr_regions.imaging.resize import fit_square
 
-__all__ = ["IngestConfig", "IngestSummary", "fit_square", "ingest", "load_film"]
+__all__ = [
+    "IngestConfig",
+    "IngestSummary",
+    "fit_square",
+    "ingest",
+    "ingest_file",
+    "load_film",
+    "load_or_create_salt",
+]
