@@ -22,6 +22,7 @@ import numpy as np
 
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import atomic_path, write_json
+from cxr_regions.progress import progress_bar
 
 RESIZE_MODES = ("pad", "stretch")
 CHUNK = 128
@@ -69,18 +70,6 @@ def _job_digest(sources: Sequence[Path], size: int, resize: str) -> str:
     return digest.hexdigest()
 
 
-def _progress(enabled: bool):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        disable=not enabled,
-    )
-
-
 def pack_images(
     sources: Sequence[str | os.PathLike[str]],
     out_npy: str | os.PathLike[str],
@@ -120,7 +109,7 @@ def pack_images(
     work = functools.partial(_pack_chunk, array, paths, size, resize)
     todo = np.flatnonzero(~done)
     chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
-    with _progress(progress) as bar, ThreadPoolExecutor(max(1, workers)) as pool:
+    with progress_bar(progress) as bar, ThreadPoolExecutor(max(1, workers)) as pool:
         task = bar.add_task(f"packing {out.name}", total=len(paths), completed=int(done.sum()))
         try:
             for n, finished in enumerate(pool.map(work, chunks), start=1):
@@ -161,7 +150,7 @@ def write_array(
 ) -> Path:
     """Write a uint8 count×size×size ``.npy`` atomically, row ``i`` being ``fill(i)``."""
     out = Path(out_npy)
-    with atomic_path(out) as tmp, _progress(progress) as bar:
+    with atomic_path(out) as tmp, progress_bar(progress) as bar:
         array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(count, size, size))
         task = bar.add_task(label, total=count)
         for i in range(count):

@@ -30,6 +30,7 @@ from cxr_regions.explain.heatmaps import METHODS, compute_heatmaps, min_map_side
 from cxr_regions.explain.overlay import overlay, save_png
 from cxr_regions.explain.panels import panel_png
 from cxr_regions.fileio import write_bytes, write_csv, write_text
+from cxr_regions.progress import track
 
 DEFAULT_THRESHOLD = 0.5
 FILM_SUFFIXES = {".dcm", ".dicom", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ""}
@@ -251,7 +252,7 @@ def explain_films(
     save_config(config, out / "config.yaml", command="explain")
 
     rows, scores, missing = [], [], []
-    for item in _progress(films, progress, "explain"):
+    for item in track(films, "explain", enabled=progress):
         name = item.name
         try:
             film = item.read()
@@ -341,12 +342,3 @@ def _write_heatmaps(folder: Path, film: np.ndarray, heatmaps: Mapping[str, np.nd
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **{k: v.astype(np.float16) for k, v in heatmaps.items()})
     write_bytes(folder / "heatmaps.npz", buffer.getvalue())
-
-
-def _progress(items: Sequence[FilmSource], enabled: bool, label: str):
-    if not enabled:
-        yield from items
-        return
-    from rich.progress import track
-
-    yield from track(items, description=label, total=len(items))

@@ -34,6 +34,7 @@ from cxr_regions.phantom.dicom_export import (
     sample_style,
 )
 from cxr_regions.phantom.truth import Prevalence, sample_truth
+from cxr_regions.progress import progress_bar
 from cxr_regions.regions import NORMAL, REGION_KEYS, label_string
 
 OWNED = ("dicom", "masks", "reports.csv", "reports.xlsx", "truth.csv", "phantom.json", "preview.png")
@@ -232,7 +233,6 @@ def _prepare(out: Path, overwrite: bool) -> None:
 def make_phantom(out: Path, config: PhantomConfig) -> PhantomSummary:
     """Write a phantom data set to ``out`` (see the module docstring)."""
     import pandas as pd
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from cxr_regions.phantom.preview import contact_sheet
 
@@ -248,9 +248,8 @@ def make_phantom(out: Path, config: PhantomConfig) -> PhantomSummary:
     ]
 
     results: list[tuple[dict[str, Any], dict[str, Any], np.ndarray | None]] = []
-    columns = (TextColumn("phantom"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, disable=not config.progress, transient=True) as bar:
-        task = bar.add_task("films", total=len(jobs))
+    with progress_bar(config.progress) as bar:
+        task = bar.add_task("phantom films", total=len(jobs))
         if config.workers > 1:
             with ProcessPoolExecutor(config.workers) as pool:
                 for result in pool.map(_make_film, jobs, chunksize=4):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cxr_regions.config import save_config
 from cxr_regions.fileio import atomic_path
+from cxr_regions.progress import progress_bar
 from cxr_regions.regions import REGION_KEYS, to_binary
 from cxr_regions.reports.labeler import STATUS_EMPTY, Evidence, Labeler
 from cxr_regions.reports.tables import count_rows, inspect_table, pick_columns, read_chunks
@@ -173,26 +174,9 @@ class _progress:
     def __enter__(self) -> Callable[[int], None]:
         if not self.enabled:
             return lambda done: None
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._bar = Progress(
-            TextColumn("[bold]label[/] {task.description}"),
-            BarColumn(),
-            MofNCompleteColumn() if self.rows else DownloadColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            transient=False,
-        )
+        self._bar = progress_bar(unit="items" if self.rows else "bytes")
         self._bar.start()
-        task = self._bar.add_task(self.name, total=self.total)
+        task = self._bar.add_task(f"label {self.name}", total=self.total)
         return lambda done: self._bar.update(task, completed=done)
 
     def __exit__(self, *exc: object) -> None:

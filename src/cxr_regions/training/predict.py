@@ -9,6 +9,7 @@ import pandas as pd
 import torch
 
 from cxr_regions.errors import UserError
+from cxr_regions.progress import track
 from cxr_regions.training.export import LoadedRun, load_run
 
 
@@ -46,11 +47,7 @@ def predict(
     loader = datamodule.eval_dataloader(split)
     model = loaded.model.to(device).eval()
     scores = []
-    batches = loader
-    if progress:
-        from rich.progress import track
-
-        batches = track(loader, description=f"predicting {split}", total=len(loader))
+    batches = track(loader, f"predicting {split}", total=len(loader), enabled=progress)
     with torch.inference_mode():
         for x, y in batches:
             x, _ = datamodule.device_transform((x.to(device), y), train=False)  # float crops, as in training
