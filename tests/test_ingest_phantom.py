@@ -5,13 +5,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pandas as pd
-import pytest
 
+from cxr_regions import phantom
 from cxr_regions.imaging import IngestConfig, fit_square, ingest, load_film
-
-phantom = pytest.importorskip("cxr_regions.phantom")
-if not hasattr(phantom, "make_phantom"):
-    pytest.skip("cxr_regions.phantom.make_phantom is not available yet", allow_module_level=True)
 
 
 def test_every_phantom_film_is_ingested_with_one_key_per_patient(tmp_path):

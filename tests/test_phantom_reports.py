@@ -7,6 +7,7 @@ import pytest
 
 from cxr_regions.phantom import Prevalence, sample_truth, write_report
 from cxr_regions.regions import NORMAL, REGION_KEYS, UNCERTAIN
+from cxr_regions.reports import Labeler
 
 HEDGES = ("可能", "考虑", "疑", "待排", "不除外", "似", "？")
 
@@ -42,17 +43,9 @@ def test_all_normal_truth_gives_a_complete_report():
     assert findings.endswith("。") and impression
 
 
-def _labeler():
-    try:
-        from cxr_regions.reports import Labeler
-    except ImportError:
-        pytest.skip("labeler not yet available (cxr_regions.reports.Labeler)")
-    return Labeler()
-
-
 @pytest.mark.parametrize(("prevalence", "n"), [("paper", 150), ("balanced,uncertain=0.3", 150)])
 def test_labeler_recovers_the_truth_from_phantom_reports(prevalence, n):
-    labeler = _labeler()
+    labeler = Labeler()
     values = wrong = 0
     mistakes = []
     for truth, (findings, impression) in _reports(n, prevalence, seed=7):
