@@ -1,0 +1,296 @@
+"""Reading one sentence of a report (the recipe in :mod:`cxr_regions.reports.labeler`'s docstring).
+
+The sentence is cut into clauses at boundary marks; each clause's vocabulary terms are read left to
+right (subjects, findings, negations, hedges, resolutions, explanations), and the result is two bit
+masks over the regions (at ``1``, at ``u``) with the evidence behind each bit.
+"""
+
+from __future__ import annotations
+
+import re
+
+from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN
+from cxr_regions.reports.labels import Evidence
+from cxr_regions.reports.vocabulary import (
+    CUE,
+    DEVICE,
+    EXPLAINED,
+    FINDING,
+    SUBJECT,
+    Cue,
+    FindingGroup,
+    Vocabulary,
+)
+
+_SEPARATORS = frozenset("、及和与或/及并")
+_SUBJECT_REGION = {"markings": "lungs", "pleura": "diaphragm"}
+_NO_REGION = frozenset({"outside", "neutral", "subphrenic"})
+_RATIO_RE = re.compile(
+    r"心胸比[^0-9<>,;]{0,6}?(<|>|≤|≥|大于|小于|超过|高于|低于|不足)?[约为=:≈]*\s*(\d+(?:\.\d+)?)\s*"
+    r"(?:(%)|[:/](\d+(?:\.\d+)?))?"  # 0.55, 55%, or 1:2
+)
+_SHADOW = "影"
+# What may stand between a negation or hedge and the next subject of the list it opens (sides,
+# numbers, intensifiers, list marks): anything else is a statement, and the new subject starts anew.
+_LIST_GAP = re.compile(r"(?:[左右双两单侧上中下前后部第\d~、及和与或并-]|明显|明确|确切|确定|肯定|显著)*")
+# One sentence's result: bit masks of the regions at 1 and at u, the evidence, and the
+# increased-markings statements (as lungs evidence, for the --markings-abnormal policy).
+SentenceResult = tuple[int, int, tuple[Evidence, ...], tuple[Evidence, ...]]
+REGION_BIT = {k: 1 << i for i, k in enumerate(REGION_KEYS)}
+
+
+class SentenceReader:
+    """Reads sentences with one vocabulary; :meth:`read` is pure, so its results may be cached."""
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self._finditer = vocabulary.token_re.finditer
+        self._cues = vocabulary.cues
+        self._patterns = vocabulary.patterns
+        self._threshold = vocabulary.ratio_threshold
+        self._targets_cache: dict[tuple[int, tuple[str, ...]], tuple[str, ...]] = {}
+
+    def _targets(self, group: FindingGroup, subjects: tuple[str, ...]) -> tuple[str, ...]:
+        """The regions a finding of ``group`` gives, said of ``subjects``."""
+        key = (id(group), subjects)
+        cached = self._targets_cache.get(key)
+        if cached is not None:
+            return cached
+        named = [s for s in subjects if s != "neutral"]
+        out: list[str] = []
+        if group.fixed:
+            if not (named and all(s == "outside" for s in named)):
+                out = list(group.fixed)
+                for s in named:
+                    if s in group.redirect:
+                        out = [group.redirect[s]]
+                        break
+        elif not named:
+            out = [group.region] if group.region else []
+        else:
+            for s in named:
+                region = group.redirect.get(s)
+                if region is None:
+                    if s in _NO_REGION or s in group.not_for:
+                        continue
+                    region = _SUBJECT_REGION.get(s, s)
+                if region not in out:
+                    out.append(region)
+        result = tuple(out)
+        self._targets_cache[key] = result
+        return result
+
+    def _ratios(self, sentence: str) -> list[tuple[int, str]]:
+        """Cardiothoracic ratios above the threshold in ``sentence``: (position, cue text)."""
+        out = []
+        for m in _RATIO_RE.finditer(sentence):
+            comparator, number, percent, denominator = m.groups()
+            value = float(number)
+            if denominator:
+                value = value / float(denominator) if float(denominator) else 0.0
+            elif percent or value > 1.0:
+                value /= 100.0
+            if comparator in ("<", "≤", "小于", "低于", "不足"):
+                continue
+            if value > self._threshold or (comparator is not None and value >= self._threshold):
+                out.append((m.start(), m.group()))
+        return out
+
+    def read(self, sentence: str) -> SentenceResult:
+        """Read one sentence (the unit of caching: clauses share subjects only within it)."""
+        cues, patterns = self._cues, self._patterns
+        toks = [
+            (m.start(), m.end(), cues[text] if (name := m.lastgroup) is None else patterns[name], text)
+            for m in self._finditer(sentence)
+            if (text := m.group())
+        ]
+        # Clauses: runs of tokens between boundary marks (, : ( ) and a ? that closes its clause).
+        segments = []
+        lo = text_start = 0
+        for k, (start, end, cue, _) in enumerate(toks):
+            if cue.boundary:
+                if cue.hedge_post:
+                    segments.append((lo, k + 1, text_start, end))
+                else:
+                    segments.append((lo, k, text_start, start))
+                lo, text_start = k + 1, end
+        segments.append((lo, len(toks), text_start, len(sentence)))
+        ratios = self._ratios(sentence) if "心胸比" in sentence else ()
+        targets = self._targets
+
+        entries: list[list] = []  # [region, value, cue text, clause number, hedge cue]
+        markings: list[tuple[str, int]] = []
+        inherited: tuple[str, ...] = ()
+        for number, (lo, hi, text_start, text_end) in enumerate(segments):
+            clause_start = len(entries)
+            for position, cue_text in ratios:
+                if text_start <= position < text_end:
+                    entries.append(["heart", ABNORMAL, cue_text, number, None])
+            group = inherited
+            own_subject = False  # the clause names a subject (else it reads the one carried over)
+            scoped_at = -1  # end of the negation or hedge in force, where it followed such a subject
+            subject_end = -1  # where the last subject word ended
+            subject_len = 0
+            last = 0  # kind of the last significant token (the _KIND values)
+            neg = False
+            hedge: str | None = None
+            last_hedge: Cue | None = None
+            advice = False
+            explained: str | None = None  # what an explanation earlier in the clause makes of findings
+            scope = len(entries)
+            token_end = -1
+            named = False  # the token before names a thing (a subject, device, explanation...)
+            for k in range(lo, hi):
+                start, end, cue, text = toks[k]
+                kind = cue.kind
+                after_thing = named and start == token_end
+                gap_start = token_end  # where the token before ended
+                named, token_end = cue.names, end
+                if kind == FINDING:
+                    if advice:
+                        last = FINDING
+                        continue
+                    if cue.markings and group and group[-1] == "markings":
+                        if not neg:
+                            markings.append((text, number))
+                        last = FINDING
+                        continue
+                    fgroup = cue.group
+                    if fgroup is None:
+                        continue
+                    if after_thing and text == _SHADOW:
+                        continue  # 纵隔影, 置管影, 外物影, 血管影: the shadow of the thing just named
+                    if last == DEVICE and fgroup.device_owned:
+                        continue
+                    last = FINDING
+                    if neg or explained == NORMAL:
+                        continue
+                    value = UNCERTAIN if hedge or explained == UNCERTAIN else ABNORMAL
+                    regions = targets(fgroup, group if own_subject or fgroup.carry else ())
+                    for region in regions:
+                        entries.append([region, value, text, number, hedge])
+                    if regions:
+                        named = True  # 渗出影: the 影 is this finding's shadow, already counted
+                elif kind == SUBJECT:
+                    subject = cue.subject or cue.part
+                    fresh = False
+                    if last == SUBJECT:
+                        gap = sentence[subject_end:start]
+                        if not gap:
+                            if cue.part is not None and group:
+                                subject_end = end
+                                continue
+                            if subject == "markings":
+                                group = ("markings",)
+                            elif end - start == 1 or subject_len == 1:
+                                group = (*group, subject)
+                            else:
+                                group = (subject,)
+                        elif _SEPARATORS.intersection(gap):
+                            group = (*group, subject)
+                        else:
+                            group = (subject,)
+                            fresh = True
+                    else:
+                        group = (subject,)
+                        fresh = True
+                    if (
+                        fresh
+                        and scoped_at >= 0
+                        and not _LIST_GAP.fullmatch(sentence, scoped_at, start)
+                        and not _SEPARATORS.intersection(sentence[gap_start:start])
+                    ):
+                        # "心影未见增大主动脉迂曲": the denial was said of the subject before it
+                        neg, hedge, scoped_at, scope = False, None, -1, len(entries)
+                    own_subject = True
+                    subject_end = end
+                    subject_len = end - start
+                    last = SUBJECT
+                elif kind == DEVICE:
+                    last = DEVICE
+                elif kind == CUE:
+                    last = CUE
+                    if cue.neg_pre or cue.neg_post:
+                        if cue.neg_pre and (not cue.neg_post or _finding_follows(toks, k + 1, hi)):
+                            neg = True
+                            scope = len(entries)
+                            scoped_at = end if own_subject else -1
+                        else:
+                            del entries[scope:]
+                    if cue.hedge_pre or cue.hedge_post:
+                        if cue.hedge_post:
+                            last_hedge = cue
+                        if cue.hedge_pre and (not cue.hedge_post or _finding_follows(toks, k + 1, hi)):
+                            hedge = text
+                            scope = len(entries)
+                            scoped_at = end if own_subject else -1
+                        else:
+                            for entry in entries[scope:]:
+                                if entry[1] == ABNORMAL:
+                                    entry[1] = UNCERTAIN
+                                    entry[4] = text
+                    if cue.explained or cue.resolved:
+                        # an explanation is doubted only by 可能/待排/?... (考虑体位所致 still explains)
+                        doubt = last_hedge or next((t[2] for t in toks[k + 1 : hi] if t[2].hedge_post), None)
+                        if cue.resolved or doubt is None:
+                            mode: str | None = NORMAL
+                        else:
+                            mode = None if doubt.rule_out else UNCERTAIN
+                        if mode is not None:
+                            self._cancel(entries, clause_start, inherited, mode, text)
+                        if cue.explained:
+                            explained = mode
+                            last = EXPLAINED
+                    if cue.advice:
+                        advice = True
+                    if cue.scope_break:
+                        neg = False
+                        hedge = None
+                        advice = False
+                        scoped_at = -1
+                        scope = len(entries)
+            inherited = group
+
+        abnormal = uncertain = 0
+        found = []
+        make = tuple.__new__  # Evidence without the Python-level NamedTuple constructor
+        for region, value, cue_text, number, hedge_text in entries:
+            clause = sentence[segments[number][2] : segments[number][3]]
+            if value == ABNORMAL:
+                abnormal |= REGION_BIT[region]
+                found.append(make(Evidence, (region, value, clause, cue_text)))
+            else:
+                uncertain |= REGION_BIT[region]
+                found.append(make(Evidence, (region, value, clause, f"{cue_text} [{hedge_text}]")))
+        marked = tuple(
+            make(Evidence, ("lungs", ABNORMAL, sentence[segments[n][2] : segments[n][3]], cue_text))
+            for cue_text, n in markings
+        )
+        return abnormal, uncertain, tuple(found), marked
+
+    def _cancel(
+        self, entries: list[list], clause_start: int, inherited: tuple[str, ...], mode: str, cue: str
+    ) -> None:
+        """Resolve (``0``) or explain away (``0``/``u``) the findings this clause refers back to.
+
+        Those are the findings earlier in the same clause, or else those of the earlier clauses of
+        the sentence about the subject this clause carried over (all of them when it carried none).
+        """
+        if len(entries) > clause_start:
+            lo, regions = clause_start, set()
+        else:
+            lo, regions = 0, {_SUBJECT_REGION.get(s, s) for s in inherited if s not in _NO_REGION}
+        keep = entries[:lo]
+        for entry in entries[lo:]:
+            if regions and entry[0] not in regions:
+                keep.append(entry)
+            elif mode == UNCERTAIN:
+                if entry[1] == ABNORMAL:
+                    entry[1] = UNCERTAIN
+                    entry[4] = cue
+                keep.append(entry)
+        entries[:] = keep
+
+
+def _finding_follows(toks: list, lo: int, hi: int) -> bool:
+    """Whether a finding word comes later in the clause (decides how a two-sided cue reads)."""
+    return any(toks[k][2].group is not None for k in range(lo, hi))

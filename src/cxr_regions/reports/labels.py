@@ -1,0 +1,46 @@
+"""What the labeler returns: one report's five region values, each with the evidence that set it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN, label_string, to_binary
+
+STATUS_OK = "ok"
+STATUS_EMPTY = "empty_text"
+_AS_BIT = {ABNORMAL: "1", UNCERTAIN: "1", NORMAL: "0"}
+
+
+class Evidence(NamedTuple):
+    """Why a region is not ``0``: the clause, the cue that fired, and the value it gave."""
+
+    region: str
+    value: str
+    clause: str
+    cue: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"region": self.region, "value": self.value, "clause": self.clause, "cue": self.cue}
+
+
+@dataclass(slots=True)
+class ReportLabels:
+    """The labels of one report."""
+
+    values: dict[str, str]
+    markings_only: bool = False
+    status: str = STATUS_OK
+    evidence: list[Evidence] = field(default_factory=list)
+
+    @property
+    def label_string(self) -> str:
+        """Five characters in region order, ``u`` counted as ``1`` (e.g. ``01101``)."""
+        try:  # the same as regions.label_string, without a Python-level loop (it runs per report)
+            return "".join(map(_AS_BIT.__getitem__, map(self.values.__getitem__, REGION_KEYS)))
+        except KeyError:
+            return label_string(self.values)
+
+    def binary(self) -> dict[str, int]:
+        """The method's binary labels (``u`` -> 1)."""
+        return {k: to_binary(v) for k, v in self.values.items()}
