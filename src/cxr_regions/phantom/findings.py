@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cxr_regions.phantom import anatomy as an
+from cxr_regions.phantom import outlines as ol
 from cxr_regions.regions import NORMAL, REGION_KEYS
 
 if TYPE_CHECKING:
-    from cxr_regions.phantom.render import Painter
+    from cxr_regions.phantom.painter import Painter
 
 KINDS: dict[str, tuple[tuple[str, float], ...]] = {
     "thorax": (("scoliosis", 0.4), ("asymmetry", 0.25), ("fracture", 0.35)),
@@ -148,7 +149,7 @@ def apply_findings(a: an.Anatomy, findings: list[Finding]) -> an.Anatomy:
 def _zone_point(rng: np.random.Generator, a: an.Anatomy, side: int, zone: str) -> tuple[float, float]:
     lo, hi = ZONE_FRACTION[zone]
     y = a.apex_y + rng.uniform(lo, hi) * (a.dome_y[side] - a.apex_y)
-    half = abs(float(an.lateral_x(a, side, y)) - 0.5)
+    half = abs(float(ol.lateral_x(a, side, y)) - 0.5)
     medial = a.heart_width() * (1 - a.heart_right_frac) if side > 0 else a.heart_width() * a.heart_right_frac
     inner = max(a.med_hw[side] + 0.03, medial + 0.03 if zone == "lower" else a.med_hw[side] + 0.03)
     x = 0.5 + side * rng.uniform(min(inner, half - 0.05), half - 0.04)
@@ -158,7 +159,7 @@ def _zone_point(rng: np.random.Generator, a: an.Anatomy, side: int, zone: str) -
 def _fracture_sites(a: an.Anatomy, f: Finding) -> list[tuple[np.ndarray, np.ndarray, int]]:
     """(point, direction along the rib, path index) of each fractured rib."""
     s = _sides(f)[0]
-    ribs = an.rib_paths(a, s)
+    ribs = ol.rib_paths(a, s)
     sites = []
     for rib, t in zip(f.detail["ribs"], f.detail["t"], strict=True):
         post = ribs[min(rib - 1, len(ribs) - 1)][0]
@@ -175,7 +176,7 @@ def fluid_height(f: Finding) -> float:
 
 def effusion_outline(a: an.Anatomy, side: int, height: float, blunted_only: bool) -> np.ndarray:
     """Pleural fluid above a dome: a meniscus climbing the lateral wall, closed by the dome."""
-    dome = an.dome_curve(a, side, 40)
+    dome = ol.dome_curve(a, side, 40)
     x_cp, cp = dome[0]
     width = (0.06 + 1.0 * height) if blunted_only else abs(x_cp - 0.5) - 0.03
     x_in = x_cp - side * width
@@ -213,7 +214,7 @@ def draw_findings(rng: np.random.Generator, p: Painter, a: an.Anatomy, findings:
             for s in _sides(f):
                 _draw_lung_lesion(rng, p, a, f, s)
         elif f.region == "aorta" and f.detail["calcified"]:
-            cx, cy = an.knob_center(a)
+            cx, cy = ol.knob_center(a)
             width = 0.005 + 0.004 * sev
             p.ellipse(
                 "bone",
@@ -252,7 +253,7 @@ def _draw_lung_lesion(rng: np.random.Generator, p: Painter, a: an.Anatomy, f: Fi
             t = 2 * math.pi * k / 9
             r = rng.uniform(0.8, 1.15)
             pts.append((cx + math.cos(t) * ax * r, cy + math.sin(t) * ay * r))
-        p.poly("opacity", an.smooth_closed(np.array(pts), 6), 0.85 + 0.1 * sev)
+        p.poly("opacity", ol.smooth_closed(np.array(pts), 6), 0.85 + 0.1 * sev)
         for _ in range(int(rng.integers(1, 4))):
             ang = rng.uniform(0, 2 * math.pi)
             end = (cx + math.cos(ang) * ax * 0.7, cy + math.sin(ang) * ay * 0.7)

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from cxr_regions.phantom import anatomy as an
+from cxr_regions.phantom import outlines as ol
 from cxr_regions.phantom.findings import (
     Finding,
     apply_findings,
@@ -22,11 +23,10 @@ from cxr_regions.phantom.findings import (
     mask_findings,
     sample_findings,
 )
+from cxr_regions.phantom.painter import Painter
 from cxr_regions.regions import REGION_KEYS
 
-_SHIFT = 4  # fixed-point bits for sub-pixel drawing
 TISSUE, MEDIASTINUM, AIR = 0.5, 0.63, 0.34  # densities of soft tissue, mediastinum/heart, lung air
-_ONE = 1 << _SHIFT
 
 
 @dataclass
@@ -39,78 +39,6 @@ class Film:
     findings: list[Finding] = field(default_factory=list)
     view: str = "PA"
     body: np.ndarray | None = None
-
-
-class Painter:
-    """Draws normalised shapes onto named canvases of one size through the film's pose."""
-
-    def __init__(self, size: int, pose: np.ndarray, dtype=np.float32, names=("canvas",), smooth: bool = True):
-        self.size = size
-        self.line_type = cv2.LINE_AA if smooth else cv2.LINE_8
-        self.pose = pose  # 2x3 affine in normalised coordinates
-        self.scale = float(math.sqrt(abs(np.linalg.det(pose[:, :2]))))
-        self.rotation = math.degrees(math.atan2(pose[1, 0], pose[0, 0]))
-        self.canvases = {n: np.zeros((size, size), dtype) for n in names}
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.canvases[name]
-
-    def px(self, pts: np.ndarray) -> np.ndarray:
-        p = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
-        q = p @ self.pose[:, :2].T + self.pose[:, 2]
-        return np.round(q * self.size * _ONE).astype(np.int32)
-
-    def length(self, d: float) -> int:
-        return max(1, round(d * self.size * self.scale))
-
-    def poly(self, name: str, pts: np.ndarray, value: float) -> None:
-        cv2.fillPoly(self.canvases[name], [self.px(pts)], value, self.line_type, _SHIFT)
-
-    def polys(self, name: str, polys: list[np.ndarray], value: float) -> None:
-        cv2.fillPoly(self.canvases[name], self.pxs(polys), value, self.line_type, _SHIFT)
-
-    def line(self, name: str, pts: np.ndarray, value: float, width: float) -> None:
-        cv2.polylines(
-            self.canvases[name], [self.px(pts)], False, value, self.length(width), self.line_type, _SHIFT
-        )
-
-    def pxs(self, paths: list[np.ndarray]) -> list[np.ndarray]:
-        """Several paths to pixel coordinates in one transform."""
-        lengths = np.cumsum([len(path) for path in paths])[:-1]
-        return np.split(self.px(np.concatenate(paths)), lengths)
-
-    def lines(self, name: str, paths: list[np.ndarray], value: float, width: float) -> None:
-        """Many open paths of one value and width in one call."""
-        cv2.polylines(
-            self.canvases[name], self.pxs(paths), False, value, self.length(width), self.line_type, _SHIFT
-        )
-
-    def ribbons(self, name: str, paths: list[np.ndarray], value: float, width: float) -> None:
-        """Thick bands along paths (ribs, spine) as filled polygons: much faster than thick lines."""
-        stacked = np.asarray(paths)  # K x N x 2 (paths of equal length)
-        polys = np.concatenate(
-            [an.offset(stacked, width / 2), an.offset(stacked, -width / 2)[:, ::-1]], axis=1
-        )
-        self.polys(name, list(polys), value)
-
-    def segments(self, name: str, starts: np.ndarray, ends: np.ndarray, value: float, width: float) -> None:
-        """Many straight segments (N x 2 starts and ends) of one value and width in one call."""
-        if len(starts) == 0:
-            return
-        pts = self.px(np.stack([starts, ends], axis=1)).reshape(-1, 2, 2)
-        cv2.polylines(
-            self.canvases[name], list(pts), False, value, self.length(width), self.line_type, _SHIFT
-        )
-
-    def ellipse(self, name: str, center, axes, angle: float, value: float, arc=(0.0, 360.0), width=-1.0):
-        c = self.px(np.array(center))[0]
-        s = self.size * _ONE * self.scale
-        ax = (max(1, round(axes[0] * s)), max(1, round(axes[1] * s)))
-        thick = -1 if width < 0 else self.length(width)
-        center = (int(c[0]), int(c[1]))
-        canvas = self.canvases[name]
-        angle = angle + self.rotation
-        cv2.ellipse(canvas, center, ax, angle, arc[0], arc[1], value, thick, self.line_type, _SHIFT)
 
 
 def _pose(rng: np.random.Generator) -> np.ndarray:
@@ -138,7 +66,7 @@ def _smooth_noise(
 
 def _vessel_tree(rng: np.random.Generator, painter: Painter, a: an.Anatomy, side: int) -> None:
     """Branching pulmonary vessels fanning out from a hilum (normal lung markings), tapering outwards."""
-    hx, hy = an.hilum(a, side)
+    hx, hy = ol.hilum(a, side)
     base = np.radians(np.array([-70.0, -40.0, -10.0, 20.0, 45.0, 70.0]) + rng.uniform(-12, 12, 6))
     x, y = np.full(6, hx), np.full(6, hy)
     angle, length = base, rng.uniform(0.065, 0.095, 6)
@@ -159,22 +87,22 @@ def _vessel_tree(rng: np.random.Generator, painter: Painter, a: an.Anatomy, side
 
 def _both_edges(paths: np.ndarray, width: float) -> np.ndarray:
     """The two edges (cortex) of bands of ``width`` along K x N x 2 ``paths``: 2K paths."""
-    return an.offset(np.repeat(paths, 2, axis=0), np.tile([-0.5, 0.5], len(paths)) * width)
+    return ol.offset(np.repeat(paths, 2, axis=0), np.tile([-0.5, 0.5], len(paths)) * width)
 
 
 def _draw_anatomy(rng: np.random.Generator, p: Painter, a: an.Anatomy) -> None:
     """Normal anatomy: soft tissue, lung air, mediastinum and heart, bones, lung vessels."""
-    p.poly("tissue", an.body_outline(a), TISSUE)
-    abdomen = an.abdomen(a)
-    p.poly("tissue", an.flanks(a), TISSUE * 1.1)
+    p.poly("tissue", ol.body_outline(a), TISSUE)
+    abdomen = ol.abdomen(a)
+    p.poly("tissue", ol.flanks(a), TISSUE * 1.1)
     p.poly("tissue", abdomen, MEDIASTINUM * 0.97)
     for side in an.SIDES:  # shoulders: humeral heads, and the arms when they hang in the field
-        hx, hy, hr = an.humeral_head(a, side)
+        hx, hy, hr = ol.humeral_head(a, side)
         p.ellipse("tissue", (hx - side * 0.015, hy + 0.01), (hr * 1.25, hr * 1.2), 0, TISSUE)
         p.ellipse("bone2", (hx, hy), (hr, hr), 0, 0.07)
         p.ellipse("bone2", (hx, hy), (hr, hr), 0, 0.04, width=0.008)
         if a.arms:
-            p.poly("tissue", an.arm(a, side), TISSUE)
+            p.poly("tissue", ol.arm(a, side), TISSUE)
             shaft = np.array(
                 [
                     [[hx - side * hr * 0.6, hy], [hx - side * hr * 0.4, 0.9]],
@@ -182,16 +110,16 @@ def _draw_anatomy(rng: np.random.Generator, p: Painter, a: an.Anatomy) -> None:
                 ]
             )
             p.lines("bone2", list(shaft), 0.05, 0.012)
-    heart = an.heart_outline(a)
-    med = an.mediastinum(a)
-    kx, ky = an.knob_center(a)
+    heart = ol.heart_outline(a)
+    med = ol.mediastinum(a)
+    kx, ky = ol.knob_center(a)
     for side in an.SIDES:
-        p.poly("air", an.hemithorax(a, side), AIR * a.lung_air)
+        p.poly("air", ol.hemithorax(a, side), AIR * a.lung_air)
     for name, val in (("air", 0.0), ("tissue", MEDIASTINUM)):
         p.poly(name, med, val)
         p.poly(name, heart, val)
         p.ellipse(name, (kx, ky), (a.knob_r, a.knob_r), 0, val)
-        p.poly(name, an.aorta_shadow(a), val)
+        p.poly(name, ol.aorta_shadow(a), val)
     # trachea and main bronchi: air in the mediastinum
     trachea = np.array([[0.5, -0.05], [0.5 - 0.004, a.knob_y - 0.02], [0.5, a.carina_y]])
     trachea[:, 0] += 0.7 * (a.spine_x(trachea[:, 1]) - 0.5)
@@ -234,44 +162,44 @@ def _draw_anatomy(rng: np.random.Generator, p: Painter, a: an.Anatomy) -> None:
     ]
     p.lines("bone", [ring + c for c in centres], 0.06, 0.004)
     # ribs (posterior with a bright cortex, anterior faint), clavicles with their cortex, scapulae
-    posterior = np.asarray([post for side in an.SIDES for post, _ in an.rib_paths(a, side)])
+    posterior = np.asarray([post for side in an.SIDES for post, _ in ol.rib_paths(a, side)])
     p.ribbons("bone", list(posterior), 0.05, a.rib_w)
     p.lines("bone2", list(_both_edges(posterior, 0.9 * a.rib_w)), 0.035, 0.005)
-    anterior = [ant[1:11] for side in an.SIDES for _, ant in an.rib_paths(a, side)]
+    anterior = [ant[1:11] for side in an.SIDES for _, ant in ol.rib_paths(a, side)]
     p.ribbons("bone2", anterior, 0.035, a.rib_w * 0.8)
-    clavicles = np.asarray([an.clavicle(a, side) for side in an.SIDES])
+    clavicles = np.asarray([ol.clavicle(a, side) for side in an.SIDES])
     p.ribbons("bone", list(clavicles), 0.09, 0.032)
     p.lines("bone2", list(_both_edges(clavicles, 0.029)), 0.04, 0.006)
     scapulae = []  # medial borders, from the superior to the inferior angle
     for side in an.SIDES:
         sx = 0.5 + side * (a.cage_hw[side] - 0.03)
         top, bottom = (sx + side * 0.04, a.apex_y + 0.03), (sx + side * 0.05, a.apex_y + 0.3)
-        scapulae.append(an.bezier(top, (sx - side * 0.02, a.apex_y + 0.15), bottom, n=12))
+        scapulae.append(ol.bezier(top, (sx - side * 0.02, a.apex_y + 0.15), bottom, n=12))
     p.lines("bone2", scapulae, 0.035, 0.008)
     for side in an.SIDES:
         _vessel_tree(rng, p, a, side)
 
 
 def _draw_masks(m: Painter, a: an.Anatomy, findings: list[Finding]) -> None:
-    heart = an.heart_outline(a)
-    kx, ky = an.knob_center(a)
+    heart = ol.heart_outline(a)
+    kx, ky = ol.knob_center(a)
     for side in an.SIDES:
-        m.poly("lungs", an.hemithorax(a, side), 1)
-    m.poly("lungs", an.mediastinum(a), 0)
+        m.poly("lungs", ol.hemithorax(a, side), 1)
+    m.poly("lungs", ol.mediastinum(a), 0)
     m.poly("lungs", heart, 0)
     m.ellipse("lungs", (kx, ky), (a.knob_r, a.knob_r), 0, 0)
     m.poly("heart", heart, 1)
     m.ellipse("aorta", (kx, ky), (a.knob_r + 0.01, a.knob_r + 0.01), 0, 1)
     m.line("aorta", np.array([[0.5, ky - 0.01], [kx, ky]]), 1, a.knob_r * 1.4)
-    m.line("aorta", an.descending_aorta(a), 1, a.knob_r * 1.6)
+    m.line("aorta", ol.descending_aorta(a), 1, a.knob_r * 1.6)
     for side in an.SIDES:
-        m.line("diaphragm", an.dome_curve(a, side), 1, 0.045)
-        m.ellipse("diaphragm", tuple(an.dome_curve(a, side)[0]), (0.04, 0.04), 0, 1)
-        hemi = an.hemithorax(a, side)
+        m.line("diaphragm", ol.dome_curve(a, side), 1, 0.045)
+        m.ellipse("diaphragm", tuple(ol.dome_curve(a, side)[0]), (0.04, 0.04), 0, 1)
+        hemi = ol.hemithorax(a, side)
         m.line("thorax", hemi[:38], 1, 0.05)
-        for post, _ in an.rib_paths(a, side):
+        for post, _ in ol.rib_paths(a, side):
             m.line("thorax", post, 1, a.rib_w * 1.3)
-        m.line("thorax", an.clavicle(a, side), 1, 0.03)
+        m.line("thorax", ol.clavicle(a, side), 1, 0.03)
     ys = np.linspace(a.apex_y - 0.03, max(a.cp_y(-1), a.cp_y(1)), 30)
     m.line("thorax", np.stack([a.spine_x(ys), ys], axis=1), 1, a.spine_w)
     mask_findings(m, a, findings)
@@ -355,7 +283,7 @@ def render_film(
     np.clip(img, 0.0, 1.0, out=img)
 
     m = Painter(size, pose, dtype=np.uint8, names=("body", *REGION_KEYS), smooth=False)
-    m.poly("body", an.body_outline(a), 1)
+    m.poly("body", ol.body_outline(a), 1)
     _draw_masks(m, a, findings)
     body = m["body"]
     for key in REGION_KEYS:
