@@ -25,6 +25,7 @@ from cxr_regions import __version__
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_text
 from cxr_regions.htmlreport.evidence import highlight, parse_evidence, region_title
+from cxr_regions.imageio import png_bytes
 from cxr_regions.regions import REGIONS
 
 THUMBNAIL = 320
@@ -75,8 +76,6 @@ def data_uri(png: bytes) -> str:
 def thumbnail_png(image: np.ndarray, longest: int = THUMBNAIL) -> bytes:
     """PNG bytes of a gray or RGB uint8 image, shrunk so that its longest side is at most ``longest``."""
     import cv2
-
-    from cxr_regions.explain.overlay import png_bytes
 
     h, w = image.shape[:2]
     if max(h, w) > longest:

@@ -28,6 +28,7 @@ from typing import Any
 
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_bytes, write_csv, write_json, write_text
+from cxr_regions.imageio import png_bytes
 from cxr_regions.imaging.decode import (
     DEFAULT_PERCENTILES,
     STATUS_DECODE_ERROR,
@@ -238,15 +239,6 @@ def _scan_header(ctx: _Context, rel: str) -> dict[str, Any]:
     }
 
 
-def _png_bytes(image: Any) -> bytes:
-    import cv2
-
-    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 3])
-    if not ok:
-        raise RuntimeError("PNG encoding failed")
-    return buf.tobytes()
-
-
 def _convert_film(ctx: _Context, job: tuple[str, str]) -> dict[str, Any]:
     """Decode one film and write its PNG(s) atomically; returns ``{"rel", "error"?}``."""
     with quiet_pydicom():
@@ -263,7 +255,7 @@ def _convert(ctx: _Context, job: tuple[str, str]) -> dict[str, Any]:
         outputs = {IMAGES_DIR: pad_square(quantise(small, config.bit_depth, display.invert), config.size)}
         if config.keep_full:
             outputs[FULL_DIR] = quantise(display.values, config.bit_depth, display.invert)
-        encoded = {folder: _png_bytes(image) for folder, image in outputs.items()}
+        encoded = {folder: png_bytes(image, compression=3) for folder, image in outputs.items()}
     except FilmError as exc:
         status, message = exc.status, exc.message
     except Exception as exc:
