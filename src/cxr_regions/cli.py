@@ -24,6 +24,7 @@ STAGES = (
     "pretrain",
     "evaluation",
     "explain",
+    "htmlreport",
     "demo",
 )
 
@@ -33,7 +34,7 @@ app = typer.Typer(
         "Chest radiographs + Chinese radiology reports -> a trained, evaluated and explainable "
         "classifier of five regions (thorax 胸廓, lungs 两肺, aorta 主动脉, heart 心影, "
         "diaphragm 膈面膈角), after Huang, Fang & Gu (J. System Simulation 2020).\n\n"
-        "Pipeline: phantom -> ingest -> label -> build -> train -> evaluate -> explain; "
+        "Pipeline: phantom -> ingest -> label -> build -> train -> evaluate -> explain -> report; "
         "`demo` runs it all on embedded phantom data."
     ),
     no_args_is_help=True,

@@ -104,10 +104,9 @@ def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | Non
     from cxr_regions.evaluation import evaluate_run
     from cxr_regions.explain import explain_split
     from cxr_regions.htmlreport import ReportInputs, write_html_report
-    from cxr_regions.htmlreport.texts import read_report_texts
     from cxr_regions.imaging import IngestConfig, ingest
     from cxr_regions.phantom import PhantomConfig, Prevalence, make_phantom
-    from cxr_regions.reports import label_file
+    from cxr_regions.reports import label_file, read_report_texts
     from cxr_regions.training import TrainConfig, train
 
     out = Path(config.out)
