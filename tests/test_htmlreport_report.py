@@ -120,7 +120,7 @@ def test_report_loads_in_headless_chromium_with_tables_and_images(report_html, t
         finally:
             browser.close()
     assert problems == []
-    assert counts["table1"] == len(REGION_KEYS) + 2  # the regions, all normal, any abnormal
+    assert counts["table1"] == len(REGION_KEYS) + 2  # normal, the regions, total
     assert counts["splits"] == 3
     assert counts["auc"] == len(REGION_KEYS) + 1  # the regions and the mean
     assert counts["cards"] == GALLERY + 2

@@ -109,15 +109,28 @@ def _table(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def table1_display(table: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 (``cxr_regions.reports.table1``) as the report shows it: titles and percentages."""
+    return pd.DataFrame(
+        {
+            "label": [f"{r.label} {r.name_zh}".strip() for r in table.itertuples(index=False)],
+            "films": table["films"],
+            "overlap": ["" if pd.isna(v) else int(v) for v in table["overlap"]],
+            "overlap rate": ["" if pd.isna(v) else f"{v:.1%}" for v in table["overlap_rate"]],
+        }
+    )
+
+
 def dataset_tables(data: Any) -> dict[str, Any]:
-    """Table 1 over the dataset's source films and the split table, from the dataset's own code."""
-    from cxr_regions.dataset.stats import split_table, table1
+    """Table 1 over the dataset's source films and the split table, from the stages' own code."""
+    from cxr_regions.dataset.stats import split_table
+    from cxr_regions.reports import table1
 
     manifest = data.manifest
     names = list(data.label_names)
     sources = manifest[manifest["image_id"].astype(str) == manifest["source_image_id"].astype(str)]
     return {
-        "table1": _table(table1(sources, names)),
+        "table1": _table(table1_display(table1(sources, names))),
         "splits": _table(split_table(manifest, names)),
         "meta": data.meta,
     }
