@@ -25,6 +25,7 @@ _EXPORTS = {
     "pointing_hit": "localisation",
     "score_film": "localisation",
     "summarise": "localisation",
+    "summarise_by_label": "localisation",
     "panel_png": "panels",
 }
 

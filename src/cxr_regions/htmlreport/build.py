@@ -173,34 +173,29 @@ def localisation_table(explain: Path, manifest: pd.DataFrame) -> dict[str, Any] 
     """Pointing game and energy share per region from the explain folder's localisation.csv: over
     all scored films, and over those whose label says the region is abnormal (where a heatmap of
     the suspected area means something), each beside the chance level."""
-    from cxr_regions.explain.localisation import summarise
+    from cxr_regions.explain import summarise_by_label
 
     file = explain / "localisation.csv"
     if not file.exists():
         return None
-    scores = pd.read_csv(file, dtype={"image": str})
-    truth = manifest.assign(image_id=manifest["image_id"].astype(str)).drop_duplicates("image_id")
-    truth = truth.set_index("image_id")
-    abnormal = [
-        bool(truth.at[image, region]) if image in truth.index and region in truth.columns else False
-        for image, region in zip(scores["image"], scores["region"], strict=True)
+    table = summarise_by_label(pd.read_csv(file, dtype={"image": str}), manifest)
+
+    def pct(value: float) -> str:
+        return "–" if pd.isna(value) else f"{value:.0%}"
+
+    rows = [
+        {
+            "region": region_title(row.region),
+            "films": row.films,
+            "pointing game": pct(row.pointing_game),
+            "energy in mask": pct(row.energy_share),
+            "abnormal films": row.abnormal_films,
+            "pointing game (abnormal)": pct(row.pointing_game_abnormal),
+            "energy in mask (abnormal)": pct(row.energy_share_abnormal),
+            "chance (mask area)": pct(row.chance),
+        }
+        for row in table.itertuples(index=False)
     ]
-    every, sick = summarise(scores), summarise(scores[abnormal]).set_index("region")
-    rows = []
-    for row in every.itertuples(index=False):
-        part = sick.loc[row.region] if row.region in sick.index else None
-        rows.append(
-            {
-                "region": region_title(row.region),
-                "films": row.films,
-                "pointing game": f"{row.pointing_game:.0%}",
-                "energy in mask": f"{row.energy_share:.0%}",
-                "abnormal films": int(part["films"]) if part is not None else 0,
-                "pointing game (abnormal)": f"{part['pointing_game']:.0%}" if part is not None else "–",
-                "energy in mask (abnormal)": f"{part['energy_share']:.0%}" if part is not None else "–",
-                "chance (mask area)": f"{row.chance:.0%}",
-            }
-        )
     return _table(pd.DataFrame(rows))
 
 
