@@ -1,11 +1,21 @@
 """Stage 2, ingest: DICOM files -> de-identified PNGs and an image table.
 
-Public API: :func:`load_film` (any DICOM/PNG/JPEG film as 2-D uint8, bone bright) and
-:func:`ingest` with :class:`IngestConfig` / :class:`IngestSummary`.
+Public API: :func:`load_film` (any DICOM/PNG/JPEG film as 2-D uint8, bone bright),
+:func:`ingest` with :class:`IngestConfig` / :class:`IngestSummary`, and :func:`fit_square` /
+:func:`fit_square_placed` (with :class:`Placement`): the one way every stage fits a film into a square.
 """
 
 from cxr_regions.imaging.film import load_film
 from cxr_regions.imaging.ingest import IngestConfig, IngestSummary, ingest
-from cxr_regions.imaging.resize import fit_square
+from cxr_regions.imaging.resize import RESIZE_MODES, Placement, fit_square, fit_square_placed
 
-__all__ = ["IngestConfig", "IngestSummary", "fit_square", "ingest", "load_film"]
+__all__ = [
+    "RESIZE_MODES",
+    "IngestConfig",
+    "IngestSummary",
+    "Placement",
+    "fit_square",
+    "fit_square_placed",
+    "ingest",
+    "load_film",
+]
