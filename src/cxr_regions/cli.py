@@ -25,7 +25,7 @@ STAGES = (
     "evaluation",
     "explain",
     "htmlreport",
-    "demo",
+    "workflows",
 )
 
 app = typer.Typer(
