@@ -1,4 +1,4 @@
-"""The ``cxr-regions`` command line: one sub-command per pipeline stage.
+"""The ``cxr-regions`` command line: the stages' commands in pipeline order, then the workflows'.
 
 Each stage package has a ``commands`` module with ``register(app)``; heavy libraries (torch,
 pydicom...) are imported inside the command functions so that ``--help`` stays fast.
@@ -16,9 +16,9 @@ from cxr_regions import __version__
 from cxr_regions.errors import UserError
 
 STAGES = (
-    "reports",
     "phantom",
     "imaging",
+    "reports",
     "dataset",
     "training",
     "pretrain",

@@ -1,4 +1,4 @@
-"""Stage 3, build: labels.csv + images.csv -> a split, packed, training-ready dataset.
+"""Stage 4, build: labels.csv + images.csv -> a split, packed, training-ready dataset.
 
 Public API (names load on first use, so building and reading a dataset does not import torch):
 

@@ -1,4 +1,4 @@
-"""Stage 1, label: Chinese chest-film reports -> five region labels (labeling-policy.md).
+"""Stage 3, label: Chinese chest-film reports -> five region labels (labeling-policy.md).
 
 Public API::
 
