@@ -123,7 +123,7 @@ def table1_display(table: pd.DataFrame) -> pd.DataFrame:
 
 def dataset_tables(data: Any) -> dict[str, Any]:
     """Table 1 over the dataset's source films and the split table, from the stages' own code."""
-    from cxr_regions.dataset.stats import split_table
+    from cxr_regions.dataset import split_table
     from cxr_regions.reports import table1
 
     manifest = data.manifest
