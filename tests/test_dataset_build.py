@@ -242,3 +242,16 @@ def test_a_share_that_cannot_be_reached_is_reported_not_looped(tmp_path):
     assert oversampling["unreachable"], "8 disjoint labels cannot each be 20% of the draws"
     assert oversampling["epoch_draws"] <= (10 / (1 - 0.2) + 1) * oversampling["films"]
     assert data.label_names == names and list(data.manifest.columns[3:11]) == names
+
+
+def test_stats_md_holds_table1_of_all_films_and_of_each_split(clean):
+    from cxr_regions.reports import table1
+
+    stats = (clean.path / "stats.md").read_text(encoding="utf-8")
+    manifest = clean.manifest
+    for split in ("all films", "train", "val", "test"):
+        part = manifest if split == "all films" else manifest[manifest["split"] == split]
+        counts = table1(part, clean.label_names).set_index("label")
+        section = stats.split(f"## Table 1: {split}\n", 1)[1].split("\n## ", 1)[0]
+        assert f"| heart | 心影 | {counts.loc['heart', 'films']} |" in section
+        assert f"| total | 合计 | {len(part)} |" in section

@@ -11,6 +11,7 @@ from cxr_regions.explain.localisation import (
     pointing_hit,
     score_film,
     summarise,
+    summarise_by_label,
     summary_markdown,
 )
 
@@ -63,3 +64,25 @@ def test_summary_per_region_with_chance(mask):
     assert heart["films"] == 2 and heart["pointing_game"] == 0.5
     assert heart["chance"] == pytest.approx(mask.mean())
     assert "| heart | 2 | 50.0% |" in summary_markdown(table)
+
+
+def test_summary_by_label_scores_all_films_and_the_abnormal_ones_apart():
+    scores = pd.DataFrame(
+        {
+            "image": ["a", "b", "c", "a", "b"],
+            "region": ["heart", "heart", "heart", "aorta", "aorta"],
+            "pointing_hit": [1.0, 1.0, 0.0, 0.0, 1.0],
+            "energy_share": [0.6, 0.4, 0.2, 0.1, 0.3],
+            "mask_fraction": [0.1, 0.1, 0.1, 0.05, 0.05],
+        }
+    )
+    labels = pd.DataFrame({"image_id": ["a", "b", "a"], "heart": [1, 1, 1], "aorta": [0, 0, 0]})
+    table = summarise_by_label(scores, labels).set_index("region")
+    assert list(table.index) == ["aorta", "heart"]  # region order
+    heart = table.loc["heart"]
+    assert heart["films"] == 3 and heart["pointing_game"] == pytest.approx(2 / 3)
+    assert heart["abnormal_films"] == 2  # film c is not in the labels: not abnormal
+    assert heart["pointing_game_abnormal"] == 1.0 and heart["energy_share_abnormal"] == pytest.approx(0.5)
+    assert heart["chance_abnormal"] == pytest.approx(0.1)
+    aorta = table.loc["aorta"]
+    assert aorta["abnormal_films"] == 0 and np.isnan(aorta["pointing_game_abnormal"])

@@ -33,9 +33,8 @@ def report_html(phantom_dataset, trained_run, tmp_path_factory) -> Path:
     from cxr_regions.evaluation import evaluate_run
     from cxr_regions.explain import explain_images
     from cxr_regions.htmlreport import ReportInputs, write_html_report
-    from cxr_regions.htmlreport.texts import read_report_texts
     from cxr_regions.phantom import write_report
-    from cxr_regions.reports import label_file
+    from cxr_regions.reports import label_file, read_report_texts
 
     root = tmp_path_factory.mktemp("htmlreport")
     threads = torch.get_num_threads()
@@ -121,7 +120,7 @@ def test_report_loads_in_headless_chromium_with_tables_and_images(report_html, t
         finally:
             browser.close()
     assert problems == []
-    assert counts["table1"] == len(REGION_KEYS) + 2  # the regions, all normal, any abnormal
+    assert counts["table1"] == len(REGION_KEYS) + 2  # normal, the regions, total
     assert counts["splits"] == 3
     assert counts["auc"] == len(REGION_KEYS) + 1  # the regions and the mean
     assert counts["cards"] == GALLERY + 2
@@ -150,3 +149,42 @@ def test_report_command_writes_the_file(report_html, phantom_dataset, tmp_path):
         app, ["report", "--dataset", str(phantom_dataset), "--evaluation", str(tmp_path)]
     )
     assert "evaluation.json" in str(missing.exception)
+
+
+@pytest.mark.parametrize("kind", ["utf-16", "xlsx"])
+def test_report_command_reads_the_report_tables_label_reads(report_html, phantom_dataset, tmp_path, kind):
+    from typer.testing import CliRunner
+
+    from cxr_regions.cli import app
+
+    root = report_html.parent
+    table = pd.read_csv(root / "reports.csv", dtype=str, keep_default_na=False, encoding="gb18030")
+    if kind == "xlsx":
+        source = tmp_path / "reports.xlsx"
+        table.to_excel(source, index=False)
+    else:  # Excel's "Unicode text"
+        source = tmp_path / "reports.txt"
+        table.to_csv(source, sep="\t", index=False, encoding="utf-16")
+    pages = {}
+    for name, reports in (("gb18030", root / "reports.csv"), (kind, source)):
+        out = tmp_path / f"{name}.html"
+        args = [
+            "report",
+            "--dataset",
+            str(phantom_dataset),
+            "--evaluation",
+            str(root / "evaluation"),
+            "-o",
+            str(out),
+            "--labels",
+            str(root / "labels.csv"),
+            "--reports",
+            str(reports),
+            "--gallery",
+            "3",
+        ]  # fmt: skip  (id and text columns recognised, as label recognises them)
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        pages[name] = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "", out.read_text(encoding="utf-8"))
+    assert '<mark class="cue r-' in pages[kind]  # the texts were found and their evidence marked
+    assert pages[kind] == pages["gb18030"]

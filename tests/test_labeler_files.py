@@ -200,3 +200,23 @@ def test_commands_label_stats_and_eval(tmp_path: Path) -> None:
 
     result = runner.invoke(app, ["label", str(tmp_path / "nope.csv"), "-o", str(labels)])
     assert result.exit_code != 0
+
+
+@pytest.mark.parametrize("suffix", ["utf16.txt", "xlsx", "jsonl"])
+def test_report_texts_are_read_as_label_reads_them(tmp_path: Path, suffix: str) -> None:
+    from cxr_regions.reports import read_report_texts
+
+    rows = [{"检查号": rid, "影像所见": f, "诊断意见": i} for rid, f, i in REPORTS]
+    frame = pd.DataFrame(rows)
+    path = tmp_path / f"reports.{suffix}"
+    if suffix == "xlsx":
+        frame.to_excel(path, index=False)
+    elif suffix == "jsonl":
+        frame.to_json(path, orient="records", lines=True, force_ascii=False)
+    else:  # Excel's "Unicode text": UTF-16 with a BOM, tab-separated
+        frame.to_csv(path, sep="\t", index=False, encoding="utf-16")
+    texts = read_report_texts(path)  # columns recognised by name, as label recognises them
+    assert texts["A001"] == "两肺纹理增多，右下肺野见斑片状模糊影。\n右下肺炎症。"
+    assert texts["A003"] == "" and list(texts) == [r[0] for r in REPORTS]
+    label_file(path, tmp_path / "labels.csv", progress=False)
+    assert list(_read(tmp_path / "labels.csv")["report_id"]) == list(texts)  # the same ids, in order

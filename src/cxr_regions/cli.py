@@ -1,4 +1,4 @@
-"""The ``cxr-regions`` command line: one sub-command per pipeline stage.
+"""The ``cxr-regions`` command line: the stages' commands in pipeline order, then the workflows'.
 
 Each stage package has a ``commands`` module with ``register(app)``; heavy libraries (torch,
 pydicom...) are imported inside the command functions so that ``--help`` stays fast.
@@ -16,15 +16,16 @@ from cxr_regions import __version__
 from cxr_regions.errors import UserError
 
 STAGES = (
-    "reports",
     "phantom",
     "imaging",
+    "reports",
     "dataset",
     "training",
     "pretrain",
     "evaluation",
     "explain",
-    "demo",
+    "htmlreport",
+    "workflows",
 )
 
 app = typer.Typer(
@@ -33,7 +34,7 @@ app = typer.Typer(
         "Chest radiographs + Chinese radiology reports -> a trained, evaluated and explainable "
         "classifier of five regions (thorax 胸廓, lungs 两肺, aorta 主动脉, heart 心影, "
         "diaphragm 膈面膈角), after Huang, Fang & Gu (J. System Simulation 2020).\n\n"
-        "Pipeline: phantom -> ingest -> label -> build -> train -> evaluate -> explain; "
+        "Pipeline: phantom -> ingest -> label -> build -> train -> evaluate -> explain -> report; "
         "`demo` runs it all on embedded phantom data."
     ),
     no_args_is_help=True,

@@ -46,6 +46,13 @@ def region(key: str) -> Region:
         raise KeyError(f"unknown region {key!r}; the regions are {', '.join(REGION_KEYS)}") from None
 
 
+def label_title(name: str) -> str:
+    """A region key with its Chinese name (``heart 心影``), for tables and figures; other label names
+    (e.g. ChestX-ray14 findings) as they are."""
+    found = BY_KEY.get(name)
+    return f"{found.key} {found.zh}" if found else name
+
+
 def parse_regions(keys: Iterable[str] | None) -> tuple[str, ...]:
     """Validate a user's list of region keys (None or empty means all), keeping the canonical order."""
     if not keys:

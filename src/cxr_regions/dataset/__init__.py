@@ -1,4 +1,4 @@
-"""Stage 3, build: labels.csv + images.csv -> a split, packed, training-ready dataset.
+"""Stage 4, build: labels.csv + images.csv -> a split, packed, training-ready dataset.
 
 Public API (names load on first use, so building and reading a dataset does not import torch):
 
@@ -7,6 +7,8 @@ Public API (names load on first use, so building and reading a dataset does not 
 - :func:`open_dataset` -> :class:`PackedData` — read a dataset folder (manifest, memmap, meta).
 - :class:`PackedDataset`, :class:`RegionDataModule` — PyTorch / Lightning access (imports torch).
 - :func:`leak_check` — count evaluation films sharing a source film or patient with training.
+- :func:`split_table` — films, patients and abnormal films per split (Table 1 itself:
+  :func:`cxr_regions.reports.table1`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ _EXPORTS = {
     "RegionDataModule": "torch_data",
     "AugmentParams": "augment",
     "leak_check": "paper_protocol",
+    "split_table": "stats",
 }
 
 __all__ = [
@@ -39,6 +42,7 @@ __all__ = [
     "leak_check",
     "open_dataset",
     "pack_images",
+    "split_table",
 ]
 
 if TYPE_CHECKING:
@@ -47,6 +51,7 @@ if TYPE_CHECKING:
     from cxr_regions.dataset.pack import pack_images
     from cxr_regions.dataset.packed import PackedData, open_dataset
     from cxr_regions.dataset.paper_protocol import leak_check
+    from cxr_regions.dataset.stats import split_table
     from cxr_regions.dataset.torch_data import PackedDataset, RegionDataModule
 
 

@@ -1,7 +1,8 @@
 """Packing films into one uint8 N×S×S ``.npy`` array, so that training reads memory, not PNGs.
 
-``pack_images`` reads PNGs (or JPEGs) of any size and bit depth, fits each into S×S (``pad``: keep the
-aspect ratio and pad with black; ``stretch``: resize both sides), and writes them in the given order.
+``pack_images`` reads PNGs (or JPEGs) of any size and bit depth, fits each into S×S with
+``cxr_regions.imaging.fit_square`` (``pad``: keep the aspect ratio and pad with black; ``stretch``:
+resize both sides; a film already S×S is stored exactly), and writes them in the given order.
 It is resumable: rows are written into ``.<name>.partial.npy`` and recorded in a ``done`` mask that is
 saved as it goes, so an interrupted run picks up where it stopped; the array gets its final name only
 when complete. Reading runs in threads (OpenCV releases the GIL while decoding and resizing).
@@ -22,9 +23,11 @@ import numpy as np
 
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import atomic_path, write_json
+from cxr_regions.imaging import RESIZE_MODES, fit_square
 from cxr_regions.progress import progress_bar
 
-RESIZE_MODES = ("pad", "stretch")
+__all__ = ["CHUNK", "RESIZE_MODES", "fit_square", "pack_images", "read_gray", "write_array"]
+
 CHUNK = 128
 
 
@@ -42,25 +45,6 @@ def read_gray(path: str | os.PathLike[str]) -> np.ndarray:
     elif data.dtype != np.uint8:
         raise UserError(f"{path}: unsupported pixel type {data.dtype}; expected 8- or 16-bit grayscale")
     return data
-
-
-def fit_square(img: np.ndarray, size: int, resize: str = "pad") -> np.ndarray:
-    """Fit a 2-D uint8 image into size×size with ``cv2.INTER_AREA``; an image already that size is kept
-    exactly. ``pad`` keeps the aspect ratio and centres it on black, ``stretch`` resizes both sides."""
-    if resize not in RESIZE_MODES:
-        raise UserError(f"resize must be one of {', '.join(RESIZE_MODES)}, got {resize!r}")
-    height, width = img.shape[:2]
-    if (height, width) == (size, size):
-        return np.ascontiguousarray(img)
-    if resize == "stretch":
-        return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
-    scale = size / max(height, width)
-    new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
-    resized = cv2.resize(img, (new_w, new_h), interpolation=cv2.INTER_AREA)
-    canvas = np.zeros((size, size), dtype=np.uint8)
-    top, left = (size - new_h) // 2, (size - new_w) // 2
-    canvas[top : top + new_h, left : left + new_w] = resized
-    return canvas
 
 
 def _job_digest(sources: Sequence[Path], size: int, resize: str) -> str:

@@ -1,5 +1,5 @@
-"""The dataset's tables: the paper's Table 1 (abnormal films, overlap, ratio per label) for all films
-and per split, films and patients per split, and ``stats.md`` that puts them together."""
+"""The dataset's tables: films and patients per split, and ``stats.md``, which puts them together with
+the paper's Table 1 for all films and per split (made by the reports stage's ``table1``)."""
 
 from __future__ import annotations
 
@@ -9,35 +9,8 @@ from typing import Any
 import pandas as pd
 
 from cxr_regions.dataset.packed import SPLITS
-from cxr_regions.regions import BY_KEY
-
-
-def label_title(name: str) -> str:
-    """``lungs`` -> ``lungs 两肺``; other label names (e.g. NIH findings) as they are."""
-    region = BY_KEY.get(name)
-    return f"{region.key} {region.zh}" if region else name
-
-
-def table1(frame: pd.DataFrame, label_names: Sequence[str]) -> pd.DataFrame:
-    """Per label: abnormal films, how many of them are abnormal in another label too, and that ratio;
-    then the all-normal and any-abnormal film counts (the paper's Table 1, generic over labels)."""
-    labels = frame[list(label_names)].astype(int).to_numpy().astype(bool)
-    per_film = labels.sum(axis=1)
-    rows = []
-    for j, name in enumerate(label_names):
-        abnormal = int(labels[:, j].sum())
-        overlap = int((labels[:, j] & (per_film > 1)).sum())
-        rows.append(
-            {
-                "label": label_title(name),
-                "abnormal films": abnormal,
-                "overlap": overlap,
-                "ratio": f"{overlap / abnormal:.3f}" if abnormal else "-",
-            }
-        )
-    for title, count in (("all normal", (per_film == 0).sum()), ("any abnormal", (per_film > 0).sum())):
-        rows.append({"label": title, "abnormal films": int(count), "overlap": "", "ratio": ""})
-    return pd.DataFrame(rows)
+from cxr_regions.regions import label_title
+from cxr_regions.reports import table1, table1_markdown
 
 
 def split_table(manifest: pd.DataFrame, label_names: Sequence[str]) -> pd.DataFrame:
@@ -95,10 +68,10 @@ def stats_markdown(manifest: pd.DataFrame, meta: Mapping[str, Any]) -> str:
             f"source film with training, {part['sharing_patient_with_train']} share a patient."
         )
     lines += [f"- patients in several splits: {leak['patients_in_several_splits']}.", ""]
-    lines += ["## Table 1: all films", "", markdown_table(table1(manifest, label_names)), ""]
+    lines += ["## Table 1: all films", "", table1_markdown(table1(manifest, label_names), title=None)]
     for split in SPLITS:
         part = manifest[manifest["split"] == split]
-        lines += [f"## Table 1: {split}", "", markdown_table(table1(part, label_names)), ""]
+        lines += [f"## Table 1: {split}", "", table1_markdown(table1(part, label_names), None, note=False)]
     oversampling = meta.get("oversampling")
     if oversampling:
         share = pd.DataFrame(

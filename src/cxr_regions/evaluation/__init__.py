@@ -1,4 +1,7 @@
-"""Stage 5, evaluate: AUCs with patient-bootstrap intervals, model comparison, the Table 2 grid.
+"""Stage 6, evaluate: AUCs with patient-bootstrap intervals, model comparison, Table 2 from scored cells.
+
+Only scorers and their tables: the workflows that train models to score them (``experiment``,
+``demo``) are in :mod:`cxr_regions.workflows`.
 
 The public names below are imported on first use (PEP 562), so that ``cxr-regions --help``, which
 imports this package, does not load scikit-learn, pandas and matplotlib.
@@ -17,6 +20,7 @@ _EXPORTS = {
     "aucs_with_ci": "metrics",
     "bootstrap_aucs": "metrics",
     "youden_threshold": "metrics",
+    "EVALUATION_FILE": "evaluate",
     "EvaluationResult": "evaluate",
     "default_evaluation_dir": "evaluate",
     "evaluate_run": "evaluate",
@@ -24,48 +28,27 @@ _EXPORTS = {
     "score_predictions": "evaluate",
     "compare_predictions": "compare",
     "compare_runs": "compare",
-    "ExperimentResult": "experiment",
-    "GridConfig": "experiment",
-    "load_grid": "experiment",
-    "run_experiment": "experiment",
     "CellOutcome": "table2",
     "write_table2": "table2",
+    "INITS": "paper_table2",
+    "arch_name": "paper_table2",
+    "init_name": "paper_table2",
     "paper_auc": "paper_table2",
 }
 
-__all__ = [
-    "AucResult",
-    "CellOutcome",
-    "EvaluationResult",
-    "ExperimentResult",
-    "GridConfig",
-    "OperatingPoint",
-    "auc_with_ci",
-    "aucs_with_ci",
-    "bootstrap_aucs",
-    "compare_predictions",
-    "compare_runs",
-    "default_evaluation_dir",
-    "evaluate_run",
-    "load_grid",
-    "paper_auc",
-    "read_evaluation",
-    "run_experiment",
-    "score_predictions",
-    "write_table2",
-    "youden_threshold",
-]
+__all__ = sorted(_EXPORTS)
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pragma: no cover
+    # ruff: noqa: F401
     from cxr_regions.evaluation.compare import compare_predictions, compare_runs
     from cxr_regions.evaluation.evaluate import (
+        EVALUATION_FILE,
         EvaluationResult,
         default_evaluation_dir,
         evaluate_run,
         read_evaluation,
         score_predictions,
     )
-    from cxr_regions.evaluation.experiment import ExperimentResult, GridConfig, load_grid, run_experiment
     from cxr_regions.evaluation.metrics import (
         AucResult,
         OperatingPoint,
@@ -74,7 +57,7 @@ if TYPE_CHECKING:
         bootstrap_aucs,
         youden_threshold,
     )
-    from cxr_regions.evaluation.paper_table2 import paper_auc
+    from cxr_regions.evaluation.paper_table2 import INITS, arch_name, init_name, paper_auc
     from cxr_regions.evaluation.table2 import CellOutcome, write_table2
 
 

@@ -1,4 +1,4 @@
-"""Command-line entry points of this stage: ``evaluate``, ``compare``, ``experiment``."""
+"""Command-line entry points of this stage: ``evaluate`` and ``compare``."""
 
 from __future__ import annotations
 
@@ -54,27 +54,3 @@ def register(app: typer.Typer) -> None:
 
         frame = compare_runs(run_a, run_b, split=split, n_boot=n_boot, seed=seed, out=out, dataset=dataset)
         typer.echo(compare_markdown(frame, str(run_a), str(run_b), split, n_boot))
-
-    @app.command()
-    def experiment(
-        grid: Path = typer.Argument(..., help="Grid file (YAML): dataset, archs, inits, train settings."),
-        out: Path | None = typer.Option(
-            None, "-o", "--out", help="Experiment folder (default: ./experiment-GRIDNAME)."
-        ),
-        paper: bool = typer.Option(False, "--paper", help="Put the paper's published values beside ours."),
-    ) -> None:
-        """Train and evaluate every network × initialisation of a grid, then write Table 2
-        (table2.md, table2.csv, table2.png).
-
-        Cells already evaluated in the folder are kept, so rerunning resumes an interrupted grid.
-        Cells whose pretrained weights are missing are listed as skipped, with what to provide.
-        """
-        from cxr_regions.evaluation.experiment import load_grid, run_experiment
-
-        config = load_grid(grid)
-        result = run_experiment(config, out or Path(f"experiment-{grid.stem}"), paper=paper)
-        typer.echo(result.files["md"].read_text(encoding="utf-8"))
-        typer.echo(
-            f"{len(result.trained)} trained, {len(result.evaluated)} evaluated, {len(result.reused)} kept, "
-            f"{len(result.skipped)} skipped; written to {result.out}"
-        )

@@ -23,13 +23,13 @@ from cxr_regions.evaluation.evaluate import (
     PREDICTIONS_FILE,
     check_predictions,
     default_evaluation_dir,
-    label_title,
     read_evaluation,
     read_predictions,
     run_dataset,
 )
 from cxr_regions.evaluation.metrics import CI_LEVEL, bootstrap_aucs, percentile_ci, roc_auc
 from cxr_regions.fileio import write_csv, write_text
+from cxr_regions.regions import label_title
 
 
 @dataclass

@@ -27,7 +27,7 @@ from cxr_regions.evaluation.metrics import (
     youden_threshold,
 )
 from cxr_regions.fileio import atomic_path, write_csv, write_json, write_text
-from cxr_regions.regions import BY_KEY
+from cxr_regions.regions import label_title
 
 DEFAULT_THRESHOLD = 0.5
 EVALUATION_FILE = "evaluation.json"
@@ -71,11 +71,6 @@ class EvaluationResult:
 def default_evaluation_dir(run_dir: Path, split: str = "test") -> Path:
     """Where ``evaluate`` writes by default: ``RUN/evaluation`` for test, ``RUN/evaluation-<split>`` else."""
     return Path(run_dir) / ("evaluation" if split == "test" else f"evaluation-{split}")
-
-
-def label_title(name: str) -> str:
-    """A region key with its Chinese name (``heart 心影``); other labels as they are."""
-    return f"{name} {BY_KEY[name].zh}" if name in BY_KEY else name
 
 
 def check_predictions(frame: pd.DataFrame, label_names: Sequence[str], where: str) -> pd.DataFrame:

@@ -8,9 +8,10 @@ with their reason, so the grid's coverage is visible.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,17 @@ class CellOutcome:
     status: str  # "done" | "skipped" | "pending"
     note: str = ""
     auc: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+
+    @classmethod
+    def from_evaluation(cls, init: str, arch: str, evaluation: Mapping[str, Any]) -> CellOutcome:
+        """A done cell from its ``evaluation.json`` content: Table 2's columns (regions, mean)."""
+        nan = float("nan")
+        auc = {
+            col: tuple(nan if v is None else float(v) for v in (r["auc"], r["ci_low"], r["ci_high"]))
+            for col, r in evaluation["auc"].items()
+            if col in COLUMNS
+        }
+        return cls(init, arch, "done", auc=auc)
 
 
 def table2_frame(cells: Sequence[CellOutcome], paper: bool = False) -> pd.DataFrame:

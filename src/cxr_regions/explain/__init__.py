@@ -1,4 +1,4 @@
-"""Stage 6, explain: per-region heatmaps, overlays, Fig. 3 panels and localisation scores.
+"""Stage 7, explain: per-region heatmaps, overlays, Fig. 3 panels and localisation scores.
 
 The public names are imported on first use (PEP 562), so that ``cxr-regions --help`` does not load
 torch and pytorch-grad-cam.
@@ -25,6 +25,7 @@ _EXPORTS = {
     "pointing_hit": "localisation",
     "score_film": "localisation",
     "summarise": "localisation",
+    "summarise_by_label": "localisation",
     "panel_png": "panels",
 }
 

@@ -1,7 +1,8 @@
 """Class-activation heatmaps per region with pytorch-grad-cam, at the film's own size.
 
-Recipe: the film is fitted into a square frame the way the dataset packs films (padded to a
-square, resized to the pack size), so the network sees anatomy at the scale it was trained on;
+Recipe: the film is fitted into a square frame the way the dataset packs films
+(``cxr_regions.imaging.fit_square``: resized, then padded to a square), so the network sees
+anatomy at the scale it was trained on;
 the whole frame goes through the network once per region (as one batch); each region's CAM is
 cropped back out of the padding and resized to the film's height and width, with values in [0, 1].
 No flip or other augmentation is applied: a mirrored chest is a different anatomy.
@@ -17,6 +18,7 @@ import torch
 from torch import nn
 
 from cxr_regions.errors import UserError
+from cxr_regions.imaging import Placement, fit_square_placed
 
 #: The CAM methods offered by ``explain --method`` (pytorch-grad-cam class names).
 METHODS: dict[str, str] = {
@@ -30,15 +32,8 @@ METHODS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Frame:
-    """Where a film sits inside the square frame the network sees."""
-
-    size: int
-    top: int
-    left: int
-    height: int
-    width: int
+Frame = Placement
+"""Where a film sits inside the square frame the network sees (``cxr_regions.imaging.Placement``)."""
 
 
 @dataclass
@@ -138,28 +133,15 @@ def to_unit_float(film: np.ndarray) -> np.ndarray:
 
 
 def fit_frame(film: np.ndarray, size: int) -> tuple[np.ndarray, Frame]:
-    """Pad a film (float in [0, 1]) to a centred square with black, then resize it to ``size``."""
-    import cv2
-
-    h, w = film.shape
-    side = max(h, w)
-    top, left = (side - h) // 2, (side - w) // 2
-    square = np.zeros((side, side), dtype=np.float32)
-    square[top : top + h, left : left + w] = film
-    interp = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
-    framed = cv2.resize(square, (size, size), interpolation=interp)
-    scale = size / side
-    frame = Frame(size, round(top * scale), round(left * scale), round(h * scale), round(w * scale))
+    """A film (float in [0, 1]) fitted into the size×size frame as ``build`` packs films
+    (``cxr_regions.imaging.fit_square``: resized, then padded with black), and where it lies."""
+    framed, frame = fit_square_placed(film.astype(np.float32, copy=False), size)
     return np.clip(framed, 0.0, 1.0), frame
 
 
 def unframe(cam: np.ndarray, frame: Frame, shape: tuple[int, int]) -> np.ndarray:
     """Cut a frame-sized CAM back to the film's area and resize it to the film's shape, in [0, 1]."""
-    import cv2
-
-    inner = cam[frame.top : frame.top + max(frame.height, 1), frame.left : frame.left + max(frame.width, 1)]
-    resized = cv2.resize(inner.astype(np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_LINEAR)
-    return np.clip(resized, 0.0, 1.0)
+    return np.clip(frame.unfit(cam.astype(np.float32), shape), 0.0, 1.0)
 
 
 def compute_heatmaps(

@@ -84,6 +84,39 @@ def summarise(scores: pd.DataFrame) -> pd.DataFrame:
     return table.loc[order].rename_axis("region").reset_index()
 
 
+BY_LABEL_COLUMNS = (
+    "region", "films", "pointing_game", "energy_share", "chance",
+    "abnormal_films", "pointing_game_abnormal", "energy_share_abnormal", "chance_abnormal",
+)  # fmt: skip
+
+
+def summarise_by_label(scores: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """Per region, the :func:`summarise` scores over every scored film and, in the ``*_abnormal``
+    columns, over the films whose label calls the region abnormal (where a heatmap of the suspected
+    area means something), each with its chance level.
+
+    ``scores``: ``localisation.csv`` rows (image, region, pointing_hit, energy_share,
+    mask_fraction); ``labels``: one row per film with ``image_id`` and 0/1 region columns (a dataset
+    manifest). A film or region missing from ``labels`` counts as not abnormal. A region without
+    abnormal films has ``abnormal_films`` 0 and NaN scores.
+    """
+    truth = labels.assign(image_id=labels["image_id"].astype(str)).drop_duplicates("image_id")
+    truth = truth.set_index("image_id")
+    abnormal = [
+        bool(truth.at[image, region]) if image in truth.index and region in truth.columns else False
+        for image, region in zip(scores["image"].astype(str), scores["region"], strict=True)
+    ]
+    every = summarise(scores)
+    sick = summarise(scores[abnormal]).set_index("region")
+    table = every.assign(
+        abnormal_films=every["region"].map(sick["films"]).fillna(0).astype(int),
+        pointing_game_abnormal=every["region"].map(sick["pointing_game"]).astype(float),
+        energy_share_abnormal=every["region"].map(sick["energy_share"]).astype(float),
+        chance_abnormal=every["region"].map(sick["chance"]).astype(float),
+    )
+    return table.loc[:, list(BY_LABEL_COLUMNS)]
+
+
 def summary_markdown(summary: pd.DataFrame) -> str:
     """The summary as a Markdown table (rates as percentages)."""
     lines = [

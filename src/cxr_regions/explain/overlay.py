@@ -8,6 +8,9 @@ import numpy as np
 
 from cxr_regions.explain.heatmaps import to_unit_float
 from cxr_regions.fileio import write_bytes
+from cxr_regions.imageio import png_bytes
+
+__all__ = ["overlay", "png_bytes", "save_png"]
 
 
 def overlay(film: np.ndarray, heatmap: np.ndarray, film_weight: float = 0.55) -> np.ndarray:
@@ -19,17 +22,6 @@ def overlay(film: np.ndarray, heatmap: np.ndarray, film_weight: float = 0.55) ->
     gray = to_unit_float(film)
     rgb = np.repeat(gray[..., None], 3, axis=2)
     return show_cam_on_image(rgb, np.clip(heatmap, 0.0, 1.0), use_rgb=True, image_weight=film_weight)
-
-
-def png_bytes(image: np.ndarray) -> bytes:
-    """Lossless PNG bytes of a gray (H×W) or RGB (H×W×3) uint8 image."""
-    import cv2
-
-    array = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    ok, buf = cv2.imencode(".png", array)
-    if not ok:
-        raise ValueError("PNG encoding failed")
-    return buf.tobytes()
 
 
 def save_png(path: str | os.PathLike[str], image: np.ndarray) -> None:

@@ -1,5 +1,27 @@
-"""The HTML report: one self-contained file with the data, the scores and a gallery of explained films."""
+"""Stage 8, report: one self-contained HTML file with the data, the scores and a gallery of explained films.
 
-from cxr_regions.htmlreport.build import ReportInputs, render, write_html_report
+The public names are imported on first use (PEP 562), so that ``cxr-regions --help`` does not load
+pandas and Jinja2.
+"""
 
-__all__ = ["ReportInputs", "render", "write_html_report"]
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cxr_regions.lazy import lazy_exports
+
+_EXPORTS = {
+    "ReportInputs": "build",
+    "render": "build",
+    "write_html_report": "build",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    # ruff: noqa: F401
+    from cxr_regions.htmlreport.build import ReportInputs, render, write_html_report

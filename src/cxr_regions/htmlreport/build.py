@@ -25,6 +25,7 @@ from cxr_regions import __version__
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_text
 from cxr_regions.htmlreport.evidence import highlight, parse_evidence, region_title
+from cxr_regions.imageio import png_bytes
 from cxr_regions.regions import REGIONS
 
 THUMBNAIL = 320
@@ -76,8 +77,6 @@ def thumbnail_png(image: np.ndarray, longest: int = THUMBNAIL) -> bytes:
     """PNG bytes of a gray or RGB uint8 image, shrunk so that its longest side is at most ``longest``."""
     import cv2
 
-    from cxr_regions.explain.overlay import png_bytes
-
     h, w = image.shape[:2]
     if max(h, w) > longest:
         scale = longest / max(h, w)
@@ -110,15 +109,28 @@ def _table(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+def table1_display(table: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 (``cxr_regions.reports.table1``) as the report shows it: titles and percentages."""
+    return pd.DataFrame(
+        {
+            "label": [f"{r.label} {r.name_zh}".strip() for r in table.itertuples(index=False)],
+            "films": table["films"],
+            "overlap": ["" if pd.isna(v) else int(v) for v in table["overlap"]],
+            "overlap rate": ["" if pd.isna(v) else f"{v:.1%}" for v in table["overlap_rate"]],
+        }
+    )
+
+
 def dataset_tables(data: Any) -> dict[str, Any]:
-    """Table 1 over the dataset's source films and the split table, from the dataset's own code."""
-    from cxr_regions.dataset.stats import split_table, table1
+    """Table 1 over the dataset's source films and the split table, from the stages' own code."""
+    from cxr_regions.dataset import split_table
+    from cxr_regions.reports import table1
 
     manifest = data.manifest
     names = list(data.label_names)
     sources = manifest[manifest["image_id"].astype(str) == manifest["source_image_id"].astype(str)]
     return {
-        "table1": _table(table1(sources, names)),
+        "table1": _table(table1_display(table1(sources, names))),
         "splits": _table(split_table(manifest, names)),
         "meta": data.meta,
     }
@@ -161,34 +173,29 @@ def localisation_table(explain: Path, manifest: pd.DataFrame) -> dict[str, Any] 
     """Pointing game and energy share per region from the explain folder's localisation.csv: over
     all scored films, and over those whose label says the region is abnormal (where a heatmap of
     the suspected area means something), each beside the chance level."""
-    from cxr_regions.explain.localisation import summarise
+    from cxr_regions.explain import summarise_by_label
 
     file = explain / "localisation.csv"
     if not file.exists():
         return None
-    scores = pd.read_csv(file, dtype={"image": str})
-    truth = manifest.assign(image_id=manifest["image_id"].astype(str)).drop_duplicates("image_id")
-    truth = truth.set_index("image_id")
-    abnormal = [
-        bool(truth.at[image, region]) if image in truth.index and region in truth.columns else False
-        for image, region in zip(scores["image"], scores["region"], strict=True)
+    table = summarise_by_label(pd.read_csv(file, dtype={"image": str}), manifest)
+
+    def pct(value: float) -> str:
+        return "–" if pd.isna(value) else f"{value:.0%}"
+
+    rows = [
+        {
+            "region": region_title(row.region),
+            "films": row.films,
+            "pointing game": pct(row.pointing_game),
+            "energy in mask": pct(row.energy_share),
+            "abnormal films": row.abnormal_films,
+            "pointing game (abnormal)": pct(row.pointing_game_abnormal),
+            "energy in mask (abnormal)": pct(row.energy_share_abnormal),
+            "chance (mask area)": pct(row.chance),
+        }
+        for row in table.itertuples(index=False)
     ]
-    every, sick = summarise(scores), summarise(scores[abnormal]).set_index("region")
-    rows = []
-    for row in every.itertuples(index=False):
-        part = sick.loc[row.region] if row.region in sick.index else None
-        rows.append(
-            {
-                "region": region_title(row.region),
-                "films": row.films,
-                "pointing game": f"{row.pointing_game:.0%}",
-                "energy in mask": f"{row.energy_share:.0%}",
-                "abnormal films": int(part["films"]) if part is not None else 0,
-                "pointing game (abnormal)": f"{part['pointing_game']:.0%}" if part is not None else "–",
-                "energy in mask (abnormal)": f"{part['energy_share']:.0%}" if part is not None else "–",
-                "chance (mask area)": f"{row.chance:.0%}",
-            }
-        )
     return _table(pd.DataFrame(rows))
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from cxr_regions.regions import BY_KEY
+from cxr_regions.regions import label_title
 
 VALUE_WORDS = {"1": "abnormal", "u": "uncertain", "0": "normal"}
 
@@ -122,7 +122,5 @@ def _wrap(tag: str, css: str, ids: Iterable[int], marks: Sequence[Mark], inner: 
     return f'<{tag} class="{css} {escape(regions)}" title="{escape(tip)}">{inner}</{tag}>'
 
 
-def region_title(key: str) -> str:
-    """``heart 心影`` for a region key; other label names as they are."""
-    region = BY_KEY.get(key)
-    return f"{region.key} {region.zh}" if region else key
+region_title = label_title
+"""``heart 心影`` for a region key, other label names as they are (``regions.label_title``)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_bytes
+from cxr_regions.imageio import png_bytes
 from cxr_regions.imaging.decode import (
     STATUS_DECODE_ERROR,
     STATUS_NO_PIXELS,
@@ -120,15 +121,6 @@ def _scan_header(ctx: FileContext, rel: str) -> dict[str, Any]:
     }
 
 
-def _png_bytes(image: Any) -> bytes:
-    import cv2
-
-    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 3])
-    if not ok:
-        raise RuntimeError("PNG encoding failed")
-    return buf.tobytes()
-
-
 def convert_film(ctx: FileContext, job: tuple[str, str]) -> dict[str, Any]:
     """Decode film ``job = (rel, image_id)`` and write its PNG(s) atomically.
 
@@ -149,7 +141,7 @@ def _convert(ctx: FileContext, job: tuple[str, str]) -> dict[str, Any]:
         outputs = {IMAGES_DIR: pad_square(quantise(small, config.bit_depth, display.invert), config.size)}
         if config.keep_full:
             outputs[FULL_DIR] = quantise(display.values, config.bit_depth, display.invert)
-        encoded = {folder: _png_bytes(image) for folder, image in outputs.items()}
+        encoded = {folder: png_bytes(image, compression=3) for folder, image in outputs.items()}
     except FilmError as exc:
         status, message = exc.status, exc.message
     except Exception as exc:

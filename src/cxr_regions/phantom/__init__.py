@@ -1,4 +1,4 @@
-"""Embedded demo data: a synthetic chest-radiograph phantom with ground truth, reports and DICOM files.
+"""Stage 1, phantom: embedded demo data, synthetic chest films with ground truth, reports and DICOM files.
 
 ``sample_truth`` draws a film's five region values, ``render_film`` paints the film (and region
 masks) in memory at any size, ``write_report`` writes its Chinese report, and ``make_phantom`` writes

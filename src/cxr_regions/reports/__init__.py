@@ -1,4 +1,4 @@
-"""Stage 1, label: Chinese chest-film reports -> five region labels (labeling-policy.md).
+"""Stage 3, label: Chinese chest-film reports -> five region labels (labeling-policy.md).
 
 Public API::
 
@@ -6,6 +6,8 @@ Public API::
     load_vocabulary(path=None) -> Vocabulary
     label_file(input_path, output_csv, id_col=None, text_cols=None, binary=False,
                markings_abnormal=False) -> LabelSummary      # writes labels.csv
+    read_report_texts(path, id_col=None, text_cols=None) -> {report id: text}   # as label reads it
+    open_report_table(path, id_col=None, text_cols=None) -> ReportTable          # .chunks() streams
     table1(labels_frame) -> DataFrame;  table1_markdown(table) -> str
 
 The names are imported on first use (PEP 562), so that ``cxr-regions --help``, which imports
@@ -25,6 +27,9 @@ _EXPORTS = {
     "label_text": "labeler",
     "LabelSummary": "files",
     "label_file": "files",
+    "ReportTable": "texts",
+    "open_report_table": "texts",
+    "read_report_texts": "texts",
     "table1": "stats",
     "table1_markdown": "stats",
     "Vocabulary": "vocabulary",
@@ -42,4 +47,5 @@ if TYPE_CHECKING:  # pragma: no cover
     from cxr_regions.reports.files import LabelSummary, label_file
     from cxr_regions.reports.labeler import Evidence, Labeler, ReportLabels, label_text
     from cxr_regions.reports.stats import table1, table1_markdown
+    from cxr_regions.reports.texts import ReportTable, open_report_table, read_report_texts
     from cxr_regions.reports.vocabulary import Vocabulary, load_vocabulary

@@ -20,7 +20,8 @@ from cxr_regions.fileio import atomic_path
 from cxr_regions.progress import progress_bar
 from cxr_regions.regions import REGION_KEYS, to_binary
 from cxr_regions.reports.labeler import STATUS_EMPTY, Evidence, Labeler
-from cxr_regions.reports.tables import count_rows, inspect_table, pick_columns, read_chunks
+from cxr_regions.reports.tables import count_rows
+from cxr_regions.reports.texts import open_report_table
 from cxr_regions.reports.vocabulary import load_vocabulary
 
 ID_COLUMN = "report_id"
@@ -81,24 +82,17 @@ def label_file(
     ``0`` and status ``empty_text``; nothing is dropped.
     """
     started = time.perf_counter()
-    info = inspect_table(input_path)
-    ident, texts = pick_columns(info, id_col, text_cols)
+    table = open_report_table(input_path, id_col, text_cols)
+    info, ident, texts = table.info, table.id_col, list(table.text_cols)
     labeler = Labeler(load_vocabulary(vocabulary), markings_abnormal=markings_abnormal)
     summary = LabelSummary(output=str(output_csv), id_col=ident, text_cols=texts, encoding=info.encoding)
-    columns = [ident, *[c for c in texts if c != ident]]
     total = count_rows(info) if info.kind == "excel" else info.size_bytes
 
     with atomic_path(output_csv) as tmp, tmp.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(OUTPUT_COLUMNS)
         with _progress(progress, total, info.path.name, rows=info.kind == "excel") as advance:
-            for chunk, done in read_chunks(info, columns, chunk_rows):
-                ids = chunk[ident].tolist()
-                if len(texts) == 1:
-                    bodies = chunk[texts[0]].tolist()
-                else:
-                    columns_text = [chunk[c].tolist() for c in texts]
-                    bodies = ["\n".join(p for p in parts if p) for parts in zip(*columns_text, strict=True)]
+            for ids, bodies, done in table.chunks(chunk_rows):
                 writer.writerows(_rows(labeler, ids, bodies, binary, summary))
                 advance(done)
                 if on_chunk is not None:

@@ -1,22 +1,26 @@
 """The paper's Table 1: normal films, and per region the abnormal films, how many of them are
 abnormal in at least one other region too (the overlap) and the overlap rate.
 
+The one implementation: ``label-stats`` tabulates a labels file with it, ``build`` a dataset's films
+(all and per split, over any label names, e.g. ChestX-ray14's findings), ``report`` the source films.
 ``u`` counts as abnormal (the method's binary reading). Rows whose report had no text
 (status ``empty_text``) are not films of known label: they are left out and counted apart.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
-from cxr_regions.regions import REGION_KEYS, REGIONS, to_binary
+from cxr_regions.regions import BY_KEY, REGION_KEYS, to_binary
 
 COLUMNS = ("label", "name_zh", "films", "overlap", "overlap_rate")
 
 
-def binary_matrix(frame: pd.DataFrame, label_names: tuple[str, ...] = REGION_KEYS) -> np.ndarray:
-    """N×5 array of 0/1 from region columns holding ``1``/``u``/``0`` (or 0/1 numbers)."""
+def binary_matrix(frame: pd.DataFrame, label_names: Sequence[str] = REGION_KEYS) -> np.ndarray:
+    """N×labels array of 0/1 from region columns holding ``1``/``u``/``0`` (or 0/1 numbers)."""
     missing = [k for k in label_names if k not in frame.columns]
     if missing:
         raise KeyError(
@@ -31,23 +35,25 @@ def binary_matrix(frame: pd.DataFrame, label_names: tuple[str, ...] = REGION_KEY
     return out
 
 
-def table1(labels_frame: pd.DataFrame) -> pd.DataFrame:
+def table1(labels_frame: pd.DataFrame, label_names: Sequence[str] = REGION_KEYS) -> pd.DataFrame:
     """Table 1 of the paper for a labels (or dataset manifest) frame.
 
-    Rows: ``normal`` (films with no abnormal region), one per region in order, and ``total``.
-    Columns: label, name_zh, films, overlap (abnormal in another region too), overlap_rate.
+    Rows: ``normal`` (films with no abnormal label), one per label in order, and ``total``.
+    Columns: label, name_zh (a region's Chinese name, else empty), films, overlap (abnormal in
+    another label too), overlap_rate.
     """
     frame = labels_frame
     if "status" in frame.columns:
         frame = frame[frame["status"].astype(str) != "empty_text"]
-    matrix = binary_matrix(frame)
+    matrix = binary_matrix(frame, label_names)
     per_film = matrix.sum(axis=1)
     rows = [{"label": "normal", "name_zh": "正常", "films": int((per_film == 0).sum()), "overlap": None}]
-    for region in REGIONS:
-        column = matrix[:, region.index] == 1
+    for j, name in enumerate(label_names):
+        column = matrix[:, j] == 1
         abnormal = int(column.sum())
         overlap = int((column & (per_film > 1)).sum())
-        rows.append({"label": region.key, "name_zh": region.zh, "films": abnormal, "overlap": overlap})
+        zh = BY_KEY[name].zh if name in BY_KEY else ""
+        rows.append({"label": name, "name_zh": zh, "films": abnormal, "overlap": overlap})
     rows.append(
         {"label": "total", "name_zh": "合计", "films": len(frame), "overlap": int((per_film > 1).sum())}
     )
@@ -67,9 +73,10 @@ def table1(labels_frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def table1_markdown(
-    table: pd.DataFrame, title: str | None = "Table 1: films per label", skipped: int = 0
+    table: pd.DataFrame, title: str | None = "Table 1: films per label", skipped: int = 0, note: bool = True
 ) -> str:
-    """Table 1 as Markdown (rates as percentages). ``total``'s overlap counts multi-region films."""
+    """Table 1 as Markdown (rates as percentages), with a note on what overlap means unless ``note``
+    is False. ``total``'s overlap counts multi-region films."""
     lines = []
     if title:
         lines += [f"### {title}", ""]
@@ -80,12 +87,13 @@ def table1_markdown(
             "" if row.overlap_rate is None or pd.isna(row.overlap_rate) else f"{100 * row.overlap_rate:.1f}%"
         )
         lines.append(f"| {row.label} | {row.name_zh} | {row.films} | {overlap} | {rate} |")
-    lines.append("")
-    lines.append(
-        "Overlap: abnormal films of the region that are abnormal in at least one other region too; "
-        "`u` counts as abnormal. In the total row: films abnormal in two regions or more, "
-        "over all abnormal films."
-    )
+    if note:
+        lines.append("")
+        lines.append(
+            "Overlap: abnormal films of the region that are abnormal in at least one other region too; "
+            "`u` counts as abnormal. In the total row: films abnormal in two regions or more, "
+            "over all abnormal films."
+        )
     if skipped:
         lines.append(f"{skipped} report(s) without text (status empty_text) are left out.")
     return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""Stage 4, train: the paper's recipe with Lightning; run folders and exported weights.
+"""Stage 5, train: the paper's recipe with Lightning; run folders and exported weights.
 
 Public API (names load on first use, so importing this package does not import torch or Lightning):
 

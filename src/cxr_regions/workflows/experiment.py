@@ -23,14 +23,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cxr_regions.config import load_config, save_config
 from cxr_regions.errors import UserError
-from cxr_regions.evaluation.evaluate import (
+from cxr_regions.evaluation import (
     EVALUATION_FILE,
+    INITS,
+    CellOutcome,
+    arch_name,
     default_evaluation_dir,
     evaluate_run,
+    init_name,
     read_evaluation,
+    write_table2,
 )
-from cxr_regions.evaluation.paper_table2 import COLUMNS, INITS, arch_name, init_name
-from cxr_regions.evaluation.table2 import CellOutcome, write_table2
 from cxr_regions.fileio import write_json
 
 PAPER_ARCHS: tuple[str, ...] = ("alexnet", "vgg16", "resnet34", "densenet121")
@@ -281,16 +284,6 @@ def _evaluated(grid: GridConfig, run_dir: Path) -> dict[str, Any] | None:
     return doc if same and fresh else None
 
 
-def _outcome(cell: Cell, doc: dict[str, Any]) -> CellOutcome:
-    nan = float("nan")
-    auc = {
-        col: tuple(nan if v is None else float(v) for v in (r["auc"], r["ci_low"], r["ci_high"]))
-        for col, r in doc["auc"].items()
-        if col in COLUMNS
-    }
-    return CellOutcome(cell.init, cell.arch, "done", auc=auc)
-
-
 def run_experiment(grid: GridConfig, out: Path, paper: bool = False) -> ExperimentResult:
     """Train and evaluate every cell not done yet in ``out``; rewrite the Table 2 files after each cell."""
     from rich.console import Console
@@ -316,7 +309,7 @@ def run_experiment(grid: GridConfig, out: Path, paper: bool = False) -> Experime
         doc = _evaluated(grid, run_dir)
         if doc is not None:
             console.print(f"{label}: done before, kept", highlight=False)
-            outcomes[cell.name] = _outcome(cell, doc)
+            outcomes[cell.name] = CellOutcome.from_evaluation(cell.init, cell.arch, doc)
             result.reused.append(cell.name)
         elif cell.missing:
             console.print(f"{label}: skipped — {cell.missing}", highlight=False)
@@ -332,7 +325,9 @@ def run_experiment(grid: GridConfig, out: Path, paper: bool = False) -> Experime
             evaluation = evaluate_run(
                 run_dir, split=grid.split, n_boot=grid.n_boot, seed=grid.seed, dataset=grid.dataset
             )
-            outcomes[cell.name] = _outcome(cell, read_evaluation(evaluation.out))
+            outcomes[cell.name] = CellOutcome.from_evaluation(
+                cell.init, cell.arch, read_evaluation(evaluation.out)
+            )
             result.evaluated.append(cell.name)
             console.print(f"{label}: mean AUC {outcomes[cell.name].auc['mean'][0]:.3f}", highlight=False)
             write_table2(list(outcomes.values()), out, paper=paper, title=title)  # the table so far

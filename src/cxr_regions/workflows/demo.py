@@ -104,10 +104,9 @@ def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | Non
     from cxr_regions.evaluation import evaluate_run
     from cxr_regions.explain import explain_split
     from cxr_regions.htmlreport import ReportInputs, write_html_report
-    from cxr_regions.htmlreport.texts import read_report_texts
     from cxr_regions.imaging import IngestConfig, ingest
     from cxr_regions.phantom import PhantomConfig, Prevalence, make_phantom
-    from cxr_regions.reports import label_file
+    from cxr_regions.reports import label_file, read_report_texts
     from cxr_regions.training import TrainConfig, train
 
     out = Path(config.out)
@@ -247,19 +246,24 @@ def labeler_agreement(truth_csv: Path, labels_csv: Path) -> dict[str, float]:
 
 
 def localisation_by_truth(scores_csv: Path, manifest: pd.DataFrame) -> pd.DataFrame:
-    """Per region, the localisation scores over the test films whose label calls the region abnormal
-    (the films where a heatmap of the suspected area means something) and over all test films."""
-    from cxr_regions.explain.localisation import summarise
+    """Per region with abnormal test films, the localisation scores over those films (the films
+    where a heatmap of the suspected area means something) and the pointing game over all of them
+    (``explain.summarise_by_label``, in the summary's column names)."""
+    from cxr_regions.explain import summarise_by_label
 
-    scores = pd.read_csv(scores_csv, dtype={"image": str})
-    truth = manifest.assign(image_id=manifest["image_id"].astype(str)).set_index("image_id")
-    abnormal = [bool(truth.at[i, r]) for i, r in zip(scores["image"], scores["region"], strict=True)]
-    sick = summarise(scores[abnormal])
-    every = summarise(scores).set_index("region")
-    return sick.assign(
-        pointing_game_all=sick["region"].map(every["pointing_game"]),
-        energy_share_all=sick["region"].map(every["energy_share"]),
-    )
+    table = summarise_by_label(pd.read_csv(scores_csv, dtype={"image": str}), manifest)
+    table = table[table["abnormal_films"] > 0]
+    return pd.DataFrame(
+        {
+            "region": table["region"],
+            "films": table["abnormal_films"],
+            "pointing_game": table["pointing_game_abnormal"],
+            "energy_share": table["energy_share_abnormal"],
+            "chance": table["chance_abnormal"],
+            "pointing_game_all": table["pointing_game"],
+            "energy_share_all": table["energy_share"],
+        }
+    ).reset_index(drop=True)
 
 
 def texts_by_image(images: pd.DataFrame, image_ids: list[str], texts: dict[str, str]) -> dict[str, str]:

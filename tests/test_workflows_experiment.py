@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from cxr_regions.errors import UserError
-from cxr_regions.evaluation.experiment import load_grid, run_experiment
 from cxr_regions.evaluation.paper_table2 import COLUMNS
+from cxr_regions.workflows.experiment import load_grid, run_experiment
 
 ARCHS = ["resnet18", "mobilenet_v3_small"]  # cheap on a CPU; the paper's four work the same way
 
@@ -116,7 +116,7 @@ def test_grid_file_errors_are_reported_before_training(phantom_dataset, tmp_path
 def test_example_grid_files_are_valid(name):
     from pathlib import Path
 
-    from cxr_regions.evaluation.experiment import plan_cells, train_config
+    from cxr_regions.workflows.experiment import plan_cells, train_config
 
     examples = Path(__file__).resolve().parents[1] / "examples"
     grid = load_grid(examples / f"{name}.yaml")

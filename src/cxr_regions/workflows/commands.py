@@ -1,4 +1,5 @@
-"""Command-line entry point of the demo: the whole pipeline on a phantom, with a summary at the end."""
+"""Command-line entry points of the workflows: ``experiment`` (the Table 2 grid) and ``demo`` (the whole
+pipeline on a phantom, with a summary at the end)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,31 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    """Add this stage's commands to the ``cxr-regions`` app."""
+    """Add the workflows' commands to the ``cxr-regions`` app."""
+
+    @app.command()
+    def experiment(
+        grid: Path = typer.Argument(..., help="Grid file (YAML): dataset, archs, inits, train settings."),
+        out: Path | None = typer.Option(
+            None, "-o", "--out", help="Experiment folder (default: ./experiment-GRIDNAME)."
+        ),
+        paper: bool = typer.Option(False, "--paper", help="Put the paper's published values beside ours."),
+    ) -> None:
+        """Train and evaluate every network × initialisation of a grid, then write Table 2
+        (table2.md, table2.csv, table2.png).
+
+        Cells already evaluated in the folder are kept, so rerunning resumes an interrupted grid.
+        Cells whose pretrained weights are missing are listed as skipped, with what to provide.
+        """
+        from cxr_regions.workflows.experiment import load_grid, run_experiment
+
+        config = load_grid(grid)
+        result = run_experiment(config, out or Path(f"experiment-{grid.stem}"), paper=paper)
+        typer.echo(result.files["md"].read_text(encoding="utf-8"))
+        typer.echo(
+            f"{len(result.trained)} trained, {len(result.evaluated)} evaluated, {len(result.reused)} kept, "
+            f"{len(result.skipped)} skipped; written to {result.out}"
+        )
 
     @app.command()
     def demo(
@@ -38,7 +63,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        from cxr_regions.demo.pipeline import STAGES, DemoConfig, run_demo
+        from cxr_regions.workflows.demo import STAGES, DemoConfig, run_demo
 
         # A demo shows its own progress: Lightning's start-up notes and one library deprecation are noise.
         logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)

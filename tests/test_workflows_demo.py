@@ -15,7 +15,7 @@ from cxr_regions.regions import REGION_KEYS
 
 @pytest.fixture(scope="module")
 def tiny_demo(tmp_path_factory):
-    from cxr_regions.demo.pipeline import DemoConfig, run_demo
+    from cxr_regions.workflows.demo import DemoConfig, run_demo
 
     out = tmp_path_factory.mktemp("demo") / "demo-output"
     config = DemoConfig(
@@ -32,7 +32,7 @@ def tiny_demo(tmp_path_factory):
 
 
 def test_demo_runs_every_stage_and_writes_each_stages_files(tiny_demo):
-    from cxr_regions.demo.pipeline import STAGES
+    from cxr_regions.workflows.demo import STAGES
 
     result, stages = tiny_demo
     assert stages == list(STAGES) and list(result.seconds) == list(STAGES)
@@ -65,7 +65,7 @@ def test_demo_report_says_phantom_and_shows_the_films(tiny_demo):
 
 
 def test_demo_refuses_a_folder_it_did_not_write(tmp_path):
-    from cxr_regions.demo.pipeline import DemoConfig, run_demo
+    from cxr_regions.workflows.demo import DemoConfig, run_demo
 
     (tmp_path / "thesis.tex").write_text("precious", encoding="utf-8")
     with pytest.raises(UserError, match="did not write"):
@@ -74,7 +74,7 @@ def test_demo_refuses_a_folder_it_did_not_write(tmp_path):
 
 
 def test_a_second_run_starts_from_a_clean_folder_but_keeps_other_files(tmp_path):
-    from cxr_regions.demo.pipeline import OUTPUTS, clear_previous
+    from cxr_regions.workflows.demo import OUTPUTS, clear_previous
 
     for name in OUTPUTS:
         (tmp_path / name).mkdir() if "." not in name else (tmp_path / name).write_text(

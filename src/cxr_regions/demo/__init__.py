@@ -1,1 +1,0 @@
-"""The whole pipeline on embedded phantom data."""
