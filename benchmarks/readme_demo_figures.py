@@ -41,16 +41,15 @@ def _auc(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def figures_paragraph(summary: dict[str, Any], others: Sequence[dict[str, Any]] = ()) -> str:
-    """The demo section's figures as markdown, wrapped at about 100 characters."""
+    """The demo section's figures as markdown, wrapped at 100 characters (no timings: they depend on the
+    machine's load, and the paragraph must be the same for the same results)."""
     config = summary["config"]
     auc = _auc(summary)
     mean = auc["mean"]
     regions = ", ".join(f"{k} {auc[k]['auc']:.3f}" for k in REGION_KEYS if k in auc)
-    minutes = sum(summary["seconds"].values()) / 60
     text = [
         f"With `--seed {config['seed']}` ({config['films']} films at {config['size']} px, {config['arch']}, "
-        f"{config['epochs']} epochs; the stages took {minutes:.1f} minutes of wall time in the run these "
-        f"figures come from): test mean AUC {mean['auc']:.3f} (95% CI {mean['ci_low']:.3f}–"
+        f"{config['epochs']} epochs): test mean AUC {mean['auc']:.3f} (95% CI {mean['ci_low']:.3f}–"
         f"{mean['ci_high']:.3f}); {regions}."
     ]
     if others:

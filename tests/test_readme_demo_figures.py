@@ -66,7 +66,8 @@ def test_the_paragraph_quotes_the_demos_figures(figures, tmp_path):
     assert "test mean AUC 0.898 (95% CI 0.851–0.934)" in flat
     assert "thorax 0.810, lungs 0.770, aorta 0.991, heart 0.996, diaphragm 0.880" in flat
     assert "heart 100% of 23 (chance 11%)" in flat and "aorta 45% of 22 (chance 4%)" in flat
-    assert "`--seed 0`" in flat and "3.0 minutes" in flat and "layercam" in flat
+    assert "`--seed 0`" in flat and "600 films at 64 px, resnet18, 12 epochs" in flat and "layercam" in flat
+    assert "minutes" not in flat  # timings depend on the machine's load, not on the results
     assert max(len(line) for line in text.splitlines()) <= 100
 
 
