@@ -40,7 +40,7 @@ def test_demo_runs_every_stage_and_writes_each_stages_files(tiny_demo):
     for path in (
         "phantom/truth.csv", "ingest/images.csv", "labels.csv", "dataset/manifest.csv",
         "run/model.safetensors", "run/evaluation/auc.csv", "explain/explain.csv", "explain/localisation.csv",
-        "summary.md", "demo.yaml",
+        "summary.md", "summary.json", "demo.yaml",
     ):  # fmt: skip
         assert (out / path).is_file(), path
     manifest = pd.read_csv(out / "dataset" / "manifest.csv", dtype=str)
@@ -62,6 +62,9 @@ def test_demo_report_says_phantom_and_shows_the_films(tiny_demo):
     assert "Made by cxr-regions demo" in html and "resnet18" in html
     summary = (result.out / "summary.md").read_text(encoding="utf-8")
     assert "PHANTOM" in summary and str(result.report) in summary and "| mean |" in summary
+    record = json.loads((result.out / "summary.json").read_text(encoding="utf-8"))
+    assert record["config"]["films"] == 48 and list(record["seconds"]) == list(result.seconds)
+    assert record["auc"][-1]["label"] == "mean" and record["auc"][-1]["auc"] == pytest.approx(result.mean_auc)
 
 
 def test_demo_refuses_a_folder_it_did_not_write(tmp_path):

@@ -1,6 +1,6 @@
 """Chinese chest-film reports (findings + impression) written from a phantom film's ground truth.
 
-Phrasing varies the way real reports do (../shared/spec/labeling-policy.md): several normal
+Phrasing varies the way real reports do (docs/labeling-policy.md): several normal
 templates, negations, severity words, hedges for truth ``u``, comparisons with a prior film,
 common misspellings (肋隔角, 隔面, 双肺, 走形, 纵膈) and, now and then, traditional characters.
 Every sentence describes the same findings that were drawn on the film.

@@ -19,7 +19,7 @@ import pandas as pd
 
 from cxr_regions.config import save_config
 from cxr_regions.errors import UserError
-from cxr_regions.fileio import write_text
+from cxr_regions.fileio import write_json, write_text
 from cxr_regions.regions import REGION_KEYS, to_binary
 
 
@@ -72,7 +72,7 @@ class DemoResult:
 STAGES = ("phantom", "ingest", "label", "build", "train", "evaluate", "explain", "report")
 OUTPUTS = (
     "phantom", "ingest", "labels.csv", "labels.config.yaml", "dataset", "run", "explain", "explain-masks",
-    "report.html", "summary.md", "demo.yaml",
+    "report.html", "summary.md", "summary.json", "demo.yaml",
 )  # fmt: skip
 """What the demo writes into its folder (and removes before it runs again there)."""
 
@@ -230,6 +230,7 @@ def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | Non
     )
     stage(8, "report", "one self-contained HTML file", lambda: write_html_report(result.report, inputs))
     write_text(out / "summary.md", summary_markdown(config, result))
+    write_json(out / "summary.json", summary_record(config, result))
     return result
 
 
@@ -332,3 +333,22 @@ def summary_markdown(config: DemoConfig, result: DemoResult) -> str:
         lines.append("")
     lines.append(f"Report: {result.report}")
     return "\n".join(lines) + "\n"
+
+
+def summary_record(config: DemoConfig, result: DemoResult) -> dict[str, Any]:
+    """``summary.json``: the settings and the figures of ``summary.md`` as data, for scripts
+    (``benchmarks/readme_demo_figures.py`` writes the README's demo figures from it)."""
+    import dataclasses
+    import json
+
+    def records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
+        return [] if frame is None else json.loads(frame.to_json(orient="records"))
+
+    return {
+        "config": dataclasses.asdict(config),
+        "seconds": result.seconds,
+        "counts": result.counts,
+        "labeler_agreement": result.labeler_agreement,
+        "auc": records(result.auc),
+        "localisation": records(result.localisation),
+    }
