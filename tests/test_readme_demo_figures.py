@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cxr_regions.demo.pipeline import DemoConfig, DemoResult, summary_record
 from cxr_regions.fileio import write_json
 from cxr_regions.regions import REGION_KEYS
+from cxr_regions.workflows.demo import DemoConfig, DemoResult, summary_record
 
 ROOT = Path(__file__).resolve().parents[1]
 
