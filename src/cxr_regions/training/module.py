@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cxr_regions.models.factory import RegionNet
+from cxr_regions.models import RegionNet
 
 log = logging.getLogger(__name__)
 

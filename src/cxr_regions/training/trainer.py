@@ -25,7 +25,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from cxr_regions.config import load_config, save_config
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_csv
-from cxr_regions.models.factory import MIN_INPUT_SIZES, create_model, input_size, model_from_spec
+from cxr_regions.models import create_model, input_size, min_input_size, model_from_spec
 from cxr_regions.training.config import TrainConfig
 from cxr_regions.training.export import save_model
 from cxr_regions.training.module import RegionModule
@@ -93,7 +93,7 @@ def resolve_input_size(arch: str, requested: int | None, film_size: int) -> int:
         size = int(requested)
     else:
         size = min(film_size, round(input_size(arch) * film_size / 256))
-        size = max(size, min(MIN_INPUT_SIZES.get(arch, 1), film_size))
+        size = max(size, min(min_input_size(arch), film_size))
     if size > film_size:
         raise UserError(
             f"--input-size {size} is larger than the dataset's {film_size}-px films; "
