@@ -25,7 +25,8 @@ class TrainConfig:
     ``input_size``: the crop side; ``None`` scales the paper's size (227/224 of 256) to the dataset's
     film size. ``devices``/``accelerator``/``strategy``/``num_nodes``/``precision`` go to
     Lightning's ``Trainer`` unchanged; ``precision=None`` means bf16-mixed on a GPU, 32-bit on CPU.
-    ``resume``: continue from ``checkpoints/last.ckpt`` of ``out``.
+    ``resume``: continue from ``checkpoints/last.ckpt`` of ``out``. ``deterministic=None`` means on
+    for CPU training, off on a GPU (see :func:`cxr_regions.training.trainer.resolve_deterministic`).
     """
 
     dataset: Path = field(metadata=cli("Dataset folder written by `cxr-regions build`.", argument=True))
@@ -76,6 +77,14 @@ class TrainConfig:
         metadata=cli("Lightning precision \\[default: bf16-mixed on GPU, 32-true on CPU]."),
     )
     seed: int = field(default=0, metadata=cli("Seed for weights, shuffling and augmentation."))
+    deterministic: bool | None = field(
+        default=None,
+        metadata=cli(
+            "Deterministic algorithms only \\[default: on for CPU training, which then repeats exactly "
+            "with the same seed; off on a GPU, where it is slower and some kernels have none].",
+            "--deterministic/--no-deterministic",
+        ),
+    )
     num_workers: int = field(default=2, metadata=cli("Data-loader worker processes."))
     augment: bool = field(
         default=True, metadata=cli("Random crop/rotation/brightness.", "--augment/--no-augment")

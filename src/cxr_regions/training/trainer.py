@@ -8,10 +8,12 @@ best epoch's weights as ``model.safetensors`` + ``model.json``. ``--resume`` con
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -106,10 +108,43 @@ def resolve_precision(config: TrainConfig) -> str:
     """``--precision`` as given, else bf16-mixed on a GPU that supports it, 16-mixed on others, 32 on CPU."""
     if config.precision:
         return config.precision
-    gpu = torch.cuda.is_available() and config.accelerator in ("auto", "gpu", "cuda")
-    if not gpu:
+    if not _on_gpu(config):
         return "32-true"
     return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+
+
+def resolve_deterministic(config: TrainConfig) -> bool:
+    """``--deterministic`` as given, else on when training on the CPU.
+
+    On the CPU deterministic algorithms cost next to nothing, and with the seeded data order and
+    augmentation a run repeats exactly. On a GPU, ``--deterministic`` sets ``CUBLAS_WORKSPACE_CONFIG``
+    (cuBLAS needs it) and uses deterministic kernels where PyTorch has them, warning for those it
+    has not (e.g. the backward pass of adaptive average pooling) instead of stopping.
+    """
+    if config.deterministic is not None:
+        return config.deterministic
+    return not _on_gpu(config)
+
+
+def _on_gpu(config: TrainConfig) -> bool:
+    return torch.cuda.is_available() and config.accelerator in ("auto", "gpu", "cuda")
+
+
+@contextlib.contextmanager
+def _restored_torch_flags() -> Iterator[None]:
+    """Puts back the process-wide flags ``deterministic`` changes once training is done."""
+    enabled = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    benchmark, cublas = torch.backends.cudnn.benchmark, os.environ.get("CUBLAS_WORKSPACE_CONFIG")
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+        torch.backends.cudnn.benchmark = benchmark
+        if cublas is None:
+            os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
+        else:
+            os.environ["CUBLAS_WORKSPACE_CONFIG"] = cublas
 
 
 def _devices(value: str | int) -> str | int:
@@ -163,7 +198,10 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
     run = Path(config.out) if config.out is not None else config.default_out()
     size = resolve_input_size(config.arch, config.input_size, data.size)
     precision = resolve_precision(config)
-    resolved = dataclasses.replace(config, out=run, input_size=size, precision=precision)
+    deterministic = resolve_deterministic(config)
+    resolved = dataclasses.replace(
+        config, out=run, input_size=size, precision=precision, deterministic=deterministic
+    )
 
     last = run / CHECKPOINTS / "last.ckpt"
     ckpt_path: Path | None = None
@@ -201,7 +239,26 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
         run.mkdir(parents=True, exist_ok=True)
         save_config(resolved, run / CONFIG_FILE, command="train")
 
-    checkpoint = ModelCheckpoint(
+    with _restored_torch_flags():
+        trainer, best = _trainer(config, run, data.label_names, precision, deterministic, callbacks)
+        train_films = int(data.split("train")["repeat"].sum())
+        trainer.log_every_n_steps = max(1, min(50, train_films // (config.batch_size * trainer.world_size)))
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    if trainer.is_global_zero:
+        export_best(run, best.best_model_path or str(last), model, data)
+    return run
+
+
+def _trainer(
+    config: TrainConfig,
+    run: Path,
+    label_names: Sequence[str],
+    precision: str,
+    deterministic: bool,
+    callbacks: Sequence[Callback],
+) -> tuple[L.Trainer, ModelCheckpoint]:
+    """Lightning's Trainer with the run's callbacks, and the callback that keeps the best epoch."""
+    best = ModelCheckpoint(
         dirpath=run / CHECKPOINTS,
         filename="best",
         monitor="val_mean_auc",
@@ -211,7 +268,7 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
         enable_version_counter=False,
     )
     # Lightning's save_last writes only when the best improves; this one writes after every epoch.
-    # It must come after `checkpoint`, so that the state it saves knows this epoch's best.
+    # It must come after `best`, so that the state it saves knows this epoch's best.
     every_epoch = ModelCheckpoint(
         dirpath=run / CHECKPOINTS, filename="last", save_top_k=1, enable_version_counter=False
     )
@@ -220,16 +277,17 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
     )
     trainer = L.Trainer(
         max_epochs=config.epochs,
+        deterministic=("warn" if _on_gpu(config) else True) if deterministic else False,
         accelerator=config.accelerator,
         devices=_devices(config.devices),
         strategy=config.strategy,
         num_nodes=config.num_nodes,
         precision=precision,
         callbacks=[
-            EpochMetricsCSV(run / METRICS_FILE, data.label_names),
+            EpochMetricsCSV(run / METRICS_FILE, label_names),
             LearningRateMonitor(logging_interval="epoch"),
             stopping,
-            checkpoint,
+            best,
             every_epoch,
             *callbacks,
         ],
@@ -239,12 +297,7 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
         enable_progress_bar=config.progress,
         enable_model_summary=config.progress,
     )
-    train_films = int(data.split("train")["repeat"].sum())
-    trainer.log_every_n_steps = max(1, min(50, train_films // (config.batch_size * trainer.world_size)))
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
-    if trainer.is_global_zero:
-        export_best(run, checkpoint.best_model_path or str(last), model, data)
-    return run
+    return trainer, best
 
 
 def export_best(run: Path, checkpoint_path: str | Path, model: Any, data: Any) -> Path:
