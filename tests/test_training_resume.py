@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 import pytest
 import torch
@@ -181,5 +183,8 @@ def test_a_resumed_run_equals_the_run_never_stopped(small_dataset, tmp_path):
     run = tmp_path / "resumed"
     with pytest.raises(RuntimeError, match="killed"):
         train(_config(small_dataset, run, epochs=3, augment=True), callbacks=[KillDuring(epoch=2, batch=1)])
-    train(_config(small_dataset, run, epochs=3, augment=True, resume=True))
+    with warnings.catch_warnings(record=True) as caught:  # and quietly: Lightning's noise is filtered
+        warnings.simplefilter("always")
+        train(_config(small_dataset, run, epochs=3, augment=True, resume=True))
+    assert [str(w.message) for w in caught] == []
     _assert_same_run(straight, run)

@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import math
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,33 @@ def _restored_torch_flags() -> Iterator[None]:
             os.environ["CUBLAS_WORKSPACE_CONFIG"] = cublas
 
 
+class _DropLitLoggerTip(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _without_lightning_noise(resuming: bool) -> Iterator[None]:
+    """Silences, during the fit, exactly what Lightning prints that no user can act on:
+
+    - torch's ``FutureWarning`` that ``LeafSpec`` is deprecated: raised inside Lightning's own
+      ``CombinedLoader`` (Lightning 2.6 on torch ≥ 2.9) once per loader and epoch, not by this code;
+    - on ``--resume``, ``ModelCheckpoint``'s warning that the checkpoint folder is not empty: it
+      holds the checkpoints of the run being resumed;
+    - the logger connector's advertisement for another logging service.
+    """
+    tip, rank_zero_log = _DropLitLoggerTip(), logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning)
+        if resuming:
+            warnings.filterwarnings("ignore", r"Checkpoint directory .* exists and is not empty", UserWarning)
+        rank_zero_log.addFilter(tip)
+        try:
+            yield
+        finally:
+            rank_zero_log.removeFilter(tip)
+
+
 def _devices(value: str | int) -> str | int:
     return int(value) if isinstance(value, str) and value.strip().lstrip("-").isdigit() else value
 
@@ -239,7 +267,7 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
         run.mkdir(parents=True, exist_ok=True)
         save_config(resolved, run / CONFIG_FILE, command="train")
 
-    with _restored_torch_flags():
+    with _restored_torch_flags(), _without_lightning_noise(resuming=ckpt_path is not None):
         trainer, best = _trainer(config, run, data.label_names, precision, deterministic, callbacks)
         train_films = int(data.split("train")["repeat"].sum())
         trainer.log_every_n_steps = max(1, min(50, train_films // (config.batch_size * trainer.world_size)))
