@@ -158,11 +158,6 @@ def arch_entry(arch: str) -> ArchEntry:
     return GENERIC
 
 
-def registered_families() -> list[str]:
-    """Names of the registered families (``GENERIC`` not included)."""
-    return list(_REGISTRY)
-
-
 def input_size(arch: str) -> int:
     """The paper's crop of a 256-px film: 227 for AlexNet and VGG, 224 for ResNet, DenseNet and others."""
     return arch_entry(arch).input_size
