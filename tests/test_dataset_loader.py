@@ -10,6 +10,7 @@ import torch
 
 from cxr_regions.dataset import BuildConfig, PackedDataset, RegionDataModule, build_from_arrays
 from cxr_regions.dataset.augment import AugmentParams, augment_batch, random_view
+from cxr_regions.dataset.torch_data import EpochShuffle
 from cxr_regions.regions import REGION_KEYS
 
 SIZE, CROP = 64, 56
@@ -76,6 +77,31 @@ def test_epoch_order_is_reshuffled_and_reproducible(dataset_dir):
     first, again = labels_in_order(0), labels_in_order(0)
     assert torch.equal(first[0], again[0])
     assert not torch.equal(first[0], first[1])
+
+
+def test_epoch_order_and_augmentation_depend_on_the_seed_and_epoch_only(dataset_dir):
+    """A run resumed at epoch k (Lightning calls set_epoch(k) on a fresh loader) sees what an
+    uninterrupted run sees in epoch k: the same films, in the same order, with the same views."""
+
+    def epoch(k: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        dm = RegionDataModule(dataset_dir, crop_size=CROP, batch_size=4, num_workers=0, seed=seed)
+        loader = dm.train_dataloader()
+        assert isinstance(loader.sampler, EpochShuffle)
+        loader.sampler.set_epoch(k)
+        torch.manual_seed(seed)  # as seed_everything does
+        batches = [dm.device_transform(b, train=True) for b in loader]
+        return torch.cat([x for x, _ in batches]), torch.cat([y for _, y in batches])
+
+    dm = RegionDataModule(dataset_dir, crop_size=CROP, batch_size=4, num_workers=0)
+    loader = dm.train_dataloader()
+    torch.manual_seed(0)
+    uninterrupted = [[dm.device_transform(b, train=True) for b in loader] for _ in range(3)]
+    x2, y2 = (torch.cat([b[i] for b in uninterrupted[2]]) for i in (0, 1))
+    resumed_x, resumed_y = epoch(2)
+    assert torch.equal(resumed_y, y2) and torch.equal(resumed_x, x2)
+    assert not torch.equal(epoch(1)[0], resumed_x)
+    assert not torch.equal(epoch(2, seed=1)[0], resumed_x)
+    assert sorted(EpochShuffle(range(10), seed=3)) == list(range(10))
 
 
 def test_validation_is_a_deterministic_centre_crop(dataset_dir):

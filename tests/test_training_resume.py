@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 import pytest
 import torch
@@ -9,6 +11,7 @@ from lightning.pytorch.callbacks import Callback
 from typer.testing import CliRunner
 
 from cxr_regions.cli import app
+from cxr_regions.config import load_config
 from cxr_regions.errors import UserError
 from cxr_regions.training import TrainConfig, train
 
@@ -35,6 +38,7 @@ class KillDuring(Callback):
 
 def _config(dataset, out, epochs: int, **kw) -> TrainConfig:
     kw.setdefault("input_size", 32)
+    kw.setdefault("num_workers", 0)
     return TrainConfig(
         dataset=dataset,
         out=out,
@@ -44,7 +48,6 @@ def _config(dataset, out, epochs: int, **kw) -> TrainConfig:
         batch_size=16,
         lr_schedule="step",
         patience=100,
-        num_workers=0,
         progress=False,
         **kw,
     )
@@ -145,3 +148,43 @@ def test_training_is_generic_over_the_datasets_labels(small_dataset, tmp_path):
     loaded = load_run(run)
     assert loaded.label_names == ["cardiac", "other"]
     assert loaded.model(torch.rand(3, 1, 32, 32)).shape == (3, 2)
+
+
+def _run_outputs(run) -> tuple[pd.DataFrame, dict[str, torch.Tensor]]:
+    from safetensors.torch import load_file
+
+    return pd.read_csv(run / "metrics.csv"), load_file(str(run / "model.safetensors"))
+
+
+def _assert_same_run(a, b) -> None:
+    (metrics_a, weights_a), (metrics_b, weights_b) = _run_outputs(a), _run_outputs(b)
+    pd.testing.assert_frame_equal(metrics_a, metrics_b, check_exact=True)
+    assert weights_a.keys() == weights_b.keys()
+    assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a)
+
+
+def test_cpu_training_repeats_exactly_with_the_same_seed(small_dataset, tmp_path):
+    """Same seed, same data: the same metrics to the last bit and the same weights (worker-seeded
+    augmentation included); another seed gives another run."""
+    runs = [
+        train(_config(small_dataset, tmp_path / name, epochs=2, augment=True, num_workers=1, seed=seed))
+        for name, seed in (("a", 7), ("b", 7), ("c", 8))
+    ]
+    _assert_same_run(runs[0], runs[1])
+    assert load_config(runs[0] / "config.yaml")["deterministic"] is True
+    assert not _run_outputs(runs[0])[0]["val_loss"].equals(_run_outputs(runs[2])[0]["val_loss"])
+    assert not torch.are_deterministic_algorithms_enabled()  # the process-wide flag is put back
+
+
+def test_a_resumed_run_equals_the_run_never_stopped(small_dataset, tmp_path):
+    """The epoch-seeded order and augmentation: a run killed in epoch 2 and resumed ends where an
+    uninterrupted run ends."""
+    straight = train(_config(small_dataset, tmp_path / "straight", epochs=3, augment=True))
+    run = tmp_path / "resumed"
+    with pytest.raises(RuntimeError, match="killed"):
+        train(_config(small_dataset, run, epochs=3, augment=True), callbacks=[KillDuring(epoch=2, batch=1)])
+    with warnings.catch_warnings(record=True) as caught:  # and quietly: Lightning's noise is filtered
+        warnings.simplefilter("always")
+        train(_config(small_dataset, run, epochs=3, augment=True, resume=True))
+    assert [str(w.message) for w in caught] == []
+    _assert_same_run(straight, run)

@@ -3,7 +3,9 @@
 The batches a model sees are ``(x, y)``: float32 B×1×crop×crop in [0, 1] and float32 B×L labels.
 Training views are random crop + rotation within ±15° + mild brightness/contrast (never a flip);
 validation and test views are centre crops. The training epoch draws each film ``repeat`` times (its
-manifest repeat factor) in an order reshuffled every epoch from the seed.
+manifest repeat factor) in an order drawn from the seed and the epoch number (:class:`EpochShuffle`),
+and each batch's random views from the process seed and the films it holds: a run resumed at epoch
+``k`` sees the same films in the same order, with the same augmentation, as one never stopped.
 
 Where augmentation runs (``augment_on``): ``workers`` — in the data-loader processes, one
 ``cv2.warpAffine`` per film; ``device`` — workers only slice uint8 films and the random views are made
@@ -17,14 +19,14 @@ Validation and test loaders yield float batches directly in ``workers`` mode.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, get_worker_info
+from torch.utils.data import DataLoader, Dataset, RandomSampler, get_worker_info
 
 from cxr_regions.dataset.augment import AugmentParams, augment_batch, center_batch, center_view, random_view
 from cxr_regions.dataset.packed import SPLITS, open_dataset
@@ -46,6 +48,9 @@ class FilmView:
     def side(self, size: int) -> int:
         return size
 
+    def start_batch(self, positions: Sequence[int]) -> None:
+        """Called before a batch of these items is filled (random views reseed here)."""
+
     def fill(self, img: np.ndarray, out: np.ndarray) -> None:
         out[...] = img
 
@@ -60,8 +65,10 @@ class RandomView(FilmView):
     """Worker-side training view: uint8 S×S -> float32 crop×crop in [0, 1] (``as_uint8``: uint8
     0..255, converted to float after the transfer), a fresh random view each call.
 
-    Its generator is seeded from ``torch.initial_seed()`` in each process, which the DataLoader derives
-    from its own seeded generator: reproducible, and different in every worker.
+    Each batch draws from a generator seeded by ``torch.initial_seed()`` of the process (which the
+    DataLoader derives from its own seeded generator) and the batch's item positions: reproducible,
+    independent of the batches drawn before it (so a resumed epoch repeats the original one), and
+    different in every worker.
     """
 
     def __init__(self, params: AugmentParams, as_uint8: bool = False) -> None:
@@ -69,16 +76,17 @@ class RandomView(FilmView):
         self.as_uint8 = as_uint8
         self.dtype = np.dtype(np.uint8 if as_uint8 else np.float32)
         self._rng: np.random.Generator | None = None
-        self._pid = -1
         self._scratch = np.empty((params.crop, params.crop), dtype=np.uint8)
 
     def side(self, size: int) -> int:
         return self.params.crop
 
+    def start_batch(self, positions: Sequence[int]) -> None:
+        self._rng = np.random.default_rng([torch.initial_seed(), *(int(p) for p in positions)])
+
     def fill(self, img: np.ndarray, out: np.ndarray) -> None:
-        if self._rng is None or self._pid != os.getpid():
+        if self._rng is None:
             self._rng = np.random.default_rng(torch.initial_seed())
-            self._pid = os.getpid()
         random_view(img, self.params, self._rng, out=out, scratch=self._scratch, as_uint8=self.as_uint8)
 
 
@@ -159,6 +167,7 @@ class PackedDataset(Dataset):
         if len(positions) > 1 and get_worker_info() is not None:
             x.share_memory_()  # filled in place and handed to the main process without another copy
         pixels = x.numpy()
+        self.view.start_batch(indices)
         for k, pos in enumerate(positions):
             self.view.fill(self.images[self._array_rows[pos]], pixels[k, 0])
         return x, self.labels[positions]
@@ -174,6 +183,29 @@ class _Batched(PackedDataset):
 def collate_batched(items: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
     """The collate function for :class:`_Batched`: its one item is already the batch."""
     return items[0]
+
+
+class EpochShuffle(RandomSampler):
+    """A random order of the training items drawn afresh each epoch from ``(seed, epoch)``.
+
+    Each pass draws the next epoch's order; Lightning calls :meth:`set_epoch` before every epoch,
+    also after ``--resume``, so a resumed run continues with the orders of the run it continues (a
+    generator consumed epoch after epoch would restart at the first epoch's order). Under DDP
+    Lightning replaces it, as any ``RandomSampler``, by its ``DistributedSampler``, which is seeded by
+    the run's seed and the epoch the same way.
+    """
+
+    def __init__(self, data_source: Sequence[Any], seed: int = 0) -> None:
+        super().__init__(data_source)
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[int]:
+        epoch, self.epoch = self.epoch, self.epoch + 1
+        yield from np.random.default_rng([self.seed, epoch]).permutation(len(self.data_source)).tolist()
 
 
 class RegionDataModule(L.LightningDataModule):
@@ -254,11 +286,11 @@ class RegionDataModule(L.LightningDataModule):
         return _Batched(self.path, split, view=view, expand_repeats=train)
 
     def _loader(self, dataset: PackedDataset, shuffle: bool, drop_last: bool = False) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed)
+        generator = torch.Generator().manual_seed(self.seed)  # seeds the worker processes
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
-            shuffle=shuffle,
+            sampler=EpochShuffle(dataset, self.seed) if shuffle else None,
             generator=generator,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
@@ -286,11 +318,13 @@ class RegionDataModule(L.LightningDataModule):
         if x.dtype != torch.uint8:
             return batch
         if train and self.augment and self.mode == "device":
-            key = str(x.device)
+            rank = self.trainer.global_rank if self.trainer is not None else 0
+            epoch = self.trainer.current_epoch if self.trainer is not None else 0
+            key = f"{x.device}/{epoch}"  # a generator per epoch, seeded from it: resumed epochs repeat
             if key not in self._device_generators:
-                rank = self.trainer.global_rank if self.trainer is not None else 0
-                generator = torch.Generator(device=x.device).manual_seed(self.seed * 1000 + rank)
-                self._device_generators[key] = generator
+                entropy = np.random.SeedSequence([self.seed, rank, epoch]).generate_state(2, np.uint64)[0]
+                generator = torch.Generator(device=x.device).manual_seed(int(entropy) >> 1)
+                self._device_generators = {key: generator}
             x = augment_batch(x, self.params, self._device_generators[key])
         else:
             x = center_batch(x, self.crop_size)

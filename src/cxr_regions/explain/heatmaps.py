@@ -74,53 +74,12 @@ def min_map_side(method: str) -> int:
 
 
 def target_layer(model: nn.Module, frame_size: int = 224, min_side: int = MIN_MAP_SIDE) -> nn.Module:
-    """The layer whose activations the CAM weighs, for films framed at ``frame_size``.
+    """The layer whose activations the CAM weighs, for films framed at ``frame_size``: the deepest of
+    the architecture's heatmap layers (``cxr_regions.models.target_layer``, from the model registry)
+    whose map has at least ``min_side`` cells per side."""
+    from cxr_regions.models import target_layer as deepest_fine_enough
 
-    The architecture's own choice (``cxr_regions.models.gradcam_target_layer``: the last
-    convolutional stage), or for other networks the last module with a spatial output; where
-    that map is smaller than ``min_side`` cells at this size, the deepest earlier feature map that
-    is not.
-    """
-    maps = feature_map_sides(model, frame_size)
-    if not maps:
-        raise ValueError(f"{type(model).__name__} has no spatial feature map for a heatmap")
-    preferred = _architecture_layer(model)
-    modules = [m for m, _ in maps]
-    if preferred is None or preferred not in modules:
-        preferred = modules[-1]
-    last = max(i for i, m in enumerate(modules) if m is preferred)
-    if maps[last][1] >= min_side:
-        return preferred
-    earlier = [m for m, side in maps[:last] if side >= min_side]
-    return earlier[-1] if earlier else preferred
-
-
-def _architecture_layer(model: nn.Module) -> nn.Module | None:
-    try:
-        from cxr_regions.models import gradcam_target_layer
-
-        return gradcam_target_layer(model)
-    except (ImportError, KeyError, ValueError, AttributeError, TypeError):
-        return None
-
-
-def feature_map_sides(model: nn.Module, size: int) -> list[tuple[nn.Module, int]]:
-    """Each module with a spatial output larger than 1×1, in order of completion, with its map's
-    smaller side, from one forward pass of a blank ``size``×``size`` film."""
-    seen: list[tuple[nn.Module, int]] = []
-
-    def hook(module: nn.Module, _inputs: object, output: object) -> None:
-        if isinstance(output, torch.Tensor) and output.dim() == 4 and min(output.shape[-2:]) > 1:
-            seen.append((module, int(min(output.shape[-2:]))))
-
-    handles = [m.register_forward_hook(hook) for m in model.modules() if m is not model]
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, 1, size, size, device=next(model.parameters()).device))
-    finally:
-        for h in handles:
-            h.remove()
-    return seen
+    return deepest_fine_enough(model, frame_size, min_side)
 
 
 def to_unit_float(film: np.ndarray) -> np.ndarray:

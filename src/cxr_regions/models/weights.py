@@ -11,15 +11,13 @@ import json
 import logging
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
 
 from cxr_regions.errors import UserError
-
-if TYPE_CHECKING:
-    from cxr_regions.models.factory import RegionNet
+from cxr_regions.models.network import RegionNet
 
 log = logging.getLogger(__name__)
 

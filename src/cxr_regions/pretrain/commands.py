@@ -1,17 +1,18 @@
 """Command-line entry points of this stage: ``pretrain-prepare`` and ``pretrain``.
 
-``pretrain`` takes every option of ``train`` (read from ``train``'s own signature, so the two
+``pretrain`` takes every option of ``train`` (both generated from ``TrainConfig``, so the two
 commands cannot drift apart) plus the options of the preparation.
 """
 
 from __future__ import annotations
 
-import inspect
-import typing
 from pathlib import Path
 from typing import Any
 
 import typer
+
+from cxr_regions.options import options_from, with_options
+from cxr_regions.training.config import TrainConfig
 
 NIH_HELP = (
     "ChestX-ray14 folder in NIH's layout: Data_Entry_2017_v2020.csv (or Data_Entry_2017.csv), "
@@ -22,7 +23,10 @@ NIH_HELP = (
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the ``cxr-regions`` app."""
     app.command("pretrain-prepare")(prepare_command)
-    app.command("pretrain")(_with_train_options(pretrain_command))
+    train_options = options_from(
+        TrainConfig, exclude=["dataset"], help={"out": "Run folder \\[default: runs/chestx14-ARCH]."}
+    )
+    app.command("pretrain")(with_options(pretrain_command, train_options))
 
 
 def _prepare_config(
@@ -126,7 +130,6 @@ def pretrain_command(
     from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
     from cxr_regions.pretrain.run import default_prepared_dir, default_run_dir, pretrain
-    from cxr_regions.training import TrainConfig
 
     out = train_options.pop("out") or default_run_dir(train_options["arch"])
     prepared = prepared or default_prepared_dir(out, size)
@@ -138,25 +141,3 @@ def pretrain_command(
     if rank_zero_only.rank == 0:
         typer.echo((run / "chestx14_auc.md").read_text(encoding="utf-8"))
         typer.echo(f"run folder: {run}\ncheckpoint for fine-tuning: --init chestx14:{run}")
-
-
-def _with_train_options(func):
-    """``func`` with the options of ``train`` (all but its dataset argument) added to its signature."""
-    from cxr_regions.training.commands import train_command
-
-    hints = typing.get_type_hints(train_command)
-    own = [p for p in inspect.signature(func).parameters.values() if p.kind is not p.VAR_KEYWORD]
-    taken = {p.name for p in own}
-    added = []
-    for param in inspect.signature(train_command).parameters.values():
-        if param.name == "dataset" or param.name in taken:
-            continue
-        if param.name == "out":
-            param = param.replace(
-                default=typer.Option(None, "-o", "--out", help="Run folder \\[default: runs/chestx14-ARCH].")
-            )
-        added.append(param.replace(annotation=hints[param.name], kind=param.KEYWORD_ONLY))
-    own = [p.replace(annotation=typing.get_type_hints(func)[p.name]) for p in own]
-    func.__signature__ = inspect.Signature([*own, *added])
-    func.__annotations__ = {p.name: p.annotation for p in func.__signature__.parameters.values()}
-    return func

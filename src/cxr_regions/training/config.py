@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cxr_regions.errors import UserError
+from cxr_regions.options import cli
 
 LR_SCHEDULES: tuple[str, ...] = ("plateau", "step")
 
@@ -24,34 +25,80 @@ class TrainConfig:
     ``input_size``: the crop side; ``None`` scales the paper's size (227/224 of 256) to the dataset's
     film size. ``devices``/``accelerator``/``strategy``/``num_nodes``/``precision`` go to
     Lightning's ``Trainer`` unchanged; ``precision=None`` means bf16-mixed on a GPU, 32-bit on CPU.
-    ``resume``: continue from ``checkpoints/last.ckpt`` of ``out``.
+    ``resume``: continue from ``checkpoints/last.ckpt`` of ``out``. ``deterministic=None`` means on
+    for CPU training, off on a GPU (see :func:`cxr_regions.training.trainer.resolve_deterministic`).
     """
 
-    dataset: Path
-    out: Path | None = None
-    arch: str = "densenet121"
-    init: str = "imagenet"
-    weights: Path | None = None
-    input_size: int | None = None
-    epochs: int = 500
-    batch_size: int = 16
-    lr: float = 1e-3
-    lr_schedule: str = "plateau"
-    lr_factor: float = 0.5
-    lr_patience: int = 1
-    patience: int = 10
-    stop_at_auc: float | None = None
-    accelerator: str = "auto"
-    devices: str | int = "auto"
-    strategy: str = "auto"
-    num_nodes: int = 1
-    precision: str | None = None
-    seed: int = 0
-    num_workers: int = 2
-    augment: bool = True
-    augment_on: str = "auto"
-    resume: bool = False
-    progress: bool = True
+    dataset: Path = field(metadata=cli("Dataset folder written by `cxr-regions build`.", argument=True))
+    out: Path | None = field(
+        default=None, metadata=cli("Run folder \\[default: runs/ARCH-INIT].", "-o", "--out")
+    )
+    arch: str = field(
+        default="densenet121",
+        metadata=cli(
+            "alexnet, vgg16, resnet34, densenet121 (the paper's), or any torchvision classification model."
+        ),
+    )
+    init: str = field(
+        default="imagenet",
+        metadata=cli("scratch, imagenet, or chestx14:PATH (a `cxr-regions pretrain` run folder)."),
+    )
+    weights: Path | None = field(
+        default=None,
+        metadata=cli("Local ImageNet weights file (torchvision's .pth) for --init imagenet."),
+    )
+    input_size: int | None = field(
+        default=None,
+        metadata=cli("Crop side \\[default: 227 AlexNet/VGG, 224 others; scaled for films ≠ 256 px]."),
+    )
+    epochs: int = field(default=500, metadata=cli("Maximum epochs."))
+    batch_size: int = field(default=16, metadata=cli("Films per step (per device)."))
+    lr: float = field(default=1e-3, metadata=cli("Adam learning rate."))
+    lr_schedule: str = field(
+        default="plateau",
+        metadata=cli(
+            "plateau: halve the lr when validation loss stops improving; step: halve it every epoch."
+        ),
+    )
+    lr_factor: float = field(default=0.5, metadata=cli("What each lr decay multiplies it by (0.5: halving)."))
+    lr_patience: int = field(default=1, metadata=cli("Epochs without val-loss gain before halving."))
+    patience: int = field(default=10, metadata=cli("Early stopping: epochs without val mean AUC gain."))
+    stop_at_auc: float | None = field(
+        default=None, metadata=cli("Also stop as soon as the val mean AUC reaches this (quick demos).")
+    )
+    accelerator: str = field(default="auto", metadata=cli("Lightning accelerator: auto, cpu, gpu..."))
+    devices: str | int = field(
+        default="auto", metadata=cli("Lightning devices: auto, a count, or ids '0,1'.", type=str)
+    )
+    strategy: str = field(default="auto", metadata=cli("Lightning strategy, e.g. ddp."))
+    num_nodes: int = field(default=1, metadata=cli("Machines in a multi-node run."))
+    precision: str | None = field(
+        default=None,
+        metadata=cli("Lightning precision \\[default: bf16-mixed on GPU, 32-true on CPU]."),
+    )
+    seed: int = field(default=0, metadata=cli("Seed for weights, shuffling and augmentation."))
+    deterministic: bool | None = field(
+        default=None,
+        metadata=cli(
+            "Deterministic algorithms only \\[default: on for CPU training, which then repeats exactly "
+            "with the same seed; off on a GPU, where it is slower and some kernels have none].",
+            "--deterministic/--no-deterministic",
+        ),
+    )
+    num_workers: int = field(default=2, metadata=cli("Data-loader worker processes."))
+    augment: bool = field(
+        default=True, metadata=cli("Random crop/rotation/brightness.", "--augment/--no-augment")
+    )
+    augment_on: str = field(
+        default="auto",
+        metadata=cli("Where augmentation runs: auto (device on a GPU, else workers), workers, device."),
+    )
+    resume: bool = field(
+        default=False, metadata=cli("Continue the run in -o from its last checkpoint.", "--resume")
+    )
+    progress: bool = field(
+        default=True, metadata=cli("Progress bar and model summary.", "--progress/--no-progress")
+    )
 
     def __post_init__(self) -> None:
         self.dataset = Path(self.dataset)

@@ -15,8 +15,14 @@ from typing import Any
 from cxr_regions import __version__
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import atomic_path, write_json
-from cxr_regions.models.factory import ModelSpec, RegionNet, model_from_spec
-from cxr_regions.models.weights import INFO_FILE, WEIGHTS_FILE, resolve_checkpoint
+from cxr_regions.models import (
+    INFO_FILE,
+    WEIGHTS_FILE,
+    ModelSpec,
+    RegionNet,
+    model_from_spec,
+    resolve_checkpoint,
+)
 
 FORMAT = "cxr-regions/model"
 FORMAT_VERSION = 1

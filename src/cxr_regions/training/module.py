@@ -1,9 +1,15 @@
-"""The LightningModule of the paper's recipe: BCE over the label logits, Adam, lr halving, val AUC."""
+"""The LightningModule of the paper's recipe: BCE over the label logits, Adam, lr halving, val AUC.
+
+The epoch's validation AUCs and training loss are torchmetrics metrics: under DDP each process
+keeps its own films' scores and ``compute`` gathers them, so every process gets the AUC over all of
+validation.
+"""
 
 from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,8 +17,11 @@ import lightning as L
 import numpy as np
 import torch
 from torch import nn
+from torchmetrics import MeanMetric
+from torchmetrics.classification import MultilabelAUROC
+from torchmetrics.utilities import dim_zero_cat
 
-from cxr_regions.models.factory import RegionNet
+from cxr_regions.models import RegionNet
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +46,22 @@ def mean_auc(aucs: Sequence[float]) -> float:
     return float(np.mean(finite)) if finite else math.nan
 
 
+class MultilabelAUC(MultilabelAUROC):
+    """Exact ROC AUC per label (torchmetrics, gathered over DDP processes in ``compute``), NaN for a
+    label whose targets hold only one class, as in :func:`auc_per_label` (torchmetrics gives 0 there)."""
+
+    def __init__(self, num_labels: int) -> None:
+        super().__init__(num_labels=num_labels, average=None, thresholds=None)
+
+    def compute(self) -> torch.Tensor:
+        with warnings.catch_warnings():  # the one-class labels, made NaN below
+            warnings.filterwarnings("ignore", "No (positive|negative) samples in targets", UserWarning)
+            aucs = super().compute().float()
+        target = dim_zero_cat(self.target)
+        one_class = target.amin(dim=0) == target.amax(dim=0)
+        return torch.where(one_class, torch.full_like(aucs, math.nan), aucs)
+
+
 class RegionModule(L.LightningModule):
     """Trains a :class:`RegionNet` on ``(x, y)`` batches and logs, per epoch, ``train_loss``,
     ``val_loss``, ``val_auc_<label>`` and ``val_mean_auc`` (labels with one class in validation
@@ -59,10 +84,8 @@ class RegionModule(L.LightningModule):
         self.label_names = list(label_names)
         self.loss_fn = nn.BCEWithLogitsLoss()
         self.channels_last = False
-        self._val_scores: list[torch.Tensor] = []
-        self._val_targets: list[torch.Tensor] = []
-        self._train_sum = torch.zeros(())
-        self._train_count = torch.zeros(())
+        self.val_auc = MultilabelAUC(len(self.label_names))
+        self.train_loss = MeanMetric()
         self._warned_single_class = False
         self.last_val_aucs: list[float] = []
 
@@ -80,38 +103,29 @@ class RegionModule(L.LightningModule):
         return self.model(x).float()
 
     def on_train_epoch_start(self) -> None:
-        self._train_sum = torch.zeros((), device=self.device)
-        self._train_count = torch.zeros((), device=self.device)
+        self.train_loss.reset()
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         x, y = batch[0], batch[1]
         loss = self.loss_fn(self._logits(x), y.float())
-        self._train_sum += loss.detach() * len(y)
-        self._train_count += len(y)
+        self.train_loss.update(loss.detach(), weight=len(y))
         self.log("train_loss_step", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=len(y))
         return loss
 
     def on_validation_epoch_start(self) -> None:
-        self._val_scores.clear()
-        self._val_targets.clear()
+        self.val_auc.reset()
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         x, y = batch[0], batch[1]
         logits = self._logits(x)
         loss = self.loss_fn(logits, y.float())
         self.log("val_loss", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=len(y))
-        self._val_scores.append(torch.sigmoid(logits).detach())
-        self._val_targets.append(y.detach().float())
+        self.val_auc.update(torch.sigmoid(logits).detach(), y.detach().long())
 
     def on_validation_epoch_end(self) -> None:
-        if not self._val_scores:
+        if not self.val_auc.update_called:
             return
-        scores = torch.cat(self._val_scores)
-        targets = torch.cat(self._val_targets)
-        if self.trainer.world_size > 1:  # every rank computes the AUC over all ranks' films
-            scores = self.all_gather(scores).flatten(0, 1)
-            targets = self.all_gather(targets).flatten(0, 1)
-        aucs = auc_per_label(targets.cpu().numpy(), scores.cpu().numpy())
+        aucs = [float(a) for a in self.val_auc.compute().cpu()]  # over every process's films
         self.last_val_aucs = aucs
         single = [n for n, a in zip(self.label_names, aucs, strict=True) if math.isnan(a)]
         if single and not self._warned_single_class:
@@ -124,13 +138,9 @@ class RegionModule(L.LightningModule):
         for name, auc in zip(self.label_names, aucs, strict=True):
             self.log(f"val_auc_{name}", auc, sync_dist=True)
         self.log("val_mean_auc", mean_auc(aucs), prog_bar=True, sync_dist=True)
-        if not self.trainer.sanity_checking:
-            total = self.trainer.strategy.reduce(self._train_sum, reduce_op="sum")
-            count = self.trainer.strategy.reduce(self._train_count, reduce_op="sum")
-            if count > 0:
-                self.log("train_loss", total / count, sync_dist=True)
-        self._val_scores.clear()
-        self._val_targets.clear()
+        if not self.trainer.sanity_checking and self.train_loss.update_called:
+            self.log("train_loss", self.train_loss.compute(), sync_dist=True)
+        self.val_auc.reset()
 
     def configure_optimizers(self) -> Any:
         optimizer = torch.optim.Adam(self.model.parameters(), lr=self.hparams.lr)

@@ -8,10 +8,13 @@ best epoch's weights as ``model.safetensors`` + ``model.json``. ``--resume`` con
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
-from collections.abc import Sequence
+import os
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from cxr_regions.config import load_config, save_config
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_csv
-from cxr_regions.models.factory import MIN_INPUT_SIZES, create_model, input_size, model_from_spec
+from cxr_regions.models import create_model, input_size, min_input_size, model_from_spec
 from cxr_regions.training.config import TrainConfig
 from cxr_regions.training.export import save_model
 from cxr_regions.training.module import RegionModule
@@ -93,7 +96,7 @@ def resolve_input_size(arch: str, requested: int | None, film_size: int) -> int:
         size = int(requested)
     else:
         size = min(film_size, round(input_size(arch) * film_size / 256))
-        size = max(size, min(MIN_INPUT_SIZES.get(arch, 1), film_size))
+        size = max(size, min(min_input_size(arch), film_size))
     if size > film_size:
         raise UserError(
             f"--input-size {size} is larger than the dataset's {film_size}-px films; "
@@ -106,10 +109,70 @@ def resolve_precision(config: TrainConfig) -> str:
     """``--precision`` as given, else bf16-mixed on a GPU that supports it, 16-mixed on others, 32 on CPU."""
     if config.precision:
         return config.precision
-    gpu = torch.cuda.is_available() and config.accelerator in ("auto", "gpu", "cuda")
-    if not gpu:
+    if not _on_gpu(config):
         return "32-true"
     return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+
+
+def resolve_deterministic(config: TrainConfig) -> bool:
+    """``--deterministic`` as given, else on when training on the CPU.
+
+    On the CPU deterministic algorithms cost next to nothing, and with the seeded data order and
+    augmentation a run repeats exactly. On a GPU, ``--deterministic`` sets ``CUBLAS_WORKSPACE_CONFIG``
+    (cuBLAS needs it) and uses deterministic kernels where PyTorch has them, warning for those it
+    has not (e.g. the backward pass of adaptive average pooling) instead of stopping.
+    """
+    if config.deterministic is not None:
+        return config.deterministic
+    return not _on_gpu(config)
+
+
+def _on_gpu(config: TrainConfig) -> bool:
+    return torch.cuda.is_available() and config.accelerator in ("auto", "gpu", "cuda")
+
+
+@contextlib.contextmanager
+def _restored_torch_flags() -> Iterator[None]:
+    """Puts back the process-wide flags ``deterministic`` changes once training is done."""
+    enabled = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    benchmark, cublas = torch.backends.cudnn.benchmark, os.environ.get("CUBLAS_WORKSPACE_CONFIG")
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+        torch.backends.cudnn.benchmark = benchmark
+        if cublas is None:
+            os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
+        else:
+            os.environ["CUBLAS_WORKSPACE_CONFIG"] = cublas
+
+
+class _DropLitLoggerTip(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _without_lightning_noise(resuming: bool) -> Iterator[None]:
+    """Silences, during the fit, exactly what Lightning prints that no user can act on:
+
+    - torch's ``FutureWarning`` that ``LeafSpec`` is deprecated: raised inside Lightning's own
+      ``CombinedLoader`` (Lightning 2.6 on torch ≥ 2.9) once per loader and epoch, not by this code;
+    - on ``--resume``, ``ModelCheckpoint``'s warning that the checkpoint folder is not empty: it
+      holds the checkpoints of the run being resumed;
+    - the logger connector's advertisement for another logging service.
+    """
+    tip, rank_zero_log = _DropLitLoggerTip(), logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning)
+        if resuming:
+            warnings.filterwarnings("ignore", r"Checkpoint directory .* exists and is not empty", UserWarning)
+        rank_zero_log.addFilter(tip)
+        try:
+            yield
+        finally:
+            rank_zero_log.removeFilter(tip)
 
 
 def _devices(value: str | int) -> str | int:
@@ -163,7 +226,10 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
     run = Path(config.out) if config.out is not None else config.default_out()
     size = resolve_input_size(config.arch, config.input_size, data.size)
     precision = resolve_precision(config)
-    resolved = dataclasses.replace(config, out=run, input_size=size, precision=precision)
+    deterministic = resolve_deterministic(config)
+    resolved = dataclasses.replace(
+        config, out=run, input_size=size, precision=precision, deterministic=deterministic
+    )
 
     last = run / CHECKPOINTS / "last.ckpt"
     ckpt_path: Path | None = None
@@ -201,7 +267,26 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
         run.mkdir(parents=True, exist_ok=True)
         save_config(resolved, run / CONFIG_FILE, command="train")
 
-    checkpoint = ModelCheckpoint(
+    with _restored_torch_flags(), _without_lightning_noise(resuming=ckpt_path is not None):
+        trainer, best = _trainer(config, run, data.label_names, precision, deterministic, callbacks)
+        train_films = int(data.split("train")["repeat"].sum())
+        trainer.log_every_n_steps = max(1, min(50, train_films // (config.batch_size * trainer.world_size)))
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    if trainer.is_global_zero:
+        export_best(run, best.best_model_path or str(last), model, data)
+    return run
+
+
+def _trainer(
+    config: TrainConfig,
+    run: Path,
+    label_names: Sequence[str],
+    precision: str,
+    deterministic: bool,
+    callbacks: Sequence[Callback],
+) -> tuple[L.Trainer, ModelCheckpoint]:
+    """Lightning's Trainer with the run's callbacks, and the callback that keeps the best epoch."""
+    best = ModelCheckpoint(
         dirpath=run / CHECKPOINTS,
         filename="best",
         monitor="val_mean_auc",
@@ -211,7 +296,7 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
         enable_version_counter=False,
     )
     # Lightning's save_last writes only when the best improves; this one writes after every epoch.
-    # It must come after `checkpoint`, so that the state it saves knows this epoch's best.
+    # It must come after `best`, so that the state it saves knows this epoch's best.
     every_epoch = ModelCheckpoint(
         dirpath=run / CHECKPOINTS, filename="last", save_top_k=1, enable_version_counter=False
     )
@@ -220,16 +305,17 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
     )
     trainer = L.Trainer(
         max_epochs=config.epochs,
+        deterministic=("warn" if _on_gpu(config) else True) if deterministic else False,
         accelerator=config.accelerator,
         devices=_devices(config.devices),
         strategy=config.strategy,
         num_nodes=config.num_nodes,
         precision=precision,
         callbacks=[
-            EpochMetricsCSV(run / METRICS_FILE, data.label_names),
+            EpochMetricsCSV(run / METRICS_FILE, label_names),
             LearningRateMonitor(logging_interval="epoch"),
             stopping,
-            checkpoint,
+            best,
             every_epoch,
             *callbacks,
         ],
@@ -239,12 +325,7 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
         enable_progress_bar=config.progress,
         enable_model_summary=config.progress,
     )
-    train_films = int(data.split("train")["repeat"].sum())
-    trainer.log_every_n_steps = max(1, min(50, train_films // (config.batch_size * trainer.world_size)))
-    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
-    if trainer.is_global_zero:
-        export_best(run, checkpoint.best_model_path or str(last), model, data)
-    return run
+    return trainer, best
 
 
 def export_best(run: Path, checkpoint_path: str | Path, model: Any, data: Any) -> Path:
