@@ -209,7 +209,7 @@ def train_config(grid: GridConfig, cell: Cell, run_dir: Path):
 def check_cells(grid: GridConfig, cells: list[Cell], out: Path, film_size: int) -> None:
     """Before hours of training: every runnable cell's TrainConfig is valid, its crop size fits,
     and a cell trained earlier in ``out`` was trained with the settings the grid asks for now."""
-    from cxr_regions.models import MIN_INPUT_SIZES
+    from cxr_regions.models import min_input_size
 
     unknown = sorted(set(grid.per_arch) - set(grid.archs))
     if unknown:
@@ -219,7 +219,7 @@ def check_cells(grid: GridConfig, cells: list[Cell], out: Path, film_size: int) 
             continue
         config = train_config(grid, cell, out / cell.name)
         if config.input_size is not None:
-            least = MIN_INPUT_SIZES.get(cell.arch, 1)
+            least = min_input_size(cell.arch)
             if not least <= config.input_size <= film_size:
                 raise UserError(
                     f"grid file: input_size {config.input_size} does not suit {cell.arch} on {film_size}-px "
