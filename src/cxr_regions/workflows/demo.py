@@ -151,7 +151,9 @@ def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | Non
         lambda: make_phantom(paths["phantom"], phantom_config),
     )  # fmt: skip
     result.counts["patients"] = summary.patients
-    ingest_config = IngestConfig(size=config.size, workers=config.workers)
+    ingest_config = IngestConfig(
+        size=config.size, workers=config.workers, salt_file=demo_salt(paths["phantom"], config.seed)
+    )
     stage(
         2, "ingest", f"DICOM -> {config.size}-px PNGs and images.csv",
         lambda: ingest(paths["phantom"] / "dicom", paths["ingest"], ingest_config, progress=config.progress),
@@ -333,6 +335,17 @@ def summary_markdown(config: DemoConfig, result: DemoResult) -> str:
         lines.append("")
     lines.append(f"Report: {result.report}")
     return "\n".join(lines) + "\n"
+
+
+def demo_salt(folder: Path, seed: int) -> Path:
+    """A salt file derived from the seed, so that a rerun gives the same film and patient keys, hence the
+    same patient bootstrap and the same confidence intervals. Only for the phantom, which has no patients:
+    a hospital's ingest keeps its random, secret salt."""
+    import hashlib
+
+    path = folder / "demo-salt.txt"
+    write_text(path, hashlib.sha256(f"cxr-regions demo, seed {seed}".encode()).hexdigest() + "\n")
+    return path
 
 
 def summary_record(config: DemoConfig, result: DemoResult) -> dict[str, Any]:
