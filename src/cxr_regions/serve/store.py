@@ -9,28 +9,26 @@ Thread-safe: one Engine, one Session per call. Results are plain detached datacl
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, and_, create_engine, event, func, or_, select, true, update
+from sqlalchemy import and_, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxr_regions.regions import REGION_KEYS, REGIONS, VALUES
+from cxr_regions.serve.database import make_engine, upgrade, writer
+from cxr_regions.serve.records import FilmRecord, VerdictRecord
 from cxr_regions.serve.tables import FILM_SOURCES, FILM_STATUSES, Film, Verdict
+
+__all__ = ["DB_NAME", "DEFAULT_THRESHOLD", "DuplicateFilm", "FilmRecord", "Store", "VerdictRecord"]
 
 DB_NAME = "reading-room.sqlite"
 DEFAULT_THRESHOLD = 0.5
 WORKLIST_STATUSES: tuple[str | None, ...] = ("new", "read", None)
 SORTS: tuple[str, ...] = ("suspicion", "received")
-_BUSY_TIMEOUT_MS = 30_000
 
 
 class DuplicateFilm(Exception):
@@ -41,107 +39,8 @@ class DuplicateFilm(Exception):
         self.film_id = film_id
 
 
-@dataclass(frozen=True)
-class FilmRecord:
-    """A detached snapshot of one ``films`` row; JSON columns decoded."""
-
-    id: int
-    image_id: str
-    sop_instance_uid: str | None
-    content_sha256: str | None
-    study_instance_uid: str | None
-    accession: str | None
-    source: str
-    png_path: str
-    width: int
-    height: int
-    received_at: datetime
-    status: str
-    read: bool
-    error: str | None
-    report_text: str | None
-    report_labels: dict[str, str] | None
-    report_evidence: str | None
-    probabilities: dict[str, float] | None
-    max_probability: float | None
-    flags: str | None
-    processed_at: datetime | None
-
-    @classmethod
-    def of(cls, row: Film) -> FilmRecord:
-        return cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(cls)})
-
-    @property
-    def flagged(self) -> tuple[str, ...]:
-        """The region keys the model flags (probability at or above the region's threshold)."""
-        return tuple(k for k, c in zip(REGION_KEYS, self.flags or "", strict=False) if c == "1")
-
-
-@dataclass(frozen=True)
-class VerdictRecord:
-    """A detached snapshot of one reader's current verdict on a film."""
-
-    id: int
-    film_id: int
-    reader: str
-    labels: dict[str, str]
-    note: str
-    saved_at: datetime
-
-    @classmethod
-    def of(cls, row: Verdict) -> VerdictRecord:
-        labels = {k: getattr(row, k) for k in REGION_KEYS}
-        return cls(row.id, row.film_id, row.reader, labels, row.note, row.saved_at)
-
-
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def migrations_folder() -> Path:
-    """The Alembic script folder shipped inside the package."""
-    return Path(str(resources.files("cxr_regions.serve") / "migrations"))
-
-
-def alembic_config(engine: Engine) -> Config:
-    """A programmatic Alembic config for ``engine`` (no alembic.ini in the user's folder)."""
-    config = Config()
-    config.set_main_option("script_location", str(migrations_folder()))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
-    return config
-
-
-def _make_engine(path: Path) -> Engine:
-    """A SQLite engine with WAL, foreign keys, a busy timeout, and transactions begun by SQLAlchemy.
-
-    The sqlite3 driver's own transaction handling is switched off (``isolation_level=None``) so that
-    SQLAlchemy's ``begin`` emits ``BEGIN`` (reads) or ``BEGIN IMMEDIATE`` (engines with ``sqlite_write``),
-    which takes the write lock up front instead of failing half-way when two writers meet.
-    """
-    engine = create_engine(
-        f"sqlite:///{path}",
-        connect_args={"check_same_thread": False, "timeout": _BUSY_TIMEOUT_MS / 1000},
-    )
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=FULL",
-            "foreign_keys=ON",
-            f"busy_timeout={_BUSY_TIMEOUT_MS}",
-        ):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        immediate = connection.get_execution_options().get("sqlite_write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-    return engine
 
 
 def _check_labels(labels: Mapping[str, str]) -> dict[str, str]:
@@ -165,12 +64,9 @@ class Store:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DB_NAME
-        self._engine = _make_engine(self.path)
-        self._writer = self._engine.execution_options(sqlite_write=True)
-        with self._writer.begin() as connection:
-            config = alembic_config(self._engine)
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        self._engine = make_engine(self.path)
+        self._writer = writer(self._engine)
+        upgrade(self._engine)
 
     def close(self) -> None:
         """Release the database's connections (the file stays)."""
