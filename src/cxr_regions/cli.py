@@ -25,6 +25,7 @@ STAGES = (
     "evaluation",
     "explain",
     "demo",
+    "serve",
 )
 
 app = typer.Typer(
