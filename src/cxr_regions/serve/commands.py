@@ -24,7 +24,9 @@ def register(app: typer.Typer) -> None:
             None, "--users", help="Users file (`cxr-regions serve-user add`): logins on."
         ),
         thresholds: Path = typer.Option(
-            None, "--thresholds", help="Evaluation folder or its thresholds.csv (default: 0.5 per region)."
+            None,
+            "--thresholds",
+            help="Evaluation folder or thresholds.csv (default: RUN/evaluation, else 0.5 per region).",
         ),
         watch: Path = typer.Option(
             None, "--watch", help="Folder to take new DICOM files from (PACS export)."
@@ -70,8 +72,10 @@ def register(app: typer.Typer) -> None:
         )
         uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
 
+    import importlib
+
     try:
-        from cxr_regions.serve import admin_commands
+        admin = importlib.import_module("cxr_regions.serve.admin_commands")
     except ModuleNotFoundError:  # the store branch's commands are not merged yet
         return
-    admin_commands.register(app)
+    admin.register(app)
