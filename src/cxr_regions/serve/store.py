@@ -9,7 +9,7 @@ Thread-safe: one Engine, one Session per call. Results are plain detached datacl
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -250,6 +250,18 @@ class Store:
         if row is None:
             raise KeyError(f"no film {film_id}")
         return row
+
+    def films(self, film_ids: Iterable[int]) -> dict[int, FilmRecord]:
+        """Several films at once, by id (ids without a film are left out)."""
+        wanted = sorted({int(i) for i in film_ids})
+        out: dict[int, FilmRecord] = {}
+        with self._read() as session:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                out.update(
+                    (r.id, FilmRecord.of(r)) for r in session.scalars(select(Film).where(Film.id.in_(chunk)))
+                )
+        return out
 
     # --- worklist --------------------------------------------------------------------------------------
 
