@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
 
@@ -46,3 +51,44 @@ def wait_ready(client, film_id: int, timeout: float = 120.0) -> dict:
             return film
         time.sleep(0.2)
     raise AssertionError(f"film {film_id} not processed within {timeout} s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(run: Path, data: Path, port: int, log: Path, *options: str) -> subprocess.Popen:
+    """``cxr-regions serve`` as a real process on ``port``, its output appended to ``log``."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    command = [
+        sys.executable,
+        "-m",
+        "cxr_regions.cli",
+        "serve",
+        str(run),
+        "--data",
+        str(data),
+        "--port",
+        str(port),
+    ]
+    command += list(options)
+    return subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+def wait_server(port: int, process: subprocess.Popen, log: Path, timeout: float = 180.0) -> Any:
+    import httpx
+
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30.0)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if client.get("/healthz").status_code == 200:
+                return client
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"serve did not answer within {timeout} s:\n{log.read_text()[-3000:]}")

@@ -3,66 +3,22 @@ port, a verdict saved over HTTP, SIGKILL, restart on the same data folder, the v
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from serve_helpers import csrf, make_phantom_dicoms, upload, wait_ready
+from serve_helpers import csrf, free_port, make_phantom_dicoms, start_server, upload, wait_ready, wait_server
 
-httpx = pytest.importorskip("httpx")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start(run: Path, data: Path, port: int, log: Path, watch: Path | None = None) -> subprocess.Popen:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
-    command = [
-        sys.executable,
-        "-m",
-        "cxr_regions.cli",
-        "serve",
-        str(run),
-        "--data",
-        str(data),
-        "--port",
-        str(port),
-    ]
-    if watch is not None:
-        command += ["--watch", str(watch)]
-    return subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-
-
-def _client(port: int, process: subprocess.Popen, log: Path, timeout: float = 180.0) -> httpx.Client:
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30.0)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if client.get("/healthz").status_code == 200:
-                return client
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"serve did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+pytest.importorskip("httpx")
 
 
 def test_a_saved_verdict_survives_sigkill_and_the_queue_is_picked_up(trained_run, tmp_path):
     dicoms, _ = make_phantom_dicoms(tmp_path / "phantom", n=3)
-    data, log, port = tmp_path / "room", tmp_path / "serve.log", _free_port()
-    process = _start(trained_run, data, port, log)
+    data, log, port = tmp_path / "room", tmp_path / "serve.log", free_port()
+    process = start_server(trained_run, data, port, log)
     try:
-        client = _client(port, process, log)
+        client = wait_server(port, process, log)
         token = csrf(client)
         [result] = upload(client, token, (dicoms[0].name, dicoms[0].read_bytes()))
         film = wait_ready(client, result["film_id"])
@@ -74,9 +30,9 @@ def test_a_saved_verdict_survives_sigkill_and_the_queue_is_picked_up(trained_run
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(30)
-    process = _start(trained_run, data, port, log)
+    process = start_server(trained_run, data, port, log)
     try:
-        client = _client(port, process, log)
+        client = wait_server(port, process, log)
         after = client.get(f"/api/films/{film['id']}").json()
         [verdict] = after["verdicts"]
         assert verdict["labels"]["heart"] == "1" and verdict["labels"]["lungs"] == "u"
@@ -90,11 +46,11 @@ def test_a_saved_verdict_survives_sigkill_and_the_queue_is_picked_up(trained_run
 
 def test_the_watch_folder_takes_dropped_dicom_files(trained_run, tmp_path):
     dicoms, _ = make_phantom_dicoms(tmp_path / "phantom", n=2, seed=5)
-    watch, data, log, port = tmp_path / "pacs", tmp_path / "room", tmp_path / "serve.log", _free_port()
+    watch, data, log, port = tmp_path / "pacs", tmp_path / "room", tmp_path / "serve.log", free_port()
     watch.mkdir()
-    process = _start(trained_run, data, port, log, watch=watch)
+    process = start_server(trained_run, data, port, log, "--watch", str(watch))
     try:
-        client = _client(port, process, log)
+        client = wait_server(port, process, log)
         (watch / "incoming.tmp").write_bytes(dicoms[0].read_bytes()[:200])  # a file still being written
         time.sleep(0.3)
         with (watch / "incoming.tmp").open("ab") as fh:

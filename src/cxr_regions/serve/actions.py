@@ -13,12 +13,12 @@ from starlette.concurrency import run_in_threadpool
 
 from cxr_regions.regions import REGION_KEYS
 from cxr_regions.serve import auth
+from cxr_regions.serve.config import FILES_PER_UPLOAD
 from cxr_regions.serve.views import PAGE_SIZE, film_summary, region_rows, worklist_query
 
 router = APIRouter()
-protected = APIRouter(dependencies=[Depends(auth.csrf_protect)])
+CSRF = [Depends(auth.csrf_protect)]
 VERDICT_CHOICES = ("agree", "1", "u", "0")
-FILES_PER_UPLOAD = 20
 CHUNK = 1 << 20
 
 
@@ -89,7 +89,12 @@ async def film_heatmap(request: Request, film_id: int, region: str, reader: str 
     if region not in REGION_KEYS:
         raise HTTPException(404, f"unknown region {region!r}; the regions are {', '.join(REGION_KEYS)}")
     film = _film(request, film_id)
-    path = await run_in_threadpool(request.app.state.worker.heatmap_path, film, region)
+    try:
+        path = await run_in_threadpool(request.app.state.worker.heatmap_path, film, region)
+    except Exception as exc:
+        raise HTTPException(
+            409, f"no heatmap for this film: the model cannot read it ({type(exc).__name__})"
+        ) from None
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
 
@@ -112,7 +117,7 @@ def export(request: Request, reader: str = Depends(auth.reader)) -> Response:
 # --- state-changing (CSRF) -----------------------------------------------------------------------
 
 
-@protected.post("/login")
+@router.post("/login", dependencies=CSRF)
 def login(
     request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/worklist")
 ) -> Response:
@@ -138,13 +143,13 @@ def login(
     return RedirectResponse(_local_path(next), status_code=303)
 
 
-@protected.post("/logout")
+@router.post("/logout", dependencies=CSRF)
 def logout(request: Request) -> RedirectResponse:
     request.session.clear()
     return RedirectResponse("/login" if request.app.state.config.logins else "/worklist", status_code=303)
 
 
-@protected.post("/upload")
+@router.post("/upload", dependencies=CSRF)
 def upload(
     request: Request, files: list[UploadFile] = File(...), report: str = Form(""),
     reader: str = Depends(auth.reader),
@@ -182,7 +187,7 @@ def upload(
     return _page(request, "uploaded.html", {"results": results})
 
 
-@protected.post("/films/{film_id}/verdict")
+@router.post("/films/{film_id}/verdict", dependencies=CSRF)
 async def verdict(request: Request, film_id: int, reader: str = Depends(auth.reader)) -> Response:
     """Save this reader's verdict (per region agree / 1 / u / 0, a note) and optionally mark the film read."""
     state = request.app.state
@@ -209,6 +214,3 @@ async def verdict(request: Request, film_id: int, reader: str = Depends(auth.rea
     filters = {k: str(form.get(k, "")) for k in ("status", "region", "sort")}
     query = urlencode({k: v for k, v in filters.items() if v})
     return RedirectResponse(f"/films/{film_id}?saved=1&{query}", status_code=303)
-
-
-router.include_router(protected)

@@ -20,7 +20,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from cxr_regions.regions import REGIONS
 from cxr_regions.serve import auth
-from cxr_regions.serve.config import ServeConfig
+from cxr_regions.serve.config import FILES_PER_UPLOAD, ServeConfig
 
 log = logging.getLogger("cxr_regions.serve")
 
@@ -95,11 +95,23 @@ def create_app(config: ServeConfig) -> FastAPI:
     app.state.throttle = auth.LoginThrottle()
     app.state.templates = templates()
 
+    body_limit = config.max_upload_bytes * FILES_PER_UPLOAD + (1 << 20)
+
     @app.middleware("http")
     async def require_login(request: Request, call_next):
         path = request.url.path
+        if request.method == "POST":
+            length = request.headers.get("content-length")
+            if length is None or not length.isdigit():
+                return JSONResponse({"detail": "a request body needs a Content-Length"}, status_code=411)
+            if int(length) > body_limit:
+                limit_mb = body_limit / (1 << 20)
+                return JSONResponse(
+                    {"detail": f"the request is larger than {limit_mb:g} MB"}, status_code=413
+                )
         if config.logins and not request.session.get("user") and not path.startswith(OPEN_PATHS):
-            if path.startswith("/api/") or request.method != "GET":
+            page = request.method == "GET" and "text/html" in request.headers.get("accept", "")
+            if not page or path.startswith("/api/"):
                 return JSONResponse({"detail": "log in first"}, status_code=401)
             return RedirectResponse(f"/login?next={path}", status_code=303)
         response = await call_next(request)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import shutil
 import uuid
@@ -56,8 +57,8 @@ class Outcome:
 def safe_name(name: str | None) -> str:
     """A file name fit to show and log: its last path part, printable characters, at most 80."""
     base = re.split(r"[\\/]", name or "")[-1]
-    cleaned = re.sub(r"[^\w.\- ]", "_", base).strip() or "unnamed"
-    return cleaned[:80]
+    cleaned = re.sub(r"[^\w.\- ]", "_", base).strip()
+    return cleaned[:80] if cleaned.strip(".") else "unnamed"
 
 
 def sniff(head: bytes) -> str | None:
@@ -113,11 +114,11 @@ class Intake:
             if not keep:
                 Path(path).unlink(missing_ok=True)
         if outcome.status == "refused":
-            log.warning("refused %s (%s): %s", shown, source, outcome.reason)
+            log.warning("refused %s (%s): %s", outcome.name, source, outcome.reason)
         elif outcome.status == "duplicate":
-            log.info("duplicate %s (%s) of film %s", shown, source, outcome.film_id)
+            log.info("duplicate %s (%s) of film %s", outcome.name, source, outcome.film_id)
         else:
-            log.info("stored %s (%s) as film %s", shown, source, outcome.film_id)
+            log.info("stored %s (%s) as film %s", outcome.name, source, outcome.film_id)
             self.on_new()
         return outcome
 
@@ -142,22 +143,29 @@ class Intake:
         from cxr_regions.imaging import IngestConfig, ingest_file
 
         work = self.data / INCOMING_DIR / uuid.uuid4().hex
+        named = work / "in" / name
+        named.parent.mkdir(parents=True)
+        os.link(path, named)
         try:
-            row = ingest_file(path, work, IngestConfig(keep_full=True), self.salt)
+            # ingest redacts the patient's name and ID from the file name it reports (source_path)
+            row = ingest_file(named, work / "out", IngestConfig(keep_full=True), self.salt, root=named.parent)
+            shown = safe_name(str(row.get("source_path") or "")) if row.get("source_path") else name
             if row.get("status") != "ok":
                 status = str(row.get("status", ""))
                 reason = INGEST_REASONS.get(status, status or "refused by ingest")
                 detail = str(row.get("message") or "")
-                return Outcome(name, "refused", f"{reason}: {detail}" if detail else reason)
+                return Outcome(shown, "refused", f"{reason}: {detail}" if detail else reason)
             uid = str(row.get("sop_uid") or "") or None
             same = self.store.find_duplicate(sop_instance_uid=uid) if uid else None
             if same is not None:
-                return Outcome(name, "duplicate", "this SOP Instance UID is already on the worklist", same.id)
-            picture = work / str(row.get("full_png_path") or row["png_path"])
+                return Outcome(
+                    shown, "duplicate", "this SOP Instance UID is already on the worklist", same.id
+                )
+            picture = work / "out" / str(row.get("full_png_path") or row["png_path"])
             accession = str(row.get("accession_number") or "") or None
             return self._store(
                 picture,
-                name,
+                shown,
                 image_id=str(row["image_id"]),
                 source=source,
                 sop_instance_uid=uid,
