@@ -53,7 +53,7 @@ def test_read_a_film_in_the_browser_from_login_to_export(room, tmp_path):
             expect(page).to_have_url(f"{room}/login?next=/worklist")
             page.fill("input[name=username]", "dr_zhao")
             page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
+            page.click("form.login button[type=submit]")
             expect(page).to_have_url(f"{room}/worklist")
 
             page.set_input_files("#files", str(dicoms[0]))

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
@@ -24,7 +24,7 @@ from cxr_regions.serve.config import FILES_PER_UPLOAD, ServeConfig
 
 log = logging.getLogger("cxr_regions.serve")
 
-OPEN_PATHS = ("/login", "/static/", "/healthz", "/regions.css")
+OPEN_PATHS = ("/login", "/static/", "/healthz", "/regions.css", "/favicon.ico")
 
 
 def package_folder(name: str) -> Path:
@@ -146,6 +146,10 @@ def create_app(config: ServeConfig) -> FastAPI:
             {"status": exc.status_code, "detail": exc.detail},
             status_code=exc.status_code,
         )
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:

@@ -115,7 +115,7 @@ def heat_png(heat: np.ndarray) -> bytes:
 
     unit = np.clip(heat, 0.0, 1.0)
     colour = cv2.applyColorMap(np.round(unit * 255).astype(np.uint8), cv2.COLORMAP_JET)
-    alpha = np.round(np.clip(unit * 1.6, 0.0, 1.0) * 255).astype(np.uint8)
+    alpha = np.round(np.clip((unit - 0.15) / 0.45, 0.0, 1.0) * 255).astype(np.uint8)  # cold stays clear
     ok, buf = cv2.imencode(".png", np.dstack([colour, alpha]))
     if not ok:
         raise ValueError("PNG encoding failed")

@@ -45,7 +45,6 @@
     cells.push(document.createTextNode(r.received_at));
     const st = document.createElement("span"); st.textContent = r.state; cells.push(st);
     const pr = document.createElement("span"); pr.textContent = r.status; cells.push(pr);
-    table.querySelectorAll("thead th").forEach((th, i) => { if (i >= 4 && i < 9) { /* regions */ } });
     const keys = Array.from(table.querySelectorAll("thead th small")).map((s) => s.textContent);
     keys.forEach((k) => { const s = document.createElement("span"); if (r.flags.includes(k)) { s.className = "chip pos"; s.textContent = "●"; } cells.push(s); });
     cells.push(document.createTextNode(fmt(r.max_probability)));
