@@ -256,6 +256,43 @@ def test_worklist_sorts_filters_and_pages(served):
     assert "most suspicious first" in page and "page 1 of 1" in page
 
 
+def test_reports_table_is_joined_by_accession_and_the_config_is_saved(trained_run, phantom, tmp_path):
+    import pydicom
+    from fastapi.testclient import TestClient
+
+    from cxr_regions.config import load_config
+
+    dicoms, _ = phantom
+    accession = str(pydicom.dcmread(dicoms[0], stop_before_pixels=True).AccessionNumber)
+    table = tmp_path / "reports.csv"
+    table.write_text(
+        f"accession_number,findings,impression\n{accession},心影增大。,心脏增大\n", encoding="utf-8"
+    )
+    with TestClient(_app(trained_run, tmp_path / "room", reports=table)) as client:
+        [result] = upload(client, csrf(client), (dicoms[0].name, dicoms[0].read_bytes()))
+        page = client.get(f"/films/{result['film_id']}").text
+        assert 'class="clause r-heart"' in page and "心脏<mark" in page
+    saved = load_config(tmp_path / "room" / "serve.config.yaml")
+    assert saved["reports"] == str(table) and saved["host"] == "127.0.0.1"
+
+
+def test_worklist_pages_through_thousands_of_rows(trained_run, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from cxr_regions.serve.store import Store
+
+    with Store(tmp_path / "room") as store:  # rows only: the worker marks their missing films failed
+        for i in range(120):
+            store.add_film(
+                image_id=f"film{i:03d}", png_path=f"films/none{i}.png", width=8, height=8, source="pacs"
+            )
+    with TestClient(_app(trained_run, tmp_path / "room")) as client:
+        third = client.get("/api/worklist?sort=received&page=3").json()
+        assert third["total"] == 120 and len(third["rows"]) == 20
+        page = client.get("/worklist?sort=received&page=3").text
+        assert "page 3 of 3 (120 films)" in page and "page=2" in page
+
+
 def test_a_public_host_needs_users(trained_run, tmp_path):
     from cxr_regions.serve import ServeConfig
 

@@ -48,8 +48,9 @@ def create_app(config: ServeConfig) -> FastAPI:
     from cxr_regions.serve.store import Store
     from cxr_regions.serve.worker import InferenceWorker
 
+    config.validate()
+    config.save()
     data = Path(config.data)
-    data.mkdir(parents=True, exist_ok=True)
     store = Store(data)
     model = FilmModel(Path(config.run), config.method, config.device)
     thresholds = Thresholds.load(config.thresholds)

@@ -62,7 +62,6 @@ def register(app: typer.Typer) -> None:
             reports=reports, max_upload_mb=max_upload_mb, workers=workers, method=method, device=device,
         )  # fmt: skip
         config.validate()
-        config.save()
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         application = create_app(config)
         Console().print(
