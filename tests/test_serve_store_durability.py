@@ -11,9 +11,11 @@ import textwrap
 import threading
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS
 from cxr_regions.serve.database import current_revision, head_revision, make_engine, upgrade
 from cxr_regions.serve.store import DB_NAME, Store
@@ -140,3 +142,15 @@ def test_the_schema_has_no_place_for_patient_identity(tmp_path):
         columns = [c[1].lower() for t in tables for c in raw.execute(f"PRAGMA table_info({t})")]
     assert {"films", "verdicts"} <= set(tables)
     assert not [c for c in columns if any(w in c for w in ("patient", "birth", "name", "sex"))]
+
+
+def test_a_newer_schema_or_a_foreign_file_is_a_user_error(tmp_path):
+    Store(tmp_path / "newer").close()
+    with sqlite3.connect(tmp_path / "newer" / DB_NAME) as raw:
+        raw.execute("UPDATE alembic_version SET version_num = '0099'")
+    with pytest.raises(UserError, match="newer"):
+        Store(tmp_path / "newer")
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / DB_NAME).write_bytes(b"these are not the bytes of a database" * 100)
+    with pytest.raises(UserError, match="cannot open"):
+        Store(tmp_path / "foreign")

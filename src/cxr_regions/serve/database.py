@@ -15,6 +15,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DatabaseError
+
+from cxr_regions.errors import UserError
 
 _BUSY_TIMEOUT_MS = 30_000
 WRITE_OPTION = "sqlite_write"
@@ -73,11 +76,28 @@ def writer(engine: Engine) -> Engine:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the database to the newest schema (Alembic ``upgrade head``) in one write transaction."""
-    with writer(engine).begin() as connection:
-        config = alembic_config(engine)
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    """Bring the database to the newest schema (Alembic ``upgrade head``) in one write transaction.
+
+    A ``UserError`` if the file is not a database SQLite can open, or was made by a newer cxr-regions
+    (a schema revision these migrations do not know: upgrading the program is the fix, never a downgrade).
+    """
+    config = alembic_config(engine)
+    script = ScriptDirectory.from_config(config)
+    path = engine.url.database
+    try:
+        with writer(engine).begin() as connection:
+            known = MigrationContext.configure(connection).get_current_revision()
+            if known is not None and known not in {s.revision for s in script.walk_revisions()}:
+                raise UserError(
+                    f"{path} has schema revision {known!r}, newer than this cxr-regions knows "
+                    f"(newest {script.get_current_head()!r}); run it with the newer cxr-regions that made it"
+                )
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except DatabaseError as exc:
+        raise UserError(
+            f"{path}: cannot open the reading-room database ({exc.orig}); is it a SQLite file?"
+        ) from None
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -66,7 +66,11 @@ class Store:
         self.path = self.data_dir / DB_NAME
         self._engine = make_engine(self.path)
         self._writer = writer(self._engine)
-        upgrade(self._engine)
+        try:
+            upgrade(self._engine)
+        except BaseException:
+            self._engine.dispose()
+            raise
 
     def close(self) -> None:
         """Release the database's connections (the file stays)."""
