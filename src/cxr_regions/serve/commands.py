@@ -71,10 +71,6 @@ def register(app: typer.Typer) -> None:
         )
         uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
 
-    import importlib
+    from cxr_regions.serve import admin_commands
 
-    try:
-        admin = importlib.import_module("cxr_regions.serve.admin_commands")
-    except ModuleNotFoundError:  # the store branch's commands are not merged yet
-        return
-    admin.register(app)
+    admin_commands.register(app)
