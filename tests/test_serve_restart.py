@@ -30,9 +30,12 @@ def test_a_saved_verdict_survives_sigkill_and_the_queue_is_picked_up(trained_run
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(30)
+    half = data / "incoming" / "killed-mid-upload.part"
+    half.write_bytes(b"half a film")
     process = start_server(trained_run, data, port, log)
     try:
         client = wait_server(port, process, log)
+        assert not half.exists()  # never stored, so not kept
         after = client.get(f"/api/films/{film['id']}").json()
         [verdict] = after["verdicts"]
         assert verdict["labels"]["heart"] == "1" and verdict["labels"]["lungs"] == "u"

@@ -91,7 +91,10 @@ class Intake:
         self.reports = reports
         self.on_new = on_new
         (self.data / FILMS_DIR).mkdir(parents=True, exist_ok=True)
-        (self.data / INCOMING_DIR).mkdir(parents=True, exist_ok=True)
+        incoming = self.data / INCOMING_DIR
+        if incoming.is_dir():  # what a killed server was receiving: never stored, so not kept
+            shutil.rmtree(incoming)
+        incoming.mkdir(parents=True)
         self.salt, _ = load_or_create_salt(self.data, None)
 
     def incoming_path(self) -> Path:

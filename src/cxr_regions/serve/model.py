@@ -89,6 +89,10 @@ class FilmModel:
         self.arch = str(loaded.info.get("arch", "?"))
         self._lock = threading.Lock()
 
+    def warm_up(self) -> None:
+        """One blank film through the network and the CAM, so that the first real film is not slow."""
+        self.heatmaps(np.zeros((self.frame, self.frame), dtype=np.uint8))
+
     def _run(self, film: np.ndarray, regions: list[str]):
         from cxr_regions.explain import compute_heatmaps
 

@@ -41,6 +41,7 @@ class InferenceWorker:
         self._heat_guard = threading.Lock()
 
     def start(self) -> None:
+        self.model.warm_up()
         requeued = self.store.requeue_processing()
         if requeued:
             log.info("queued again %d film(s) a previous server left unfinished", requeued)
