@@ -19,7 +19,6 @@ from cxr_regions.serve.views import PAGE_SIZE, film_summary, region_rows, workli
 router = APIRouter()
 CSRF = [Depends(auth.csrf_protect)]
 VERDICT_CHOICES = ("agree", "1", "u", "0")
-CHUNK = 1 << 20
 
 
 def _wants_json(request: Request) -> bool:
@@ -159,26 +158,10 @@ def upload(
     state = request.app.state
     if len(files) > FILES_PER_UPLOAD:
         raise HTTPException(413, f"at most {FILES_PER_UPLOAD} files per upload; send the rest in another")
-    limit = state.config.max_upload_bytes
-    outcomes = []
-    for item in files:
-        target = state.intake.incoming_path()
-        size = 0
-        with open(target, "wb") as out:
-            for block in iter(lambda f=item.file: f.read(CHUNK), b""):
-                size += len(block)
-                if size > limit:
-                    break
-                out.write(block)
-        if size > limit:
-            target.unlink(missing_ok=True)
-            from cxr_regions.serve.intake import Outcome, log, safe_name
-
-            reason = f"larger than the upload limit of {state.config.max_upload_mb:g} MB"
-            log.warning("refused %s (upload): %s", safe_name(item.filename), reason)
-            outcomes.append(Outcome(safe_name(item.filename), "refused", reason))
-            continue
-        outcomes.append(state.intake.take(target, item.filename or "", "upload", report_text=report or None))
+    outcomes = [
+        state.intake.receive(item.file, item.filename or "", "upload", state.config.max_upload_bytes, report)
+        for item in files
+    ]
     results = [o.to_dict() for o in outcomes]
     if _wants_json(request):
         return JSONResponse({"results": results})

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from cxr_regions.errors import UserError
 from cxr_regions.serve.reports import ReportBook
@@ -30,6 +31,7 @@ INCOMING_DIR = "incoming"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
 SNIFF_BYTES = 132
+CHUNK = 1 << 20
 INGEST_REASONS = {
     "not_dicom": "not a DICOM file",
     "unreadable": "the file cannot be read",
@@ -100,6 +102,25 @@ class Intake:
     def incoming_path(self) -> Path:
         """A fresh temporary file name for an upload being received."""
         return self.data / INCOMING_DIR / f"{uuid.uuid4().hex}.part"
+
+    def receive(self, stream: BinaryIO, name: str, source: str, limit: int, report_text: str = "") -> Outcome:
+        """Copy an incoming file (at most ``limit`` bytes) under a temporary name, then :meth:`take` it."""
+        target = self.incoming_path()
+        size = 0
+        with open(target, "wb") as out:
+            for block in iter(lambda: stream.read(CHUNK), b""):
+                size += len(block)
+                if size > limit:
+                    break
+                out.write(block)
+        if size > limit:
+            target.unlink(missing_ok=True)
+            outcome = Outcome(
+                safe_name(name), "refused", f"larger than the upload limit of {limit / 2**20:.3g} MB"
+            )
+            log.warning("refused %s (%s): %s", outcome.name, source, outcome.reason)
+            return outcome
+        return self.take(target, name, source, report_text=report_text or None)
 
     def take(
         self, path: Path, name: str, source: str, report_text: str | None = None, keep: bool = False
