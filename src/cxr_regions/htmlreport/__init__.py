@@ -14,6 +14,10 @@ _EXPORTS = {
     "ReportInputs": "build",
     "render": "build",
     "write_html_report": "build",
+    "region_css": "build",
+    "Mark": "evidence",
+    "highlight": "evidence",
+    "parse_evidence": "evidence",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -24,4 +28,5 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     # ruff: noqa: F401
-    from cxr_regions.htmlreport.build import ReportInputs, render, write_html_report
+    from cxr_regions.htmlreport.build import ReportInputs, region_css, render, write_html_report
+    from cxr_regions.htmlreport.evidence import Mark, highlight, parse_evidence

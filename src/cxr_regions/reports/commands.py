@@ -120,7 +120,10 @@ def register(app: typer.Typer) -> None:
     @app.command("label-eval")
     def label_eval(
         gold: Path = typer.Option(
-            ..., "--gold", help="Gold JSONL (id, text, labels), like zh-reports/dev.jsonl."
+            ...,
+            "--gold",
+            help="Gold JSONL (id, text, labels), like zh-reports/dev.jsonl, or a labels.csv-format "
+            "CSV such as `verdicts export` writes.",
         ),
         pred: Path | None = typer.Option(
             None, "--pred", help="labels.csv to score (default: run the labeler on the gold texts)."
@@ -139,6 +142,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
+        from cxr_regions.errors import UserError
         from cxr_regions.fileio import write_csv, write_json
         from cxr_regions.reports.labeler import Labeler
         from cxr_regions.reports.scoring import read_gold, read_predictions, score
@@ -146,6 +150,8 @@ def register(app: typer.Typer) -> None:
 
         records = read_gold(gold)
         predictions = read_predictions(pred) if pred is not None else None
+        if predictions is None and records and not any(str(r.get("text") or "").strip() for r in records):
+            raise UserError(f"{gold}: the gold records have no report text to label; give --pred labels.csv")
         labeler = None
         if predictions is None:
             labeler = Labeler(load_vocabulary(vocabulary), markings_abnormal=markings_abnormal)

@@ -2,7 +2,9 @@
 binary reading (``u`` counts as 1), three-way accuracy, macro F1, and every disagreement.
 
 Gold files use the format of ../shared/data/zh-reports/dev.jsonl: one JSON object per line with
-``id``, ``text`` and ``labels`` (region -> ``1``/``u``/``0``), optionally ``markings_only``.
+``id``, ``text`` and ``labels`` (region -> ``1``/``u``/``0``), optionally ``markings_only``; or a
+``.csv`` in the labels.csv format (``report_id``, the five regions, optionally ``text``), such as the
+radiologists' verdicts that ``verdicts export`` writes.
 """
 
 from __future__ import annotations
@@ -104,10 +106,13 @@ class Score:
 
 
 def read_gold(path: str | Path) -> list[dict]:
-    """Read a gold JSONL file, checking every record has an id, a text and five valid labels."""
+    """Read a gold JSONL file (or a labels.csv-format ``.csv``), checking every record has an id, a text
+    and five valid labels."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"gold file not found: {path}")
+    if path.suffix.lower() == ".csv":
+        return _read_gold_csv(path)
     records = []
     with path.open(encoding="utf-8-sig") as fh:
         for number, line in enumerate(fh, start=1):
@@ -127,6 +132,31 @@ def read_gold(path: str | Path) -> list[dict]:
                     f"(regions: {', '.join(REGION_KEYS)})"
                 )
             records.append(record)
+    return records
+
+
+def _read_gold_csv(path: Path) -> list[dict]:
+    """Gold labels from a labels.csv-format table: one record per row, ``text`` empty where absent."""
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not a readable UTF-8 CSV ({exc})") from None
+    missing = [c for c in ("report_id", *REGION_KEYS) if c not in frame.columns]
+    if missing:
+        raise UserError(
+            f"{path}: a gold CSV needs the labels.csv columns; {missing} missing "
+            f"(found {', '.join(frame.columns)})"
+        )
+    records = []
+    for number, row in enumerate(frame.to_dict(orient="records"), start=2):
+        labels = {k: row[k].strip().lower() for k in REGION_KEYS}
+        bad = [k for k, v in labels.items() if v not in VALUES]
+        if bad or not row["report_id"].strip():
+            raise UserError(
+                f"{path}: row {number}: needs a report_id and labels {', '.join(VALUES)} for every region "
+                f"(bad: {bad or 'report_id'})"
+            )
+        records.append({"id": row["report_id"].strip(), "text": row.get("text", ""), "labels": labels})
     return records
 
 

@@ -1,0 +1,109 @@
+"""Logins, sessions and CSRF.
+
+The session is Starlette's signed cookie (itsdangerous; HttpOnly, SameSite=Strict) with a secret
+kept in ``DATA/session.secret`` (mode 0600, made once), so sessions survive a restart. Every
+state-changing request carries the session's CSRF token (form field ``csrf`` or header
+``X-CSRF-Token``), compared in constant time. Wrong logins are limited per user name and client.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from pathlib import Path
+
+from fastapi import HTTPException, Request
+
+from cxr_regions.serve.config import LOCAL_READER
+
+SECRET_FILE = "session.secret"
+SESSION_COOKIE = "cxr_reading_room"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
+MAX_FAILURES = 5
+FAILURE_WINDOW_S = 15 * 60
+
+
+def session_secret(data: Path) -> str:
+    """The data folder's session-signing secret, made on first use with owner-only permissions."""
+    path = Path(data) / SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(secrets.token_hex(32))
+    return path.read_text(encoding="ascii").strip()
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token (made on first use)."""
+    token = request.session.get(CSRF_FIELD)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session[CSRF_FIELD] = token
+    return token
+
+
+async def csrf_protect(request: Request) -> None:
+    """Refuse (403) a state-changing request without the session's CSRF token."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    expected = request.session.get(CSRF_FIELD)
+    given = request.headers.get(CSRF_HEADER)
+    if not given:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            given = value if isinstance(value, str) else None
+    if not expected or not given or not hmac.compare_digest(str(expected), str(given)):
+        raise HTTPException(403, "missing or wrong CSRF token; reload the page and try again")
+
+
+def reader(request: Request) -> str:
+    """Who is reading: the logged-in user, or ``local`` when the service runs without logins."""
+    if not request.app.state.config.logins:
+        return LOCAL_READER
+    user = request.session.get("user")
+    if not user:
+        raise HTTPException(401, "log in first")
+    return str(user)
+
+
+class LoginThrottle:
+    """At most ``MAX_FAILURES`` wrong logins per (user name, client) in ``FAILURE_WINDOW_S`` seconds."""
+
+    def __init__(self, limit: int = MAX_FAILURES, window: float = FAILURE_WINDOW_S) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        times = self._failures[key]
+        while times and now - times[0] > self.window:
+            times.popleft()
+        return times
+
+    def wait_seconds(self, user: str, client: str) -> float:
+        """Seconds until this user may try again from this client (0 when allowed now)."""
+        now = time.monotonic()
+        with self._lock:
+            times = self._recent((user, client), now)
+            return max(0.0, self.window - (now - times[0])) if len(times) >= self.limit else 0.0
+
+    def failed(self, user: str, client: str) -> None:
+        with self._lock:
+            self._failures[(user, client)].append(time.monotonic())
+
+    def succeeded(self, user: str, client: str) -> None:
+        with self._lock:
+            self._failures.pop((user, client), None)

@@ -1,0 +1,110 @@
+"""The run's model, loaded once: probabilities and heatmaps of one film, the way ``explain`` sees it.
+
+Both go through ``cxr_regions.explain.compute_heatmaps`` (the film fitted into the frame the run
+was trained at, then the model's centre crop, as ``evaluate`` and ``explain`` do), so the reading
+room shows the probabilities those stages report. One lock serialises the network: CAM hooks are
+not re-entrant, and on a small server one film at a time is the fastest anyway.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cxr_regions.errors import UserError
+from cxr_regions.regions import REGION_KEYS
+from cxr_regions.serve.config import DEFAULT_THRESHOLD
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Per-region operating thresholds and where they came from (shown on the pages)."""
+
+    values: dict[str, float]
+    source: str
+
+    @classmethod
+    def load(cls, path: Path | None) -> Thresholds:
+        """From evaluate's ``thresholds.csv`` (or its folder); 0.5 for every region without one."""
+        if path is None:
+            return cls(dict.fromkeys(REGION_KEYS, DEFAULT_THRESHOLD), "default")
+        from cxr_regions.explain import read_thresholds
+
+        read = read_thresholds(path)
+        values = {}
+        for key in REGION_KEYS:
+            value = float(read.get(key, DEFAULT_THRESHOLD))
+            values[key] = DEFAULT_THRESHOLD if math.isnan(value) else value
+        return cls(values, str(path))
+
+    @property
+    def is_default(self) -> bool:
+        return self.source == "default"
+
+
+class FilmModel:
+    """A run folder's network on CPU or GPU, with the CAM layer chosen once for the run's frame."""
+
+    def __init__(self, run: Path, method: str = "layercam", device: str = "auto") -> None:
+        import torch
+
+        from cxr_regions.explain import METHODS, frame_size_of, min_map_side, target_layer
+        from cxr_regions.training import load_run
+
+        if method.lower() not in METHODS:
+            raise UserError(f"unknown heatmap method {method!r}; choose one of {', '.join(METHODS)}")
+        loaded = load_run(run)
+        missing = [k for k in REGION_KEYS if k not in loaded.label_names]
+        if missing:
+            raise UserError(f"{run}: the model has no output for {', '.join(missing)}; serve needs all five")
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = device
+        self.model = loaded.model.to(device).eval()
+        self.label_names = list(loaded.label_names)
+        self.crop = int(loaded.input_size)
+        self.frame = frame_size_of(loaded.info, self.crop)
+        self.method = method.lower()
+        self.layer = target_layer(self.model, min(self.crop, self.frame), min_map_side(self.method))
+        self.arch = str(loaded.info.get("arch", "?"))
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """One blank film through the network and the CAM, so that the first real film is not slow."""
+        self.heatmaps(np.zeros((self.frame, self.frame), dtype=np.uint8))
+
+    def _run(self, film: np.ndarray, regions: list[str]):
+        from cxr_regions.explain import compute_heatmaps
+
+        with self._lock:
+            return compute_heatmaps(
+                self.model, film, self.label_names, regions, self.method, self.frame, self.layer, self.crop
+            )
+
+    def probabilities(self, film: np.ndarray) -> dict[str, float]:
+        """The five regions' probabilities of one 2-D film (one region's CAM rides along, unused)."""
+        result = self._run(film, [self.label_names[0]])
+        return {k: float(result.probabilities[k]) for k in REGION_KEYS}
+
+    def heatmaps(self, film: np.ndarray) -> dict[str, np.ndarray]:
+        """All five regions' heatmaps at the film's size, float32 in [0, 1] (one batch of five)."""
+        result = self._run(film, list(REGION_KEYS))
+        return {k: result.heatmaps[k] for k in REGION_KEYS}
+
+
+def heat_png(heat: np.ndarray) -> bytes:
+    """A heatmap as an RGBA PNG: the jet colour map, transparent where the map is cold, so that
+    several can lie over the film with the viewer's opacity slider."""
+    import cv2
+
+    unit = np.clip(heat, 0.0, 1.0)
+    colour = cv2.applyColorMap(np.round(unit * 255).astype(np.uint8), cv2.COLORMAP_JET)
+    alpha = np.round(np.clip((unit - 0.15) / 0.45, 0.0, 1.0) * 255).astype(np.uint8)  # cold stays clear
+    ok, buf = cv2.imencode(".png", np.dstack([colour, alpha]))
+    if not ok:
+        raise ValueError("PNG encoding failed")
+    return buf.tobytes()

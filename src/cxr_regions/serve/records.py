@@ -1,0 +1,63 @@
+"""Plain, detached snapshots of the reading room's rows, handed out by ``Store`` (safe across threads)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+
+from cxr_regions.regions import REGION_KEYS
+from cxr_regions.serve.tables import Film, Verdict
+
+
+@dataclass(frozen=True)
+class FilmRecord:
+    """A detached snapshot of one ``films`` row; JSON columns decoded."""
+
+    id: int
+    image_id: str
+    sop_instance_uid: str | None
+    content_sha256: str | None
+    study_instance_uid: str | None
+    accession: str | None
+    source: str
+    png_path: str
+    width: int
+    height: int
+    received_at: datetime
+    status: str
+    read: bool
+    error: str | None
+    report_text: str | None
+    report_labels: dict[str, str] | None
+    report_evidence: str | None
+    probabilities: dict[str, float] | None
+    max_probability: float | None
+    flags: str | None
+    processed_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Film) -> FilmRecord:
+        return cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(cls)})
+
+    @property
+    def flagged(self) -> tuple[str, ...]:
+        """The region keys the model flags (probability at or above the region's threshold)."""
+        return tuple(k for k, c in zip(REGION_KEYS, self.flags or "", strict=False) if c == "1")
+
+
+@dataclass(frozen=True)
+class VerdictRecord:
+    """A detached snapshot of one reader's current verdict on a film."""
+
+    id: int
+    film_id: int
+    reader: str
+    labels: dict[str, str]
+    note: str
+    saved_at: datetime
+
+    @classmethod
+    def of(cls, row: Verdict) -> VerdictRecord:
+        labels = {k: getattr(row, k) for k in REGION_KEYS}
+        return cls(row.id, row.film_id, row.reader, labels, row.note, row.saved_at)

@@ -1,0 +1,57 @@
+"""Report texts that come with films: pasted with an upload, or a table given with ``--reports``
+(joined by accession number), labelled with the report labeler and kept with their evidence."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+from cxr_regions.errors import UserError
+
+ID_COLUMNS = ("accession_number", "accession", "report_id", "AccessionNumber")
+TEXT_COLUMNS = (("findings", "impression"), ("text",), ("report",), ("findings",))
+
+
+def read_report_table(path: Path) -> dict[str, str]:
+    """Accession number -> report text from a CSV/TSV/XLSX table (the tables ``label`` reads): an id
+    column (accession_number, accession or report_id) and findings + impression, or text."""
+    from cxr_regions.reports import read_report_texts
+
+    for id_col in ID_COLUMNS:
+        for text_cols in TEXT_COLUMNS:
+            try:
+                return read_report_texts(path, id_col, list(text_cols))
+            except UserError as exc:
+                if "no column" not in str(exc):
+                    raise
+    raise UserError(
+        f"{path}: no accession and report columns found; give accession_number and findings + impression "
+        "(or text) columns"
+    )
+
+
+class ReportBook:
+    """The labeler (loaded on first use) and the optional report table."""
+
+    def __init__(self, table: Path | None = None) -> None:
+        self.texts = read_report_table(table) if table is not None else {}
+        self._labeler = None
+        self._lock = threading.Lock()
+
+    def text(self, accession: str | None) -> str | None:
+        """The table's report for an accession number, if any."""
+        return self.texts.get(accession) if accession else None
+
+    def label(self, text: str | None) -> tuple[dict[str, str], str] | None:
+        """The five labels and the evidence (labels.csv's JSON form) of a report; None without text."""
+        if not text or not text.strip():
+            return None
+        from cxr_regions.reports import Labeler
+
+        with self._lock:
+            if self._labeler is None:
+                self._labeler = Labeler()
+            result = self._labeler.label(text)
+        evidence = json.dumps([e.to_dict() for e in result.evidence], ensure_ascii=False)
+        return dict(result.values), evidence

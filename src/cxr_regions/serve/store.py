@@ -1,0 +1,385 @@
+"""The reading room's database ``DATA/reading-room.sqlite``: films, model results, radiologists' verdicts.
+
+``Store`` is the only way in: SQLite through SQLAlchemy, the schema made and upgraded by the Alembic
+migrations shipped in ``serve/migrations`` (run on open), WAL journal, every write one ``BEGIN IMMEDIATE``
+transaction committed with ``synchronous=FULL`` before the call returns, so a saved verdict survives a kill.
+Thread-safe: one Engine, one Session per call. Results are plain detached dataclasses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cxr_regions.regions import REGION_KEYS, REGIONS, VALUES
+from cxr_regions.serve.database import make_engine, upgrade, writer
+from cxr_regions.serve.records import FilmRecord, VerdictRecord
+from cxr_regions.serve.tables import FILM_SOURCES, FILM_STATUSES, Film, Verdict
+
+__all__ = ["DB_NAME", "DEFAULT_THRESHOLD", "DuplicateFilm", "FilmRecord", "Store", "VerdictRecord"]
+
+DB_NAME = "reading-room.sqlite"
+DEFAULT_THRESHOLD = 0.5
+WORKLIST_STATUSES: tuple[str | None, ...] = ("new", "read", None)
+SORTS: tuple[str, ...] = ("suspicion", "received")
+
+
+class DuplicateFilm(Exception):
+    """The film is already stored (same SOP Instance UID, content hash or image id)."""
+
+    def __init__(self, film_id: int, message: str = "") -> None:
+        super().__init__(message or f"film already stored as film {film_id}")
+        self.film_id = film_id
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _check_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    unknown = sorted(set(labels) - set(REGION_KEYS))
+    missing = [k for k in REGION_KEYS if k not in labels]
+    if unknown or missing:
+        raise ValueError(
+            f"a verdict needs one label per region ({', '.join(REGION_KEYS)}); "
+            f"missing {missing or 'none'}, unknown {unknown or 'none'}"
+        )
+    bad = {k: v for k, v in labels.items() if v not in VALUES}
+    if bad:
+        raise ValueError(f"label values must be one of {', '.join(VALUES)}; got {bad}")
+    return {k: labels[k] for k in REGION_KEYS}
+
+
+class Store:
+    """The reading room's database under ``data_dir``, created and migrated to the newest schema on open."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.data_dir / DB_NAME
+        self._engine = make_engine(self.path)
+        self._writer = writer(self._engine)
+        try:
+            upgrade(self._engine)
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    def close(self) -> None:
+        """Release the database's connections (the file stays)."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Session]:
+        with Session(self._engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Session]:
+        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    # --- films -----------------------------------------------------------------------------------------
+
+    def add_film(
+        self,
+        *,
+        image_id: str,
+        png_path: str,
+        width: int,
+        height: int,
+        source: str,
+        sop_instance_uid: str | None = None,
+        content_sha256: str | None = None,
+        study_instance_uid: str | None = None,
+        accession: str | None = None,
+        report_text: str | None = None,
+        report_labels: dict | None = None,
+        report_evidence: str | None = None,
+    ) -> FilmRecord:
+        """Store a new film with status ``queued``; ``DuplicateFilm`` if its UID, hash or image id is known.
+
+        Only de-identified values belong here (ingest's image id, UIDs, accession number, report text).
+        """
+        if source not in FILM_SOURCES:
+            raise ValueError(f"source must be one of {', '.join(FILM_SOURCES)}, got {source!r}")
+        row = Film(
+            image_id=image_id,
+            png_path=png_path,
+            width=int(width),
+            height=int(height),
+            source=source,
+            sop_instance_uid=sop_instance_uid,
+            content_sha256=content_sha256,
+            study_instance_uid=study_instance_uid,
+            accession=accession,
+            report_text=report_text,
+            report_labels=dict(report_labels) if report_labels is not None else None,
+            report_evidence=report_evidence,
+            received_at=_now(),
+            status="queued",
+            read=False,
+        )
+        try:
+            with self._write() as session:
+                known = self._duplicate(session, sop_instance_uid, content_sha256, image_id)
+                if known is not None:
+                    raise DuplicateFilm(
+                        known.id, f"film already stored as film {known.id} ({known.image_id})"
+                    )
+                session.add(row)
+                session.flush()
+                return FilmRecord.of(row)
+        except IntegrityError:
+            with self._read() as session:
+                known = self._duplicate(session, sop_instance_uid, content_sha256, image_id)
+            if known is None:
+                raise
+            raise DuplicateFilm(known.id) from None
+
+    @staticmethod
+    def _duplicate(
+        session: Session,
+        sop_instance_uid: str | None,
+        content_sha256: str | None,
+        image_id: str | None = None,
+    ) -> Film | None:
+        tests = []
+        if sop_instance_uid:
+            tests.append(Film.sop_instance_uid == sop_instance_uid)
+        if content_sha256:
+            tests.append(Film.content_sha256 == content_sha256)
+        if image_id:
+            tests.append(Film.image_id == image_id)
+        if not tests:
+            return None
+        return session.scalars(select(Film).where(or_(*tests)).limit(1)).first()
+
+    def find_duplicate(
+        self, *, sop_instance_uid: str | None = None, content_sha256: str | None = None
+    ) -> FilmRecord | None:
+        """The stored film with this SOP Instance UID or content hash, or None."""
+        with self._read() as session:
+            row = self._duplicate(session, sop_instance_uid, content_sha256)
+            return FilmRecord.of(row) if row is not None else None
+
+    def film(self, film_id: int) -> FilmRecord:
+        """One film; ``KeyError`` if there is none with this id."""
+        with self._read() as session:
+            row = session.get(Film, film_id)
+            if row is None:
+                raise KeyError(f"no film {film_id}")
+            return FilmRecord.of(row)
+
+    def claim_queued(self, limit: int = 1) -> list[FilmRecord]:
+        """Take up to ``limit`` queued films, oldest first, and mark them ``processing`` in one transaction.
+
+        Safe with several workers: each film is handed to exactly one caller.
+        """
+        with self._write() as session:
+            rows = session.scalars(
+                select(Film)
+                .where(Film.status == "queued")
+                .order_by(Film.received_at, Film.id)
+                .limit(max(0, limit))
+            ).all()
+            for row in rows:
+                row.status = "processing"
+            session.flush()
+            return [FilmRecord.of(r) for r in rows]
+
+    def requeue_processing(self) -> int:
+        """At start-up: films a stopped server left ``processing`` go back to ``queued``; returns how many."""
+        with self._write() as session:
+            result = session.execute(
+                update(Film).where(Film.status == "processing").values(status="queued", error=None)
+            )
+            return int(result.rowcount or 0)
+
+    def set_result(self, film_id: int, probabilities: dict[str, float], thresholds: dict[str, float]) -> None:
+        """Store the model's probabilities: status ``ready``, ``max_probability`` and the region flags.
+
+        ``probabilities``: one per region. A region is flagged (``1`` in ``flags``, regions in
+        ``REGION_KEYS`` order) when its probability is at or above its threshold, as ``evaluate`` calls
+        it; a region missing from ``thresholds`` uses ``DEFAULT_THRESHOLD`` (0.5).
+        """
+        missing = [k for k in REGION_KEYS if k not in probabilities]
+        if missing:
+            raise ValueError(f"probabilities missing for {', '.join(missing)}")
+        probs = {k: float(probabilities[k]) for k in REGION_KEYS}
+        flags = "".join(
+            "1" if probs[k] >= float(thresholds.get(k, DEFAULT_THRESHOLD)) else "0" for k in REGION_KEYS
+        )
+        with self._write() as session:
+            row = self._get(session, film_id)
+            row.probabilities = probs
+            row.max_probability = max(probs.values())
+            row.flags = flags
+            row.status = "ready"
+            row.error = None
+            row.processed_at = _now()
+
+    def set_failed(self, film_id: int, error: str) -> None:
+        """Mark a film ``failed`` with the reason shown to the user."""
+        with self._write() as session:
+            row = self._get(session, film_id)
+            row.status = "failed"
+            row.error = error
+            row.processed_at = _now()
+
+    def set_report(self, film_id: int, text: str, labels: dict, evidence: str) -> None:
+        """Attach (or replace) a film's report with the labeler's labels and evidence."""
+        with self._write() as session:
+            row = self._get(session, film_id)
+            row.report_text = text
+            row.report_labels = dict(labels)
+            row.report_evidence = evidence
+
+    @staticmethod
+    def _get(session: Session, film_id: int) -> Film:
+        row = session.get(Film, film_id)
+        if row is None:
+            raise KeyError(f"no film {film_id}")
+        return row
+
+    def films(self, film_ids: Iterable[int]) -> dict[int, FilmRecord]:
+        """Several films at once, by id (ids without a film are left out)."""
+        wanted = sorted({int(i) for i in film_ids})
+        out: dict[int, FilmRecord] = {}
+        with self._read() as session:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                out.update(
+                    (r.id, FilmRecord.of(r)) for r in session.scalars(select(Film).where(Film.id.in_(chunk)))
+                )
+        return out
+
+    # --- worklist --------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _filters(status: str | None, region: str | None) -> list[Any]:
+        if status not in WORKLIST_STATUSES:
+            raise ValueError(f"worklist status must be 'new', 'read' or None, got {status!r}")
+        filters: list[Any] = []
+        if status is not None:
+            filters.append(Film.read.is_(status == "read"))
+        if region is not None:
+            index = {r.key: r.index for r in REGIONS}.get(region)
+            if index is None:
+                raise ValueError(f"unknown region {region!r}; the regions are {', '.join(REGION_KEYS)}")
+            filters.append(func.substr(Film.flags, index + 1, 1) == "1")
+        return filters
+
+    @staticmethod
+    def _order(sort: str) -> list[Any]:
+        if sort == "suspicion":
+            return [Film.max_probability.desc().nulls_last(), Film.received_at.desc(), Film.id.desc()]
+        if sort == "received":
+            return [Film.received_at.desc(), Film.id.desc()]
+        raise ValueError(f"worklist sort must be one of {', '.join(SORTS)}, got {sort!r}")
+
+    def worklist(
+        self,
+        *,
+        status: str | None = None,
+        region: str | None = None,
+        sort: str = "suspicion",
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[FilmRecord], int]:
+        """One page of films and the total that match.
+
+        ``status``: 'new' (unread), 'read' or None (all); ``region``: only films the model flags there;
+        ``sort``: 'suspicion' (highest probability first, films without a result last) or 'received'
+        (newest first).
+        """
+        filters = self._filters(status, region)
+        order = self._order(sort)
+        with self._read() as session:
+            total = session.scalar(select(func.count(Film.id)).where(*filters)) or 0
+            rows = session.scalars(
+                select(Film).where(*filters).order_by(*order).offset(max(0, offset)).limit(max(0, limit))
+            ).all()
+            return [FilmRecord.of(r) for r in rows], int(total)
+
+    def neighbours(
+        self, film_id: int, *, status: str | None = None, region: str | None = None, sort: str = "suspicion"
+    ) -> tuple[int | None, int | None]:
+        """The previous and next film ids around ``film_id`` in the worklist with these filters.
+
+        Works even when the film itself no longer matches them (e.g. just marked read while the list
+        shows new films): its place in the order is used. ``KeyError`` if the film does not exist.
+        """
+        filters = self._filters(status, region)
+        order = self._order(sort)
+        matching = or_(Film.id == film_id, and_(true(), *filters))
+        with self._read() as session:
+            ids = list(session.scalars(select(Film.id).where(matching).order_by(*order)).all())
+        if film_id not in ids:
+            raise KeyError(f"no film {film_id}")
+        i = ids.index(film_id)
+        return (ids[i - 1] if i > 0 else None), (ids[i + 1] if i + 1 < len(ids) else None)
+
+    def counts(self) -> dict[str, int]:
+        """How many films: per status (queued, processing, ready, failed), ``new``, ``read`` and ``total``."""
+        with self._read() as session:
+            by_status = dict(session.execute(select(Film.status, func.count()).group_by(Film.status)).all())
+            by_read = dict(session.execute(select(Film.read, func.count()).group_by(Film.read)).all())
+        out = {s: int(by_status.get(s, 0)) for s in FILM_STATUSES}
+        out["new"] = int(by_read.get(False, 0))
+        out["read"] = int(by_read.get(True, 0))
+        out["total"] = out["new"] + out["read"]
+        return out
+
+    # --- verdicts --------------------------------------------------------------------------------------
+
+    def save_verdict(
+        self, film_id: int, reader: str, labels: dict[str, str], note: str = "", mark_read: bool = False
+    ) -> VerdictRecord:
+        """Save (or replace) ``reader``'s verdict on a film in one transaction; optionally mark it read.
+
+        ``labels``: one of ``1``/``u``/``0`` for every region (``ValueError`` otherwise); ``KeyError`` if
+        the film does not exist. Returns only after the transaction is committed to disk.
+        """
+        values = _check_labels(labels)
+        if not reader:
+            raise ValueError("a verdict needs a reader's name ('local' where the room has no users)")
+        with self._write() as session:
+            film = session.get(Film, film_id)
+            if film is None:
+                raise KeyError(f"no film {film_id}")
+            row = session.scalars(
+                select(Verdict).where(Verdict.film_id == film_id, Verdict.reader == reader)
+            ).first()
+            if row is None:
+                row = Verdict(film_id=film_id, reader=reader)
+                session.add(row)
+            for key, value in values.items():
+                setattr(row, key, value)
+            row.note = note or ""
+            row.saved_at = _now()
+            if mark_read:
+                film.read = True
+            session.flush()
+            return VerdictRecord.of(row)
+
+    def verdicts(self, film_id: int | None = None) -> list[VerdictRecord]:
+        """All current verdicts (of one film, or of every film), oldest first."""
+        query = select(Verdict).order_by(Verdict.saved_at, Verdict.id)
+        if film_id is not None:
+            query = query.where(Verdict.film_id == film_id)
+        with self._read() as session:
+            return [VerdictRecord.of(r) for r in session.scalars(query).all()]

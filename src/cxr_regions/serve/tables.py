@@ -1,0 +1,109 @@
+"""The reading room's database tables (SQLAlchemy 2.x ORM); the schema itself is made by the migrations.
+
+Only de-identified data: the image id ingest made, UIDs, the accession number, the report text. Never a
+patient's name, ID or birth date.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from cxr_regions.regions import REGION_KEYS, VALUES
+
+FILM_STATUSES: tuple[str, ...] = ("queued", "processing", "ready", "failed")
+FILM_SOURCES: tuple[str, ...] = ("upload", "watch", "demo", "pacs")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime, stored naive in UTC (SQLite has no time zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the reading room stores aware datetimes only (use datetime.now(timezone.utc))")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the reading room's tables."""
+
+
+class Film(Base):
+    """One received film, its model result and its read/unread state."""
+
+    __tablename__ = "films"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", FILM_STATUSES), name="ck_films_status"),
+        CheckConstraint(_one_of("source", FILM_SOURCES), name="ck_films_source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[str] = mapped_column(String(128), unique=True)
+    sop_instance_uid: Mapped[str | None] = mapped_column(String(128), unique=True)
+    content_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    study_instance_uid: Mapped[str | None] = mapped_column(String(128))
+    accession: Mapped[str | None] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    png_path: Mapped[str] = mapped_column(String(512))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True, default="queued")
+    read: Mapped[bool] = mapped_column(Boolean, index=True, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    report_text: Mapped[str | None] = mapped_column(Text)
+    report_labels: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    report_evidence: Mapped[str | None] = mapped_column(Text)
+    probabilities: Mapped[dict[str, float] | None] = mapped_column(JSON)
+    max_probability: Mapped[float | None] = mapped_column(Float, index=True)
+    flags: Mapped[str | None] = mapped_column(String(16))
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+verdicts_table = Table(
+    "verdicts",
+    Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("film_id", Integer, ForeignKey("films.id"), nullable=False, index=True),
+    Column("reader", String(128), nullable=False),
+    *(Column(key, String(1), nullable=False) for key in REGION_KEYS),
+    Column("note", Text, nullable=False, default=""),
+    Column("saved_at", UTCDateTime, nullable=False),
+    UniqueConstraint("film_id", "reader", name="uq_verdicts_film_reader"),
+    *(CheckConstraint(_one_of(key, VALUES), name=f"ck_verdicts_{key}") for key in REGION_KEYS),
+)
+
+
+class Verdict(Base):
+    """A reader's current verdict on a film: one column per region (``1``/``u``/``0``) and a note."""
+
+    __table__ = verdicts_table

@@ -1,0 +1,94 @@
+"""``--watch FOLDER``: DICOM files dropped into a folder (a PACS export target) are taken in.
+
+watchdog reports new and moved-in files; a file is taken once its size has stopped changing (a
+PACS writes large files in pieces), then removed from the folder when it was stored, recognised
+as a duplicate or refused (the reason is logged). Files present at start-up are taken too.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from pathlib import Path
+
+from cxr_regions.serve.intake import Intake
+
+log = logging.getLogger("cxr_regions.serve")
+
+SETTLE_SECONDS = 1.0
+
+
+class FolderWatcher:
+    """A watchdog observer feeding a queue, and one thread that waits for files to settle and takes them."""
+
+    def __init__(self, folder: Path, intake: Intake, settle: float = SETTLE_SECONDS) -> None:
+        self.folder = Path(folder)
+        self.intake = intake
+        self.settle = settle
+        self._queue: queue.Queue[Path | None] = queue.Queue()
+        self._observer = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        from watchdog.events import FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        pending = self._queue
+
+        class Handler(FileSystemEventHandler):
+            def on_created(self, event):
+                if not event.is_directory:
+                    pending.put(Path(event.src_path))
+
+            def on_moved(self, event):
+                if not event.is_directory:
+                    pending.put(Path(event.dest_path))
+
+        self._observer = Observer()
+        self._observer.schedule(Handler(), str(self.folder), recursive=True)
+        self._observer.start()
+        for path in sorted(p for p in self.folder.rglob("*") if p.is_file()):
+            pending.put(path)
+        self._thread = threading.Thread(target=self._loop, name="watch-folder", daemon=True)
+        self._thread.start()
+        log.info("watching %s for new DICOM files", self.folder)
+
+    def stop(self) -> None:
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(5)
+        self._queue.put(None)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def _settled(self, path: Path) -> bool:
+        """Wait until the file's size and modification time stop changing; False if it went away."""
+        last = None
+        while True:
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                return False
+            now = (stat.st_size, stat.st_mtime_ns)
+            if now == last and stat.st_size > 0:
+                return True
+            last = now
+            time.sleep(self.settle)
+
+    def _loop(self) -> None:
+        seen: set[Path] = set()
+        while True:
+            path = self._queue.get()
+            if path is None:
+                return
+            if path in seen or path.name.startswith(".") or not self._settled(path):
+                continue
+            seen.add(path)
+            try:
+                self.intake.take(path, path.name, "watch")
+            except Exception:
+                log.exception("watch folder: cannot take a file")
+            finally:
+                seen.discard(path)

@@ -1,0 +1,107 @@
+"""The inference worker: background threads that take queued films from the store, run the model
+and store the probabilities, and the heatmap cache (computed on demand, kept as PNG under DATA).
+
+The web server's event loop never runs the network: the worker runs in its own threads (PyTorch
+releases the GIL while it computes), and heatmap requests go to a thread pool. At start-up every
+film left ``processing`` by a killed server is queued again, so a restart picks up the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from cxr_regions.fileio import write_bytes
+from cxr_regions.regions import REGION_KEYS
+from cxr_regions.serve.model import FilmModel, Thresholds, heat_png
+
+log = logging.getLogger("cxr_regions.serve")
+
+HEATMAPS_DIR = "heatmaps"
+
+
+class InferenceWorker:
+    """``threads`` loops over ``store.claim_queued``; ``wake()`` after adding a film."""
+
+    def __init__(
+        self, store, model: FilmModel, thresholds: Thresholds, data: Path, threads: int = 1,
+        poll_seconds: float = 0.5,
+    ) -> None:  # fmt: skip
+        self.store = store
+        self.model = model
+        self.thresholds = thresholds
+        self.data = Path(data)
+        self.threads = max(1, threads)
+        self.poll_seconds = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._running: list[threading.Thread] = []
+        self._heat_locks: dict[int, threading.Lock] = {}
+        self._heat_guard = threading.Lock()
+
+    def start(self) -> None:
+        self.model.warm_up()
+        requeued = self.store.requeue_processing()
+        if requeued:
+            log.info("queued again %d film(s) a previous server left unfinished", requeued)
+        for i in range(self.threads):
+            thread = threading.Thread(target=self._loop, name=f"inference-{i}", daemon=True)
+            thread.start()
+            self._running.append(thread)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        for thread in self._running:
+            thread.join(timeout)
+        self._running.clear()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                films = self.store.claim_queued(1)
+            except Exception:
+                log.exception("cannot read the queue")
+                films = []
+            if not films:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+                continue
+            for film in films:
+                self.process(film)
+
+    def film_array(self, film):
+        from cxr_regions.imaging import load_film
+
+        return load_film(self.data / film.png_path)
+
+    def process(self, film) -> None:
+        """Probabilities of one claimed film into the store (or the reason it failed)."""
+        try:
+            probabilities = self.model.probabilities(self.film_array(film))
+        except Exception as exc:
+            log.warning("film %s failed: %s", film.id, type(exc).__name__)
+            self.store.set_failed(film.id, f"the model could not read this film ({type(exc).__name__})")
+            return
+        self.store.set_result(film.id, probabilities, self.thresholds.values)
+
+    def heatmap_path(self, film, region: str) -> Path:
+        """The cached heatmap PNG of one film and region, computing all five on first request."""
+        if region not in REGION_KEYS:
+            raise KeyError(region)
+        folder = self.data / HEATMAPS_DIR / film.image_id
+        path = folder / f"{region}.png"
+        if path.exists():
+            return path
+        with self._heat_guard:
+            lock = self._heat_locks.setdefault(film.id, threading.Lock())
+        with lock:
+            if not path.exists():
+                heatmaps = self.model.heatmaps(self.film_array(film))
+                for key, heat in heatmaps.items():
+                    write_bytes(folder / f"{key}.png", heat_png(heat))
+        return path

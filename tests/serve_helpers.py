@@ -1,0 +1,94 @@
+"""Shared helpers of the reading-room tests: phantom DICOMs, the CSRF token, waiting for the model."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+def make_phantom_dicoms(out: Path, n: int = 6, seed: int = 11) -> tuple[list[Path], Path]:
+    """``n`` phantom DICOM films (96 px) and the phantom folder (truth.csv, reports.csv)."""
+    from cxr_regions.phantom import PhantomConfig, Prevalence, make_phantom
+
+    config = PhantomConfig(n=n, size=96, seed=seed, prevalence=Prevalence.parse("balanced"), progress=False)
+    make_phantom(out, config)
+    return sorted(p for p in (out / "dicom").rglob("*") if p.is_file()), out
+
+
+def csrf(client, page: str = "/worklist") -> str:
+    """The session's CSRF token, read from a page's meta tag."""
+    response = client.get(page)
+    assert response.status_code == 200, response.text[:500]
+    return TOKEN.search(response.text).group(1)
+
+
+def upload(client, token: str, *files: tuple[str, bytes], report: str = "") -> list[dict]:
+    """Upload files through the API (JSON answer); returns one result per file."""
+    response = client.post(
+        "/upload",
+        files=[("files", (name, data, "application/octet-stream")) for name, data in files],
+        data={"csrf": token, "report": report},
+        headers={"Accept": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["results"]
+
+
+def wait_ready(client, film_id: int, timeout: float = 120.0) -> dict:
+    """Poll a film's JSON until the model is done with it (as the viewer page does)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        film = client.get(f"/api/films/{film_id}").json()
+        if film["status"] in ("ready", "failed"):
+            return film
+        time.sleep(0.2)
+    raise AssertionError(f"film {film_id} not processed within {timeout} s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(run: Path, data: Path, port: int, log: Path, *options: str) -> subprocess.Popen:
+    """``cxr-regions serve`` as a real process on ``port``, its output appended to ``log``."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    command = [
+        sys.executable,
+        "-m",
+        "cxr_regions.cli",
+        "serve",
+        str(run),
+        "--data",
+        str(data),
+        "--port",
+        str(port),
+    ]
+    command += list(options)
+    return subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+def wait_server(port: int, process: subprocess.Popen, log: Path, timeout: float = 180.0) -> Any:
+    import httpx
+
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30.0)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"serve exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if client.get("/healthz").status_code == 200:
+                return client
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"serve did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
