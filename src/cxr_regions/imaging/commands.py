@@ -32,6 +32,19 @@ def register(app: typer.Typer) -> None:
         window: str = typer.Option(
             "auto", "--window", help="auto: the file's VOI LUT/window, else percentiles; percentile: always."
         ),
+        decode: str = typer.Option(
+            "reduced",
+            "--decode",
+            help="reduced: decode JPEG 2000/JPEG only at the resolution the output keeps; exact: in full.",
+        ),
+        engine: str = typer.Option(
+            "local",
+            "--engine",
+            help="local: worker processes here; dask: a Dask cluster (pip extra [cluster]).",
+        ),
+        scheduler: str | None = typer.Option(
+            None, "--scheduler", help="Dask scheduler address (tcp://host:8786); default: a local cluster."
+        ),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     ) -> None:
         """DICOM files -> de-identified PNGs (frontal chest films only) + images.csv + errors.csv.
@@ -55,6 +68,9 @@ def register(app: typer.Typer) -> None:
             keep_lateral=keep_lateral,
             keep_full=keep_full,
             window=window,
+            decode=decode,
+            engine=engine,
+            scheduler=scheduler,
         )
         summary = ingest(dicom_dir, out, config, progress=progress)
         console = Console(stderr=True, highlight=False)

@@ -1,0 +1,122 @@
+"""Where per-film work runs: this machine's process pool (``local``) or a Dask cluster (``dask``).
+
+Both give the same interface as :class:`~cxr_regions.imaging.workers.Workers`: ``run(fn, items)``
+yields ``(item, fn(item))`` in completion order and ``CRASHED`` for an item whose task kills workers;
+the caller (ingest, packing) keeps the journal and writes the tables itself, once, so a run on a
+cluster writes exactly what a local run writes.
+
+The Dask engine connects to a running scheduler (``scheduler="tcp://host:8786"``; the workers must
+see the input and output folders at the same paths, a shared file system) or, without one, starts a
+``LocalCluster`` of ``workers`` processes with one thread each. A worker lost mid-run is Dask's to
+handle: its tasks are run again on the others (a film written twice is the same file, written
+atomically), and a task that keeps killing workers ends as ``KilledWorker``, reported as ``CRASHED``.
+Dask (``pip install 'cxr-regions[cluster]'``) is imported only when this engine is chosen.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from cxr_regions.errors import UserError
+from cxr_regions.imaging.workers import Workers
+
+ENGINES = ("local", "dask")
+# Tasks handed to the cluster ahead of the results, per worker thread: enough to keep every worker busy
+# while results come back, few enough that a million-film archive is not one million futures at once.
+_AHEAD_PER_THREAD = 8
+
+
+def _call_on_worker(fn: Callable[[Any], Any], item: Any) -> Any:
+    """Run one task on a Dask worker, with OpenCV on one thread (the parallelism is the workers)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    return fn(item)
+
+
+class DaskWorkers:
+    """Per-item tasks on a Dask cluster, with :class:`Workers`' interface (``run`` and ``CRASHED``)."""
+
+    CRASHED = Workers.CRASHED
+
+    def __init__(self, count: int, scheduler: str | None = None) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise UserError(
+                "--engine dask needs Dask distributed: pip install 'cxr-regions[cluster]' "
+                "(or pip install dask distributed)"
+            ) from None
+        self._cluster = None
+        if scheduler:
+            try:
+                self.client = Client(scheduler, timeout="30s")
+            except OSError as exc:
+                raise UserError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
+        else:
+            self._cluster = LocalCluster(
+                n_workers=count,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=40,
+            )
+            self.client = Client(self._cluster)
+        self._counter = itertools.count()
+
+    def __enter__(self) -> DaskWorkers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+    def threads(self) -> int:
+        """Worker threads the cluster has now (at least 1)."""
+        return max(1, sum(self.client.nthreads().values()))
+
+    def run(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+        """Yield ``(item, fn(item))`` in completion order; ``CRASHED`` for an item that kills workers."""
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        pending = iter(items)
+        owner: dict[str, Any] = {}
+        batch = next(self._counter)
+
+        def submit(item: Any):
+            future = self.client.submit(
+                _call_on_worker, fn, item, key=f"cxr-{batch}-{len(owner)}", pure=False, retries=0
+            )
+            owner[future.key] = item
+            return future
+
+        ahead = _AHEAD_PER_THREAD * self.threads()
+        flow = as_completed([submit(item) for item in itertools.islice(pending, ahead)])
+        for future in flow:
+            item = owner[future.key]
+            if future.status == "error":
+                error = future.exception()
+                if not isinstance(error, KilledWorker):
+                    raise error
+                result = self.CRASHED
+            else:
+                result = future.result()
+            future.release()
+            yield item, result
+            for extra in itertools.islice(pending, 1):
+                flow.add(submit(extra))
+
+
+def open_engine(
+    engine: str, workers: int, scheduler: str | None = None, preload: Sequence[str] = (), initializer=None
+) -> Workers | DaskWorkers:
+    """The pool for ``engine``: :class:`Workers` (local processes) or :class:`DaskWorkers`."""
+    if engine == "local":
+        return Workers(workers, preload, initializer)
+    if engine == "dask":
+        return DaskWorkers(workers, scheduler)
+    raise UserError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
