@@ -24,16 +24,18 @@ from cxr_regions.imaging.workers import Workers
 
 ENGINES = ("local", "dask")
 # Tasks handed to the cluster ahead of the results, per worker thread: enough to keep every worker busy
-# while results come back, few enough that a million-film archive is not one million futures at once.
-_AHEAD_PER_THREAD = 8
+# while results come back, few enough that a million-film archive is not a million futures at once.
+_AHEAD_PER_THREAD = 4
+_BATCH = 16
 
 
-def _call_on_worker(fn: Callable[[Any], Any], item: Any) -> Any:
-    """Run one task on a Dask worker, with OpenCV on one thread (the parallelism is the workers)."""
+def _call_on_worker(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    """Run one task, a batch of items, on a Dask worker, with OpenCV on one thread (the parallelism is the
+    workers)."""
     import cv2
 
     cv2.setNumThreads(1)
-    return fn(item)
+    return [fn(item) for item in items]
 
 
 class DaskWorkers:
@@ -79,35 +81,46 @@ class DaskWorkers:
         return max(1, sum(self.client.nthreads().values()))
 
     def run(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
-        """Yield ``(item, fn(item))`` in completion order; ``CRASHED`` for an item that kills workers."""
+        """Yield ``(item, fn(item))`` in completion order; ``CRASHED`` for an item that kills workers.
+
+        Items go to the workers in batches (a few per worker thread at a time, at most ``_BATCH``), so
+        that Dask's per-task cost is shared; a batch that keeps killing workers is retried an item at a
+        time, and only the item that kills its workers alone is reported as ``CRASHED``.
+        """
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
 
-        pending = iter(items)
-        owner: dict[str, Any] = {}
-        batch = next(self._counter)
+        items = list(items)
+        threads = self.threads()
+        size = max(1, min(_BATCH, len(items) // (_AHEAD_PER_THREAD * threads)))
+        batches = iter([items[i : i + size] for i in range(0, len(items), size)])
+        owner: dict[str, list[Any]] = {}
+        run = next(self._counter)
+        keys = itertools.count()
 
-        def submit(item: Any):
-            future = self.client.submit(
-                _call_on_worker, fn, item, key=f"cxr-{batch}-{len(owner)}", pure=False, retries=0
-            )
-            owner[future.key] = item
-            return future
+        def submit(batch: list[Any]):
+            key = f"cxr-{run}-{next(keys)}"
+            owner[key] = batch
+            return self.client.submit(_call_on_worker, fn, batch, key=key, pure=False)
 
-        ahead = _AHEAD_PER_THREAD * self.threads()
-        flow = as_completed([submit(item) for item in itertools.islice(pending, ahead)])
+        flow = as_completed([submit(b) for b in itertools.islice(batches, _AHEAD_PER_THREAD * threads)])
         for future in flow:
-            item = owner[future.key]
+            batch = owner.pop(future.key)
             if future.status == "error":
                 error = future.exception()
                 if not isinstance(error, KilledWorker):
                     raise error
-                result = self.CRASHED
-            else:
-                result = future.result()
+                future.release()
+                if len(batch) > 1:
+                    for item in batch:
+                        flow.add(submit([item]))
+                else:
+                    yield batch[0], self.CRASHED
+                continue
+            results = future.result()
             future.release()
-            yield item, result
-            for extra in itertools.islice(pending, 1):
+            yield from zip(batch, results, strict=True)
+            for extra in itertools.islice(batches, 1):
                 flow.add(submit(extra))
 
 
