@@ -45,7 +45,9 @@ def register(app: typer.Typer) -> None:
             min(4, os.cpu_count() or 1), "--workers", help="Threads reading and resizing PNGs."
         ),
         engine: str = typer.Option(
-            "local", "--engine", help="local: threads here; dask: a Dask cluster packs (pip extra [cluster])."
+            "local",
+            "--engine",
+            help="local: threads here; dask: a Dask cluster packs (pip extra: cxr-regions\\[cluster]).",
         ),
         scheduler: str | None = typer.Option(
             None, "--scheduler", help="Dask scheduler address (tcp://host:8786); default: a local cluster."

@@ -19,7 +19,11 @@ def register(app: typer.Typer) -> None:
         size: int = typer.Option(256, "--size", help="Side of the square output PNGs, in pixels."),
         bit_depth: int = typer.Option(8, "--bit-depth", help="8 or 16 bits per pixel in the PNGs."),
         resize: str = typer.Option("pad", "--resize", help="pad: keep the aspect ratio, pad black; stretch."),
-        workers: int = typer.Option(1, "--workers", help="Worker processes decoding in parallel."),
+        workers: int = typer.Option(
+            1,
+            "--workers",
+            help="Worker processes decoding in parallel (with --engine dask: the local cluster's).",
+        ),
         salt_file: Path | None = typer.Option(
             None,
             "--salt-file",
@@ -40,7 +44,7 @@ def register(app: typer.Typer) -> None:
         engine: str = typer.Option(
             "local",
             "--engine",
-            help="local: worker processes here; dask: a Dask cluster (pip extra [cluster]).",
+            help="local: worker processes here; dask: a Dask cluster (pip extra: cxr-regions\\[cluster]).",
         ),
         scheduler: str | None = typer.Option(
             None, "--scheduler", help="Dask scheduler address (tcp://host:8786); default: a local cluster."

@@ -85,7 +85,9 @@ def prepare_command(
     split_seed: int = SPLIT_SEED,
     allow_missing: bool = ALLOW_MISSING,
     engine: str = typer.Option(
-        "local", "--engine", help="local: threads here; dask: a Dask cluster packs (pip extra [cluster])."
+        "local",
+        "--engine",
+        help="local: threads here; dask: a Dask cluster packs (pip extra: cxr-regions\\[cluster]).",
     ),
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Dask scheduler address (tcp://host:8786); default: a local cluster."
