@@ -219,6 +219,7 @@ def ingest(
     write_csv(summary.images_csv, images)
     write_csv(summary.errors_csv, error_rows)
     journal.rewrite({f["key"]: f["row"]["image_id"] for f in kept})
+    _remove_torn_temporaries(out / IMAGES_DIR, out / FULL_DIR)  # of a worker killed while writing
 
     summary.films = len(kept)
     summary.patients = int(images["patient_key"].nunique())
