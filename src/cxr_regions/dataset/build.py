@@ -53,6 +53,8 @@ class BuildConfig:
     size: int = 256
     resize: str = "pad"
     workers: int = 1
+    engine: str = "local"
+    scheduler: str | None = None
     views: tuple[str, ...] = ()
     min_positives: int = 10
     paper_expansion: float = PAPER_EXPANSION
@@ -258,6 +260,7 @@ def _write_images(
     target = out / packed.IMAGES
     positions = manifest["source_pos"].to_numpy()
     options = {"size": config.size, "workers": config.workers, "resize": config.resize}
+    options |= {"engine": config.engine, "scheduler": config.scheduler}
     if config.protocol == "clean" and sources is not None:
         pack_images([sources[p] for p in positions], target, progress=config.progress, **options)
         return

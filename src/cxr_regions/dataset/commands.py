@@ -44,6 +44,14 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(
             min(4, os.cpu_count() or 1), "--workers", help="Threads reading and resizing PNGs."
         ),
+        engine: str = typer.Option(
+            "local",
+            "--engine",
+            help="local: threads here; dask: a Dask cluster packs (pip extra: cxr-regions\\[cluster]).",
+        ),
+        scheduler: str | None = typer.Option(
+            None, "--scheduler", help="Dask scheduler address (tcp://host:8786); default: a local cluster."
+        ),
         views: str = typer.Option(
             "", "--views", help="Keep only these views (comma-separated, e.g. PA,AP); default all."
         ),
@@ -68,6 +76,8 @@ def register(app: typer.Typer) -> None:
             size=size,
             resize=resize,
             workers=workers,
+            engine=engine,
+            scheduler=scheduler,
             views=tuple(v.strip() for v in views.split(",") if v.strip()),
         )
         console = Console()

@@ -5,7 +5,9 @@
 resize both sides; a film already S×S is stored exactly), and writes them in the given order.
 It is resumable: rows are written into ``.<name>.partial.npy`` and recorded in a ``done`` mask that is
 saved as it goes, so an interrupted run picks up where it stopped; the array gets its final name only
-when complete. Reading runs in threads (OpenCV releases the GIL while decoding and resizing).
+when complete. Reading runs in threads (OpenCV releases the GIL while decoding and resizing), or with
+``engine="dask"`` on a Dask cluster's workers (``cxr_regions.imaging``'s engine), which send the fitted
+rows back to be written here.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,7 +25,7 @@ import numpy as np
 
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import atomic_path, write_json
-from cxr_regions.imaging import RESIZE_MODES, fit_square
+from cxr_regions.imaging import RESIZE_MODES, fit_square, open_engine
 from cxr_regions.progress import progress_bar
 
 __all__ = ["CHUNK", "RESIZE_MODES", "fit_square", "pack_images", "read_gray", "write_array"]
@@ -61,8 +63,13 @@ def pack_images(
     workers: int = 1,
     resize: str = "pad",
     progress: bool = True,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> Path:
     """Pack image files, in the given order, into a uint8 N×size×size ``.npy`` (read with ``mmap_mode="r"``).
+
+    ``engine="dask"`` reads and fits the films on a Dask cluster (``scheduler``, or a local one of
+    ``workers`` processes); the array is the same.
 
     Resumable (an interrupted run continues) and idempotent (an identical finished pack is kept).
     A file that cannot be read stops the run with its path; rows done so far are kept for the rerun.
@@ -90,13 +97,23 @@ def pack_images(
         array = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=(len(paths), size, size))
         done = np.zeros(len(paths), dtype=bool)
 
-    work = functools.partial(_pack_chunk, array, paths, size, resize)
     todo = np.flatnonzero(~done)
     chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
-    with progress_bar(progress) as bar, ThreadPoolExecutor(max(1, workers)) as pool:
+    if engine == "local":
+        pool, work = (
+            ThreadPoolExecutor(max(1, workers)),
+            functools.partial(_pack_chunk, array, paths, size, resize),
+        )
+    else:
+        pool, work = (
+            open_engine(engine, max(1, workers), scheduler),
+            functools.partial(_fit_chunk, paths, size, resize),
+        )
+    with progress_bar(progress) as bar, pool:
         task = bar.add_task(f"packing {out.name}", total=len(paths), completed=int(done.sum()))
+        results = pool.map(work, chunks) if engine == "local" else _write_rows(array, pool.run(work, chunks))
         try:
-            for n, finished in enumerate(pool.map(work, chunks), start=1):
+            for n, finished in enumerate(results, start=1):
                 done[finished] = True
                 bar.advance(task, len(finished))
                 if n % 8 == 0:
@@ -116,6 +133,23 @@ def _pack_chunk(
     for i in indices:
         array[i] = fit_square(read_gray(paths[i]), size, resize)
     return indices
+
+
+def _fit_chunk(paths: list[Path], size: int, resize: str, indices: np.ndarray) -> np.ndarray:
+    """The chunk's rows, fitted (on a cluster worker: sent back rather than written into the array)."""
+    return np.stack([fit_square(read_gray(paths[i]), size, resize) for i in indices])
+
+
+def _write_rows(array: np.ndarray, finished) -> Iterator[np.ndarray]:
+    """Write each chunk a cluster worker sends back; yield its indices as the threads' chunks do."""
+    for indices, rows in finished:
+        if not isinstance(rows, np.ndarray):
+            first, last = int(indices[0]), int(indices[-1])
+            raise UserError(
+                f"packing films {first}..{last} crashed the cluster's workers; run again to retry"
+            )
+        array[indices] = rows
+        yield indices
 
 
 def _save_progress(array: np.memmap, done: np.ndarray, done_path: Path) -> None:

@@ -19,7 +19,11 @@ def register(app: typer.Typer) -> None:
         size: int = typer.Option(256, "--size", help="Side of the square output PNGs, in pixels."),
         bit_depth: int = typer.Option(8, "--bit-depth", help="8 or 16 bits per pixel in the PNGs."),
         resize: str = typer.Option("pad", "--resize", help="pad: keep the aspect ratio, pad black; stretch."),
-        workers: int = typer.Option(1, "--workers", help="Worker processes decoding in parallel."),
+        workers: int = typer.Option(
+            1,
+            "--workers",
+            help="Worker processes decoding in parallel (with --engine dask: the local cluster's).",
+        ),
         salt_file: Path | None = typer.Option(
             None,
             "--salt-file",
@@ -31,6 +35,19 @@ def register(app: typer.Typer) -> None:
         ),
         window: str = typer.Option(
             "auto", "--window", help="auto: the file's VOI LUT/window, else percentiles; percentile: always."
+        ),
+        decode: str = typer.Option(
+            "reduced",
+            "--decode",
+            help="reduced: decode JPEG 2000/JPEG only at the resolution the output keeps; exact: in full.",
+        ),
+        engine: str = typer.Option(
+            "local",
+            "--engine",
+            help="local: worker processes here; dask: a Dask cluster (pip extra: cxr-regions\\[cluster]).",
+        ),
+        scheduler: str | None = typer.Option(
+            None, "--scheduler", help="Dask scheduler address (tcp://host:8786); default: a local cluster."
         ),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     ) -> None:
@@ -55,6 +72,9 @@ def register(app: typer.Typer) -> None:
             keep_lateral=keep_lateral,
             keep_full=keep_full,
             window=window,
+            decode=decode,
+            engine=engine,
+            scheduler=scheduler,
         )
         summary = ingest(dicom_dir, out, config, progress=progress)
         console = Console(stderr=True, highlight=False)

@@ -293,11 +293,27 @@ def quantise(values: np.ndarray, bit_depth: int, invert: bool) -> np.ndarray:
 
 
 def decode_display(
-    path: str | Path, window: str = "auto", percentiles: tuple[float, float] = DEFAULT_PERCENTILES
+    path: str | Path,
+    window: str = "auto",
+    percentiles: tuple[float, float] = DEFAULT_PERCENTILES,
+    reduce_for: int | None = None,
 ) -> tuple[Display, object]:
-    """Read and decode a DICOM file into display values; returns them with the dataset."""
+    """Read and decode a DICOM file into display values; returns them with the dataset.
+
+    ``reduce_for = size``: the values are only needed for a size×size output, so a JPEG 2000 or baseline
+    JPEG film may be decoded at reduced resolution (:mod:`~cxr_regions.imaging.reduced`); the window and
+    percentiles are then computed on that decode. ``None``: the exact full decode.
+    """
     ds = read_dicom(path)
-    pixels = frame_pixels(ds)
+    pixels = None
+    if reduce_for is not None:
+        from cxr_regions.imaging.reduced import reduced_frame
+
+        own_window = window == "auto" and (_has_voi_lut(ds) or _has_window(ds))
+        with quiet_pydicom():
+            pixels = reduced_frame(ds, reduce_for, percentile_window=not own_window)
+    if pixels is None:
+        pixels = frame_pixels(ds)
     try:
         return display_values(ds, pixels, window, percentiles), ds
     except FilmError:

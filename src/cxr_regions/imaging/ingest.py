@@ -11,9 +11,10 @@ a half file listed. A worker process that crashes (a decoder fault on a hostile 
 film that crashed it is retried alone once and then listed as ``decode_error``.
 
 Each file goes through :mod:`cxr_regions.imaging.convert` (also usable one file at a time, as
-:func:`~cxr_regions.imaging.convert.ingest_file`); the pool is :mod:`~cxr_regions.imaging.workers`,
-the journal :mod:`~cxr_regions.imaging.journal`, the settings and table columns
-:mod:`~cxr_regions.imaging.settings`.
+:func:`~cxr_regions.imaging.convert.ingest_file`); the pool is :mod:`~cxr_regions.imaging.workers`
+(``engine="local"``) or a Dask cluster (``engine="dask"``, :mod:`~cxr_regions.imaging.engine`: the same
+files, the journal and tables still written here, once); the journal is
+:mod:`~cxr_regions.imaging.journal`, the settings and table columns :mod:`~cxr_regions.imaging.settings`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from cxr_regions.imaging.convert import (
 )
 from cxr_regions.imaging.decode import STATUS_DECODE_ERROR
 from cxr_regions.imaging.deid import load_or_create_salt
+from cxr_regions.imaging.engine import open_engine
 from cxr_regions.imaging.journal import Journal
 from cxr_regions.imaging.settings import (
     ERROR_COLUMNS,
@@ -151,7 +153,8 @@ def ingest(
         out=out, images_csv=out / IMAGES_CSV, errors_csv=out / ERRORS_CSV, files=len(files)
     )
     try:
-        with progress_bar(progress) as bar, Workers(config.workers, WORKER_PRELOAD, init_worker) as workers:
+        pool = open_engine(config.engine, config.workers, config.scheduler, WORKER_PRELOAD, init_worker)
+        with progress_bar(progress) as bar, pool as workers:
             task = bar.add_task("reading headers", total=len(files))
             for rel, result in workers.run(partial(scan_file, ctx), files):
                 if result is Workers.CRASHED:
@@ -216,6 +219,7 @@ def ingest(
     write_csv(summary.images_csv, images)
     write_csv(summary.errors_csv, error_rows)
     journal.rewrite({f["key"]: f["row"]["image_id"] for f in kept})
+    _remove_torn_temporaries(out / IMAGES_DIR, out / FULL_DIR)  # of a worker killed while writing
 
     summary.films = len(kept)
     summary.patients = int(images["patient_key"].nunique())

@@ -9,6 +9,7 @@ from typing import Any
 from cxr_regions.errors import UserError
 from cxr_regions.imaging.decode import DEFAULT_PERCENTILES, WINDOWS
 from cxr_regions.imaging.deid import salt_digest
+from cxr_regions.imaging.engine import ENGINES
 from cxr_regions.imaging.resize import RESIZE_MODES
 from cxr_regions.imaging.selection import DEFAULT_MODALITIES
 
@@ -44,6 +45,7 @@ ERROR_STATUSES = (
     "skipped_body_part",
     "skipped_lateral",
 )
+DECODES = ("reduced", "exact")
 _JOURNAL_VERSION = 1
 
 
@@ -61,6 +63,14 @@ class IngestConfig:
     window: str = "auto"
     percentiles: tuple[float, float] = DEFAULT_PERCENTILES
     modalities: tuple[str, ...] = DEFAULT_MODALITIES
+    decode: str = "reduced"
+    engine: str = "local"
+    scheduler: str | None = None
+
+    @property
+    def reduce_for(self) -> int | None:
+        """The output size a reduced decode may aim at; ``None``: decode in full (exact, or ``keep_full``)."""
+        return self.size if self.decode == "reduced" and not self.keep_full else None
 
     def validate(self) -> None:
         """Raise :class:`UserError` for a value that cannot work."""
@@ -75,6 +85,12 @@ class IngestConfig:
             problems.append(f"--workers must be at least 1, got {self.workers}")
         if self.window not in WINDOWS:
             problems.append(f"--window must be one of {', '.join(WINDOWS)}, got {self.window!r}")
+        if self.decode not in DECODES:
+            problems.append(f"--decode must be one of {', '.join(DECODES)}, got {self.decode!r}")
+        if self.engine not in ENGINES:
+            problems.append(f"--engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+        if self.scheduler and self.engine != "dask":
+            problems.append("--scheduler needs --engine dask")
         lo, hi = self.percentiles
         if not 0 <= lo < hi <= 100:
             problems.append(f"percentiles must satisfy 0 <= low < high <= 100, got {self.percentiles}")
@@ -91,5 +107,6 @@ class IngestConfig:
             "keep_full": self.keep_full,
             "window": self.window,
             "percentiles": [float(p) for p in self.percentiles],
+            "decode": "exact" if self.reduce_for is None else "reduced",
             "salt": salt_digest(salt),
         }

@@ -39,6 +39,8 @@ def _prepare_config(
     test_fraction: float,
     split_seed: int,
     allow_missing: bool,
+    engine: str = "local",
+    scheduler: str | None = None,
 ):
     from cxr_regions.pretrain.prepare import PrepareConfig
     from cxr_regions.pretrain.split import SplitConfig
@@ -52,6 +54,8 @@ def _prepare_config(
         resize=resize,
         split=split,
         allow_missing=allow_missing,
+        engine=engine,
+        scheduler=scheduler,
     )
 
 
@@ -84,6 +88,14 @@ def prepare_command(
     test_fraction: float = TEST_FRACTION,
     split_seed: int = SPLIT_SEED,
     allow_missing: bool = ALLOW_MISSING,
+    engine: str = typer.Option(
+        "local",
+        "--engine",
+        help="local: threads here; dask: a Dask cluster packs (pip extra: cxr-regions\\[cluster]).",
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Dask scheduler address (tcp://host:8786); default: a local cluster."
+    ),
 ) -> None:
     """Pack ChestX-ray14 into a dataset folder (the format `build` writes), once for all architectures.
 
@@ -96,7 +108,17 @@ def prepare_command(
     from cxr_regions.pretrain.prepare import prepare_nih
 
     config = _prepare_config(
-        nih_dir, out, size, workers, resize, val_fraction, test_fraction, split_seed, allow_missing
+        nih_dir,
+        out,
+        size,
+        workers,
+        resize,
+        val_fraction,
+        test_fraction,
+        split_seed,
+        allow_missing,
+        engine,
+        scheduler,
     )
     done = prepare_nih(config)
     typer.echo(f"prepared dataset: {done} (see {done / 'stats.md'})")

@@ -46,6 +46,8 @@ class PrepareConfig:
     size: int = 256
     workers: int = 4
     resize: str = "pad"
+    engine: str = "local"
+    scheduler: str | None = None
     split: SplitConfig = field(default_factory=SplitConfig)
     allow_missing: bool = False
     progress: bool = True
@@ -183,6 +185,8 @@ def prepare_nih(config: PrepareConfig) -> Path:
         workers=config.workers,
         resize=config.resize,
         progress=config.progress,
+        engine=config.engine,
+        scheduler=config.scheduler,
     )
     meta = {
         "kind": KIND,
