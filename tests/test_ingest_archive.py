@@ -85,10 +85,14 @@ def test_baseline_jpeg_with_a_percentile_window_is_decoded_in_full():
 
 
 def test_exact_decode_and_keep_full_decode_in_full(tmp_path):
-    assert IngestConfig().reduce_for == 256
+    assert IngestConfig().reduce_for == 256 and not IngestConfig().reduce_jpeg2000
+    assert IngestConfig(decode="reduced").reduce_jpeg2000
     assert IngestConfig(decode="exact").reduce_for is None
     assert IngestConfig(keep_full=True).reduce_for is None
-    assert IngestConfig().fingerprint(b"s" * 16)["decode"] == "reduced"
+    assert IngestConfig().fingerprint(b"s" * 16)["decode"] == "auto"
+    assert IngestConfig(decode="reduced").fingerprint(b"s" * 16)["decode"] == "reduced"
+    ds = pydicom.dcmread(shared_path("dicom", "RG1_J2KR.dcm"))
+    assert reduced_frame(ds, 256, percentile_window=False, jpeg2000=False) is None
 
 
 # --- the Dask engine -------------------------------------------------------------------------------

@@ -136,7 +136,9 @@ def _convert(ctx: FileContext, job: tuple[str, str]) -> dict[str, Any]:
     config = ctx.config
     path = Path(ctx.root, rel)
     try:
-        display, _ = decode_display(path, config.window, tuple(config.percentiles), config.reduce_for)
+        display, _ = decode_display(
+            path, config.window, tuple(config.percentiles), config.reduce_for, config.reduce_jpeg2000
+        )
         small = resize_film(display.values, config.size, config.resize)
         outputs = {IMAGES_DIR: pad_square(quantise(small, config.bit_depth, display.invert), config.size)}
         if config.keep_full:

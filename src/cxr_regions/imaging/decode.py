@@ -297,12 +297,14 @@ def decode_display(
     window: str = "auto",
     percentiles: tuple[float, float] = DEFAULT_PERCENTILES,
     reduce_for: int | None = None,
+    reduce_jpeg2000: bool = True,
 ) -> tuple[Display, object]:
     """Read and decode a DICOM file into display values; returns them with the dataset.
 
     ``reduce_for = size``: the values are only needed for a size×size output, so a JPEG 2000 or baseline
     JPEG film may be decoded at reduced resolution (:mod:`~cxr_regions.imaging.reduced`); the window and
-    percentiles are then computed on that decode. ``None``: the exact full decode.
+    percentiles are then computed on that decode (JPEG 2000 only with ``reduce_jpeg2000``). ``None``: the
+    exact full decode.
     """
     ds = read_dicom(path)
     pixels = None
@@ -311,7 +313,7 @@ def decode_display(
 
         own_window = window == "auto" and (_has_voi_lut(ds) or _has_window(ds))
         with quiet_pydicom():
-            pixels = reduced_frame(ds, reduce_for, percentile_window=not own_window)
+            pixels = reduced_frame(ds, reduce_for, percentile_window=not own_window, jpeg2000=reduce_jpeg2000)
     if pixels is None:
         pixels = frame_pixels(ds)
     try:

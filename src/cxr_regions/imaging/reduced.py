@@ -111,17 +111,20 @@ def _jpeg_baseline(frame: bytes, rows: int, columns: int, reduce: int) -> np.nda
         return np.asarray(image)
 
 
-def reduced_frame(ds, size: int, percentile_window: bool) -> np.ndarray | None:
+def reduced_frame(ds, size: int, percentile_window: bool, jpeg2000: bool = True) -> np.ndarray | None:
     """The first frame's stored values decoded at reduced resolution for a ``size`` output, or ``None``.
 
     ``None`` means: decode in full (no reduction helps, the codec has none, or it failed). Baseline JPEG
     is reduced only where the window comes from the file (``percentile_window`` False): percentiles of
     the DCT-scaled image, whose tails are averaged away, shift a percentile window by about a grey level.
+    ``jpeg2000`` False leaves JPEG 2000 films to the full decode.
     """
     syntax = str(ds.file_meta.get("TransferSyntaxUID", ""))
     if syntax not in (*JPEG2000, JPEG_BASELINE) or not _single_unsigned_channel(ds):
         return None
     if syntax == JPEG_BASELINE and percentile_window:
+        return None
+    if syntax in JPEG2000 and not jpeg2000:
         return None
     rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
     bits_allocated = int(ds.get("BitsAllocated", 16) or 16)

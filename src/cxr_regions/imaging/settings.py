@@ -45,7 +45,10 @@ ERROR_STATUSES = (
     "skipped_body_part",
     "skipped_lateral",
 )
-DECODES = ("reduced", "exact")
+DECODES = ("auto", "reduced", "exact")
+"""auto: reduced decode only where it stays within 0.5 grey levels mean and 3 max of the full decode
+(baseline JPEG with its own window); reduced: JPEG 2000 too (mean 0.1-0.3, but up to 12-15 grey
+levels at sharp edges, README ingest section); exact: always the full decode."""
 _JOURNAL_VERSION = 1
 
 
@@ -63,14 +66,19 @@ class IngestConfig:
     window: str = "auto"
     percentiles: tuple[float, float] = DEFAULT_PERCENTILES
     modalities: tuple[str, ...] = DEFAULT_MODALITIES
-    decode: str = "reduced"
+    decode: str = "auto"
     engine: str = "local"
     scheduler: str | None = None
 
     @property
     def reduce_for(self) -> int | None:
         """The output size a reduced decode may aim at; ``None``: decode in full (exact, or ``keep_full``)."""
-        return self.size if self.decode == "reduced" and not self.keep_full else None
+        return self.size if self.decode != "exact" and not self.keep_full else None
+
+    @property
+    def reduce_jpeg2000(self) -> bool:
+        """Whether JPEG 2000 films may be decoded at a lower resolution level (``--decode reduced``)."""
+        return self.decode == "reduced"
 
     def validate(self) -> None:
         """Raise :class:`UserError` for a value that cannot work."""
@@ -107,6 +115,6 @@ class IngestConfig:
             "keep_full": self.keep_full,
             "window": self.window,
             "percentiles": [float(p) for p in self.percentiles],
-            "decode": "exact" if self.reduce_for is None else "reduced",
+            "decode": "exact" if self.reduce_for is None else self.decode,
             "salt": salt_digest(salt),
         }
