@@ -33,9 +33,19 @@ _SHADOW = "影"
 # What may stand between a negation or hedge and the next subject of the list it opens (sides,
 # numbers, intensifiers, list marks): anything else is a statement, and the new subject starts anew.
 _LIST_GAP = re.compile(r"(?:[左右双两单侧上中下前后部第\d~、及和与或并-]|明显|明确|确切|确定|肯定|显著)*")
-# One sentence's result: bit masks of the regions at 1 and at u, the evidence, and the
-# increased-markings statements (as lungs evidence, for the --markings-abnormal policy).
-SentenceResult = tuple[int, int, tuple[Evidence, ...], tuple[Evidence, ...]]
+# Unread: a clause where no word says anything (no finding, device, negation, known-normal phrasing)
+# and at least two letters or characters are left once its words and the small words that go with
+# any statement (见, 呈, 及, sides...) are gone: "右侧胸壁见一窦道形成" leaves 窦道形成.
+_FILLER = re.compile(r"[\d\W_见可呈示及和与并两双左右侧部区内为约有一其余较稍略少许量处]+")
+_WORDY = re.compile(r"[A-Za-z\u3400-\u9fff]{2}")
+_LIST_NUMBER = re.compile(
+    r"^(?:\(?\d{1,2}[、.)]|\(\d{1,2}\)|[①-⑳]|[一二三四五六七八九十]{1,2}[、.])"
+    r"|^[左右双两单]侧?$|^[一二三四五六七八九十]{1,2}$"  # a side, a list number alone
+)
+# One sentence's result: bit masks of the regions at 1 and at u, the evidence, the
+# increased-markings statements (as lungs evidence, for the --markings-abnormal policy), and the
+# clauses that no vocabulary word read (no subject, finding, device, known-normal phrasing...).
+SentenceResult = tuple[int, int, tuple[Evidence, ...], tuple[Evidence, ...], tuple[str, ...]]
 REGION_BIT = {k: 1 << i for i, k in enumerate(REGION_KEYS)}
 
 
@@ -114,6 +124,11 @@ class SentenceReader:
                     segments.append((lo, k, text_start, start))
                 lo, text_start = k + 1, end
         segments.append((lo, len(toks), text_start, len(sentence)))
+        unread = tuple(
+            _LIST_NUMBER.sub("", sentence[a:b].strip("?"))
+            for lo_, hi_, a, b in segments
+            if not any(toks[k][2].reads for k in range(lo_, hi_)) and _unknown(sentence, a, b, toks[lo_:hi_])
+        )
         ratios = self._ratios(sentence) if "心胸比" in sentence else ()
         targets = self._targets
 
@@ -265,7 +280,7 @@ class SentenceReader:
             make(Evidence, ("lungs", ABNORMAL, sentence[segments[n][2] : segments[n][3]], cue_text))
             for cue_text, n in markings
         )
-        return abnormal, uncertain, tuple(found), marked
+        return abnormal, uncertain, tuple(found), marked, unread
 
     def _cancel(
         self, entries: list[list], clause_start: int, inherited: tuple[str, ...], mode: str, cue: str
@@ -289,6 +304,16 @@ class SentenceReader:
                     entry[4] = cue
                 keep.append(entry)
         entries[:] = keep
+
+
+def _unknown(sentence: str, start: int, end: int, toks: list) -> bool:
+    """Whether the clause ``sentence[start:end]`` holds text that none of its tokens covers."""
+    parts, at = [], start
+    for lo, hi, _, _ in toks:
+        parts.append(sentence[at:lo])
+        at = hi
+    parts.append(sentence[at:end])
+    return _WORDY.search(_FILLER.sub("", _LIST_NUMBER.sub("", "".join(parts)))) is not None
 
 
 def _finding_follows(toks: list, lo: int, hi: int) -> bool:
