@@ -269,6 +269,8 @@ class SentenceReader:
         found = []
         make = tuple.__new__  # Evidence without the Python-level NamedTuple constructor
         for region, value, cue_text, number, hedge_text in entries:
+            if value == NORMAL:
+                continue
             clause = sentence[segments[number][2] : segments[number][3]]
             if value == ABNORMAL:
                 abnormal |= REGION_BIT[region]
@@ -289,9 +291,20 @@ class SentenceReader:
 
         Those are the findings earlier in the same clause, or else those of the earlier clauses of
         the sentence about the subject this clause carried over (all of them when it carried none).
+        A part of a two-region finding can go on its own: "液气胸引流术后，…，气胸已消失" takes back
+        the air (lungs) of the 液气胸 and leaves its fluid (an earlier cue of the same region that
+        holds the gone cue and gave a second region too).
         """
         if len(entries) > clause_start:
             lo, regions = clause_start, set()
+            if mode == NORMAL:  # withdrawn in place (value 0), so that the reader's indices hold
+                gone = {(e[0], e[2]) for e in entries[clause_start:]}
+                before = entries[:clause_start]
+                for e in before:
+                    if any(r == e[0] and t in e[2] and t != e[2] for r, t in gone) and any(
+                        o[2] == e[2] and o[3] == e[3] and o[0] != e[0] for o in before
+                    ):
+                        e[1] = NORMAL
         else:
             lo, regions = 0, {_SUBJECT_REGION.get(s, s) for s in inherited if s not in _NO_REGION}
         keep = entries[:lo]
