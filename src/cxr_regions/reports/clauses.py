@@ -42,6 +42,9 @@ _LIST_NUMBER = re.compile(
     r"^(?:\(?\d{1,2}[、.)]|\(\d{1,2}\)|[①-⑳]|[一二三四五六七八九十]{1,2}[、.])"
     r"|^[左右双两单]侧?$|^[一二三四五六七八九十]{1,2}$"  # a side, a list number alone
 )
+# "2、" opening a numbered item inside a line ("1、胸椎侧弯 2、主动脉迂曲") ends the item before it;
+# not an enumeration of numbers (第5、6肋, T11、T12, 胸12、腰1).
+_LIST_ITEM = re.compile(r"(?<![\d第TLCS胸腰颈骶])(?=\d{1,2}、(?![\d第TLCS胸腰颈骶]))")
 # One sentence's result: bit masks of the regions at 1 and at u, the evidence, the
 # increased-markings statements (as lungs evidence, for the --markings-abnormal policy), and the
 # clauses that no vocabulary word read (no subject, finding, device, known-normal phrasing...).
@@ -106,7 +109,23 @@ class SentenceReader:
         return out
 
     def read(self, sentence: str) -> SentenceResult:
-        """Read one sentence (the unit of caching: clauses share subjects only within it)."""
+        """Read one sentence (the unit of caching: clauses share subjects only within it).
+
+        Numbered items inside it ("1、… 2、…") are read as sentences of their own."""
+        if "、" in sentence:
+            items = [part for part in _LIST_ITEM.split(sentence) if part]
+            if len(items) > 1:
+                results = [self._read(item) for item in items]
+                return (
+                    sum_bits(r[0] for r in results),
+                    sum_bits(r[1] for r in results),
+                    tuple(e for r in results for e in r[2]),
+                    tuple(e for r in results for e in r[3]),
+                    tuple(c for r in results for c in r[4]),
+                )
+        return self._read(sentence)
+
+    def _read(self, sentence: str) -> SentenceResult:
         cues, patterns = self._cues, self._patterns
         toks = [
             (m.start(), m.end(), cues[text] if (name := m.lastgroup) is None else patterns[name], text)
@@ -317,6 +336,14 @@ class SentenceReader:
                     entry[4] = cue
                 keep.append(entry)
         entries[:] = keep
+
+
+def sum_bits(masks) -> int:
+    """The union of region bit masks."""
+    out = 0
+    for mask in masks:
+        out |= mask
+    return out
 
 
 def _unknown(sentence: str, start: int, end: int, toks: list) -> bool:
