@@ -44,7 +44,7 @@ _LIST_NUMBER = re.compile(
 )
 # "2、" opening a numbered item inside a line ("1、胸椎侧弯 2、主动脉迂曲") ends the item before it;
 # not an enumeration of numbers (第5、6肋, T11、T12, 胸12、腰1).
-_LIST_ITEM = re.compile(r"(?<![\d第TLCS胸腰颈骶])(?=\d{1,2}、(?![\d第TLCS胸腰颈骶]))")
+_LIST_ITEM = re.compile(r"(?<![\d第TLCS胸腰颈骶])(?=\d{1,2}、(?![\d第]))")
 # One sentence's result: bit masks of the regions at 1 and at u, the evidence, the
 # increased-markings statements (as lungs evidence, for the --markings-abnormal policy), and the
 # clauses that no vocabulary word read (no subject, finding, device, known-normal phrasing...).
