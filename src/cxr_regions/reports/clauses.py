@@ -282,6 +282,14 @@ class SentenceReader:
                         advice = False
                         scoped_at = -1
                         scope = len(entries)
+            if last_hedge is not None and number and not neg and _hedge_alone(toks, lo, hi):
+                # "右下肺炎症，待排", "骨折(可疑)": a clause that is only a hedge doubts the one before
+                for entry in reversed(entries[:clause_start]):
+                    if entry[3] != number - 1:
+                        break
+                    if entry[1] == ABNORMAL:
+                        entry[1] = UNCERTAIN
+                        entry[4] = last_hedge.text
             inherited = group
 
         abnormal = uncertain = 0
@@ -354,6 +362,16 @@ def _unknown(sentence: str, start: int, end: int, toks: list) -> bool:
         at = hi
     parts.append(sentence[at:end])
     return _WORDY.search(_FILLER.sub("", _LIST_NUMBER.sub("", "".join(parts)))) is not None
+
+
+def _hedge_alone(toks: list, lo: int, hi: int) -> bool:
+    """Whether the clause ``toks[lo:hi]`` is only a hedge: no subject, finding, device, explanation
+    (待排体位: the explanation is what is doubted), resolution or advice."""
+    for k in range(lo, hi):
+        cue = toks[k][2]
+        if cue.kind in (SUBJECT, FINDING, DEVICE) or cue.explained or cue.resolved or cue.advice:
+            return False
+    return True
 
 
 def _finding_follows(toks: list, lo: int, hi: int) -> bool:
