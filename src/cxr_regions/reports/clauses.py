@@ -199,7 +199,10 @@ class SentenceReader:
                     if neg or explained == NORMAL:
                         continue
                     value = UNCERTAIN if hedge or explained == UNCERTAIN else ABNORMAL
-                    regions = targets(fgroup, group if own_subject or fgroup.carry else ())
+                    subjects = group if own_subject or fgroup.carry else ()
+                    if fgroup.fixed and not own_subject and _NO_REGION.issuperset(subjects):
+                        subjects = ()  # "气管右移，右上肺不张": the carried 气管 does not hold back 肺不张
+                    regions = targets(fgroup, subjects)
                     for region in regions:
                         entries.append([region, value, text, number, hedge])
                     if regions:
