@@ -33,6 +33,7 @@ _SHADOW = "影"
 # What may stand between a negation or hedge and the next subject of the list it opens (sides,
 # numbers, intensifiers, list marks): anything else is a statement, and the new subject starts anew.
 _LIST_GAP = re.compile(r"(?:[左右双两单侧上中下前后部第\d~、及和与或并-]|明显|明确|确切|确定|肯定|显著)*")
+_NUMBERS = re.compile(r"[\d一二三四五六七八九十、,~-]+")  # a level number between a spine and its 椎体
 # Unread: a clause where no word says anything (no finding, device, negation, known-normal phrasing)
 # and at least two letters or characters are left once its words and the small words that go with
 # any statement (见, 呈, 及, sides...) are gone: "右侧胸壁见一窦道形成" leaves 窦道形成.
@@ -212,6 +213,9 @@ class SentenceReader:
                     fresh = False
                     if last == SUBJECT:
                         gap = sentence[subject_end:start]
+                        if cue.part is not None and group and gap and _NUMBERS.fullmatch(gap):
+                            subject_end = end  # 腰椎1椎体: the 椎体 of the lumbar spine
+                            continue
                         if not gap:
                             if cue.part is not None and group:
                                 subject_end = end
