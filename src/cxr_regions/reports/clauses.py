@@ -33,9 +33,24 @@ _SHADOW = "影"
 # What may stand between a negation or hedge and the next subject of the list it opens (sides,
 # numbers, intensifiers, list marks): anything else is a statement, and the new subject starts anew.
 _LIST_GAP = re.compile(r"(?:[左右双两单侧上中下前后部第\d~、及和与或并-]|明显|明确|确切|确定|肯定|显著)*")
-# One sentence's result: bit masks of the regions at 1 and at u, the evidence, and the
-# increased-markings statements (as lungs evidence, for the --markings-abnormal policy).
-SentenceResult = tuple[int, int, tuple[Evidence, ...], tuple[Evidence, ...]]
+_NUMBERS = re.compile(r"[\d一二三四五六七八九十、,~-]+")  # a level number between a spine and its 椎体
+# Unread: a clause where no word says anything (no finding, device, negation, known-normal phrasing)
+# and at least two letters or characters are left once its words and the small words that go with
+# any statement (见, 呈, 及, sides...) are gone: "右侧胸壁见一窦道形成" leaves 窦道形成.
+_FILLER = re.compile(r"[\d\W_见可呈示及和与并两双左右侧部区内为约有一其余较稍略少许量处]+")
+_WORDY = re.compile(r"[A-Za-z\u3400-\u9fff]{2}")
+_LIST_NUMBER = re.compile(
+    r"^(?:\(?\d{1,2}[、.)]|\(\d{1,2}\)|[①-⑳]|[一二三四五六七八九十]{1,2}[、.])"
+    r"|^[左右双两单]侧?$|^[一二三四五六七八九十]{1,2}$"  # a side, a list number alone
+)
+# "2、" opening a numbered item inside a line ("1、胸椎侧弯 2、主动脉迂曲") ends the item before it;
+# not an enumeration of numbers (第5、6肋, T11、T12, 胸12、腰1).
+_DIGIT_ITEM = re.compile(r"\d、")  # the cheap test first (a number after the sentence's start)
+_LIST_ITEM = re.compile(r"(?<![\d第TLCS胸腰颈骶])(?=\d{1,2}、(?![\d第]))")
+# One sentence's result: bit masks of the regions at 1 and at u, the evidence, the
+# increased-markings statements (as lungs evidence, for the --markings-abnormal policy), and the
+# clauses that no vocabulary word read (no subject, finding, device, known-normal phrasing...).
+SentenceResult = tuple[int, int, tuple[Evidence, ...], tuple[Evidence, ...], tuple[str, ...]]
 REGION_BIT = {k: 1 << i for i, k in enumerate(REGION_KEYS)}
 
 
@@ -96,7 +111,23 @@ class SentenceReader:
         return out
 
     def read(self, sentence: str) -> SentenceResult:
-        """Read one sentence (the unit of caching: clauses share subjects only within it)."""
+        """Read one sentence (the unit of caching: clauses share subjects only within it).
+
+        Numbered items inside it ("1、… 2、…") are read as sentences of their own."""
+        if "、" in sentence and _DIGIT_ITEM.search(sentence, 1):
+            items = [part for part in _LIST_ITEM.split(sentence) if part]
+            if len(items) > 1:
+                results = [self._read(item) for item in items]
+                return (
+                    sum_bits(r[0] for r in results),
+                    sum_bits(r[1] for r in results),
+                    tuple(e for r in results for e in r[2]),
+                    tuple(e for r in results for e in r[3]),
+                    tuple(c for r in results for c in r[4]),
+                )
+        return self._read(sentence)
+
+    def _read(self, sentence: str) -> SentenceResult:
         cues, patterns = self._cues, self._patterns
         toks = [
             (m.start(), m.end(), cues[text] if (name := m.lastgroup) is None else patterns[name], text)
@@ -114,6 +145,12 @@ class SentenceReader:
                     segments.append((lo, k, text_start, start))
                 lo, text_start = k + 1, end
         segments.append((lo, len(toks), text_start, len(sentence)))
+        reads = [t[2].reads for t in toks]
+        unread = tuple(
+            _LIST_NUMBER.sub("", sentence[a:b].strip("?"))
+            for lo_, hi_, a, b in segments
+            if not any(reads[lo_:hi_]) and _unknown(sentence, a, b, toks[lo_:hi_])
+        )
         ratios = self._ratios(sentence) if "心胸比" in sentence else ()
         targets = self._targets
 
@@ -165,7 +202,10 @@ class SentenceReader:
                     if neg or explained == NORMAL:
                         continue
                     value = UNCERTAIN if hedge or explained == UNCERTAIN else ABNORMAL
-                    regions = targets(fgroup, group if own_subject or fgroup.carry else ())
+                    subjects = group if own_subject or fgroup.carry else ()
+                    if fgroup.fixed and not own_subject and _NO_REGION.issuperset(subjects):
+                        subjects = ()  # "气管右移，右上肺不张": the carried 气管 does not hold back 肺不张
+                    regions = targets(fgroup, subjects)
                     for region in regions:
                         entries.append([region, value, text, number, hedge])
                     if regions:
@@ -175,6 +215,9 @@ class SentenceReader:
                     fresh = False
                     if last == SUBJECT:
                         gap = sentence[subject_end:start]
+                        if cue.part is not None and group and gap and _NUMBERS.fullmatch(gap):
+                            subject_end = end  # 腰椎1椎体: the 椎体 of the lumbar spine
+                            continue
                         if not gap:
                             if cue.part is not None and group:
                                 subject_end = end
@@ -248,12 +291,22 @@ class SentenceReader:
                         advice = False
                         scoped_at = -1
                         scope = len(entries)
+            if last_hedge is not None and number and not neg and _hedge_alone(toks, lo, hi):
+                # "右下肺炎症，待排", "骨折(可疑)": a clause that is only a hedge doubts the one before
+                for entry in reversed(entries[:clause_start]):
+                    if entry[3] != number - 1:
+                        break
+                    if entry[1] == ABNORMAL:
+                        entry[1] = UNCERTAIN
+                        entry[4] = last_hedge.text
             inherited = group
 
         abnormal = uncertain = 0
         found = []
         make = tuple.__new__  # Evidence without the Python-level NamedTuple constructor
         for region, value, cue_text, number, hedge_text in entries:
+            if value == NORMAL:
+                continue
             clause = sentence[segments[number][2] : segments[number][3]]
             if value == ABNORMAL:
                 abnormal |= REGION_BIT[region]
@@ -265,7 +318,7 @@ class SentenceReader:
             make(Evidence, ("lungs", ABNORMAL, sentence[segments[n][2] : segments[n][3]], cue_text))
             for cue_text, n in markings
         )
-        return abnormal, uncertain, tuple(found), marked
+        return abnormal, uncertain, tuple(found), marked, unread
 
     def _cancel(
         self, entries: list[list], clause_start: int, inherited: tuple[str, ...], mode: str, cue: str
@@ -274,9 +327,20 @@ class SentenceReader:
 
         Those are the findings earlier in the same clause, or else those of the earlier clauses of
         the sentence about the subject this clause carried over (all of them when it carried none).
+        A part of a two-region finding can go on its own: "液气胸引流术后，…，气胸已消失" takes back
+        the air (lungs) of the 液气胸 and leaves its fluid (an earlier cue of the same region that
+        holds the gone cue and gave a second region too).
         """
         if len(entries) > clause_start:
             lo, regions = clause_start, set()
+            if mode == NORMAL:  # withdrawn in place (value 0), so that the reader's indices hold
+                gone = {(e[0], e[2]) for e in entries[clause_start:]}
+                before = entries[:clause_start]
+                for e in before:
+                    if any(r == e[0] and t in e[2] and t != e[2] for r, t in gone) and any(
+                        o[2] == e[2] and o[3] == e[3] and o[0] != e[0] for o in before
+                    ):
+                        e[1] = NORMAL
         else:
             lo, regions = 0, {_SUBJECT_REGION.get(s, s) for s in inherited if s not in _NO_REGION}
         keep = entries[:lo]
@@ -289,6 +353,34 @@ class SentenceReader:
                     entry[4] = cue
                 keep.append(entry)
         entries[:] = keep
+
+
+def sum_bits(masks) -> int:
+    """The union of region bit masks."""
+    out = 0
+    for mask in masks:
+        out |= mask
+    return out
+
+
+def _unknown(sentence: str, start: int, end: int, toks: list) -> bool:
+    """Whether the clause ``sentence[start:end]`` holds text that none of its tokens covers."""
+    parts, at = [], start
+    for lo, hi, _, _ in toks:
+        parts.append(sentence[at:lo])
+        at = hi
+    parts.append(sentence[at:end])
+    return _WORDY.search(_FILLER.sub("", _LIST_NUMBER.sub("", "".join(parts)))) is not None
+
+
+def _hedge_alone(toks: list, lo: int, hi: int) -> bool:
+    """Whether the clause ``toks[lo:hi]`` is only a hedge: no subject, finding, device, explanation
+    (待排体位: the explanation is what is doubted), resolution or advice."""
+    for k in range(lo, hi):
+        cue = toks[k][2]
+        if cue.kind in (SUBJECT, FINDING, DEVICE) or cue.explained or cue.resolved or cue.advice:
+            return False
+    return True
 
 
 def _finding_follows(toks: list, lo: int, hi: int) -> bool:
