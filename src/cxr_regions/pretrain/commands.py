@@ -84,6 +84,12 @@ def prepare_command(
     test_fraction: float = TEST_FRACTION,
     split_seed: int = SPLIT_SEED,
     allow_missing: bool = ALLOW_MISSING,
+    regions: bool = typer.Option(
+        False,
+        "--regions",
+        help="Label the films with the five regions mapped from NIH's findings (docs/chestx14.md): "
+        "heart, lungs, diaphragm; thorax and aorta are missing (not labelled), never normal.",
+    ),
 ) -> None:
     """Pack ChestX-ray14 into a dataset folder (the format `build` writes), once for all architectures.
 
@@ -98,6 +104,7 @@ def prepare_command(
     config = _prepare_config(
         nih_dir, out, size, workers, resize, val_fraction, test_fraction, split_seed, allow_missing
     )
+    config.regions = regions
     done = prepare_nih(config)
     typer.echo(f"prepared dataset: {done} (see {done / 'stats.md'})")
 

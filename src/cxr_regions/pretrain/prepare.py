@@ -49,6 +49,7 @@ class PrepareConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     allow_missing: bool = False
     progress: bool = True
+    regions: bool = False
 
 
 @dataclass
@@ -84,8 +85,13 @@ def plan(config: PrepareConfig) -> Plan:
         "split_source": "official lists" if index.official_lists is not None else "patient-level random",
         "unlabelled_images": index.unlabelled,
     }
+    manifest = table.loc[:, list(MANIFEST_COLUMNS)].reset_index(drop=True)
+    if config.regions:
+        from cxr_regions.pretrain.region_map import regions_manifest
+
+        manifest = regions_manifest(manifest)
     return Plan(
-        manifest=table.loc[:, list(MANIFEST_COLUMNS)].reset_index(drop=True),
+        manifest=manifest,
         sources=[Path(p) for p in table["path"]],
         missing=index.missing,
         facts=facts,
@@ -202,6 +208,12 @@ def prepare_nih(config: PrepareConfig) -> Path:
         "manifest_digest": digest,
         "config": to_dict(config),
     }
-    write_text(out / "stats.md", stats_markdown(todo.manifest, meta))
+    if config.regions:
+        from cxr_regions.pretrain.region_map import regions_meta, regions_stats_markdown
+
+        meta |= regions_meta(todo.manifest)
+        write_text(out / "stats.md", regions_stats_markdown(todo.manifest, meta))
+    else:
+        write_text(out / "stats.md", stats_markdown(todo.manifest, meta))
     write_json(out / "dataset.json", meta)
     return out
