@@ -31,6 +31,7 @@ from cxr_regions.fileio import write_csv
 from cxr_regions.models import create_model, input_size, min_input_size, model_from_spec
 from cxr_regions.training.config import TrainConfig
 from cxr_regions.training.export import save_model
+from cxr_regions.training.model_card import write_model_card
 from cxr_regions.training.module import RegionModule
 
 log = logging.getLogger(__name__)
@@ -274,6 +275,7 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     if trainer.is_global_zero:
         export_best(run, best.best_model_path or str(last), model, data)
+        write_model_card(run)
     return run
 
 
