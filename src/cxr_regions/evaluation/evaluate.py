@@ -273,6 +273,7 @@ def evaluate_run(
         "dataset": str(dataset_dir),
         "arch": loaded.info.get("arch"),
         "init": loaded.info.get("init"),
+        "untrained_labels": list(loaded.info.get("untrained_labels") or []),
     }
     if is_external(own, dataset_dir, names):
         test, val, facts = external_inputs(loaded, own, dataset_dir, split)

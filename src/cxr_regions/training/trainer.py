@@ -341,7 +341,9 @@ def export_best(run: Path, checkpoint_path: str | Path, model: Any, data: Any) -
         "dataset_id": data.dataset_id,
         "dataset_path": str(Path(data.path).resolve()),
         "best_epoch": int(checkpoint["epoch"]),
+        "labelled_train_films": data.labelled(data.split("train")),
     }
+    extra["untrained_labels"] = [n for n, count in extra["labelled_train_films"].items() if count == 0]
     metrics_path = run / METRICS_FILE
     if metrics_path.is_file():
         metrics = pd.read_csv(metrics_path)
