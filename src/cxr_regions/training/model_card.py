@@ -176,13 +176,11 @@ def write_model_card(run_dir: str | Path, evaluation_dir: str | Path | None = No
         lines += section
         limits += more
     else:
-        val = {k: v for k, v in (info.get("val_metrics") or {}).items() if k.startswith("val_auc_")}
         lines += [
             "## Test performance",
             "",
-            "Not evaluated yet: run `cxr-regions evaluate RUN` (AUCs with CIs, calibration, thresholds).",
-            "Validation AUC of the best epoch (no CI, the epoch was chosen on it): "
-            + ", ".join(f"{k.removeprefix('val_auc_')} {_num(v)}" for k, v in val.items()),
+            "Not evaluated yet: run `cxr-regions evaluate RUN` (test AUCs with their CIs and positive",
+            "counts, calibration, thresholds); this card is then written again with them.",
         ]
     limits += [
         "Labels come from report text (or NIH's mined findings), not from a reading of every film; "
