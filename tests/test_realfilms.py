@@ -220,7 +220,9 @@ def test_external_validation_on_another_data_set_and_split_all(nih_run, phantom_
     assert "no labelled val film" in result.thresholds["thorax"].source
 
 
-def test_fine_tuning_from_the_nih_region_run_on_full_five_labels(nih_run, phantom_dataset, tmp_path):
+def test_fine_tuning_from_the_nih_region_run_on_full_five_labels(
+    nih_run, phantom_dataset, regions_dataset, tmp_path
+):
     fine = tmp_path / "fine"
     _invoke(["train", phantom_dataset, "--arch", ARCH, "--init", f"chestx14:{nih_run}", "-o", fine, *TINY])
     info = json.loads((fine / "model.json").read_text())
@@ -228,3 +230,9 @@ def test_fine_tuning_from_the_nih_region_run_on_full_five_labels(nih_run, phanto
     metrics = pd.read_csv(fine / "metrics.csv")
     assert metrics[[f"val_auc_{k}" for k in REGION_KEYS]].notna().all().all()
     assert (fine / "MODEL_CARD.md").is_file()
+    # and the hospital-trained model measured on the public films: thorax and aorta not labelled there
+    external = evaluate_run(fine, dataset=regions_dataset, n_boot=20, out=tmp_path / "on-nih")
+    assert external.info["label_overlap"]["scored"] == list(REGION_KEYS)
+    for key in UNLABELLED:
+        assert not external.auc[key].defined and external.auc[key].n_missing == external.n_films
+    assert external.auc["lungs"].defined and not math.isnan(external.auc["lungs"].ci_low)

@@ -65,7 +65,8 @@ def predict(
     truth = datamodule.data.labels(rows)
     for name in loaded.label_names:
         if name in datamodule.label_names:
-            frame[name] = truth[:, datamodule.label_names.index(name)]
+            column = truth[:, datamodule.label_names.index(name)]
+            frame[name] = column if np.isnan(column).any() else column.astype(int)  # NaN only where missing
         else:
             frame[name] = np.nan
     return frame
