@@ -21,6 +21,7 @@ from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_csv, write_json, write_text
 from cxr_regions.pretrain.findings import FINDING_KEYS, FINDINGS
 from cxr_regions.pretrain.nih import read_nih
+from cxr_regions.pretrain.region_map import regions_manifest, regions_meta, regions_stats_markdown
 from cxr_regions.pretrain.split import SplitConfig, assign_splits
 
 KIND = "chestx14"
@@ -87,8 +88,6 @@ def plan(config: PrepareConfig) -> Plan:
     }
     manifest = table.loc[:, list(MANIFEST_COLUMNS)].reset_index(drop=True)
     if config.regions:
-        from cxr_regions.pretrain.region_map import regions_manifest
-
         manifest = regions_manifest(manifest)
     return Plan(
         manifest=manifest,
@@ -209,8 +208,6 @@ def prepare_nih(config: PrepareConfig) -> Path:
         "config": to_dict(config),
     }
     if config.regions:
-        from cxr_regions.pretrain.region_map import regions_meta, regions_stats_markdown
-
         meta |= regions_meta(todo.manifest)
         write_text(out / "stats.md", regions_stats_markdown(todo.manifest, meta))
     else:
