@@ -19,6 +19,8 @@ from cxr_regions.regions import label_title
 
 MODEL_CARD = "MODEL_CARD.md"
 DEFAULT_SOURCE = "report labels from `cxr-regions label` (docs/labeling-policy.md)"
+SOURCES = {"chestx14": "ChestX-ray14's 14 findings (NIH, mined from reports)"}
+SITES = {"chestx14": "NIH Clinical Center"}
 RECIPE_KEYS = (
     "arch",
     "init",
@@ -58,14 +60,18 @@ def _data_section(run_info: dict[str, Any]) -> tuple[list[str], list[str]]:
         return [f"Data set `{path}` is not at hand: films and prevalence not shown."], limits
     data = open_dataset(path)
     meta, names = data.meta, data.label_names
+    kind = str(meta.get("kind", "build"))
     lines = [
-        f"- Data set: `{data.dataset_id}` ({meta.get('kind', 'build')}, {data.size} px), `{path}`.",
-        f"- Sites: {', '.join(meta.get('sites', [])) or 'not recorded (one export)'}.",
-        f"- Label source: {meta.get('label_source', DEFAULT_SOURCE)}.",
+        f"- Data set: `{data.dataset_id}` ({kind}, {data.size} px), `{path}`.",
+        f"- Sites: {', '.join(meta.get('sites', [])) or SITES.get(kind, 'not recorded (one export)')}.",
+        f"- Label source: {meta.get('label_source') or SOURCES.get(kind, DEFAULT_SOURCE)}.",
     ]
     if meta.get("label_mapping"):
         pairs = "; ".join(f"{r['finding']} → {r['region']}" for r in meta["label_mapping"])
         lines.append(f"- Mapping (docs/chestx14.md): {pairs}.")
+        limits.append(
+            "A mapped region's 0 means none of its NIH findings was listed, not a reading of the region."
+        )
     lines += ["", "| split | films | patients | " + " | ".join(label_title(n) for n in names) + " |"]
     lines.append("|---|---:|---:|" + "---:|" * len(names))
     for split in ("train", "val", "test"):
@@ -79,6 +85,8 @@ def _data_section(run_info: dict[str, Any]) -> tuple[list[str], list[str]]:
                 if split == "train":
                     limits.append(f"{label_title(name)}: never seen labelled in training (untrained output).")
                 continue
+            if split == "train" and known.sum() < 10:
+                limits.append(f"{label_title(name)}: only {int(known.sum())} abnormal training films.")
             cells.append(f"{int(known.sum())}/{len(known)} ({known.mean():.0%})")
         patients = rows["patient_key"].nunique()
         lines.append(f"| {split} | {len(rows)} | {patients} | " + " | ".join(cells) + " |")
