@@ -14,7 +14,8 @@ explain -> report``), with the stages that have no command of their own put wher
   of them; ``serve`` and ``pacs`` (the reading room and the PACS connection) build on everything.
 
 Shared modules below every stage may be imported anywhere and import no stage: regions, errors,
-fileio, config, lazy, progress, imageio, options (CLI options from typed configs), the package root
+fileio, config, lazy, progress, imageio, options (CLI options from typed configs), confidence (AUCs with
+patient-bootstrap CIs, used by pretrain and evaluation), the package root
 (its version); the CLI entry point imports each stage's ``commands`` by name, not by an import
 statement, and is not checked.
 """
@@ -50,6 +51,7 @@ SHARED = {
     "progress",
     "imageio",
     "options",
+    "confidence",
     "cli",
     "__init__",
 }

@@ -33,3 +33,18 @@ def test_comparison_leaves_undefined_aucs_out_of_the_mean_and_says_so(tmp_path):
     hernia_line = next(line for line in md.splitlines() if line.startswith("| Hernia"))
     assert "—" in hernia_line
     assert "| Effusion | 7 |" in md
+
+
+def test_comparison_carries_each_aucs_ci_and_positives_and_flags_fewer_than_10(tmp_path):
+    from cxr_regions.confidence import AucResult
+
+    aucs = {key: AucResult(0.7, 0.6, 0.8, n_pos=12, n_neg=100, n_boot_valid=1000) for key in FINDING_KEYS}
+    aucs["hernia"] = AucResult(0.9, 0.5, 1.0, n_pos=3, n_neg=100, n_boot_valid=800)
+    aucs["mean"] = AucResult(0.71, 0.65, 0.77, n_pos=40, n_neg=70, n_boot_valid=1000)
+    table = write_comparison(aucs, tmp_path).set_index("finding")
+    assert table.loc["hernia", "positives"] == 3 and not table.loc["hernia", "reliable"]
+    assert table.loc["effusion", "reliable"] and table.loc["effusion", "ci_low"] == 0.6
+    assert table.loc["mean", "ci_high"] == 0.77
+    md = (tmp_path / "chestx14_auc.md").read_text()
+    hernia = next(line for line in md.splitlines() if line.startswith("| Hernia"))
+    assert "(unreliable)" in hernia and "0.500–1.000" in hernia and "| 3 |" in hernia

@@ -66,7 +66,13 @@ def test_pretraining_writes_a_14_finding_checkpoint_and_the_chexnet_comparison(p
         assert math.isnan(table.loc[key, "auc"]) != both_classes, key
         assert table.loc[key, "positives"] == test[key].sum()
         assert table.loc[key, "chexnet_auc"] == CHEXNET_AUC[key]
+        if both_classes:  # every AUC with its patient-bootstrap CI, flagged under 10 positives
+            assert table.loc[key, "ci_low"] <= table.loc[key, "auc"] <= table.loc[key, "ci_high"]
+            assert bool(table.loc[key, "reliable"]) == (table.loc[key, "positives"] >= 10)
     assert 0 <= table.loc["mean", "auc"] <= 1
+    assert table.loc["mean", "ci_low"] <= table.loc["mean", "auc"] <= table.loc["mean", "ci_high"]
+    md = (run / "chestx14_auc.md").read_text()
+    assert "95% CI" in md and ("(unreliable)" in md) == (~table["reliable"] & table["auc"].notna()).any()
     predictions = pd.read_csv(run / "chestx14_predictions.csv", dtype={"image_id": str})
     assert sorted(predictions["image_id"]) == sorted(test["image_id"])
     assert "CheXNet" in (run / "chestx14_auc.md").read_text()

@@ -23,6 +23,8 @@ STATS = "stats.md"
 UNMATCHED = "unmatched.csv"
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 ID_COLUMNS: tuple[str, ...] = ("image_id", "patient_key", "source_image_id", "label_string", "split")
+MISSING_OR_BINARY = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0}
+MISSING_TEXT = frozenset({"", "nan", "<na>", "none"})
 RESERVED_COLUMNS: frozenset[str] = frozenset({"index", "repeat", "kind", *ID_COLUMNS})
 
 
@@ -57,9 +59,35 @@ class PackedData:
         return self.manifest[self.manifest["split"] == name]
 
     def labels(self, rows: pd.DataFrame | None = None) -> np.ndarray:
-        """Binary labels as float32 N×L, for all rows or the given manifest rows."""
+        """Binary labels as float32 N×L, for all rows or the given manifest rows; NaN where a film's
+        label is missing (an empty manifest cell: e.g. ChestX-ray14 says nothing of the aorta)."""
         frame = self.manifest if rows is None else rows
-        return frame[self.label_names].to_numpy(dtype=np.float32)
+        return label_matrix(frame, self.label_names, str(self.path / MANIFEST))
+
+    def labelled(self, rows: pd.DataFrame | None = None) -> dict[str, int]:
+        """Films with a label (0 or 1, not missing), per label name."""
+        known = np.isfinite(self.labels(rows))
+        return {name: int(known[:, j].sum()) for j, name in enumerate(self.label_names)}
+
+
+def label_matrix(frame: pd.DataFrame, names: list[str], where: str = "manifest") -> np.ndarray:
+    """The label columns as float32 N×L: ``0``/``1`` as numbers, an empty cell (or NaN) as NaN.
+
+    Anything else is refused with the row it is on: a missing label must never become a silent 0.
+    """
+    out = np.empty((len(frame), len(names)), dtype=np.float32)
+    for j, name in enumerate(names):
+        text = frame[name].astype(str).str.strip().str.lower()
+        values = text.map(MISSING_OR_BINARY)
+        bad = values.isna() & ~text.isin(MISSING_TEXT)
+        if bad.any():
+            row = frame.index[bad.to_numpy()][0]
+            raise UserError(
+                f"{where}: label {name!r} of row {row} is {frame.at[row, name]!r}; labels must be 0, 1, "
+                "or empty for a missing label"
+            )
+        out[:, j] = values.to_numpy(dtype=np.float32, na_value=np.nan)
+    return out
 
 
 def read_manifest(path: str | os.PathLike[str]) -> pd.DataFrame:

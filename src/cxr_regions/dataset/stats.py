@@ -6,26 +6,37 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from cxr_regions.dataset.packed import SPLITS
+from cxr_regions.dataset.packed import SPLITS, label_matrix
 from cxr_regions.regions import label_title
 from cxr_regions.reports import table1, table1_markdown
 
 
 def split_table(manifest: pd.DataFrame, label_names: Sequence[str]) -> pd.DataFrame:
-    """Films, patients, abnormal films per label, and training-epoch draws, per split."""
+    """Films, patients, abnormal films per label, and training-epoch draws, per split.
+
+    A label missing from some films counts its abnormal films over the labelled ones
+    (``3 of 40 labelled``); one missing from every film of the split is ``not labelled``.
+    """
     rows = []
     for split in SPLITS:
         part = manifest[manifest["split"] == split]
+        values = label_matrix(part, list(label_names))
         row: dict[str, Any] = {
             "split": split,
             "films": len(part),
             "patients": part["patient_key"].nunique(),
             "source films": part["source_image_id"].nunique(),
         }
-        for name in label_names:
-            row[name] = int(part[name].astype(int).sum())
+        for j, name in enumerate(label_names):
+            known = values[:, j][np.isfinite(values[:, j])]
+            positives = int(known.sum())
+            if len(known) == len(part):
+                row[name] = positives
+            else:
+                row[name] = f"{positives} of {len(known)} labelled" if len(known) else "not labelled"
         row["epoch draws"] = int(part["repeat"].sum())
         rows.append(row)
     return pd.DataFrame(rows)

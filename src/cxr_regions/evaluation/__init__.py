@@ -1,5 +1,9 @@
 """Stage 6, evaluate: AUCs with patient-bootstrap intervals, model comparison, Table 2 from scored cells.
 
+Calibration (``load_calibration(EVAL_DIR).apply(probs)``: the temperatures ``evaluate`` fitted on
+validation, for ``explain``, the HTML report and the reading room) and external validation
+(``evaluate RUN --dataset OTHER``, labels matched by name) are here too.
+
 Only scorers and their tables: the workflows that train models to score them (``experiment``,
 ``demo``) are in :mod:`cxr_regions.workflows`.
 
@@ -26,6 +30,12 @@ _EXPORTS = {
     "evaluate_run": "evaluate",
     "read_evaluation": "evaluate",
     "score_predictions": "evaluate",
+    "Calibration": "calibration",
+    "CALIBRATION_FILE": "calibration",
+    "fit_calibration": "calibration",
+    "load_calibration": "calibration",
+    "label_overlap": "external",
+    "MIN_RELIABLE_POSITIVES": "metrics",
     "compare_predictions": "compare",
     "compare_runs": "compare",
     "CellOutcome": "table2",
@@ -40,6 +50,12 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     # ruff: noqa: F401
+    from cxr_regions.evaluation.calibration import (
+        CALIBRATION_FILE,
+        Calibration,
+        fit_calibration,
+        load_calibration,
+    )
     from cxr_regions.evaluation.compare import compare_predictions, compare_runs
     from cxr_regions.evaluation.evaluate import (
         EVALUATION_FILE,
@@ -49,7 +65,9 @@ if TYPE_CHECKING:  # pragma: no cover
         read_evaluation,
         score_predictions,
     )
+    from cxr_regions.evaluation.external import label_overlap
     from cxr_regions.evaluation.metrics import (
+        MIN_RELIABLE_POSITIVES,
         AucResult,
         OperatingPoint,
         auc_with_ci,

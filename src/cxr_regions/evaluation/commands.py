@@ -13,12 +13,21 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def evaluate(
         run: Path = typer.Argument(..., help="A run folder written by `cxr-regions train`."),
-        split: str = typer.Option("test", "--split", help="Dataset split to score (train, val or test)."),
+        split: str = typer.Option(
+            "test", "--split", help="Dataset split to score: train, val, test, or all (every film)."
+        ),
         out: Path | None = typer.Option(
-            None, "-o", "--out", help="Evaluation folder (default: RUN/evaluation, or RUN/evaluation-SPLIT)."
+            None,
+            "-o",
+            "--out",
+            help="Evaluation folder (default: RUN/evaluation, RUN/evaluation-SPLIT, or for another "
+            "data set RUN/evaluation-DATASET-SPLIT).",
         ),
         dataset: Path | None = typer.Option(
-            None, "--dataset", help="Dataset folder (default: the one the run was trained on)."
+            None,
+            "--dataset",
+            help="Dataset folder (default: the one the run was trained on). Another data set is an "
+            "external validation: labels matched by name, the overlap reported.",
         ),
         n_boot: int = typer.Option(1000, "--n-boot", help="Patient bootstrap resamples for the 95% CIs."),
         seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
@@ -26,7 +35,11 @@ def register(app: typer.Typer) -> None:
         """Per-region ROC AUC and mean with 95% patient-bootstrap CIs; Youden thresholds from val;
         sensitivity, specificity, F1; ROC curves; predictions.csv.
 
-        A region whose films are all one class is reported as undefined.
+        Calibration: a temperature per region fitted on val (calibration.json, used by explain and
+        report); ECE and Brier before/after with CIs (calibration.csv, reliability.png).
+
+        A region whose films are all one class is undefined; one no film has a label for is "not
+        labelled". An AUC over fewer than 10 abnormal films is flagged unreliable.
         """
         from cxr_regions.evaluation.evaluate import evaluate_run
 

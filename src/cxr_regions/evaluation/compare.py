@@ -66,9 +66,12 @@ def compare_predictions(
         )
     merged = a.merge(b, on="image_id", suffixes=("_a", "_b"), validate="one_to_one")
     for name in names:
-        if not (merged[f"{name}_a"] == merged[f"{name}_b"]).all():
+        same = (merged[f"{name}_a"] == merged[f"{name}_b"]) | (
+            merged[f"{name}_a"].isna() & merged[f"{name}_b"].isna()
+        )
+        if not same.all():
             raise UserError(f"the runs' {name!r} labels differ for the same films: not the same dataset")
-    y = merged[[f"{n}_a" for n in names]].to_numpy(dtype=int)
+    y = merged[[f"{n}_a" for n in names]].to_numpy(dtype=float)  # NaN: missing, left out per label
     s_a = merged[[f"p_{n}_a" for n in names]].to_numpy(dtype=float)
     s_b = merged[[f"p_{n}_b" for n in names]].to_numpy(dtype=float)
     groups = merged["patient_key_a"].to_numpy()

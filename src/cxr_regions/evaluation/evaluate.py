@@ -18,6 +18,13 @@ import pandas as pd
 
 from cxr_regions.config import save_config
 from cxr_regions.errors import UserError
+from cxr_regions.evaluation.calibration import (
+    Calibration,
+    calibration_table,
+    fit_calibration,
+    reliability_figure,
+    save_calibration,
+)
 from cxr_regions.evaluation.metrics import (
     CI_LEVEL,
     AucResult,
@@ -26,8 +33,8 @@ from cxr_regions.evaluation.metrics import (
     operating_point,
     youden_threshold,
 )
-from cxr_regions.fileio import atomic_path, write_csv, write_json, write_text
-from cxr_regions.regions import label_title
+from cxr_regions.evaluation.summary import auc_markdown, roc_figure
+from cxr_regions.fileio import write_csv, write_json, write_text
 
 DEFAULT_THRESHOLD = 0.5
 EVALUATION_FILE = "evaluation.json"
@@ -58,6 +65,8 @@ class EvaluationResult:
     n_films: int
     n_patients: int
     info: dict[str, Any] = field(default_factory=dict)
+    calibration: Calibration | None = None
+    calibration_table: pd.DataFrame | None = None
 
     @property
     def mean_auc(self) -> AucResult:
@@ -84,11 +93,16 @@ def check_predictions(frame: pd.DataFrame, label_names: Sequence[str], where: st
     table = frame[wanted].copy()
     table["image_id"] = table["image_id"].astype(str)
     table["patient_key"] = table["patient_key"].astype(str)
-    bad = ~table[list(label_names)].isin([0, 1]).all(axis=1)
+    raw = table[list(label_names)]
+    labels = raw.apply(pd.to_numeric, errors="coerce")
+    empty = raw.isna() | raw.apply(lambda c: c.astype(str).str.strip().isin(["", "nan", "<NA>"]))
+    bad = (~labels.isin([0, 1]) & ~empty).any(axis=1)
     if bad.any():
         row = table.index[bad][0]
-        raise UserError(f"{where}: labels must be 0/1; film {table.at[row, 'image_id']} has other values")
-    table[list(label_names)] = table[list(label_names)].astype(int)
+        raise UserError(
+            f"{where}: labels must be 0/1 or empty (missing); film {table.at[row, 'image_id']} has another"
+        )
+    table[list(label_names)] = labels.astype("Float64").astype(float)
     return table
 
 
@@ -107,15 +121,17 @@ def evaluate_predictions(
 ) -> tuple[dict[str, AucResult], dict[str, OperatingPoint]]:
     """AUCs (+ ``"mean"``) with intervals, and per-label operating points chosen on ``val``."""
     names = list(label_names)
-    y = test[names].to_numpy(dtype=int)
+    y = test[names].to_numpy(dtype=float)
     s = test[[f"p_{n}" for n in names]].to_numpy(dtype=float)
     auc = aucs_with_ci(y, s, test["patient_key"].to_numpy(), names, n_boot=n_boot, seed=seed)
     points: dict[str, OperatingPoint] = {}
     for j, name in enumerate(names):
         threshold, source = math.nan, "no val split"
         if val is not None:
-            threshold = youden_threshold(val[name].to_numpy(int), val[f"p_{name}"].to_numpy(float))
+            threshold = youden_threshold(val[name].to_numpy(float), val[f"p_{name}"].to_numpy(float))
+            labelled = val[name].notna().any()
             source = "val Youden" if not math.isnan(threshold) else "val labels one class"
+            source = source if labelled else "no labelled val film"
         if math.isnan(threshold):
             threshold, source = DEFAULT_THRESHOLD, f"default {DEFAULT_THRESHOLD} ({source})"
         points[name] = operating_point(y[:, j], s[:, j], threshold, source)
@@ -124,82 +140,10 @@ def evaluate_predictions(
 
 def auc_frame(auc: dict[str, AucResult]) -> pd.DataFrame:
     """``auc.csv``: one row per label and the mean."""
-    rows = [{"label": name, **asdict(r), "defined": r.defined} for name, r in auc.items()]
-    return pd.DataFrame(rows)
-
-
-def auc_markdown(result: EvaluationResult) -> str:
-    """``auc.md``: the AUC table with intervals, thresholds and the films it rests on."""
-    pct = round(CI_LEVEL * 100)
-    lines = [
-        f"# Evaluation on the {result.split} split",
-        "",
-        f"{result.n_films} films of {result.n_patients} patients; {pct}% CIs from "
-        f"{result.info.get('n_boot', '?')} patient resamples.",
-        "",
-        f"| Label | AUC | {pct}% CI | abnormal | normal | threshold | sensitivity | specificity | F1 |",
-        "|---|---|---|---|---|---|---|---|---|",
+    rows = [
+        {"label": name, **asdict(r), "defined": r.defined, "reliable": r.reliable} for name, r in auc.items()
     ]
-    for name, r in result.auc.items():
-        title = "**mean**" if name == "mean" else label_title(name)
-        auc = f"{r.auc:.3f}" if r.defined else "undefined"
-        ci = f"{r.ci_low:.3f}–{r.ci_high:.3f}" if r.defined and not math.isnan(r.ci_low) else "—"
-        op = result.thresholds.get(name)
-        ops = (
-            [f"{op.threshold:.3f}", _pct(op.sensitivity), _pct(op.specificity), _num(op.f1)]
-            if op
-            else ["", "", "", ""]
-        )
-        lines.append(f"| {title} | {auc} | {ci} | {r.n_pos} | {r.n_neg} | " + " | ".join(ops) + " |")
-    if result.undefined:
-        lines += [
-            "",
-            f"Undefined: {', '.join(result.undefined)} — the {result.split} films are all one class "
-            "there, so no ROC curve exists; the mean is over the other labels.",
-        ]
-    note = "Thresholds: Youden's J on the validation split, applied to these films"
-    if result.split == "val":
-        note += " (the same films: sensitivity and specificity are optimistic)"
-    lines += ["", note + "."]
-    defaults = [f"{n}: {op.source}" for n, op in result.thresholds.items() if op.source != "val Youden"]
-    if defaults:
-        lines.append("Not chosen on validation: " + "; ".join(defaults) + ".")
-    return "\n".join(lines) + "\n"
-
-
-def _pct(value: float) -> str:
-    return "—" if math.isnan(value) else f"{value:.1%}"
-
-
-def _num(value: float) -> str:
-    return "—" if math.isnan(value) else f"{value:.3f}"
-
-
-def roc_figure(test: pd.DataFrame, label_names: Sequence[str], auc: dict[str, AucResult], path: Path) -> Path:
-    """``roc.png``: one ROC curve per label, AUC and CI in the legend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import roc_curve
-
-    fig, ax = plt.subplots(figsize=(6, 6))
-    for name in label_names:
-        r = auc[name]
-        if not r.defined:
-            ax.plot([], [], " ", label=f"{name}: undefined (one class)")
-            continue
-        fpr, tpr, _ = roc_curve(test[name].to_numpy(dtype=int), test[f"p_{name}"].to_numpy(dtype=float))
-        ax.plot(fpr, tpr, lw=1.6, label=f"{name}: {r.auc:.3f} ({r.ci_low:.2f}–{r.ci_high:.2f})")
-    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8)
-    ax.set(xlabel="1 − specificity", ylabel="sensitivity", xlim=(0, 1), ylim=(0, 1.01), aspect="equal")
-    mean = auc["mean"]
-    ax.set_title(f"ROC, mean AUC {mean.auc:.3f}" if mean.defined else "ROC")
-    ax.legend(loc="lower right", fontsize=8)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return Path(path)
+    return pd.DataFrame(rows)
 
 
 def _json_safe(value: Any) -> Any:
@@ -215,12 +159,17 @@ def _json_safe(value: Any) -> Any:
 def write_evaluation(result: EvaluationResult, test: pd.DataFrame) -> Path:
     """Write predictions.csv, auc.csv/.md, thresholds.csv, roc.png, then evaluation.json (last)."""
     out = result.out
-    write_csv(out / PREDICTIONS_FILE, test, float_format="%.6f")
+    written = test.astype({n: "Int64" for n in result.label_names})  # 0/1, empty where missing
+    write_csv(out / PREDICTIONS_FILE, written, float_format="%.6f")
     write_csv(out / "auc.csv", auc_frame(result.auc), float_format="%.4f")
     thresholds = pd.DataFrame([{"label": n, **asdict(op)} for n, op in result.thresholds.items()])
     write_csv(out / "thresholds.csv", thresholds, float_format="%.4f")
     write_text(out / "auc.md", auc_markdown(result))
     roc_figure(test, result.label_names, result.auc, out / "roc.png")
+    if result.calibration is not None and result.calibration_table is not None:
+        save_calibration(result.calibration, out)
+        write_csv(out / "calibration.csv", result.calibration_table, float_format="%.4f")
+        reliability_figure(test, result.label_names, result.calibration, out / "reliability.png")
     doc = {
         **result.info,
         "split": result.split,
@@ -229,8 +178,14 @@ def write_evaluation(result: EvaluationResult, test: pd.DataFrame) -> Path:
         "ci_level": CI_LEVEL,
         "labels": result.label_names,
         "undefined": result.undefined,
-        "auc": {name: {**asdict(r), "defined": r.defined} for name, r in result.auc.items()},
+        "auc": {
+            name: {**asdict(r), "defined": r.defined, "reliable": r.reliable}
+            for name, r in result.auc.items()
+        },
         "thresholds": {name: asdict(op) for name, op in result.thresholds.items()},
+        "calibration": None
+        if result.calibration_table is None
+        else {r["label"]: r for r in result.calibration_table.to_dict(orient="records")},
     }
     write_json(out / EVALUATION_FILE, _json_safe(doc))
     return out / EVALUATION_FILE
@@ -252,6 +207,7 @@ def score_predictions(
     # without validation films the thresholds fall back to 0.5, as thresholds.csv says
     val = check_predictions(val, names, "val predictions") if val is not None and len(val) else None
     auc, points = evaluate_predictions(test, names, val, n_boot=n_boot, seed=seed)
+    calibration = fit_calibration(val, names)
     result = EvaluationResult(
         out=Path(out),
         split=split,
@@ -261,6 +217,8 @@ def score_predictions(
         n_films=len(test),
         n_patients=int(test["patient_key"].nunique()),
         info={**(info or {}), "n_boot": n_boot, "seed": seed},
+        calibration=calibration,
+        calibration_table=calibration_table(test, names, calibration, n_boot=n_boot, seed=seed),
     )
     write_evaluation(result, test)
     return result
@@ -283,32 +241,57 @@ def evaluate_run(
     seed: int = 0,
     dataset: Path | None = None,
 ) -> EvaluationResult:
-    """Predict ``split`` (and val, for thresholds) with a trained run and write its evaluation folder."""
-    from cxr_regions.training import load_run, predict
+    """Predict ``split`` (``train``, ``val``, ``test`` or ``all``) and val (thresholds, calibration)
+    with a trained run and write its evaluation folder.
+
+    ``dataset`` other than the run's own (another hospital, the public films) is an external
+    validation: labels are matched by name and the overlap is reported
+    (:mod:`cxr_regions.evaluation.external`).
+    """
+    from cxr_regions.evaluation.external import external_inputs, is_external, split_predictions
+    from cxr_regions.training import load_run
 
     run_dir = Path(run_dir)
     if n_boot < 1:
         raise UserError(f"--n-boot must be at least 1, got {n_boot}")
+    if split not in ("train", "val", "test", "all"):
+        raise UserError(f"--split must be train, val, test or all, got {split!r}")
     loaded = load_run(run_dir)
     names = list(loaded.label_names)
-    dataset_dir = Path(dataset) if dataset else run_dataset(loaded.info, run_dir)
-    if not dataset_dir.exists():
+    try:
+        own = run_dataset(loaded.info, run_dir)
+    except UserError:
+        own = None
+    dataset_dir = Path(dataset) if dataset else own
+    if dataset_dir is None or not dataset_dir.exists():
         raise UserError(
             f"dataset folder {dataset_dir} (recorded in {run_dir}/model.json) does not exist; "
             "pass the dataset folder with --dataset"
         )
-    out = Path(out) if out else default_evaluation_dir(run_dir, split)
-    test = predict(loaded, dataset_dir, split)
-    val = predict(loaded, dataset_dir, "val") if split != "val" else test
-    config = EvaluateConfig(run=run_dir, split=split, out=out, dataset=dataset_dir, n_boot=n_boot, seed=seed)
-    save_config(config, out / "config.yaml", command="evaluate")
-    info = {
+    info: dict[str, Any] = {
         "run": str(run_dir),
         "dataset": str(dataset_dir),
         "arch": loaded.info.get("arch"),
         "init": loaded.info.get("init"),
+        "untrained_labels": list(loaded.info.get("untrained_labels") or []),
     }
-    return score_predictions(test, names, out, split=split, val=val, n_boot=n_boot, seed=seed, info=info)
+    if is_external(own, dataset_dir, names):
+        test, val, facts = external_inputs(loaded, own, dataset_dir, split)
+        info |= facts
+        default = run_dir / f"evaluation-{dataset_dir.resolve().name}-{split}"
+    else:
+        test = split_predictions(loaded, dataset_dir, split)
+        val = split_predictions(loaded, dataset_dir, "val") if split != "val" else test
+        default = default_evaluation_dir(run_dir, split)
+    out = Path(out) if out else default
+    config = EvaluateConfig(run=run_dir, split=split, out=out, dataset=dataset_dir, n_boot=n_boot, seed=seed)
+    save_config(config, out / "config.yaml", command="evaluate")
+    result = score_predictions(test, names, out, split=split, val=val, n_boot=n_boot, seed=seed, info=info)
+    if out == default_evaluation_dir(run_dir, "test"):
+        from cxr_regions.training import write_model_card
+
+        write_model_card(run_dir, evaluation_dir=out)
+    return result
 
 
 def read_evaluation(path: Path) -> dict[str, Any]:

@@ -32,6 +32,7 @@ class CellOutcome:
     status: str  # "done" | "skipped" | "pending"
     note: str = ""
     auc: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    positives: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_evaluation(cls, init: str, arch: str, evaluation: Mapping[str, Any]) -> CellOutcome:
@@ -42,7 +43,8 @@ class CellOutcome:
             for col, r in evaluation["auc"].items()
             if col in COLUMNS
         }
-        return cls(init, arch, "done", auc=auc)
+        positives = {col: int(r.get("n_pos", 0)) for col, r in evaluation["auc"].items() if col in COLUMNS}
+        return cls(init, arch, "done", auc=auc, positives=positives)
 
 
 def table2_frame(cells: Sequence[CellOutcome], paper: bool = False) -> pd.DataFrame:
@@ -92,8 +94,14 @@ def _fmt(value: float, low: float = math.nan, high: float = math.nan) -> str:
     return f"{value:.3f} ({low:.2f}–{high:.2f})"
 
 
-def table2_markdown(frame: pd.DataFrame, paper: bool = False, title: str | None = None) -> str:
-    """Markdown of :func:`table2_frame`: AUC (95% CI) per cell, skipped cells with their reason."""
+def table2_markdown(
+    frame: pd.DataFrame,
+    paper: bool = False,
+    title: str | None = None,
+    positives: Mapping[str, int] | None = None,
+) -> str:
+    """Markdown of :func:`table2_frame`: AUC (95% CI) per cell, skipped cells with their reason, and
+    (``positives``) the abnormal test films each column rests on, flagging fewer than 10."""
     header = ["Initialisation", "Network"]
     for col in COLUMNS:
         header.append(column_title(col))
@@ -124,6 +132,12 @@ def table2_markdown(frame: pd.DataFrame, paper: bool = False, title: str | None 
         "AUC on the test split with a 95% patient-bootstrap confidence interval; "
         "— : undefined (one class only) or not evaluated.",
     ]
+    if positives:
+        counts = ", ".join(
+            f"{column_title(c)} {n}" + (" (unreliable: < 10)" if c != "mean" and n < 10 else "")
+            for c, n in positives.items()
+        )
+        lines.append(f"Abnormal test films (the mean: abnormal in any region): {counts}.")
     if paper:
         lines.append("`paper`: the value published in Huang, Fang & Gu (2020), Table 2 (no interval given).")
     if notes:
@@ -177,8 +191,11 @@ def write_table2(
 ) -> dict[str, Path]:
     """Write ``table2.csv``, ``table2.md`` and ``table2.png`` into ``out``."""
     frame = table2_frame(cells, paper=paper)
+    positives = next((c.positives for c in cells if c.positives), None)  # every cell: the same test films
     return {
         "csv": write_csv(out / "table2.csv", frame, float_format="%.4f"),
-        "md": write_text(out / "table2.md", table2_markdown(frame, paper=paper, title=title)),
+        "md": write_text(
+            out / "table2.md", table2_markdown(frame, paper=paper, title=title, positives=positives)
+        ),
         "png": table2_heatmap(frame, out / "table2.png", paper=paper),
     }

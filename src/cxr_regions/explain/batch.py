@@ -49,6 +49,7 @@ class ExplainConfig:
     frame_size: int | None = None
     threshold: float = DEFAULT_THRESHOLD
     thresholds: Path | None = None
+    calibration: Path | None = None
     reports: Path | None = None
     panels: bool = True
     split: str | None = None
@@ -221,8 +222,16 @@ def explain_films(
     panels: bool | Collection[str] = True,
     progress: bool = True,
     config: ExplainConfig | None = None,
+    calibration: Any | None = None,
 ) -> ExplainSummary:
-    """The work behind :func:`explain_images` and :func:`explain_split`, for any film sources."""
+    """The work behind :func:`explain_images` and :func:`explain_split`, for any film sources.
+
+    ``calibration`` (``cxr_regions.evaluation.load_calibration(EVAL_DIR)``): the panels and
+    ``p_<label>`` show calibrated probabilities (``p_raw_<label>`` keeps the model's own, the scale
+    the thresholds are on; calibration keeps the order, so the same regions are called abnormal).
+    A label the run never saw labelled in training (``untrained_labels`` in model.json) gets no
+    probability (empty) and is never called abnormal.
+    """
     from cxr_regions.training import load_run
 
     if method.lower() not in METHODS:
@@ -233,6 +242,7 @@ def explain_films(
     wanted = _wanted_regions(regions, names)
     size = frame_size or frame_size_of(loaded.info, int(loaded.input_size))
     cuts = _thresholds(thresholds, names)
+    untrained = set(loaded.info.get("untrained_labels") or [])  # never labelled in training: no output
     masks_path = Path(masks_dir) if masks_dir is not None else None
     if masks_path is not None and not masks_path.is_dir():
         raise UserError(f"masks folder {masks_path} does not exist")
@@ -261,12 +271,15 @@ def explain_films(
         except Exception as exc:
             raise UserError(f"cannot read film {item.source}: {exc}") from exc
         result = compute_heatmaps(model, film, names, wanted, method, size, layer, crop)
-        predicted = [k for k in names if result.probabilities[k] >= cuts[k]]
+        raw = {k: v for k, v in result.probabilities.items() if k not in untrained}
+        predicted = [k for k in names if k in raw and raw[k] >= cuts[k]]
+        shown = calibration.apply(dict(raw)) if calibration is not None else raw
         _write_heatmaps(out / "heatmaps" / name, film, result.heatmaps)
         text = (reports or {}).get(name)
         if panels is True or (not isinstance(panels, bool) and name in panels):
             report_labels = labeler.label(text).values if (labeler and text) else None
-            png = panel_png(film, result.heatmaps, result.probabilities, predicted, text, report_labels, name)
+            title = f"{name} (calibrated probabilities)" if calibration is not None else name
+            png = panel_png(film, result.heatmaps, shown, predicted, text, report_labels, title)
             write_bytes(out / "panels" / f"{name}.png", png)
         rows.append(
             {
@@ -274,7 +287,9 @@ def explain_films(
                 "source": item.source,
                 "height": film.shape[0],
                 "width": film.shape[1],
-                **{f"p_{k}": result.probabilities[k] for k in names},
+                **{f"p_{k}": shown.get(k, math.nan) for k in names},
+                **{f"p_raw_{k}": raw.get(k, math.nan) for k in names},
+                "calibrated": calibration is not None,
                 "predicted_abnormal": " ".join(predicted),
             }
         )

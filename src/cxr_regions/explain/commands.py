@@ -46,6 +46,13 @@ def register(app: typer.Typer) -> None:
         thresholds: Path = typer.Option(
             None, "--thresholds", help="Per-region thresholds: an evaluation folder or its thresholds.csv."
         ),
+        calibration: Path = typer.Option(
+            None,
+            "--calibration",
+            help="Show calibrated probabilities: an evaluation folder or its calibration.json "
+            "\\[default: the --thresholds folder's, where `evaluate` saved one].",
+        ),
+        raw: bool = typer.Option(False, "--raw", help="Show the model's raw probabilities, uncalibrated."),
         reports: Path = typer.Option(
             None, "--reports", help="CSV with columns image, text: each film's report, shown on its panel."
         ),
@@ -75,22 +82,31 @@ def register(app: typer.Typer) -> None:
         keys = [k.strip() for item in regions or [] for k in item.split(",") if k.strip()] or None
         out_dir = out or Path(run) / "explain"
         cuts = read_thresholds(thresholds) if thresholds else threshold
+        calibrator = None
+        if thresholds and not calibration:
+            folder = thresholds if thresholds.is_dir() else thresholds.parent
+            calibration = folder if (folder / "calibration.json").is_file() else None
+        if calibration and not raw:
+            from cxr_regions.evaluation import load_calibration
+
+            calibrator = load_calibration(calibration)
         texts = read_reports(reports) if reports else None
         config = ExplainConfig(
             run=run, images=list(images or []), out=out_dir, method=method, regions=keys, masks=masks,
             frame_size=size, threshold=threshold, thresholds=thresholds, reports=reports, panels=panels,
-            split=split, dataset=dataset,
+            split=split, dataset=dataset, calibration=calibration if calibrator else None,
         )  # fmt: skip
         options = dict(
             method=method, regions=keys, masks_dir=masks, frame_size=size, thresholds=cuts, reports=texts,
-            panels=panels, config=config,
+            panels=panels, config=config, calibration=calibrator,
         )  # fmt: skip
         if split:
             summary = explain_split(run, split, out_dir, dataset=dataset, **options)
         else:
             summary = explain_images(run, images, out_dir, **options)
         console = Console()
-        console.print(f"explained {len(summary.films)} film(s) with {method}: {out_dir}")
+        shown = f"calibrated with {calibration}" if calibrator else "raw, uncalibrated"
+        console.print(f"explained {len(summary.films)} film(s) with {method}: {out_dir}; p {shown}")
         if summary.localisation is not None:
             from cxr_regions.explain.localisation import summary_markdown
 

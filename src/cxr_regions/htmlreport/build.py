@@ -144,10 +144,17 @@ def auc_table(evaluation: Mapping[str, Any]) -> dict[str, Any]:
         auc = evaluation["auc"].get(name, {})
         point = evaluation.get("thresholds", {}).get(name, {})
         ci = f"{_fmt(auc.get('ci_low'))} – {_fmt(auc.get('ci_high'))}" if auc.get("auc") is not None else "–"
+        value = _fmt(auc.get("auc"))
+        if auc.get("auc") is None and auc.get("n_pos", 0) + auc.get("n_neg", 0) == 0:
+            value = "not labelled"
+        elif auc.get("auc") is None:
+            value = "undefined (one class)"
+        elif auc.get("auc") is not None and name != "mean" and not auc.get("reliable", True):
+            value += " (unreliable: < 10 abnormal)"
         rows.append(
             [
                 region_title(name) if name != "mean" else "mean",
-                _fmt(auc.get("auc")),
+                value,
                 ci,
                 _fmt(auc.get("n_pos", "")) if name != "mean" else "",
                 _fmt(auc.get("n_neg", "")) if name != "mean" else "",
@@ -167,6 +174,32 @@ def auc_table(evaluation: Mapping[str, Any]) -> dict[str, Any]:
         "specificity",
     ]
     return {"columns": columns, "rows": rows, "is_mean_last": True}
+
+
+def calibration_table(evaluation: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Temperature, ECE and Brier before/after (with CIs) per region, from ``evaluation.json``."""
+    rows = []
+    for name, c in (evaluation.get("calibration") or {}).items():
+
+        def cell(metric: str, when: str, c: Mapping[str, Any] = c) -> str:
+            value = c.get(f"{metric}_{when}")
+            if value is None:
+                return "not labelled" if not c.get("n_films") else "–"
+            low, high = c.get(f"{metric}_{when}_ci_low"), c.get(f"{metric}_{when}_ci_high")
+            return f"{value:.3f} ({_fmt(low)}–{_fmt(high)})"
+
+        rows.append(
+            {
+                "region": region_title(name),
+                "T": _fmt(c.get("temperature"), 2),
+                "ECE before": cell("ece", "before"),
+                "ECE after": cell("ece", "after"),
+                "Brier before": cell("brier", "before"),
+                "Brier after": cell("brier", "after"),
+                "fit": c.get("fit", ""),
+            }
+        )
+    return _table(pd.DataFrame(rows)) if rows else None
 
 
 def localisation_table(explain: Path, manifest: pd.DataFrame) -> dict[str, Any] | None:
@@ -220,6 +253,8 @@ def gallery(inputs: ReportInputs, data: Any, evaluation: Mapping[str, Any]) -> l
         inputs.evaluation / "predictions.csv", dtype={"image_id": str, "patient_key": str}
     )
     cuts = {n: float(evaluation.get("thresholds", {}).get(n, {}).get("threshold") or 0.5) for n in names}
+    calibration = _calibration(inputs.evaluation)
+    untrained = set(evaluation.get("untrained_labels") or [])
     manifest = data.manifest.assign(image_id=data.manifest["image_id"].astype(str))
     index = dict(zip(manifest["image_id"], manifest["index"], strict=True))
     predictions = predictions.assign(_abnormal=predictions[names].sum(axis=1)).sort_values("image_id")
@@ -237,18 +272,21 @@ def gallery(inputs: ReportInputs, data: Any, evaluation: Mapping[str, Any]) -> l
         heat_dir = inputs.explain / "heatmaps" / image_id if inputs.explain else None
         regions = []
         for name in names:
-            p = float(row[f"p_{name}"])
-            predicted = p >= cuts[name]
+            raw = float(row[f"p_{name}"])
+            predicted = raw >= cuts[name] and name not in untrained  # raw scale, as the thresholds
+            p = calibration.apply_label(name, raw) if calibration else raw
+            p = None if name in untrained else p
+            truth = None if pd.isna(row[name]) else int(row[name])
             overlay = heat_dir / f"{name}.png" if heat_dir else None
             regions.append(
                 {
                     "key": name,
                     "title": region_title(name),
-                    "truth": int(row[name]),
+                    "truth": truth,
                     "report": (label_row or {}).get(name, ""),
                     "p": p,
                     "predicted": predicted,
-                    "correct": predicted == bool(row[name]),
+                    "correct": None if truth is None else predicted == bool(truth),
                     "overlay": data_uri(thumbnail_png(read_png_rgb(overlay)))
                     if predicted and overlay is not None and overlay.exists()
                     else None,
@@ -259,8 +297,10 @@ def gallery(inputs: ReportInputs, data: Any, evaluation: Mapping[str, Any]) -> l
                 "image_id": image_id,
                 "film": data_uri(thumbnail_png(np.asarray(film))) if film is not None else None,
                 "regions": regions,
-                "truth_string": "".join(str(r["truth"]) for r in regions),
-                "predicted_string": "".join("1" if r["predicted"] else "0" for r in regions),
+                "truth_string": "".join("-" if r["truth"] is None else str(r["truth"]) for r in regions),
+                "predicted_string": "".join(
+                    "-" if r["p"] is None else ("1" if r["predicted"] else "0") for r in regions
+                ),
                 "report_id": report_id if (label_row or text) else None,
                 "report_html": highlight(text, parse_evidence((label_row or {}).get("evidence")))
                 if text
@@ -272,6 +312,15 @@ def gallery(inputs: ReportInputs, data: Any, evaluation: Mapping[str, Any]) -> l
             }
         )
     return cards
+
+
+def _calibration(folder: Path) -> Any:
+    """The calibration ``evaluate`` saved beside the thresholds, or None (older folders)."""
+    from cxr_regions import evaluation
+
+    if not (Path(folder) / "calibration.json").is_file():
+        return None
+    return evaluation.load_calibration(folder)
 
 
 def read_evaluation(folder: Path) -> dict[str, Any]:
@@ -296,6 +345,7 @@ def render(inputs: ReportInputs) -> str:
     data = open_dataset(inputs.dataset)
     evaluation = read_evaluation(inputs.evaluation)
     roc = inputs.evaluation / "roc.png"
+    reliability = inputs.evaluation / "reliability.png"
     env = Environment(
         loader=PackageLoader("cxr_regions.htmlreport", "templates"), autoescape=select_autoescape()
     )
@@ -307,6 +357,9 @@ def render(inputs: ReportInputs) -> str:
         "auc": auc_table(evaluation),
         "evaluation": evaluation,
         "roc": data_uri(roc.read_bytes()) if roc.exists() else None,
+        "reliability": data_uri(reliability.read_bytes()) if reliability.exists() else None,
+        "calibrated": _calibration(inputs.evaluation) is not None,
+        "calibration": calibration_table(evaluation),
         "localisation": localisation_table(inputs.explain, data.manifest) if inputs.explain else None,
         "cards": gallery(inputs, data, evaluation),
         "n_test": int(evaluation.get("n_films", 0)),

@@ -5,7 +5,8 @@ Public API (names load on first use, so that ``cxr-regions --help`` stays fast):
 - :data:`FINDINGS`, :data:`FINDING_KEYS` — the 14 findings (keys are the label columns).
 - :func:`read_nih` -> :class:`NihIndex` — a ChestX-ray14 folder in NIH's layout, read.
 - :func:`assign_splits`, :class:`SplitConfig` — patient-disjoint train/val/test (official lists first).
-- :func:`prepare_nih`, :class:`PrepareConfig` — pack it into a dataset folder of the ``build`` format.
+- :func:`prepare_nih`, :class:`PrepareConfig` — pack it into a dataset folder of the ``build`` format
+  (``regions=True``: labelled with the five regions, :data:`FINDING_REGION`; thorax and aorta missing).
 - :func:`pretrain` — prepare, train with :func:`cxr_regions.training.train`, evaluate beside CheXNet.
 - :data:`CHEXNET_AUC`, :func:`write_comparison`, :func:`evaluate_pretraining` — the reference AUCs.
 """
@@ -29,12 +30,17 @@ _EXPORTS = {
     "CHEXNET_AUC": "chexnet",
     "write_comparison": "chexnet",
     "evaluate_pretraining": "evaluate",
+    "FINDING_REGION": "region_map",
+    "UNLABELLED_REGIONS": "region_map",
+    "region_labels": "region_map",
 }
 
 __all__ = [
     "CHEXNET_AUC",
     "FINDINGS",
     "FINDING_KEYS",
+    "FINDING_REGION",
+    "UNLABELLED_REGIONS",
     "NihIndex",
     "PrepareConfig",
     "SplitConfig",
@@ -43,6 +49,7 @@ __all__ = [
     "prepare_nih",
     "pretrain",
     "read_nih",
+    "region_labels",
     "write_comparison",
 ]
 
@@ -52,6 +59,7 @@ if TYPE_CHECKING:
     from cxr_regions.pretrain.findings import FINDING_KEYS, FINDINGS
     from cxr_regions.pretrain.nih import NihIndex, read_nih
     from cxr_regions.pretrain.prepare import PrepareConfig, prepare_nih
+    from cxr_regions.pretrain.region_map import FINDING_REGION, UNLABELLED_REGIONS, region_labels
     from cxr_regions.pretrain.run import pretrain
     from cxr_regions.pretrain.split import SplitConfig, assign_splits
 

@@ -96,6 +96,12 @@ def prepare_command(
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="Dask scheduler address (tcp://host:8786); default: a local cluster."
     ),
+    regions: bool = typer.Option(
+        False,
+        "--regions",
+        help="Label the films with the five regions mapped from NIH's findings (docs/chestx14.md): "
+        "heart, lungs, diaphragm; thorax and aorta are missing (not labelled), never normal.",
+    ),
 ) -> None:
     """Pack ChestX-ray14 into a dataset folder (the format `build` writes), once for all architectures.
 
@@ -120,6 +126,7 @@ def prepare_command(
         engine,
         scheduler,
     )
+    config.regions = regions
     done = prepare_nih(config)
     typer.echo(f"prepared dataset: {done} (see {done / 'stats.md'})")
 

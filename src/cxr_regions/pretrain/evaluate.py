@@ -1,28 +1,23 @@
-"""Test AUC per finding of a pretraining run, set beside CheXNet's."""
+"""Test AUC per finding of a pretraining run, with patient-bootstrap CIs, set beside CheXNet's."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pandas as pd
 
+from cxr_regions.confidence import AucResult, aucs_with_ci
 from cxr_regions.fileio import write_csv
 from cxr_regions.pretrain.chexnet import write_comparison
 from cxr_regions.pretrain.findings import FINDING_KEYS
 
 
-def finding_aucs(predictions: pd.DataFrame) -> tuple[dict[str, float], dict[str, int]]:
-    """ROC AUC and positive count per finding from ``predict``'s table (NaN where one class only)."""
-    from sklearn.metrics import roc_auc_score
-
-    aucs, positives = {}, {}
-    for key in FINDING_KEYS:
-        truth = predictions[key].astype(int)
-        positives[key] = int(truth.sum())
-        both_classes = truth.nunique() == 2
-        aucs[key] = float(roc_auc_score(truth, predictions[f"p_{key}"])) if both_classes else math.nan
-    return aucs, positives
+def finding_aucs(predictions: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict[str, AucResult]:
+    """ROC AUC per finding (and ``mean``) from ``predict``'s table, each with its 95% patient-bootstrap
+    CI and positive count (undefined where one class only)."""
+    y = predictions[list(FINDING_KEYS)].to_numpy(dtype=float)
+    s = predictions[[f"p_{k}" for k in FINDING_KEYS]].to_numpy(dtype=float)
+    return aucs_with_ci(y, s, predictions["patient_key"].to_numpy(), FINDING_KEYS, n_boot=n_boot, seed=seed)
 
 
 def evaluate_pretraining(run_dir: str | Path, dataset_dir: str | Path, split: str = "test") -> pd.DataFrame:
@@ -33,5 +28,4 @@ def evaluate_pretraining(run_dir: str | Path, dataset_dir: str | Path, split: st
     run_dir = Path(run_dir)
     predictions = predict(run_dir, dataset_dir, split)
     write_csv(run_dir / "chestx14_predictions.csv", predictions, float_format="%.6f")
-    aucs, positives = finding_aucs(predictions)
-    return write_comparison(aucs, run_dir, positives)
+    return write_comparison(finding_aucs(predictions), run_dir)

@@ -21,6 +21,7 @@ from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_csv, write_json, write_text
 from cxr_regions.pretrain.findings import FINDING_KEYS, FINDINGS
 from cxr_regions.pretrain.nih import read_nih
+from cxr_regions.pretrain.region_map import regions_manifest, regions_meta, regions_stats_markdown
 from cxr_regions.pretrain.split import SplitConfig, assign_splits
 
 KIND = "chestx14"
@@ -51,6 +52,7 @@ class PrepareConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     allow_missing: bool = False
     progress: bool = True
+    regions: bool = False
 
 
 @dataclass
@@ -86,8 +88,11 @@ def plan(config: PrepareConfig) -> Plan:
         "split_source": "official lists" if index.official_lists is not None else "patient-level random",
         "unlabelled_images": index.unlabelled,
     }
+    manifest = table.loc[:, list(MANIFEST_COLUMNS)].reset_index(drop=True)
+    if config.regions:
+        manifest = regions_manifest(manifest)
     return Plan(
-        manifest=table.loc[:, list(MANIFEST_COLUMNS)].reset_index(drop=True),
+        manifest=manifest,
         sources=[Path(p) for p in table["path"]],
         missing=index.missing,
         facts=facts,
@@ -206,6 +211,10 @@ def prepare_nih(config: PrepareConfig) -> Path:
         "manifest_digest": digest,
         "config": to_dict(config),
     }
-    write_text(out / "stats.md", stats_markdown(todo.manifest, meta))
+    if config.regions:
+        meta |= regions_meta(todo.manifest)
+        write_text(out / "stats.md", regions_stats_markdown(todo.manifest, meta))
+    else:
+        write_text(out / "stats.md", stats_markdown(todo.manifest, meta))
     write_json(out / "dataset.json", meta)
     return out

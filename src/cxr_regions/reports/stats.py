@@ -17,10 +17,14 @@ import pandas as pd
 from cxr_regions.regions import BY_KEY, REGION_KEYS, to_binary
 
 COLUMNS = ("label", "name_zh", "films", "overlap", "overlap_rate")
+MISSING = -1
+NOT_LABELLED = "not labelled"
+_MISSING_TEXT = {"", "nan", "<na>", "none"}
 
 
 def binary_matrix(frame: pd.DataFrame, label_names: Sequence[str] = REGION_KEYS) -> np.ndarray:
-    """N×labels array of 0/1 from region columns holding ``1``/``u``/``0`` (or 0/1 numbers)."""
+    """N×labels array of 0/1 from region columns holding ``1``/``u``/``0`` (or 0/1 numbers);
+    :data:`MISSING` (-1) where a cell is empty (a label the source does not give, never a 0)."""
     missing = [k for k in label_names if k not in frame.columns]
     if missing:
         raise KeyError(
@@ -31,7 +35,7 @@ def binary_matrix(frame: pd.DataFrame, label_names: Sequence[str] = REGION_KEYS)
     for j, key in enumerate(label_names):
         values = frame[key].astype(str).str.strip().str.lower()
         values = values.replace({"1.0": "1", "0.0": "0", "true": "1", "false": "0"})
-        out[:, j] = [to_binary(v) for v in values]
+        out[:, j] = [MISSING if v in _MISSING_TEXT else to_binary(v) for v in values]
     return out
 
 
@@ -40,19 +44,24 @@ def table1(labels_frame: pd.DataFrame, label_names: Sequence[str] = REGION_KEYS)
 
     Rows: ``normal`` (films with no abnormal label), one per label in order, and ``total``.
     Columns: label, name_zh (a region's Chinese name, else empty), films, overlap (abnormal in
-    another label too), overlap_rate.
+    another label too), overlap_rate. A label missing from every film (empty cells, e.g. the aorta
+    of ChestX-ray14) has ``films`` = :data:`NOT_LABELLED` and no overlap: it is not a count of 0.
+    ``normal`` counts films with no abnormal label among the labels they have.
     """
     frame = labels_frame
     if "status" in frame.columns:
         frame = frame[frame["status"].astype(str) != "empty_text"]
     matrix = binary_matrix(frame, label_names)
-    per_film = matrix.sum(axis=1)
+    per_film = (matrix == 1).sum(axis=1)
     rows = [{"label": "normal", "name_zh": "正常", "films": int((per_film == 0).sum()), "overlap": None}]
     for j, name in enumerate(label_names):
         column = matrix[:, j] == 1
+        zh = BY_KEY[name].zh if name in BY_KEY else ""
+        if len(frame) and (matrix[:, j] == MISSING).all():
+            rows.append({"label": name, "name_zh": zh, "films": NOT_LABELLED, "overlap": None})
+            continue
         abnormal = int(column.sum())
         overlap = int((column & (per_film > 1)).sum())
-        zh = BY_KEY[name].zh if name in BY_KEY else ""
         rows.append({"label": name, "name_zh": zh, "films": abnormal, "overlap": overlap})
     rows.append(
         {"label": "total", "name_zh": "合计", "films": len(frame), "overlap": int((per_film > 1).sum())}
@@ -60,7 +69,7 @@ def table1(labels_frame: pd.DataFrame, label_names: Sequence[str] = REGION_KEYS)
     table = pd.DataFrame(rows, columns=list(COLUMNS[:-1]))
     rates = []
     for row in rows:
-        if row["label"] == "normal":
+        if row["label"] == "normal" or row["films"] == NOT_LABELLED:
             rates.append(None)
         elif row["label"] == "total":
             abnormal_films = int((per_film > 0).sum())

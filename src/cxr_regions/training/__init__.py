@@ -5,7 +5,9 @@ Public API (names load on first use, so importing this package does not import t
 - :class:`TrainConfig`, :func:`train` — a dataset folder -> a run folder.
 - :func:`load_run` -> :class:`LoadedRun`, :func:`save_model` — ``model.safetensors`` + ``model.json``.
 - :func:`predict` — a run's probabilities on one split of a dataset.
-- :class:`RegionModule`, :func:`auc_per_label`, :func:`mean_auc` — the LightningModule and its metric.
+- :class:`RegionModule`, :func:`auc_per_label`, :func:`mean_auc`, :func:`masked_bce` — the
+  LightningModule, its metric and its loss (both over the labelled films: NaN labels are missing).
+- :func:`write_model_card` — ``MODEL_CARD.md`` in a run folder.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ _EXPORTS = {
     "RegionModule": "module",
     "auc_per_label": "module",
     "mean_auc": "module",
+    "masked_bce": "module",
+    "write_model_card": "model_card",
 }
 
 __all__ = [
@@ -34,16 +38,19 @@ __all__ = [
     "TrainConfig",
     "auc_per_label",
     "load_run",
+    "masked_bce",
     "mean_auc",
     "predict",
     "save_model",
     "train",
+    "write_model_card",
 ]
 
 if TYPE_CHECKING:
     from cxr_regions.training.config import TrainConfig
     from cxr_regions.training.export import LoadedRun, load_run, save_model
-    from cxr_regions.training.module import RegionModule, auc_per_label, mean_auc
+    from cxr_regions.training.model_card import write_model_card
+    from cxr_regions.training.module import RegionModule, auc_per_label, masked_bce, mean_auc
     from cxr_regions.training.predict import predict
     from cxr_regions.training.trainer import EpochMetricsCSV, train
 

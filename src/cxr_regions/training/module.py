@@ -1,5 +1,8 @@
 """The LightningModule of the paper's recipe: BCE over the label logits, Adam, lr halving, val AUC.
 
+Labels may be missing per film (NaN, from an empty manifest cell): the loss and each label's AUC
+use only the films that have the label, so a missing label never counts as normal.
+
 The epoch's validation AUCs and training loss are torchmetrics metrics: under DDP each process
 keeps its own films' scores and ``compute`` gathers them, so every process gets the AUC over all of
 validation.
@@ -9,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,18 +28,33 @@ from cxr_regions.models import RegionNet
 log = logging.getLogger(__name__)
 
 
+IGNORE = -1  # a missing label (NaN) as the AUC metric's ignore_index
+
+
 def auc_per_label(y_true: np.ndarray, y_score: np.ndarray) -> list[float]:
-    """ROC AUC of each label column (scikit-learn); NaN where the column holds only one class."""
+    """ROC AUC of each label column (scikit-learn) over the films that have the label (NaN labels
+    are missing); NaN where those films hold only one class, or none has the label."""
     from sklearn.metrics import roc_auc_score
 
     aucs = []
     for j in range(y_true.shape[1]):
-        column = y_true[:, j]
-        if column.min() == column.max():
+        known = np.isfinite(y_true[:, j])
+        column = y_true[known, j]
+        if column.size == 0 or column.min() == column.max():
             aucs.append(math.nan)
         else:
-            aucs.append(float(roc_auc_score(column, y_score[:, j])))
+            aucs.append(float(roc_auc_score(column, y_score[known, j])))
     return aucs
+
+
+def masked_bce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy over the labels present: a missing label (NaN) adds nothing to the loss
+    and its film is not counted for that label (a batch with no label at all gives 0, with grad)."""
+    known = torch.isfinite(y)
+    losses = nn.functional.binary_cross_entropy_with_logits(
+        logits, torch.where(known, y, torch.zeros_like(y)), reduction="none"
+    )
+    return (losses * known).sum() / known.sum().clamp(min=1)
 
 
 def mean_auc(aucs: Sequence[float]) -> float:
@@ -48,18 +65,29 @@ def mean_auc(aucs: Sequence[float]) -> float:
 
 class MultilabelAUC(MultilabelAUROC):
     """Exact ROC AUC per label (torchmetrics, gathered over DDP processes in ``compute``), NaN for a
-    label whose targets hold only one class, as in :func:`auc_per_label` (torchmetrics gives 0 there)."""
+    label whose targets hold only one class, as in :func:`auc_per_label` (torchmetrics gives 0 there).
+    Targets equal to :data:`IGNORE` (a missing label) are left out of that label's AUC."""
 
     def __init__(self, num_labels: int) -> None:
-        super().__init__(num_labels=num_labels, average=None, thresholds=None)
+        super().__init__(num_labels=num_labels, average=None, thresholds=None, ignore_index=IGNORE)
 
     def compute(self) -> torch.Tensor:
-        with warnings.catch_warnings():  # the one-class labels, made NaN below
-            warnings.filterwarnings("ignore", "No (positive|negative) samples in targets", UserWarning)
-            aucs = super().compute().float()
-        target = dim_zero_cat(self.target)
-        one_class = target.amin(dim=0) == target.amax(dim=0)
-        return torch.where(one_class, torch.full_like(aucs, math.nan), aucs)
+        from torchmetrics.functional.classification import binary_auroc
+
+        preds, target = dim_zero_cat(self.preds), dim_zero_cat(self.target)
+        aucs = torch.full((self.num_labels,), math.nan, device=preds.device)
+        for j in range(self.num_labels):
+            known = target[:, j] != IGNORE
+            column = target[known, j]
+            if (column == 1).any() and (column == 0).any():
+                aucs[j] = binary_auroc(preds[known, j], column, thresholds=None).float()
+        return aucs
+
+    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
+        """``target`` may hold NaN for missing labels (float) or :data:`IGNORE` (integer)."""
+        if target.is_floating_point():
+            target = torch.where(torch.isfinite(target), target, torch.full_like(target, IGNORE)).long()
+        super().update(preds, target)
 
 
 class RegionModule(L.LightningModule):
@@ -82,7 +110,7 @@ class RegionModule(L.LightningModule):
         self.save_hyperparameters(ignore=["model"])
         self.model = model
         self.label_names = list(label_names)
-        self.loss_fn = nn.BCEWithLogitsLoss()
+        self.loss_fn = masked_bce
         self.channels_last = False
         self.val_auc = MultilabelAUC(len(self.label_names))
         self.train_loss = MeanMetric()
@@ -120,7 +148,7 @@ class RegionModule(L.LightningModule):
         logits = self._logits(x)
         loss = self.loss_fn(logits, y.float())
         self.log("val_loss", loss, on_step=False, on_epoch=True, sync_dist=True, batch_size=len(y))
-        self.val_auc.update(torch.sigmoid(logits).detach(), y.detach().long())
+        self.val_auc.update(torch.sigmoid(logits).detach(), y.detach().float())
 
     def on_validation_epoch_end(self) -> None:
         if not self.val_auc.update_called:
@@ -130,7 +158,7 @@ class RegionModule(L.LightningModule):
         single = [n for n, a in zip(self.label_names, aucs, strict=True) if math.isnan(a)]
         if single and not self._warned_single_class:
             log.warning(
-                "validation has only one class for %s: no AUC for these labels; the mean AUC leaves them out",
+                "validation has no AUC for %s (no labelled film, or one class); the mean AUC leaves them out",
                 ", ".join(single),
             )
             self._warned_single_class = True

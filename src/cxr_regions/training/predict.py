@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -21,11 +22,15 @@ def predict(
     device: str | torch.device | None = None,
     num_workers: int = 0,
     progress: bool = False,
+    match_labels: bool = False,
 ) -> pd.DataFrame:
     """One row per film of ``split``: ``image_id``, ``patient_key``, ``p_<label>`` (sigmoid of the
-    logits) for each label, and the label columns themselves (0/1), in manifest order.
+    logits) for each label, and the label columns themselves (0/1, NaN where missing), in manifest
+    order.
 
-    The dataset must have the run's labels, in the run's order.
+    The dataset must have the run's labels, in the run's order; with ``match_labels`` (external
+    validation) its labels are matched by name instead: a run label the dataset lacks is missing
+    (NaN) on every film, a dataset label the run does not predict is left out.
     """
     from cxr_regions.dataset import RegionDataModule
 
@@ -39,7 +44,7 @@ def predict(
         augment=False,
         augment_on="workers",
     )
-    if list(datamodule.label_names) != list(loaded.label_names):
+    if not match_labels and list(datamodule.label_names) != list(loaded.label_names):
         raise UserError(
             f"the run predicts {', '.join(loaded.label_names)} but dataset {dataset_dir} has labels "
             f"{', '.join(datamodule.label_names)}; use a dataset built for this run's labels"
@@ -57,6 +62,11 @@ def predict(
     frame = rows[["image_id", "patient_key"]].reset_index(drop=True).copy()
     for j, name in enumerate(loaded.label_names):
         frame[f"p_{name}"] = probs[:, j]
+    truth = datamodule.data.labels(rows)
     for name in loaded.label_names:
-        frame[name] = rows[name].to_numpy().astype(int)
+        if name in datamodule.label_names:
+            column = truth[:, datamodule.label_names.index(name)]
+            frame[name] = column if np.isnan(column).any() else column.astype(int)  # NaN only where missing
+        else:
+            frame[name] = np.nan
     return frame

@@ -31,6 +31,7 @@ from cxr_regions.fileio import write_csv
 from cxr_regions.models import create_model, input_size, min_input_size, model_from_spec
 from cxr_regions.training.config import TrainConfig
 from cxr_regions.training.export import save_model
+from cxr_regions.training.model_card import write_model_card
 from cxr_regions.training.module import RegionModule
 
 log = logging.getLogger(__name__)
@@ -274,6 +275,7 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     if trainer.is_global_zero:
         export_best(run, best.best_model_path or str(last), model, data)
+        write_model_card(run)
     return run
 
 
@@ -339,7 +341,9 @@ def export_best(run: Path, checkpoint_path: str | Path, model: Any, data: Any) -
         "dataset_id": data.dataset_id,
         "dataset_path": str(Path(data.path).resolve()),
         "best_epoch": int(checkpoint["epoch"]),
+        "labelled_train_films": data.labelled(data.split("train")),
     }
+    extra["untrained_labels"] = [n for n, count in extra["labelled_train_films"].items() if count == 0]
     metrics_path = run / METRICS_FILE
     if metrics_path.is_file():
         metrics = pd.read_csv(metrics_path)

@@ -314,9 +314,11 @@ def summary_markdown(config: DemoConfig, result: DemoResult) -> str:
     lines += [f"| {name} | {seconds:.1f} |" for name, seconds in result.seconds.items()]
     lines += [f"| total | {sum(result.seconds.values()):.1f} |", ""]
     if result.auc is not None:
-        lines += ["| label | AUC | 95% CI |", "|---|---:|---|"]
+        lines += ["| label | AUC | 95% CI | abnormal films |", "|---|---:|---|---:|"]
         for row in result.auc.itertuples(index=False):
-            lines.append(f"| {row.label} | {row.auc:.3f} | {row.ci_low:.3f} – {row.ci_high:.3f} |")
+            flag = " (unreliable: < 10)" if row.label != "mean" and row.n_pos < 10 else ""
+            ci = f"{row.ci_low:.3f} – {row.ci_high:.3f}"
+            lines.append(f"| {row.label} | {row.auc:.3f} | {ci} | {row.n_pos}{flag} |")
         lines.append("")
     if result.localisation is not None:
         lines += [
