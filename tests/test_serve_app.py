@@ -299,3 +299,35 @@ def test_a_public_host_needs_users(trained_run, tmp_path):
     with pytest.raises(UserError, match="--users"):
         ServeConfig(run=trained_run, data=tmp_path, host="0.0.0.0").validate()
     ServeConfig(run=trained_run, data=tmp_path, host="localhost").validate()
+
+
+def test_with_an_evaluation_the_room_shows_explains_calibrated_probabilities_and_the_same_calls(
+    trained_run, phantom, tmp_path
+):
+    """``--thresholds EVAL`` with evaluate's calibration.json: calibrated probabilities and thresholds on
+    the page and in the store, the same calls as the raw probabilities against the raw thresholds."""
+    from fastapi.testclient import TestClient
+
+    from cxr_regions.evaluation import evaluate_run, load_calibration
+    from cxr_regions.explain import explain_images, read_thresholds
+
+    evaluation = evaluate_run(trained_run, "test", tmp_path / "evaluation", n_boot=20).out
+    calibration = load_calibration(evaluation)
+    raw_cuts = read_thresholds(evaluation)
+    dicoms, _ = phantom
+    with TestClient(_app(trained_run, tmp_path / "room", thresholds=evaluation)) as client:
+        token = csrf(client)
+        [result] = upload(client, token, (dicoms[1].name, dicoms[1].read_bytes()))
+        film = wait_ready(client, result["film_id"])
+        page = client.get(f"/films/{result['film_id']}").text
+    assert film["calibrated"] is True and "calibrated" in page
+    explained = explain_images(
+        trained_run, [dicoms[1]], tmp_path / "explained", panels=False, progress=False,
+        thresholds=raw_cuts, calibration=calibration,
+    ).films.iloc[0]  # fmt: skip
+    rows = {r["key"]: r for r in film["regions"]}
+    for key in REGION_KEYS:
+        assert film["probabilities"][key] == pytest.approx(explained[f"p_{key}"], abs=1e-4)
+        assert rows[key]["threshold"] == pytest.approx(calibration.apply_label(key, raw_cuts[key]), abs=1e-9)
+        raw_call = explained[f"p_raw_{key}"] >= raw_cuts[key]
+        assert (key in film["flags"]) == raw_call == (rows[key]["call"] == "1")

@@ -64,6 +64,7 @@ def api_film(request: Request, film_id: int, reader: str = Depends(auth.reader))
         "height": film.height,
         "regions": region_rows(film, state.thresholds.values),
         "thresholds_source": state.thresholds.source,
+        "calibrated": state.thresholds.calibrated,
         "verdicts": [
             {"reader": v.reader, "labels": v.labels, "note": v.note, "saved_at": v.saved_at.isoformat()}
             for v in state.store.verdicts(film_id)

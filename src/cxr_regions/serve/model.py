@@ -12,6 +12,7 @@ import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,16 +23,26 @@ from cxr_regions.serve.config import DEFAULT_THRESHOLD
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Per-region operating thresholds and where they came from (shown on the pages)."""
+    """Per-region operating thresholds and where they came from (shown on the pages), and the
+    evaluation's probability calibration where it saved one.
+
+    With a calibration, ``values`` are the thresholds on the calibrated scale and :meth:`shown` turns the
+    model's probabilities into calibrated ones: the calibration is monotonic per region, so a film is
+    called abnormal exactly where its raw probability reaches the raw threshold, and the pages, the
+    store and the triage order all use the probabilities a radiologist can read as frequencies.
+    """
 
     values: dict[str, float]
     source: str
+    calibration: Any = None
 
     @classmethod
     def load(cls, path: Path | None) -> Thresholds:
-        """From evaluate's ``thresholds.csv`` (or its folder); 0.5 for every region without one."""
+        """From evaluate's ``thresholds.csv`` (or its folder); 0.5 for every region without one; with
+        the folder's ``calibration.json`` where ``evaluate`` wrote one."""
         if path is None:
             return cls(dict.fromkeys(REGION_KEYS, DEFAULT_THRESHOLD), "default")
+        from cxr_regions.evaluation import CALIBRATION_FILE, load_calibration
         from cxr_regions.explain import read_thresholds
 
         read = read_thresholds(path)
@@ -39,7 +50,20 @@ class Thresholds:
         for key in REGION_KEYS:
             value = float(read.get(key, DEFAULT_THRESHOLD))
             values[key] = DEFAULT_THRESHOLD if math.isnan(value) else value
-        return cls(values, str(path))
+        folder = Path(path) if Path(path).is_dir() else Path(path).parent
+        calibration = load_calibration(folder) if (folder / CALIBRATION_FILE).is_file() else None
+        thresholds = cls(values, str(path), calibration)
+        return cls(thresholds.shown(values), str(path), calibration)
+
+    @property
+    def calibrated(self) -> bool:
+        return self.calibration is not None
+
+    def shown(self, probabilities: dict[str, float]) -> dict[str, float]:
+        """The probabilities as the pages show them: calibrated where a calibration was loaded."""
+        if self.calibration is None:
+            return dict(probabilities)
+        return {k: float(self.calibration.apply_label(k, float(p))) for k, p in probabilities.items()}
 
     @property
     def is_default(self) -> bool:

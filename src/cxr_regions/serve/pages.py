@@ -21,6 +21,7 @@ def _page(request: Request, name: str, context: dict, status_code: int = 200) ->
         "logins": state.config.logins,
         "thresholds_default": state.thresholds.is_default,
         "thresholds_source": state.thresholds.source,
+        "calibrated": state.thresholds.calibrated,
         "model": state.model,
     }
     return state.templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
