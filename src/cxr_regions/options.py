@@ -69,3 +69,17 @@ def with_options(func: Callable[..., Any], options: Iterable[inspect.Parameter])
     func.__signature__ = inspect.Signature([*own, *options])  # type: ignore[attr-defined]
     func.__annotations__ = {p.name: p.annotation for p in func.__signature__.parameters.values()}  # type: ignore[attr-defined]
     return func
+
+
+ENGINE = typer.Option(
+    "local",
+    "--engine",
+    help="local: processes or threads on this machine; dask: the films are spread over a Dask cluster "
+    "(pip extra: cxr-regions\\[cluster]).",
+)
+"""``--engine``, the same for every command whose work is per film (ingest, build, pretrain-prepare)."""
+
+SCHEDULER = typer.Option(
+    None, "--scheduler", help="Dask scheduler address (tcp://host:8786); default: a local cluster."
+)
+"""``--scheduler``, the Dask cluster that ``--engine dask`` uses."""

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import typer
 
+from cxr_regions.options import ENGINE, SCHEDULER
+
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the ``cxr-regions`` app."""
@@ -44,14 +46,8 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(
             min(4, os.cpu_count() or 1), "--workers", help="Threads reading and resizing PNGs."
         ),
-        engine: str = typer.Option(
-            "local",
-            "--engine",
-            help="local: threads here; dask: a Dask cluster packs (pip extra: cxr-regions\\[cluster]).",
-        ),
-        scheduler: str | None = typer.Option(
-            None, "--scheduler", help="Dask scheduler address (tcp://host:8786); default: a local cluster."
-        ),
+        engine: str = ENGINE,
+        scheduler: str | None = SCHEDULER,
         views: str = typer.Option(
             "", "--views", help="Keep only these views (comma-separated, e.g. PA,AP); default all."
         ),

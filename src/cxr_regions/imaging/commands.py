@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from cxr_regions.options import ENGINE, SCHEDULER
+
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the ``cxr-regions`` app."""
@@ -43,14 +45,8 @@ def register(app: typer.Typer) -> None:
             "3 grey levels of the full decode; reduced: JPEG 2000 too (about 4x faster, up to 15 grey levels "
             "off at sharp edges); exact: always in full.",
         ),
-        engine: str = typer.Option(
-            "local",
-            "--engine",
-            help="local: worker processes here; dask: a Dask cluster (pip extra: cxr-regions\\[cluster]).",
-        ),
-        scheduler: str | None = typer.Option(
-            None, "--scheduler", help="Dask scheduler address (tcp://host:8786); default: a local cluster."
-        ),
+        engine: str = ENGINE,
+        scheduler: str | None = SCHEDULER,
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     ) -> None:
         """DICOM files -> de-identified PNGs (frontal chest films only) + images.csv + errors.csv.

@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from cxr_regions.options import options_from, with_options
+from cxr_regions.options import ENGINE, SCHEDULER, options_from, with_options
 from cxr_regions.training.config import TrainConfig
 
 NIH_HELP = (
@@ -88,14 +88,8 @@ def prepare_command(
     test_fraction: float = TEST_FRACTION,
     split_seed: int = SPLIT_SEED,
     allow_missing: bool = ALLOW_MISSING,
-    engine: str = typer.Option(
-        "local",
-        "--engine",
-        help="local: threads here; dask: a Dask cluster packs (pip extra: cxr-regions\\[cluster]).",
-    ),
-    scheduler: str | None = typer.Option(
-        None, "--scheduler", help="Dask scheduler address (tcp://host:8786); default: a local cluster."
-    ),
+    engine: str = ENGINE,
+    scheduler: str | None = SCHEDULER,
     regions: bool = typer.Option(
         False,
         "--regions",
