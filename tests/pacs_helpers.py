@@ -7,21 +7,6 @@ import json
 import time
 from pathlib import Path
 
-import pytest
-
-
-@pytest.fixture
-def orthanc(tmp_path):
-    """A running Orthanc with DICOMweb on free ports, storage in ``tmp_path``; stopped by its pid."""
-    from cxr_regions.pacs.orthanc import LocalOrthanc, missing
-
-    reason = missing()
-    if reason:
-        pytest.skip(reason)
-    server = LocalOrthanc(tmp_path / "orthanc").start()
-    yield server
-    server.stop()
-
 
 def tiny_run(folder: Path) -> Path:
     """A run folder with seeded random resnet18 weights at 64 px: the model's numbers, not its skill."""

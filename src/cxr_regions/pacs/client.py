@@ -29,7 +29,9 @@ def read_auth(spec: str | None) -> tuple[str, str] | None:
         return None
     user, sep, file = spec.partition(":")
     if not sep or not user or not file:
-        raise UserError(f"--pacs-auth {spec!r} must be USER:PASSWORD-FILE (the password is read from the file)")
+        raise UserError(
+            f"--pacs-auth {spec!r} must be USER:PASSWORD-FILE (the password is read from the file)"
+        )
     path = Path(file)
     if not path.is_file():
         raise UserError(f"--pacs-auth: password file {path} does not exist")
@@ -63,7 +65,9 @@ class Pacs:
             status = exc.response.status_code if exc.response is not None else "?"
             raise PacsError(f"{what} at {self.url} failed: HTTP {status}") from None
         except requests.RequestException as exc:
-            raise PacsError(f"{what} at {self.url} failed: {type(exc).__name__} (is the PACS running?)") from None
+            raise PacsError(
+                f"{what} at {self.url} failed: {type(exc).__name__} (is the PACS running?)"
+            ) from None
 
     def search(self, filters: Sequence[dict[str, str]]) -> Iterator[InstanceRef]:
         """Every instance matching any of ``filters`` (QIDO-RS, page by page), each once."""

@@ -10,18 +10,24 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the ``cxr-regions`` app."""
-    pacs_app = typer.Typer(help="The hospital's PACS over DICOMweb (see the README, With your PACS).", no_args_is_help=True)
+    pacs_app = typer.Typer(
+        help="The hospital's PACS over DICOMweb (see the README, With your PACS).", no_args_is_help=True
+    )
     app.add_typer(pacs_app, name="pacs")
 
     @pacs_app.command("pull")
     def pull_command(
         url: str = typer.Argument(..., help="The PACS's DICOMweb root, e.g. http://localhost:8042/dicom-web"),
-        out: Path = typer.Argument(..., help="Folder for the DICOM files (then `cxr-regions ingest OUT ...`)."),
+        out: Path = typer.Argument(
+            ..., help="Folder for the DICOM files (then `cxr-regions ingest OUT ...`)."
+        ),
         since: datetime = typer.Option(
             None, "--since", formats=["%Y-%m-%d"], help="Only studies from this day on (YYYY-MM-DD)."
         ),
         query: str = typer.Option(
-            "Modality=CR\\DX", "--query", help="QIDO-RS filters KEY=VALUE joined by &; \\ separates alternatives."
+            "Modality=CR\\DX",
+            "--query",
+            help="QIDO-RS filters KEY=VALUE joined by &; \\ separates alternatives.",
         ),
         auth: str = typer.Option(None, "--pacs-auth", help="USER:PASSWORD-FILE for HTTP basic auth."),
         workers: int = typer.Option(4, "--workers", help="Retrievals at once."),

@@ -41,7 +41,10 @@ def missing() -> str | None:
     if not (Path(ORTHANC).is_file() or shutil.which(ORTHANC)):
         return f"Orthanc not found at {ORTHANC} (Debian: apt-get install orthanc orthanc-dicomweb)"
     if not Path(DICOMWEB_PLUGIN).is_file():
-        return f"Orthanc's DICOMweb plugin not found at {DICOMWEB_PLUGIN} (Debian: apt-get install orthanc-dicomweb)"
+        return (
+            f"Orthanc's DICOMweb plugin not found at {DICOMWEB_PLUGIN} "
+            "(Debian: apt-get install orthanc-dicomweb)"
+        )
     return None
 
 
@@ -82,12 +85,16 @@ class LocalOrthanc:
         import httpx
 
         log = open(self.folder / "orthanc.log", "ab")  # noqa: SIM115 - the child keeps it open
-        self.process = subprocess.Popen([ORTHANC, str(self.config_path)], stdout=log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [ORTHANC, str(self.config_path)], stdout=log, stderr=subprocess.STDOUT
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"Orthanc exited with {self.process.returncode}; see {self.folder}/orthanc.log")
+                raise RuntimeError(
+                    f"Orthanc exited with {self.process.returncode}; see {self.folder}/orthanc.log"
+                )
             try:
                 if httpx.get(f"{self.url}/system", auth=self._auth(), timeout=2).status_code == 200:
                     return self

@@ -60,7 +60,9 @@ def parse_query(text: str | None, since: date | None = None) -> list[dict[str, s
         if not sep or not key or not value:
             raise UserError(f"--query term {term!r} is not KEY=VALUE (e.g. {DEFAULT_QUERY!r})")
         if tag_for_keyword(key) is None:
-            raise UserError(f"--query term {term!r}: {key!r} is not a DICOM keyword (e.g. Modality, StudyDate)")
+            raise UserError(
+                f"--query term {term!r}: {key!r} is not a DICOM keyword (e.g. Modality, StudyDate)"
+            )
         terms[key] = [v for v in value.split("\\") if v]
     if since is not None:
         terms["StudyDate"] = [f"{since:%Y%m%d}-"]

@@ -13,6 +13,7 @@ after a crash replaces, never duplicates.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -27,14 +28,14 @@ SC_SERIES_NUMBER = 9901
 SR_SERIES_NUMBER = 9902
 VERDICT_SERIES_NUMBER = 9903
 MIN_WIDTH = 512
+UID_NAMESPACE = uuid.UUID("5b0e8a52-6f49-4d6e-9a51-3c1f0c2d7e11")  # cxr-regions' own, fixed for good
 SCHEME = "99CXRREG"  # private coding scheme (the 99 prefix) for the verdict's 'uncertain'
 
 
 def result_uid(original_sop: str, what: str) -> str:
-    """A UID for ``what`` ('sc', 'sr', 'sc-series', ...) of one original instance, the same every time."""
-    from pydicom.uid import generate_uid
-
-    return generate_uid(prefix=None, entropy_srcs=["cxr-regions", original_sop, what])
+    """A UID for ``what`` ('sc', 'sr', 'sc-series', ...) of one original instance, the same every time:
+    a name-based UUID (RFC 4122 version 5) under the ``2.25`` root."""
+    return f"2.25.{uuid.uuid5(UID_NAMESPACE, f'{original_sop}/{what}').int}"
 
 
 @dataclass
@@ -90,7 +91,9 @@ def _algorithm():
     import highdicom as hd
     from pydicom.sr.codedict import codes
 
-    return hd.sr.AlgorithmIdentification(name=MANUFACTURER, version=__version__, family=codes.DCM.ArtificialIntelligence)
+    return hd.sr.AlgorithmIdentification(
+        name=MANUFACTURER, version=__version__, family=codes.DCM.ArtificialIntelligence
+    )
 
 
 def _site(region) -> object:
@@ -221,7 +224,9 @@ def verdict_report(reference, model_report, labels: Mapping[str, str], reader: s
 
     person = hd.sr.ObserverContext(
         observer_type=codes.DCM.Person,
-        observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(name=reader if "^" in reader else f"{reader}^"),
+        observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(
+            name=reader if "^" in reader else f"{reader}^"
+        ),
     )
     original = str(reference.SOPInstanceUID)
     groups = [

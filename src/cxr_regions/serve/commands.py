@@ -40,15 +40,23 @@ def register(app: typer.Typer) -> None:
         device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
         threads: int = typer.Option(1, "--threads", help="PyTorch threads."),
         pacs: str = typer.Option(
-            None, "--pacs", help="PACS DICOMweb root to take new chest films from, e.g. http://localhost:8042/dicom-web"
+            None,
+            "--pacs",
+            help="PACS DICOMweb root to take new chest films from, e.g. http://localhost:8042/dicom-web",
         ),
-        pacs_auth: str = typer.Option(None, "--pacs-auth", help="USER:PASSWORD-FILE for the PACS (basic auth)."),
+        pacs_auth: str = typer.Option(
+            None, "--pacs-auth", help="USER:PASSWORD-FILE for the PACS (basic auth)."
+        ),
         poll: str = typer.Option("30s", "--poll", help="How often to ask the PACS for new films (30s, 2m)."),
         query: str = typer.Option(
-            "Modality=CR\\DX", "--query", help="QIDO-RS filters KEY=VALUE joined by &; \\ separates alternatives."
+            "Modality=CR\\DX",
+            "--query",
+            help="QIDO-RS filters KEY=VALUE joined by &; \\ separates alternatives.",
         ),
         send_results: bool = typer.Option(
-            False, "--send-results", help="Send each film's Secondary Capture + SR (and verdicts) back to the PACS."
+            False,
+            "--send-results",
+            help="Send each film's Secondary Capture + SR (and verdicts) back to the PACS.",
         ),
     ) -> None:
         """Start the reading room: a web worklist and viewer where radiologists read films with the

@@ -109,7 +109,7 @@ def parse_duration(text: str) -> float:
     """``30s``, ``2m``, ``1h`` or plain seconds (``30``) -> seconds."""
     units = {"s": 1.0, "m": 60.0, "h": 3600.0}
     value = text.strip().lower()
-    scale = units.get(value[-1:], None)
+    scale = units.get(value[-1:])
     number = value[:-1] if scale else value
     try:
         seconds = float(number) * (scale or 1.0)

@@ -77,7 +77,9 @@ class PacsLedger:
 
     def _origin(self, session, film: Film) -> Origin | None:
         series = session.scalar(
-            select(PacsFetched.series_instance_uid).where(PacsFetched.sop_instance_uid == film.sop_instance_uid)
+            select(PacsFetched.series_instance_uid).where(
+                PacsFetched.sop_instance_uid == film.sop_instance_uid
+            )
         )
         if series is None or not film.study_instance_uid:
             return None
@@ -108,7 +110,9 @@ class PacsLedger:
                 .order_by(Verdict.saved_at)
             ).all()
             done = set(
-                session.execute(select(PacsSent.film_id, PacsSent.version).where(PacsSent.kind == "verdict")).all()
+                session.execute(
+                    select(PacsSent.film_id, PacsSent.version).where(PacsSent.kind == "verdict")
+                ).all()
             )
             for verdict, film in rows:
                 record = VerdictRecord.of(verdict)

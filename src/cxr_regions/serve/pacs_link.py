@@ -41,6 +41,9 @@ class LinkState:
     since: str = ""
     failures: int = 0
 
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "message": self.message, "since": self.since}
+
     def set(self, ok: bool, message: str) -> None:
         if ok != self.ok or not self.since:
             self.since = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -121,11 +124,8 @@ class PacsLink:
         return {
             "url": shown_url(self.pacs.url),
             "ok": all(s.ok for _, s in states),
-            "poll": {"ok": self.poller.state.ok, "message": self.poller.state.message, "since": self.poller.state.since},
-            "send": (
-                {"ok": self.sender.state.ok, "message": self.sender.state.message, "since": self.sender.state.since}
-                if self.send_results else None
-            ),
+            "poll": self.poller.state.to_dict(),
+            "send": self.sender.state.to_dict() if self.send_results else None,
             "counts": counts,
         }  # fmt: skip
 
