@@ -156,31 +156,50 @@ class PacsLink:
     # --- results out -----------------------------------------------------------------------------------
 
     def send_pending(self, stopping: threading.Event | None = None) -> str:
-        """Send the results of every read PACS film not sent yet, then the new verdicts."""
-        from cxr_regions.pacs import InstanceRef, model_report, result_objects, verdict_report
+        """Send the results of every read PACS film not sent yet, then the new verdicts.
 
-        sent = 0
-        for film, origin in self.ledger.unsent_results():
+        One film the PACS refuses does not hold up the others; the round then ends with a ``PacsError``
+        naming how many were not sent (so the page shows it and the next try comes after a back-off).
+        """
+        from cxr_regions.pacs import PacsError
+
+        jobs = [(self._send_results, item) for item in self.ledger.unsent_results()]
+        jobs += [(self._send_verdict, item) for item in self.ledger.unsent_verdicts()]
+        problems = []
+        for send, item in jobs:
             if stopping is not None and stopping.is_set():
                 break
-            header = self.pacs.header(InstanceRef(origin.study, origin.series, origin.sop))
-            picture = self.worker.film_array(film)
-            values = self.thresholds.values
-            flagged = any(film.probabilities[k] >= values[k] for k in values)
-            heatmaps = self.worker.model.heatmaps(picture) if flagged else {}
-            objects = result_objects(header, picture, heatmaps, film.probabilities, values)
-            self.pacs.store([objects.secondary_capture, objects.report], origin.study)
-            self.ledger.mark_sent(film.id, "results", "model", str(objects.report.SOPInstanceUID))
-            sent += 1
-        for verdict, film, origin in self.ledger.unsent_verdicts():
-            if stopping is not None and stopping.is_set():
-                break
-            ref = InstanceRef(origin.study, origin.series, origin.sop)
-            header = self.pacs.header(ref)
-            model = model_report(header, film.probabilities, self.thresholds.values)
-            version = verdict_version(verdict)
-            report = verdict_report(header, model, verdict.labels, verdict.reader, version)
-            self.pacs.store([report], origin.study)
-            self.ledger.mark_sent(film.id, "verdict", version, str(report.SOPInstanceUID))
-            sent += 1
-        return f"connected; {sent} object set(s) sent in the last round"
+            try:
+                send(*item)
+            except PacsError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise PacsError(f"{len(problems)} of {len(jobs)} result object set(s) not sent ({problems[0]})")
+        counts = self.ledger.counts()
+        return (
+            f"connected; {counts['sent_results']} result set(s) and {counts['sent_verdicts']} verdict(s) sent"
+        )
+
+    def _send_results(self, film, origin: Origin) -> None:
+        from cxr_regions.pacs import InstanceRef, result_objects
+
+        header = self.pacs.header(InstanceRef(origin.study, origin.series, origin.sop))
+        picture = self.worker.film_array(film)
+        values = self.thresholds.values
+        flagged = any(film.probabilities[k] >= values[k] for k in values)
+        heatmaps = self.worker.model.heatmaps(picture) if flagged else {}
+        objects = result_objects(header, picture, heatmaps, film.probabilities, values)
+        self.pacs.store([objects.secondary_capture, objects.report], origin.study)
+        self.ledger.mark_sent(film.id, "results", "model", str(objects.report.SOPInstanceUID))
+        log.info("results of film %s sent to the PACS", film.id)
+
+    def _send_verdict(self, verdict, film, origin: Origin) -> None:
+        from cxr_regions.pacs import InstanceRef, model_report, verdict_report
+
+        header = self.pacs.header(InstanceRef(origin.study, origin.series, origin.sop))
+        model = model_report(header, film.probabilities, self.thresholds.values)
+        version = verdict_version(verdict)
+        report = verdict_report(header, model, verdict.labels, verdict.reader, version)
+        self.pacs.store([report], origin.study)
+        self.ledger.mark_sent(film.id, "verdict", version, str(report.SOPInstanceUID))
+        log.info("verdict of %s on film %s sent to the PACS", verdict.reader, film.id)
