@@ -162,3 +162,21 @@ def test_a_pacs_that_goes_away_is_retried_and_shown_never_a_crash(orthanc, phant
         orthanc.upload(phantom[1])
         wait_for(lambda: _all_ready(client, 2), what="the film sent while the link was recovering")
         assert wait_for(lambda: client.get("/api/pacs").json()["ok"], what="link ok again")
+
+
+def test_the_serve_command_polls_the_pacs(orthanc, phantom, run, tmp_path):
+    """``cxr-regions serve RUN --pacs URL --poll 1s`` as a real process: a film pushed into the PACS
+    appears on the worklist within the poll interval."""
+    from serve_helpers import free_port, start_server, wait_server
+
+    port, log = free_port(), tmp_path / "serve.log"
+    process = start_server(run, tmp_path / "room", port, log, "--pacs", orthanc.dicomweb, "--poll", "1s")
+    try:
+        client = wait_server(port, process, log)
+        assert client.get("/api/pacs").json()["poll"]["message"] != ""
+        orthanc.upload(phantom[4])
+        wait_for(lambda: _all_ready(client, 1), what="the pushed film on the worklist")
+        assert client.get("/api/pacs").json()["ok"]
+    finally:
+        process.terminate()
+        process.wait(30)

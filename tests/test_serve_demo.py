@@ -12,7 +12,8 @@ pytest.importorskip("fastapi")
 @pytest.fixture(scope="module")
 def tiny_demo(tmp_path_factory):
     import torch
-    from cxr_regions.demo.pipeline import DemoConfig, run_demo
+
+    from cxr_regions.workflows import DemoConfig, run_demo
 
     out = tmp_path_factory.mktemp("serve-demo") / "demo-output"
     config = DemoConfig(
