@@ -107,3 +107,33 @@ def test_a_database_from_before_the_pacs_link_is_upgraded_with_its_films(tmp_pat
     assert ledger.known(["1.3", "9.9"]) == {"1.3"} and ledger.counts()["stored"] == 1
     store.close()
     assert current_revision(make_engine(tmp_path / DB_NAME)) == "0002"
+
+
+def test_the_secondary_capture_picture_shows_the_film_unflipped_with_heat_only_on_flagged_regions():
+    import cv2
+    import numpy as np
+
+    from cxr_regions.pacs.results import MIN_WIDTH, burned_picture
+    from cxr_regions.regions import REGION_KEYS
+
+    rng = np.random.default_rng(0)
+    film = rng.integers(0, 255, (100, 80), dtype=np.uint8)
+    hot = np.zeros(film.shape, np.float32)
+    hot[:20, :20] = 1.0  # top-left corner only
+    heatmaps = {k: hot for k in REGION_KEYS}
+    thresholds = dict.fromkeys(REGION_KEYS, 0.5)
+    low = dict.fromkeys(REGION_KEYS, 0.1)
+    scale = MIN_WIDTH / film.shape[1]
+    expected = cv2.resize(np.repeat(film[..., None], 3, axis=2), None, fx=scale, fy=scale)
+    height = expected.shape[0]
+
+    calm = burned_picture(film, heatmaps, low, thresholds)
+    assert calm.dtype == np.uint8 and calm.shape[1] == MIN_WIDTH and calm.shape[0] > height
+    top = next(r for r in range(calm.shape[0]) if np.array_equal(calm[r], expected[0]))
+    assert calm[:top].any()  # the warning above the film
+    np.testing.assert_array_equal(calm[top : top + height], expected)  # nothing called: the film as it is
+    heart = {**low, "heart": 0.9}
+    marked = burned_picture(film, heatmaps, heart, thresholds)[top : top + height]
+    corner = int(20 * scale)
+    assert not np.array_equal(marked[:corner, :corner], expected[:corner, :corner])  # heat where it is
+    np.testing.assert_array_equal(marked[2 * corner :, 2 * corner :], expected[2 * corner :, 2 * corner :])

@@ -55,17 +55,18 @@ def burned_picture(
     film: np.ndarray, heatmaps: Mapping[str, np.ndarray], probabilities: Mapping[str, float],
     thresholds: Mapping[str, float],
 ) -> np.ndarray:  # fmt: skip
-    """RGB uint8: the film with the flagged regions' heatmaps over it, and below it a band with the
-    warning and each region's probability and call."""
+    """RGB uint8: the film with the flagged regions' heatmaps over it, the warning above it, and below
+    it a band with the warning and each region's probability, threshold and call."""
     import cv2
-    from pytorch_grad_cam.utils.image import show_cam_on_image
 
     called = calls(probabilities, thresholds)
     flagged = [heatmaps[k] for k in REGION_KEYS if called[k] and k in heatmaps]
     gray = np.repeat(film[..., None], 3, axis=2)
     if flagged:
         heat = np.clip(np.max(np.stack(flagged), axis=0), 0.0, 1.0).astype(np.float32)
-        picture = show_cam_on_image(gray.astype(np.float32) / 255.0, heat, use_rgb=True, image_weight=0.55)
+        colour = cv2.applyColorMap(np.round(heat * 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
+        alpha = (np.clip((heat - 0.15) / 0.45, 0.0, 1.0) * 0.6)[..., None]  # cold parts show the film
+        picture = np.round(gray * (1 - alpha) + colour * alpha).astype(np.uint8)
     else:
         picture = gray
     scale = max(1.0, MIN_WIDTH / picture.shape[1])
@@ -84,7 +85,10 @@ def burned_picture(
     for i, text in enumerate(lines):
         colour = (255, 200, 0) if i == 0 else (255, 255, 255)
         cv2.putText(band, text, (line // 2, line * (i + 1)), font, size, colour, thick, cv2.LINE_AA)
-    return np.ascontiguousarray(np.concatenate([picture, band], axis=0))
+    head = np.zeros((int(line * 1.5), width, 3), dtype=np.uint8)
+    cv2.putText(head, f"{WARNING} ({MANUFACTURER} {__version__})", (line // 2, line), font, size,
+                (255, 200, 0), thick, cv2.LINE_AA)  # fmt: skip
+    return np.ascontiguousarray(np.concatenate([head, picture, band], axis=0))
 
 
 def _algorithm():
