@@ -63,7 +63,8 @@ class Pacs:
             return fn(*args, **kwargs)
         except requests.HTTPError as exc:
             status = exc.response.status_code if exc.response is not None else "?"
-            raise PacsError(f"{what} at {self.url} failed: HTTP {status}") from None
+            hint = " (check --pacs-auth: user and password file)" if status in (401, 403) else ""
+            raise PacsError(f"{what} at {self.url} failed: HTTP {status}{hint}") from None
         except requests.RequestException as exc:
             raise PacsError(
                 f"{what} at {self.url} failed: {type(exc).__name__} (is the PACS running?)"
