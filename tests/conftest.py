@@ -94,3 +94,19 @@ def trained_run(phantom_dataset, tmp_path_factory) -> Path:
         return train(config)
     finally:
         torch.set_num_threads(threads)
+
+
+# --- A real local PACS (Orthanc with its DICOMweb plugin) for the PACS tests; skipped where absent.
+
+
+@pytest.fixture
+def orthanc(tmp_path):
+    """A running Orthanc with DICOMweb on free ports, storage in ``tmp_path``; stopped by its pid."""
+    from cxr_regions.pacs.orthanc import LocalOrthanc, missing
+
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
+    server = LocalOrthanc(tmp_path / "orthanc").start()
+    yield server
+    server.stop()

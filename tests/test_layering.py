@@ -11,7 +11,10 @@ explain -> report``), with the stages that have no command of their own put wher
   trains on ChestX-ray14 with ``training``, and ``evaluation`` (6) scores runs of either;
 - ``explain`` (7) then ``htmlreport`` (8, report), which shows explain's heatmaps;
 - ``workflows`` (``demo``, ``experiment``) run the stages and train models, so they come after all
-  of them; ``serve`` and ``pacs`` (the reading room and the PACS connection) build on everything.
+  of them; ``pacs`` (the PACS over DICOMweb: search, retrieve, result objects, ``pacs pull``) then
+  ``serve`` (the reading room), which polls the PACS and sends results back through pacs's public
+  names; pacs knows nothing of the reading room (its ledger of fetched and sent instances lives in
+  serve's database), so the dependency runs one way.
 
 Shared modules below every stage may be imported anywhere and import no stage: regions, errors,
 fileio, config, lazy, progress, imageio, options (CLI options from typed configs), confidence (AUCs with
@@ -39,8 +42,8 @@ ORDER = (
     "explain",
     "htmlreport",
     "workflows",
-    "serve",
     "pacs",
+    "serve",
 )
 SHARED = {
     "regions",

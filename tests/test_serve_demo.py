@@ -13,7 +13,7 @@ pytest.importorskip("fastapi")
 def tiny_demo(tmp_path_factory):
     import torch
 
-    from cxr_regions.workflows.demo import DemoConfig, run_demo
+    from cxr_regions.workflows import DemoConfig, run_demo
 
     out = tmp_path_factory.mktemp("serve-demo") / "demo-output"
     config = DemoConfig(

@@ -36,12 +36,12 @@ def _film(store: Store, n: int = 1):
     )
 
 
-def test_migration_0001_reaches_head_and_matches_the_tables(tmp_path):
+def test_migrations_reach_head_and_match_the_tables(tmp_path):
     Store(tmp_path).close()
     Store(tmp_path).close()
     engine = make_engine(tmp_path / DB_NAME)
-    assert head_revision() == "0001"
-    assert current_revision(engine) == "0001"
+    assert head_revision() == "0002"
+    assert current_revision(engine) == "0002"
     upgrade(engine)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []

@@ -26,6 +26,7 @@ STAGES = (
     "explain",
     "htmlreport",
     "workflows",
+    "pacs",
     "serve",
 )
 

@@ -12,20 +12,22 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Region:
-    """One region: its key, its names, and its position in a label string such as ``01101``."""
+    """One region: its key, its names, its position in a label string such as ``01101``, and its
+    body structure in SNOMED CT (code, meaning), as DICOM structured reports name it."""
 
     key: str
     zh: str
     en: str
     index: int
+    snomed: tuple[str, str] = ("", "")
 
 
 REGIONS: tuple[Region, ...] = (
-    Region("thorax", "胸廓", "thorax", 0),
-    Region("lungs", "两肺", "lungs", 1),
-    Region("aorta", "主动脉", "aorta", 2),
-    Region("heart", "心影", "heart", 3),
-    Region("diaphragm", "膈面膈角", "diaphragm / costophrenic angles", 4),
+    Region("thorax", "胸廓", "thorax", 0, ("816094009", "Thorax")),
+    Region("lungs", "两肺", "lungs", 1, ("39607008", "Lung")),
+    Region("aorta", "主动脉", "aorta", 2, ("15825003", "Aorta")),
+    Region("heart", "心影", "heart", 3, ("80891009", "Heart")),
+    Region("diaphragm", "膈面膈角", "diaphragm / costophrenic angles", 4, ("5798000", "Diaphragm")),
 )
 REGION_KEYS: tuple[str, ...] = tuple(r.key for r in REGIONS)
 NUM_REGIONS = len(REGIONS)

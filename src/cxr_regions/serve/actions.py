@@ -53,6 +53,15 @@ def api_worklist(
     }
 
 
+@router.get("/api/pacs")
+def api_pacs(request: Request, reader: str = Depends(auth.reader)) -> dict:
+    """The PACS link's state (``serve --pacs``): each direction's status line and the counts."""
+    link = request.app.state.pacs_link
+    if link is None:
+        raise HTTPException(404, "no PACS link: start serve with --pacs URL")
+    return link.status()
+
+
 @router.get("/api/films/{film_id}")
 def api_film(request: Request, film_id: int, reader: str = Depends(auth.reader)) -> dict:
     """A film's status, probabilities, thresholds and calls, and the verdicts saved on it."""

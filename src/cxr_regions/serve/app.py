@@ -57,6 +57,15 @@ def create_app(config: ServeConfig) -> FastAPI:
     worker = InferenceWorker(store, model, thresholds, data, config.workers, config.poll_seconds)
     reports = ReportBook(config.reports)
     intake = Intake(store, data, reports, on_new=worker.wake)
+    link = None
+    if config.pacs is not None:
+        from cxr_regions.pacs import Pacs, parse_query, read_auth
+        from cxr_regions.serve.pacs_link import PacsLink
+
+        link = PacsLink(
+            Pacs(config.pacs, read_auth(config.pacs_auth)), parse_query(config.pacs_query), store, intake,
+            worker, thresholds, config.pacs_poll, config.send_results, config.pacs_max_backoff,
+        )  # fmt: skip
     users = None
     if config.users is not None:
         from cxr_regions.serve.users import Users
@@ -76,10 +85,14 @@ def create_app(config: ServeConfig) -> FastAPI:
 
             watcher = FolderWatcher(Path(config.watch), intake)
             watcher.start()
+        if link is not None:
+            link.start()
         log.info("reading room ready: %s films", store.counts()["total"])
         try:
             yield
         finally:
+            if link is not None:
+                link.stop()
             if watcher is not None:
                 watcher.stop()
             worker.stop()
@@ -93,6 +106,7 @@ def create_app(config: ServeConfig) -> FastAPI:
     app.state.worker = worker
     app.state.intake = intake
     app.state.users = users
+    app.state.pacs_link = link
     app.state.throttle = auth.LoginThrottle()
     app.state.templates = templates()
 

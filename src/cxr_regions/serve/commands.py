@@ -39,6 +39,25 @@ def register(app: typer.Typer) -> None:
         method: str = typer.Option("layercam", "--method", help="Heatmap method (as `explain --method`)."),
         device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
         threads: int = typer.Option(1, "--threads", help="PyTorch threads."),
+        pacs: str = typer.Option(
+            None,
+            "--pacs",
+            help="PACS DICOMweb root to take new chest films from, e.g. http://localhost:8042/dicom-web",
+        ),
+        pacs_auth: str = typer.Option(
+            None, "--pacs-auth", help="USER:PASSWORD-FILE for the PACS (basic auth)."
+        ),
+        poll: str = typer.Option("30s", "--poll", help="How often to ask the PACS for new films (30s, 2m)."),
+        query: str = typer.Option(
+            "Modality=CR\\DX",
+            "--query",
+            help="QIDO-RS filters KEY=VALUE joined by &; \\ separates alternatives.",
+        ),
+        send_results: bool = typer.Option(
+            False,
+            "--send-results",
+            help="Send each film's Secondary Capture + SR (and verdicts) back to the PACS.",
+        ),
     ) -> None:
         """Start the reading room: a web worklist and viewer where radiologists read films with the
         model's probabilities and heatmaps, and save their verdicts (see the README).
@@ -52,7 +71,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from cxr_regions.serve.app import create_app
-        from cxr_regions.serve.config import ServeConfig
+        from cxr_regions.serve.config import ServeConfig, parse_duration
 
         torch.set_num_threads(max(1, threads))
         if thresholds is None and (run / "evaluation" / "thresholds.csv").exists():
@@ -60,13 +79,16 @@ def register(app: typer.Typer) -> None:
         config = ServeConfig(
             run=run, data=data, host=host, port=port, users=users, thresholds=thresholds, watch=watch,
             reports=reports, max_upload_mb=max_upload_mb, workers=workers, method=method, device=device,
+            pacs=pacs, pacs_auth=pacs_auth, pacs_poll=parse_duration(poll), pacs_query=query,
+            send_results=send_results,
         )  # fmt: skip
         config.validate()
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         application = create_app(config)
         Console().print(
             f"reading room on [bold]http://{host}:{port}/[/] (data in {data}; "
-            f"{'logins on' if users else 'no logins, reader = local'}); Ctrl+C stops it",
+            f"{'logins on' if users else 'no logins, reader = local'}"
+            f"{f'; PACS {pacs} every {poll}' if pacs else ''}); Ctrl+C stops it",
             highlight=False,
         )
         uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)

@@ -39,6 +39,12 @@ class ServeConfig:
     device: str = "auto"
     demo: bool = True
     poll_seconds: float = 0.5
+    pacs: str | None = None
+    pacs_auth: str | None = None
+    pacs_poll: float = 30.0
+    pacs_query: str | None = None
+    send_results: bool = False
+    pacs_max_backoff: float = 300.0
 
     def validate(self) -> None:
         """Raise :class:`UserError` for settings that cannot work or would expose patient films."""
@@ -67,6 +73,19 @@ class ServeConfig:
             problems.append(f"--max-upload-mb must be positive, got {self.max_upload_mb}")
         if self.workers < 1:
             problems.append(f"--workers must be at least 1, got {self.workers}")
+        if self.pacs is not None:
+            from cxr_regions.pacs import parse_query
+
+            if not self.pacs.startswith(("http://", "https://")):
+                problems.append(f"--pacs {self.pacs!r} must be the PACS's DICOMweb root URL (http://...)")
+            try:
+                parse_query(self.pacs_query)
+            except UserError as exc:
+                problems.append(str(exc))
+            if self.pacs_poll <= 0:
+                problems.append(f"--poll must be positive, got {self.pacs_poll} s")
+        elif self.send_results or self.pacs_auth:
+            problems.append("--send-results and --pacs-auth need --pacs URL")
         if not 1 <= self.port <= 65535:
             problems.append(f"--port must be 1-65535, got {self.port}")
         if problems:
@@ -84,3 +103,18 @@ class ServeConfig:
         """Write the settings as ``serve.config.yaml`` in the data folder."""
         Path(self.data).mkdir(parents=True, exist_ok=True)
         return save_config(self, Path(self.data) / CONFIG_FILE, command="serve")
+
+
+def parse_duration(text: str) -> float:
+    """``30s``, ``2m``, ``1h`` or plain seconds (``30``) -> seconds."""
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    value = text.strip().lower()
+    scale = units.get(value[-1:])
+    number = value[:-1] if scale else value
+    try:
+        seconds = float(number) * (scale or 1.0)
+    except ValueError:
+        raise UserError(f"--poll {text!r} is not a duration such as 30s, 2m or 30") from None
+    if seconds <= 0:
+        raise UserError(f"--poll must be positive, got {text!r}")
+    return seconds

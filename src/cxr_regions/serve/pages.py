@@ -23,6 +23,7 @@ def _page(request: Request, name: str, context: dict, status_code: int = 200) ->
         "thresholds_source": state.thresholds.source,
         "calibrated": state.thresholds.calibrated,
         "model": state.model,
+        "pacs": state.pacs_link.status() if state.pacs_link is not None else None,
     }
     return state.templates.TemplateResponse(request, name, {**base, **context}, status_code=status_code)
 

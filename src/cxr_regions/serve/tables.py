@@ -107,3 +107,41 @@ class Verdict(Base):
     """A reader's current verdict on a film: one column per region (``1``/``u``/``0``) and a note."""
 
     __table__ = verdicts_table
+
+
+PACS_OUTCOMES: tuple[str, ...] = ("stored", "duplicate", "refused", "lateral")
+PACS_SENT_KINDS: tuple[str, ...] = ("results", "verdict")
+
+
+class PacsFetched(Base):
+    """One instance the PACS poller has dealt with (fetched and taken in, a duplicate, refused, or a
+    lateral left in the PACS): never asked for again, so a restart neither misses nor duplicates."""
+
+    __tablename__ = "pacs_fetched"
+    __table_args__ = (CheckConstraint(_one_of("outcome", PACS_OUTCOMES), name="ck_pacs_fetched_outcome"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sop_instance_uid: Mapped[str] = mapped_column(String(128), unique=True)
+    study_instance_uid: Mapped[str] = mapped_column(String(128))
+    series_instance_uid: Mapped[str] = mapped_column(String(128))
+    outcome: Mapped[str] = mapped_column(String(16))
+    film_id: Mapped[int | None] = mapped_column(ForeignKey("films.id"), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PacsSent(Base):
+    """One result object sent back to the PACS (the model's SC + SR, or a verdict SR of one version)."""
+
+    __tablename__ = "pacs_sent"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", PACS_SENT_KINDS), name="ck_pacs_sent_kind"),
+        UniqueConstraint("film_id", "kind", "version", name="uq_pacs_sent_film_kind_version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    film_id: Mapped[int] = mapped_column(ForeignKey("films.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    version: Mapped[str] = mapped_column(String(256))
+    sop_instance_uid: Mapped[str] = mapped_column(String(128))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,36 @@
+"""Stage pacs: the hospital's PACS over DICOMweb — chest films in (QIDO-RS, WADO-RS), results out (STOW-RS).
+
+:class:`Pacs` is the client (dicomweb-client underneath); :func:`parse_query` reads a ``--query`` such as
+``Modality=CR\\DX``; :func:`pull` copies a PACS's chest films into a folder ``ingest`` reads (resumable);
+:func:`result_objects` builds the Secondary Capture and the measurement-report SR of one film with
+highdicom, and :func:`verdict_report` the radiologist's SR that references the model's. The reading room
+(``serve --pacs``) uses these public names; this stage knows nothing of its database. The public names
+load on first use.
+"""
+
+from __future__ import annotations
+
+from cxr_regions.lazy import lazy_exports
+
+_EXPORTS = {
+    "DEFAULT_QUERY": "query",
+    "InstanceRef": "query",
+    "parse_query": "query",
+    "Pacs": "client",
+    "PacsError": "client",
+    "read_auth": "client",
+    "PullConfig": "batch",
+    "PullSummary": "batch",
+    "pull": "batch",
+    "ResultObjects": "results",
+    "result_objects": "results",
+    "model_report": "results",
+    "result_uid": "results",
+    "verdict_report": "results",
+    "LocalOrthanc": "orthanc",
+    "orthanc_config": "orthanc",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
