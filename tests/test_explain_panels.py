@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from cxr_regions.explain.overlay import overlay
+from cxr_regions.explain.overlays import overlay
 from cxr_regions.explain.panels import panel_png
 from cxr_regions.regions import REGION_KEYS
 
@@ -38,3 +38,12 @@ def test_overlay_is_rgb_at_the_films_size_and_shows_the_heat():
     # jet: high heat is red, no heat is blue
     assert image[20, 50, 0] > image[20, 50, 2]
     assert image[20, 10, 2] > image[20, 10, 0]
+
+
+def test_the_public_overlay_is_the_function_even_after_its_module_was_imported():
+    import importlib
+
+    import cxr_regions.explain as explain
+
+    importlib.import_module("cxr_regions.explain.overlays")
+    assert callable(explain.overlay) and explain.overlay is overlay

@@ -13,10 +13,6 @@ from cxr_regions.regions import REGION_KEYS
 from pacs_helpers import sr_values, study_objects, tiny_run, wait_for
 from serve_helpers import csrf, make_phantom_dicoms
 
-pytest.importorskip("fastapi")
-pytest.importorskip("dicomweb_client")
-pytest.importorskip("highdicom")
-
 
 @pytest.fixture(scope="module")
 def phantom(tmp_path_factory) -> list[Path]:

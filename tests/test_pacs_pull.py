@@ -13,8 +13,6 @@ from typer.testing import CliRunner
 from cxr_regions.errors import UserError
 from serve_helpers import make_phantom_dicoms
 
-pytest.importorskip("dicomweb_client")
-
 
 @pytest.fixture(scope="module")
 def phantom(tmp_path_factory) -> list[Path]:

@@ -16,8 +16,6 @@ from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS
 from serve_helpers import csrf, make_phantom_dicoms, upload, wait_ready
 
-pytest.importorskip("fastapi")
-
 
 @pytest.fixture(scope="module")
 def phantom(tmp_path_factory) -> tuple[list[Path], Path]:

@@ -10,8 +10,6 @@ import pytest
 
 from serve_helpers import csrf
 
-pytest.importorskip("fastapi")
-
 
 @pytest.fixture(scope="module")
 def room(trained_run, tmp_path_factory):

@@ -6,8 +6,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-pytest.importorskip("fastapi")
-
 
 @pytest.fixture(scope="module")
 def tiny_demo(tmp_path_factory):

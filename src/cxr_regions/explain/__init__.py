@@ -22,7 +22,7 @@ _EXPORTS = {
     "compute_heatmaps": "heatmaps",
     "min_map_side": "heatmaps",
     "target_layer": "heatmaps",
-    "overlay": "overlay",
+    "overlay": "overlays",
     "energy_share": "localisation",
     "pointing_hit": "localisation",
     "score_film": "localisation",

@@ -27,7 +27,7 @@ from cxr_regions.config import save_config
 from cxr_regions.errors import UserError
 from cxr_regions.explain import localisation
 from cxr_regions.explain.heatmaps import METHODS, compute_heatmaps, min_map_side, target_layer
-from cxr_regions.explain.overlay import overlay, save_png
+from cxr_regions.explain.overlays import overlay, save_png
 from cxr_regions.explain.panels import panel_png
 from cxr_regions.fileio import write_bytes, write_csv, write_text
 from cxr_regions.progress import track

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from cxr_regions.explain.heatmaps import to_unit_float
-from cxr_regions.explain.overlay import overlay
+from cxr_regions.explain.overlays import overlay
 from cxr_regions.regions import BY_KEY
 
 
