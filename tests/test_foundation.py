@@ -1,3 +1,4 @@
+import inspect
 import subprocess
 import sys
 
@@ -43,3 +44,25 @@ def test_atomic_write_gives_ordinary_permissions(tmp_path):
     os.umask(umask)
     path = fileio.write_text(tmp_path / "shared.txt", "x")
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_lazy_exports_refuse_a_name_its_own_submodule_would_shadow():
+    from cxr_regions.lazy import lazy_exports
+
+    with pytest.raises(ValueError, match="named like the submodule"):
+        lazy_exports("cxr_regions.training", {"predict": "predict"})
+
+
+def test_every_stage_export_is_the_object_even_after_all_submodules_are_imported():
+    import importlib
+    import pkgutil
+
+    import cxr_regions
+
+    for info in pkgutil.walk_packages(cxr_regions.__path__, "cxr_regions."):
+        if not info.name.endswith((".migrations", ".env")) and ".migrations." not in info.name:
+            importlib.import_module(info.name)
+    for stage in ("training", "explain", "evaluation", "dataset", "reports", "models", "htmlreport"):
+        package = importlib.import_module(f"cxr_regions.{stage}")
+        for name in package.__all__:
+            assert not inspect.ismodule(getattr(package, name)), f"cxr_regions.{stage}.{name} is a module"

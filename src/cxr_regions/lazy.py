@@ -12,6 +12,12 @@ def lazy_exports(
     package: str, exports: Mapping[str, str]
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """Module-level ``__getattr__`` and ``__dir__`` for ``package``: name -> submodule that defines it."""
+    shadowed = sorted(name for name, module in exports.items() if name == module.split(".")[0])
+    if shadowed:
+        raise ValueError(
+            f"{package}: exports {shadowed} are named like the submodule that defines them; once that "
+            "submodule is imported, the package attribute would be the module, not the name"
+        )
     namespace = sys.modules[package].__dict__
 
     def __getattr__(name: str) -> Any:

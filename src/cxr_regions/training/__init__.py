@@ -23,7 +23,7 @@ _EXPORTS = {
     "LoadedRun": "export",
     "load_run": "export",
     "save_model": "export",
-    "predict": "predict",
+    "predict": "prediction",
     "RegionModule": "module",
     "auc_per_label": "module",
     "mean_auc": "module",
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from cxr_regions.training.export import LoadedRun, load_run, save_model
     from cxr_regions.training.model_card import write_model_card
     from cxr_regions.training.module import RegionModule, auc_per_label, masked_bce, mean_auc
-    from cxr_regions.training.predict import predict
+    from cxr_regions.training.prediction import predict
     from cxr_regions.training.trainer import EpochMetricsCSV, train
 
 
