@@ -37,7 +37,7 @@ app = typer.Typer(
         "classifier of five regions (thorax 胸廓, lungs 两肺, aorta 主动脉, heart 心影, "
         "diaphragm 膈面膈角), after Huang, Fang & Gu (J. System Simulation 2020).\n\n"
         "Pipeline: phantom -> ingest -> label -> build -> train -> evaluate -> explain -> report; "
-        "`demo` runs it all on embedded phantom data."
+        "`demo` runs it all on embedded phantom data; `serve` is the reading room for new films."
     ),
     no_args_is_help=True,
     add_completion=False,
