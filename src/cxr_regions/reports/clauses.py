@@ -7,10 +7,10 @@ masks over the regions (at ``1``, at ``u``) with the evidence behind each bit.
 
 from __future__ import annotations
 
-import re
-
 from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN
 from cxr_regions.reports.labels import Evidence
+from cxr_regions.reports.language import rules_for
+from cxr_regions.reports.postposed import PostposedChain
 from cxr_regions.reports.vocabulary import (
     CUE,
     DEVICE,
@@ -22,17 +22,8 @@ from cxr_regions.reports.vocabulary import (
     Vocabulary,
 )
 
-_SEPARATORS = frozenset("、及和与或/及并")
 _SUBJECT_REGION = {"markings": "lungs", "pleura": "diaphragm"}
 _NO_REGION = frozenset({"outside", "neutral", "subphrenic"})
-_RATIO_RE = re.compile(
-    r"心胸比[^0-9<>,;]{0,6}?(<|>|≤|≥|大于|小于|超过|高于|低于|不足)?[约为=:≈]*\s*(\d+(?:\.\d+)?)\s*"
-    r"(?:(%)|[:/](\d+(?:\.\d+)?))?"  # 0.55, 55%, or 1:2
-)
-_SHADOW = "影"
-# What may stand between a negation or hedge and the next subject of the list it opens (sides,
-# numbers, intensifiers, list marks): anything else is a statement, and the new subject starts anew.
-_LIST_GAP = re.compile(r"(?:[左右双两单侧上中下前后部第\d~、及和与或并-]|明显|明确|确切|确定|肯定|显著)*")
 # One sentence's result: bit masks of the regions at 1 and at u, the evidence, and the
 # increased-markings statements (as lungs evidence, for the --markings-abnormal policy).
 SentenceResult = tuple[int, int, tuple[Evidence, ...], tuple[Evidence, ...]]
@@ -47,6 +38,11 @@ class SentenceReader:
         self._cues = vocabulary.cues
         self._patterns = vocabulary.patterns
         self._threshold = vocabulary.ratio_threshold
+        # the language's list joiners, list gap (what may stand between a negation or hedge and the
+        # next subject of the list it opens), shadow word and ratio phrase (language.py)
+        self._rules = rules_for(vocabulary.language)
+        postposed = self._rules.postposed
+        self._chain = PostposedChain(postposed) if postposed is not None else None
         self._targets_cache: dict[tuple[int, tuple[str, ...]], tuple[str, ...]] = {}
 
     def _targets(self, group: FindingGroup, subjects: tuple[str, ...]) -> tuple[str, ...]:
@@ -82,14 +78,14 @@ class SentenceReader:
     def _ratios(self, sentence: str) -> list[tuple[int, str]]:
         """Cardiothoracic ratios above the threshold in ``sentence``: (position, cue text)."""
         out = []
-        for m in _RATIO_RE.finditer(sentence):
+        for m in self._rules.ratio_re.finditer(sentence):
             comparator, number, percent, denominator = m.groups()
             value = float(number)
             if denominator:
                 value = value / float(denominator) if float(denominator) else 0.0
             elif percent or value > 1.0:
                 value /= 100.0
-            if comparator in ("<", "≤", "小于", "低于", "不足"):
+            if comparator in self._rules.below:
                 continue
             if value > self._threshold or (comparator is not None and value >= self._threshold):
                 out.append((m.start(), m.group()))
@@ -114,7 +110,8 @@ class SentenceReader:
                     segments.append((lo, k, text_start, start))
                 lo, text_start = k + 1, end
         segments.append((lo, len(toks), text_start, len(sentence)))
-        ratios = self._ratios(sentence) if "心胸比" in sentence else ()
+        rules, chain = self._rules, self._chain
+        ratios = self._ratios(sentence) if rules.ratio_trigger in sentence else ()
         targets = self._targets
 
         entries: list[list] = []  # [region, value, cue text, clause number, hedge cue]
@@ -139,6 +136,8 @@ class SentenceReader:
             scope = len(entries)
             token_end = -1
             named = False  # the token before names a thing (a subject, device, explanation...)
+            if chain is not None:
+                chain.reset()
             for k in range(lo, hi):
                 start, end, cue, text = toks[k]
                 kind = cue.kind
@@ -157,7 +156,7 @@ class SentenceReader:
                     fgroup = cue.group
                     if fgroup is None:
                         continue
-                    if after_thing and text == _SHADOW:
+                    if after_thing and text == rules.shadow:
                         continue  # 纵隔影, 置管影, 外物影, 血管影: the shadow of the thing just named
                     if last == DEVICE and fgroup.device_owned:
                         continue
@@ -165,6 +164,8 @@ class SentenceReader:
                     if neg or explained == NORMAL:
                         continue
                     value = UNCERTAIN if hedge or explained == UNCERTAIN else ABNORMAL
+                    if chain is not None:
+                        chain.finding(sentence, len(entries), cue, value, hedge, start, end)
                     regions = targets(fgroup, group if own_subject or fgroup.carry else ())
                     for region in regions:
                         entries.append([region, value, text, number, hedge])
@@ -173,9 +174,11 @@ class SentenceReader:
                 elif kind == SUBJECT:
                     subject = cue.subject or cue.part
                     fresh = False
+                    if chain is not None:
+                        chain.subject(sentence, start, subject, entries, number, targets, markings)
                     if last == SUBJECT:
                         gap = sentence[subject_end:start]
-                        if not gap:
+                        if rules.adjacent(gap):
                             if cue.part is not None and group:
                                 subject_end = end
                                 continue
@@ -185,7 +188,7 @@ class SentenceReader:
                                 group = (*group, subject)
                             else:
                                 group = (subject,)
-                        elif _SEPARATORS.intersection(gap):
+                        elif rules.separated(gap):
                             group = (*group, subject)
                         else:
                             group = (subject,)
@@ -196,8 +199,8 @@ class SentenceReader:
                     if (
                         fresh
                         and scoped_at >= 0
-                        and not _LIST_GAP.fullmatch(sentence, scoped_at, start)
-                        and not _SEPARATORS.intersection(sentence[gap_start:start])
+                        and not rules.list_gap.fullmatch(sentence, scoped_at, start)
+                        and not rules.separated(sentence[gap_start:start])
                     ):
                         # "心影未见增大主动脉迂曲": the denial was said of the subject before it
                         neg, hedge, scoped_at, scope = False, None, -1, len(entries)
