@@ -99,18 +99,18 @@ class SentenceReader:
             for m in self._finditer(sentence)
             if (text := m.group())
         ]
+        rules, chain = self._rules, self._chain
         # Clauses: runs of tokens between boundary marks (, : ( ) and a ? that closes its clause).
         segments = []
         lo = text_start = 0
         for k, (start, end, cue, _) in enumerate(toks):
-            if cue.boundary:
+            if cue.boundary and (rules.ends_clause is None or rules.ends_clause(sentence, start)):
                 if cue.hedge_post:
                     segments.append((lo, k + 1, text_start, end))
                 else:
                     segments.append((lo, k, text_start, start))
                 lo, text_start = k + 1, end
         segments.append((lo, len(toks), text_start, len(sentence)))
-        rules, chain = self._rules, self._chain
         ratios = self._ratios(sentence) if rules.ratio_trigger in sentence else ()
         targets = self._targets
 
@@ -200,7 +200,7 @@ class SentenceReader:
                         fresh
                         and scoped_at >= 0
                         and not rules.list_gap.fullmatch(sentence, scoped_at, start)
-                        and not rules.separated(sentence[gap_start:start])
+                        and not (rules.continues or rules.separated)(sentence[gap_start:start])
                     ):
                         # "心影未见增大主动脉迂曲": the denial was said of the subject before it
                         neg, hedge, scoped_at, scope = False, None, -1, len(entries)

@@ -16,11 +16,14 @@ from collections.abc import Mapping
 
 from cxr_regions.reports.normalise import literal_branches
 
-# A comma that closes a clause: one that is not followed, before the next comma, by a list's last
-# "and"/"or" (or by another comma) without a verb between ("..., the heart is enlarged and ...").
 _VERB = r"\b(?:is|are|was|were|has|have|had|appears?|seems?|remains?|shows?|demonstrates?)\b"
-COMMA_BOUNDARY = rf",(?!(?:(?!{_VERB})[^,])*?(?:,|\b(?:and|or|nor)\b))"
-BOUNDARY_MARKS = ":()?"  # with the comma above: clause boundaries (a ? also hedges its clause)
+# A comma followed, before the next comma, by a list's last "and"/"or" (or by another comma) without a
+# verb between is a list comma ("..., the heart is enlarged and ..." is not).
+_LIST_COMMA = re.compile(rf"(?:(?!{_VERB})[^,])*?(?:,|\b(?:and|or|nor)\b)")
+# A sentence that opens with a negation and holds no verb and no turn ("but", "with") is one negated
+# list, commas or not ("negative for pneumothorax, pleural effusion").
+_NEGATED_LIST = re.compile(r"(?:no|without|negative for|free of)\b")
+_TURN = re.compile(rf"{_VERB}|\b(?:but|however|though|although|with|except|otherwise|other than)\b")
 _SPACE_RUN = re.compile(r"[ \t\xa0\u3000]+")
 # A line break that starts a new statement: a blank line, a numbered item or a bullet.
 _HARD_BREAK = re.compile(r"\n\s*(?=\n|\d{1,2}[.)]\s|[-*•·])")
@@ -63,6 +66,13 @@ class EnglishNormaliser:
         return text
 
 
+def comma_ends_clause(sentence: str, at: int) -> bool:
+    """Whether the comma at ``at`` ends a clause (a comma inside a list or a negated list does not)."""
+    if _LIST_COMMA.match(sentence, at + 1):
+        return False
+    return not (_NEGATED_LIST.match(sentence) and not _TURN.search(sentence))
+
+
 def english_sentences(text: str) -> list[str]:
     """Split normalised English text into sentences (full stops not in a number, ; ! line breaks)."""
     return [s for s in (part.strip() for part in _SENTENCE_END.split(text)) if s]
@@ -73,7 +83,7 @@ def english_token_alternatives(literals: list[str], patterns: list[str]) -> list
 
     ``patterns`` are the ``re:`` entries, already written as ``head(?P<name>rest)``.
     """
-    marks = [t for t in literals if not t[0].isalnum() and t != ","]
+    marks = [t for t in literals if not t[0].isalnum()]
     words = [t for t in literals if t[0].isalnum()]
     body = "|".join([*patterns, *literal_branches(words)])
-    return [*(re.escape(m) for m in marks), COMMA_BOUNDARY, rf"\b(?:{body})(?!\w)"]
+    return [*(re.escape(m) for m in marks), rf"\b(?:{body})(?!\w)"]

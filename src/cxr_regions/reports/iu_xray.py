@@ -135,6 +135,9 @@ NO_GOLD = frozenset({"no indexing"})  # reports that were not indexed have no go
 # Device tags whose anatomy word names an organ changed by the device (a prosthetic valve, a stent).
 _DEVICE_ORGANS = frozenset({"aortic valve", "mitral valve", "coronary vessels", "aorta", "aorta, thoracic"})
 _DEVICES = frozenset(h for h, (regions, anatomy) in HEADS.items() if anatomy and not regions)
+_LUNG_IN_THORAX = frozenset(
+    {"calcified granuloma", "granuloma", "granulomatous disease", "nodule", "cicatrix", "volume loss"}
+)
 _NOT_A_FINDING = {  # (head, modifier) pairs the policy reads as no finding
     ("lung", "azygos lobe"),  # a normal variant
     ("cardiac shadow", "obscured"),  # an obscured heart: the cause lies next door (policy § heart)
@@ -159,6 +162,8 @@ def tag_regions(tag: str) -> tuple[str, ...] | None:
     if by_anatomy:
         for word in rest:
             region = ANATOMY.get(word)
+            if word == "thorax" and head in _LUNG_IN_THORAX:
+                region = "lungs"  # "nodules throughout the chest": the hemithorax, not the chest wall
             if region is None:
                 continue
             if head in _DEVICES:

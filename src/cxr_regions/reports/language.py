@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from cxr_regions.errors import UserError
+from cxr_regions.reports.english import EnglishNormaliser, comma_ends_clause, english_sentences
+from cxr_regions.reports.normalise import Normaliser, sentences
 
 LANGUAGES = ("zh", "en")
 LANGUAGE_CHOICES = (*LANGUAGES, "auto")
@@ -32,6 +34,8 @@ class LanguageRules:
     ratio_trigger: str  # a sentence holding this may state a cardiothoracic ratio
     ratio_re: re.Pattern[str]  # groups: comparator, number, percent, denominator
     below: frozenset[str]  # comparators that say "below"
+    ends_clause: Callable[[str, int], bool] | None = None  # whether a boundary mark there ends its clause
+    continues: Callable[[str], bool] | None = None  # a negated list goes on past a new subject
     postposed: re.Pattern[str] | None = None  # a subject after its findings ("of the aorta"): postposed.py
 
 
@@ -51,16 +55,20 @@ ZH = LanguageRules(
     below=frozenset({"<", "≤", "小于", "低于", "不足"}),
 )
 
-_EN_SEPARATOR = re.compile(r"\s*(?:,|/|&|and|or|as well as|,\s*and|,\s*or)\s*")
+_EN_SEPARATOR = re.compile(r"\s*(?:,|/|-|&|and|or|as well as|,\s*and|,\s*or)?\s*(?:the\s+|both\s+)?")
+_EN_NEGATED_LIST = re.compile(r",|/|\b(?:or|nor)\b")
 _EN_ADJACENT = re.compile(r"\s*")
 EN = LanguageRules(
     name="en",
     separated=lambda gap: _EN_SEPARATOR.fullmatch(gap) is not None,
+    ends_clause=lambda sentence, at: sentence[at] != "," or comma_ends_clause(sentence, at),
+    continues=lambda gap: _EN_NEGATED_LIST.search(gap) is not None,  # "no X or Y", not "not X and the Y"
     adjacent=lambda gap: _EN_ADJACENT.fullmatch(gap) is not None,
     list_gap=re.compile(
         r"(?:\s|,|-|\d|left|right|bilateral|bilaterally|both|either|the|a|an|any|of|in|at|within|"
         r"and|or|upper|middle|mid|lower|lobes?|definite|definitive|evidence|significant|obvious|"
-        r"acute|focal|large|small|new|visible|other|additional|further|signs?|findings?)*"
+        r"acute|focal|large|small|new|visible|other|additional|further|signs?|findings?|for|to|suggest|"
+        r"suggestion|suggestive|seen|identified)*"
     ),
     shadow=None,
     ratio_trigger="ratio",
@@ -71,11 +79,15 @@ EN = LanguageRules(
     ),
     below=frozenset({"<", "less than", "below", "under"}),
     postposed=re.compile(
-        r"\s*(?:(?:of|in|at|within|involving|along|about|around|near|from|to|on)\s+)?"
+        r"\s*(?:(?:changes?|disease|deformit(?:y|ies)|findings?)\s+)?"
+        r"(?:(?:is|are|was|were)\s+(?:present|seen|noted|identified|visualized)\s+)?"
+        r"(?:(?:of|in|at|within|involving|along|about|around|near|from|to|on|through|throughout|across|"
+        r"overlying|crossing|crosses)\s+)?"
         r"(?:(?:the|both|left|right|bilateral|a|an|visualized|visible|imaged|upper|middle|mid|lower|"
         r"posterior|anterior|lateral|medial|distal|proximal|superior|inferior|\d+(?:st|nd|rd|th)?|"
         r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
         r"several|multiple|mild|mildly|minimal|slight|slightly|moderate|moderately|severe|severely|"
+        r"chronically|diffusely|diffuse|"
         r"-)\s*)*"
     ),
 )
@@ -104,20 +116,10 @@ def detect_language(text: str) -> str:
 def normaliser_for(language: str, rewrites: Mapping[str, str]) -> Callable[[str], str]:
     """The text normaliser of ``language`` with the vocabulary's rewrites."""
     if rules_for(language).name == "en":
-        from cxr_regions.reports.english import EnglishNormaliser
-
         return EnglishNormaliser(rewrites)
-    from cxr_regions.reports.normalise import Normaliser
-
     return Normaliser(rewrites)
 
 
 def splitter_for(language: str) -> Callable[[str], list[str]]:
     """How normalised text of ``language`` is cut into sentences."""
-    if rules_for(language).name == "en":
-        from cxr_regions.reports.english import english_sentences
-
-        return english_sentences
-    from cxr_regions.reports.normalise import sentences
-
-    return sentences
+    return english_sentences if rules_for(language).name == "en" else sentences

@@ -52,7 +52,7 @@ class PostposedChain:
         """A subject word at ``start``: give the chain before it to ``subject`` if only a postposed gap
         (of/in/at the, sides, ordinals...) lies between."""
         items = self._items
-        if items and self._postposed.fullmatch(sentence, items[-1][4], start):
+        if items and subject != "neutral" and self._postposed.fullmatch(sentence, items[-1][4], start):
             del entries[items[0][0] :]
             for _, cue, value, hedge, _ in items:
                 if subject == "markings" and cue.markings:

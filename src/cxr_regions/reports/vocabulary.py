@@ -213,7 +213,7 @@ def _compile(layers: list[tuple[VocabularyFile, str]]) -> Vocabulary:
             for i, term in enumerate(getattr(spec, key)):
                 add(term, src, f"{key}[{i}]", **{role: True})
 
-    for mark in _BOUNDARIES:  # English: a comma inside a list is no boundary (english.COMMA_BOUNDARY)
+    for mark in _BOUNDARIES:  # English: not a comma in a list (english.py)
         cues.setdefault(mark, Cue(text=mark)).boundary = True
     for cue in cues.values():
         cue.names = bool(
