@@ -109,7 +109,8 @@ def test_an_unknown_language_is_a_user_error() -> None:
 def test_an_english_file_extends_the_english_default(tmp_path: Path) -> None:
     extra = tmp_path / "ours.yaml"
     extra.write_text(
-        "language: en\nextends: default\nfindings:\n  - name: ours\n    fixed: [lungs]\n    terms: [lung thing]\n",
+        "language: en\nextends: default\n"
+        "findings:\n  - name: ours\n    fixed: [lungs]\n    terms: [lung thing]\n",
         encoding="utf-8",
     )
     vocabulary = load_vocabulary(extra)

@@ -136,7 +136,16 @@ NO_GOLD = frozenset({"no indexing"})  # reports that were not indexed have no go
 _DEVICE_ORGANS = frozenset({"aortic valve", "mitral valve", "coronary vessels", "aorta", "aorta, thoracic"})
 _DEVICES = frozenset(h for h, (regions, anatomy) in HEADS.items() if anatomy and not regions)
 _LUNG_IN_THORAX = frozenset(
-    {"calcified granuloma", "granuloma", "granulomatous disease", "nodule", "cicatrix", "volume loss"}
+    {
+        "calcified granuloma",
+        "granuloma",
+        "granulomatous disease",
+        "nodule",
+        "cicatrix",
+        "volume loss",
+        "opacity",
+        "density",
+    }
 )
 _NOT_A_FINDING = {  # (head, modifier) pairs the policy reads as no finding
     ("lung", "azygos lobe"),  # a normal variant
