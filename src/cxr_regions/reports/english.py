@@ -23,10 +23,14 @@ _LIST_COMMA = re.compile(rf"(?:(?!{_VERB})[^,])*?(?:,|\b(?:and|or|nor)\b)")
 # A sentence that opens with a negation and holds no verb and no turn ("but", "with") is one negated
 # list, commas or not ("negative for pneumothorax, pleural effusion").
 _NEGATED_LIST = re.compile(r"(?:no|without|negative for|free of)\b")
-# A comma one word after a negation lists adjectives or the negation's first items ("no acute, displaced
-# rib fractures", "no pneumothorax, effusion ..."), unless a new statement starts after it ("no effusion,
-# the heart is enlarged").
-_AFTER_NEGATION = re.compile(r"(?:^|.*\b)(?:no|without|negative for|free of)(?:\s+[\w-]+)?\s*$")
+# A comma after a negation with no verb or turn between lists adjectives or the negation's items ("no
+# acute, displaced rib fractures", "clear without focal opacity, pleural effusion, pneumothorax"), unless
+# a new statement follows it ("no effusion, the heart is enlarged").
+_AFTER_NEGATION = re.compile(
+    rf"(?:^|.*\b)(?:no|without|negative for|free of|clear of)\b(?:(?!{_VERB}|\b(?:but|however|with)\b).)*$"
+)
+_JUST_AFTER_NEGATION = re.compile(r"(?:^|.*\b)(?:no|without|negative for|free of|clear of)(?:\s+[\w-]+)?\s*$")
+_NO_VERB_AHEAD = re.compile(rf"(?:(?!{_VERB})[^,])*(?:,|$)")
 _STATEMENT = re.compile(r"\s*(?:the|there|a|an|this|these|it|its)\b")
 _TURN = re.compile(rf"{_VERB}|\b(?:but|however|though|although|with|except|otherwise|other than)\b")
 _SPACE_RUN = re.compile(r"[ \t\xa0\u3000]+")
@@ -75,7 +79,11 @@ def comma_ends_clause(sentence: str, at: int) -> bool:
     """Whether the comma at ``at`` ends a clause (a comma inside a list or a negated list does not)."""
     if _LIST_COMMA.match(sentence, at + 1):
         return False
-    if _AFTER_NEGATION.match(sentence[:at]) and not _STATEMENT.match(sentence, at + 1):
+    if (
+        _AFTER_NEGATION.match(sentence[:at])
+        and not _STATEMENT.match(sentence, at + 1)
+        and (_NO_VERB_AHEAD.match(sentence, at + 1) or _JUST_AFTER_NEGATION.match(sentence[:at]))
+    ):
         return False
     return not (_NEGATED_LIST.match(sentence) and not _TURN.search(sentence))
 
