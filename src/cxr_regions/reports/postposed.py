@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from cxr_regions.reports.vocabulary import Cue
 
-_CHAIN_GAP = re.compile(r"\s*(?:,|and|or|,\s*and|,\s*or)?\s*")
+_CHAIN_GAP = re.compile(r"\s*(?:,|/|and|or|and/or|,\s*and|,\s*or)?\s*")
 
 
 class PostposedChain:
