@@ -257,7 +257,7 @@ class SentenceReader:
         found = []
         make = tuple.__new__  # Evidence without the Python-level NamedTuple constructor
         for region, value, cue_text, number, hedge_text in entries:
-            clause = sentence[segments[number][2] : segments[number][3]]
+            clause = sentence[segments[number][2] : segments[number][3]].strip()
             if value == ABNORMAL:
                 abnormal |= REGION_BIT[region]
                 found.append(make(Evidence, (region, value, clause, cue_text)))
@@ -265,7 +265,7 @@ class SentenceReader:
                 uncertain |= REGION_BIT[region]
                 found.append(make(Evidence, (region, value, clause, f"{cue_text} [{hedge_text}]")))
         marked = tuple(
-            make(Evidence, ("lungs", ABNORMAL, sentence[segments[n][2] : segments[n][3]], cue_text))
+            make(Evidence, ("lungs", ABNORMAL, sentence[segments[n][2] : segments[n][3]].strip(), cue_text))
             for cue_text, n in markings
         )
         return abnormal, uncertain, tuple(found), marked

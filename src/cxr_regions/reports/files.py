@@ -19,10 +19,10 @@ from cxr_regions.config import save_config
 from cxr_regions.fileio import atomic_path
 from cxr_regions.progress import progress_bar
 from cxr_regions.regions import REGION_KEYS, to_binary
+from cxr_regions.reports.bilingual import AutoLabeler, make_labeler
 from cxr_regions.reports.labeler import STATUS_EMPTY, Evidence, Labeler
 from cxr_regions.reports.tables import count_rows
 from cxr_regions.reports.texts import open_report_table
-from cxr_regions.reports.vocabulary import load_vocabulary
 
 ID_COLUMN = "report_id"
 OUTPUT_COLUMNS = (ID_COLUMN, *REGION_KEYS, "label_string", "markings_only", "status", "evidence")
@@ -40,6 +40,7 @@ class LabelConfig:
     markings_abnormal: bool = False
     vocabulary: str | None = None
     chunk_rows: int = 20_000
+    language: str = "zh"
 
 
 @dataclass
@@ -75,16 +76,19 @@ def label_file(
     chunk_rows: int = 20_000,
     progress: bool = True,
     on_chunk: Callable[[int], None] | None = None,
+    language: str = "zh",
 ) -> LabelSummary:
     """Label every report of ``input_path`` (CSV/TSV/XLSX/XLS/JSONL) into ``output_csv``.
 
     Text columns are read together (findings, then impression...). A row with no text gets all
-    ``0`` and status ``empty_text``; nothing is dropped.
+    ``0`` and status ``empty_text``; nothing is dropped. ``language``: ``zh``, ``en`` or ``auto`` (each
+    report in the language its script shows).
     """
+
     started = time.perf_counter()
     table = open_report_table(input_path, id_col, text_cols)
     info, ident, texts = table.info, table.id_col, list(table.text_cols)
-    labeler = Labeler(load_vocabulary(vocabulary), markings_abnormal=markings_abnormal)
+    labeler = make_labeler(language, vocabulary, markings_abnormal=markings_abnormal)
     summary = LabelSummary(output=str(output_csv), id_col=ident, text_cols=texts, encoding=info.encoding)
     total = count_rows(info) if info.kind == "excel" else info.size_bytes
 
@@ -107,6 +111,7 @@ def label_file(
         markings_abnormal=markings_abnormal,
         vocabulary=None if vocabulary is None else str(vocabulary),
         chunk_rows=chunk_rows,
+        language=language,
     )
     save_config(config, config_path(output_csv), command="label")
     return summary
@@ -118,7 +123,9 @@ def config_path(output_csv: str | Path) -> Path:
     return output_csv.with_name(output_csv.stem + ".config.yaml")
 
 
-def _rows(labeler: Labeler, ids: list[str], bodies: list[str], binary: bool, summary: LabelSummary):
+def _rows(
+    labeler: Labeler | AutoLabeler, ids: list[str], bodies: list[str], binary: bool, summary: LabelSummary
+):
     label = labeler.label
     abnormal, uncertain = summary.abnormal, summary.uncertain
     for ident, body in zip(ids, bodies, strict=True):

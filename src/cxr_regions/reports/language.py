@@ -67,7 +67,7 @@ EN = LanguageRules(
     list_gap=re.compile(
         r"(?:\s|,|-|\d|left|right|bilateral|bilaterally|both|either|the|a|an|any|of|in|at|within|"
         r"and|or|upper|middle|mid|lower|lobes?|definite|definitive|evidence|significant|obvious|"
-        r"acute|focal|large|small|new|visible|other|additional|further|signs?|findings?|for|to|suggest|"
+        r"acute|focal|large|small|new|visible|other|additional|further|signs?|findings?|for|to|suggest|xxxx|"
         r"suggestion|suggestive|seen|identified)*"
     ),
     shadow=None,
@@ -87,7 +87,7 @@ EN = LanguageRules(
         r"posterior|anterior|lateral|medial|distal|proximal|superior|inferior|\d+(?:st|nd|rd|th)?|"
         r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
         r"several|multiple|mild|mildly|minimal|slight|slightly|moderate|moderately|severe|severely|"
-        r"chronically|diffusely|diffuse|"
+        r"chronically|diffusely|diffuse|xxxx|"
         r"-)\s*)*"
     ),
 )
