@@ -7,6 +7,8 @@ masks over the regions (at ``1``, at ``u``) with the evidence behind each bit.
 
 from __future__ import annotations
 
+import re
+
 from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN
 from cxr_regions.reports.labels import Evidence
 from cxr_regions.reports.language import rules_for
@@ -24,9 +26,19 @@ from cxr_regions.reports.vocabulary import (
 
 _SUBJECT_REGION = {"markings": "lungs", "pleura": "diaphragm"}
 _NO_REGION = frozenset({"outside", "neutral", "subphrenic"})
-# One sentence's result: bit masks of the regions at 1 and at u, the evidence, and the
-# increased-markings statements (as lungs evidence, for the --markings-abnormal policy).
-SentenceResult = tuple[int, int, tuple[Evidence, ...], tuple[Evidence, ...]]
+# Unread: a clause where no word says anything (no finding, device, negation, known-normal phrasing)
+# and at least two letters or characters are left once its words and the small words that go with
+# any statement (见, 呈, 及, sides...) are gone: "右侧胸壁见一窦道形成" leaves 窦道形成.
+_FILLER = re.compile(r"[\d\W_见可呈示及和与并两双左右侧部区内为约有一其余较稍略少许量处]+")
+_WORDY = re.compile(r"[A-Za-z\u3400-\u9fff]{2}")
+_LIST_NUMBER = re.compile(
+    r"^(?:\(?\d{1,2}[、.)]|\(\d{1,2}\)|[①-⑳]|[一二三四五六七八九十]{1,2}[、.])"
+    r"|^[左右双两单]侧?$|^[一二三四五六七八九十]{1,2}$"  # a side, a list number alone
+)
+# One sentence's result: bit masks of the regions at 1 and at u, the evidence, the
+# increased-markings statements (as lungs evidence, for the --markings-abnormal policy), and the
+# clauses that no vocabulary word read (no subject, finding, device, known-normal phrasing...).
+SentenceResult = tuple[int, int, tuple[Evidence, ...], tuple[Evidence, ...], tuple[str, ...]]
 REGION_BIT = {k: 1 << i for i, k in enumerate(REGION_KEYS)}
 
 
@@ -111,6 +123,11 @@ class SentenceReader:
                     segments.append((lo, k, text_start, start))
                 lo, text_start = k + 1, end
         segments.append((lo, len(toks), text_start, len(sentence)))
+        unread = tuple(
+            _LIST_NUMBER.sub("", sentence[a:b].strip("?"))
+            for lo_, hi_, a, b in segments
+            if not any(toks[k][2].reads for k in range(lo_, hi_)) and _unknown(sentence, a, b, toks[lo_:hi_])
+        )
         ratios = self._ratios(sentence) if rules.ratio_trigger in sentence else ()
         targets = self._targets
 
@@ -257,6 +274,8 @@ class SentenceReader:
         found = []
         make = tuple.__new__  # Evidence without the Python-level NamedTuple constructor
         for region, value, cue_text, number, hedge_text in entries:
+            if value == NORMAL:
+                continue
             clause = sentence[segments[number][2] : segments[number][3]].strip()
             if value == ABNORMAL:
                 abnormal |= REGION_BIT[region]
@@ -268,7 +287,7 @@ class SentenceReader:
             make(Evidence, ("lungs", ABNORMAL, sentence[segments[n][2] : segments[n][3]].strip(), cue_text))
             for cue_text, n in markings
         )
-        return abnormal, uncertain, tuple(found), marked
+        return abnormal, uncertain, tuple(found), marked, unread
 
     def _cancel(
         self, entries: list[list], clause_start: int, inherited: tuple[str, ...], mode: str, cue: str
@@ -277,9 +296,20 @@ class SentenceReader:
 
         Those are the findings earlier in the same clause, or else those of the earlier clauses of
         the sentence about the subject this clause carried over (all of them when it carried none).
+        A part of a two-region finding can go on its own: "液气胸引流术后，…，气胸已消失" takes back
+        the air (lungs) of the 液气胸 and leaves its fluid (an earlier cue of the same region that
+        holds the gone cue and gave a second region too).
         """
         if len(entries) > clause_start:
             lo, regions = clause_start, set()
+            if mode == NORMAL:  # withdrawn in place (value 0), so that the reader's indices hold
+                gone = {(e[0], e[2]) for e in entries[clause_start:]}
+                before = entries[:clause_start]
+                for e in before:
+                    if any(r == e[0] and t in e[2] and t != e[2] for r, t in gone) and any(
+                        o[2] == e[2] and o[3] == e[3] and o[0] != e[0] for o in before
+                    ):
+                        e[1] = NORMAL
         else:
             lo, regions = 0, {_SUBJECT_REGION.get(s, s) for s in inherited if s not in _NO_REGION}
         keep = entries[:lo]
@@ -292,6 +322,16 @@ class SentenceReader:
                     entry[4] = cue
                 keep.append(entry)
         entries[:] = keep
+
+
+def _unknown(sentence: str, start: int, end: int, toks: list) -> bool:
+    """Whether the clause ``sentence[start:end]`` holds text that none of its tokens covers."""
+    parts, at = [], start
+    for lo, hi, _, _ in toks:
+        parts.append(sentence[at:lo])
+        at = hi
+    parts.append(sentence[at:end])
+    return _WORDY.search(_FILLER.sub("", _LIST_NUMBER.sub("", "".join(parts)))) is not None
 
 
 def _finding_follows(toks: list, lo: int, hi: int) -> bool:

@@ -48,11 +48,17 @@ def register(app: typer.Typer) -> None:
             "--language",
             help="Report language: zh (Chinese), en (English) or auto (per report, by its script).",
         ),
+        review: Path | None = typer.Option(
+            None,
+            "--review",
+            help="Also write the clauses the labeler could not read, most frequent first "
+            "(clause, reports, example_report_id): words to add to your vocabulary file.",
+        ),
     ) -> None:
         """Label chest-film reports with the five regions (1 abnormal, u uncertain, 0 normal).
 
         Writes labels.csv (report_id, thorax lungs aorta heart diaphragm, label_string,
-        markings_only, status, evidence) and labels.config.yaml beside it.
+        markings_only, status, evidence, unread) and labels.config.yaml beside it.
         """
         from rich.console import Console
 
@@ -69,6 +75,7 @@ def register(app: typer.Typer) -> None:
             chunk_rows=chunk_rows,
             progress=not quiet,
             language=language,
+            review=review,
         )
         console = Console(stderr=True)
         rate = summary.rows / summary.seconds if summary.seconds else 0.0
@@ -85,6 +92,14 @@ def register(app: typer.Typer) -> None:
             f"markings only {summary.markings_only}",
             highlight=False,
         )
+        share = summary.with_unread / summary.rows if summary.rows else 0.0
+        console.print(
+            f"reports with unread clauses {summary.with_unread} ({share:.1%}); "
+            f"distinct unread clauses {summary.unread_clauses}",
+            highlight=False,
+        )
+        if review is not None:
+            console.print(f"wrote the unread clauses, most frequent first, to {review}", highlight=False)
         if summary.empty_text:
             console.print(f"[yellow]{summary.empty_text} row(s) had no text: all 0, status empty_text[/]")
         if summary.missing_id:
@@ -121,6 +136,11 @@ def register(app: typer.Typer) -> None:
         write_text(md_path, markdown)
         write_csv(csv_path, table)
         typer.echo(markdown)
+        if "unread" in frame.columns:
+            read = frame[frame["status"] != "empty_text"] if "status" in frame.columns else frame
+            with_unread = int((~read["unread"].isin(["", "[]"])).sum())
+            share = with_unread / len(read) if len(read) else 0.0
+            typer.echo(f"reports with unread clauses: {with_unread} of {len(read)} ({share:.1%})")
         typer.echo(f"wrote {md_path} and {csv_path}")
 
     @app.command("label-eval")
@@ -148,15 +168,25 @@ def register(app: typer.Typer) -> None:
             "--language",
             help="Language of the gold texts: zh, en or auto (default: en for iu, else zh).",
         ),
+        errors: Path | None = typer.Option(
+            None,
+            "--errors",
+            help="Write every disagreement (text, gold, predicted, evidence) grouped by region and rule "
+            "to this Markdown file.",
+        ),
     ) -> None:
-        """Score labels against gold: per region precision/recall/F1 (u as 1), 3-way accuracy, macro F1."""
+        """Score labels against gold: per region precision/recall/F1 (u as 1), 3-way accuracy, macro F1.
+
+        A gold file whose records name a `rule` (tests/data/policy_suite.jsonl) is scored per rule too.
+        """
         import pandas as pd
         from rich.console import Console
         from rich.table import Table
 
-        from cxr_regions.fileio import write_csv, write_json
+        from cxr_regions.fileio import write_csv, write_json, write_text
         from cxr_regions.regions import to_binary
         from cxr_regions.reports.bilingual import make_labeler
+        from cxr_regions.reports.errors import errors_markdown
         from cxr_regions.reports.iu_xray import iu_gold, parse_gold_name
         from cxr_regions.reports.scoring import read_gold, read_predictions, score
 
@@ -180,6 +210,13 @@ def register(app: typer.Typer) -> None:
             )  # fmt: skip
         console.print(table)
         console.print(f"macro F1 [bold]{result.macro_f1:.4f}[/]", highlight=False)
+        if result.rules:
+            rules = Table(title="per rule: records with all five values right")
+            for column in ("rule", "records", "passed", "pass rate"):
+                rules.add_column(column, justify="left" if column == "rule" else "right")
+            for row in result.rule_table().itertuples(index=False):
+                rules.add_row(row.rule, str(row.records), str(row.passed), f"{row.pass_rate:.3f}")
+            console.print(rules)
         if result.markings_agree is not None:
             console.print(
                 f"markings_only agreement {result.markings_agree}/{result.markings_n}", highlight=False
@@ -200,6 +237,9 @@ def register(app: typer.Typer) -> None:
                 highlight=False,
                 markup=False,
             )
+        if errors is not None:
+            write_text(errors, errors_markdown(result, title=f"Labeler disagreements: {Path(gold).name}"))
+            console.print(f"wrote {errors}")
         if out is not None:
             write_json(out / "score.json", result.to_dict())
             rows = [

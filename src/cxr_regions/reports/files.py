@@ -2,7 +2,9 @@
 
 Rows stream from the input (see :mod:`tables`) through the labeler to the output, a chunk at a
 time, so millions of reports keep memory flat; a progress bar shows bytes (or rows) done. The
-output appears atomically, with ``<name>.config.yaml`` beside it (what produced it).
+output appears atomically, with ``<name>.config.yaml`` beside it (what produced it). Clauses
+that no vocabulary word read go to the ``unread`` column and, with ``review``, into a table of the
+most frequent ones (what a hospital adds to its vocabulary file).
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ from cxr_regions.reports.tables import count_rows
 from cxr_regions.reports.texts import open_report_table
 
 ID_COLUMN = "report_id"
-OUTPUT_COLUMNS = (ID_COLUMN, *REGION_KEYS, "label_string", "markings_only", "status", "evidence")
+OUTPUT_COLUMNS = (
+    ID_COLUMN, *REGION_KEYS, "label_string", "markings_only", "status", "evidence", "unread",
+)  # fmt: skip
+REVIEW_COLUMNS = ("clause", "reports", "example_report_id")
 
 
 @dataclass
@@ -41,6 +46,7 @@ class LabelConfig:
     vocabulary: str | None = None
     chunk_rows: int = 20_000
     language: str = "zh"
+    review: str | None = None
 
 
 @dataclass
@@ -53,6 +59,8 @@ class LabelSummary:
     empty_text: int = 0
     missing_id: int = 0
     markings_only: int = 0
+    with_unread: int = 0  # reports with at least one unread clause
+    unread_clauses: int = 0  # distinct unread clauses over the file
     abnormal: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REGION_KEYS, 0))
     uncertain: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REGION_KEYS, 0))
     normal_films: int = 0
@@ -77,12 +85,14 @@ def label_file(
     progress: bool = True,
     on_chunk: Callable[[int], None] | None = None,
     language: str = "zh",
+    review: str | Path | None = None,
 ) -> LabelSummary:
     """Label every report of ``input_path`` (CSV/TSV/XLSX/XLS/JSONL) into ``output_csv``.
 
     Text columns are read together (findings, then impression...). A row with no text gets all
     ``0`` and status ``empty_text``; nothing is dropped. ``language``: ``zh``, ``en`` or ``auto`` (each
-    report in the language its script shows).
+    report in the language its script shows). ``review``: also write the unread clauses
+    of the whole file, most frequent first, with how many reports hold each and one example id.
     """
 
     started = time.perf_counter()
@@ -91,16 +101,20 @@ def label_file(
     labeler = make_labeler(language, vocabulary, markings_abnormal=markings_abnormal)
     summary = LabelSummary(output=str(output_csv), id_col=ident, text_cols=texts, encoding=info.encoding)
     total = count_rows(info) if info.kind == "excel" else info.size_bytes
+    unread: dict[str, list] = {}  # clause -> [reports, example report id]
 
     with atomic_path(output_csv) as tmp, tmp.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(OUTPUT_COLUMNS)
         with _progress(progress, total, info.path.name, rows=info.kind == "excel") as advance:
             for ids, bodies, done in table.chunks(chunk_rows):
-                writer.writerows(_rows(labeler, ids, bodies, binary, summary))
+                writer.writerows(_rows(labeler, ids, bodies, binary, summary, unread))
                 advance(done)
                 if on_chunk is not None:
                     on_chunk(summary.rows)
+    summary.unread_clauses = len(unread)
+    if review is not None:
+        write_review(review, unread)
     summary.seconds = round(time.perf_counter() - started, 3)
     config = LabelConfig(
         input=str(input_path),
@@ -112,6 +126,7 @@ def label_file(
         vocabulary=None if vocabulary is None else str(vocabulary),
         chunk_rows=chunk_rows,
         language=language,
+        review=None if review is None else str(review),
     )
     save_config(config, config_path(output_csv), command="label")
     return summary
@@ -123,8 +138,23 @@ def config_path(output_csv: str | Path) -> Path:
     return output_csv.with_name(output_csv.stem + ".config.yaml")
 
 
+def write_review(path: str | Path, unread: dict[str, list]) -> Path:
+    """The review table: unread clauses by the number of reports that hold them (most first)."""
+    ranked = sorted(unread.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(REVIEW_COLUMNS)
+        writer.writerows([clause, n, example] for clause, (n, example) in ranked)
+    return Path(path)
+
+
 def _rows(
-    labeler: Labeler | AutoLabeler, ids: list[str], bodies: list[str], binary: bool, summary: LabelSummary
+    labeler: Labeler | AutoLabeler,
+    ids: list[str],
+    bodies: list[str],
+    binary: bool,
+    summary: LabelSummary,
+    unread: dict[str, list],
 ):
     label = labeler.label
     abnormal, uncertain = summary.abnormal, summary.uncertain
@@ -153,7 +183,20 @@ def _rows(
             [str(to_binary(values[k])) for k in REGION_KEYS] if binary else [values[k] for k in REGION_KEYS]
         )
         evidence = "[" + ",".join(map(_evidence_json, result.evidence)) + "]"
-        yield [ident, *cells, string, "true" if result.markings_only else "false", result.status, evidence]
+        clauses = result.unread
+        if clauses:
+            summary.with_unread += 1
+            for clause in clauses:
+                seen = unread.get(clause)
+                if seen is None:
+                    unread[clause] = [1, ident]
+                else:
+                    seen[0] += 1
+            clauses = json.dumps(clauses, ensure_ascii=False)
+        else:
+            clauses = "[]"
+        markings = "true" if result.markings_only else "false"
+        yield [ident, *cells, string, markings, result.status, evidence, clauses]
 
 
 @lru_cache(maxsize=100_000)

@@ -64,6 +64,7 @@ class Labeler:
         abnormal = uncertain = 0
         found: list[Evidence] = []
         markings: list[Evidence] = []
+        unread: list[str] = []
         cache = self._cache
         parts = self._sentences(self.normalise(text))
         self._lookups += len(parts)
@@ -82,6 +83,8 @@ class Labeler:
                 found.extend(result[2])
             if result[3]:
                 markings.extend(result[3])
+            if result[4]:
+                unread.extend(result[4])
         markings_only = False
         if markings:
             if self.markings_abnormal:
@@ -94,7 +97,9 @@ class Labeler:
             found = [e for e in found if e.value == values[e.region]]
         if len(parts) > 1 and len(found) > 1:
             found = list(dict.fromkeys(found))  # a sentence written twice
-        return ReportLabels(values=values, markings_only=markings_only, evidence=found)
+        if len(unread) > 1:
+            unread = list(dict.fromkeys(unread))
+        return ReportLabels(values=values, markings_only=markings_only, evidence=found, unread=unread)
 
     def cache_stats(self) -> dict[str, float]:
         """Sentences looked up, read afresh, and the hit rate of the sentence cache."""

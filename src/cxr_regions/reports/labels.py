@@ -32,6 +32,7 @@ class ReportLabels:
     markings_only: bool = False
     status: str = STATUS_OK
     evidence: list[Evidence] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)  # clauses no vocabulary word read (see clauses.py)
 
     @property
     def label_string(self) -> str:

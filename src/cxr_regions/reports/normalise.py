@@ -6,7 +6,7 @@ no whitespace, soft line wraps joined, and the vocabulary's misspelling rewrites
 纵膈 -> 纵隔, 走形 -> 走行...). Speed matters (millions of reports): the usual full-width commas
 are replaced directly, and NFKC and OpenCC run only on a report holding a character they would
 change (the set of such characters is derived once from ``unicodedata`` and OpenCC themselves).
-List numbers need no step: "1." ends a sentence and "1、" reads as nothing.
+List numbers: "1." ends a sentence, and so does "2、" opening an item inside a line.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ import opencc
 # numbered item, a bullet or a bracketed number.
 _SOFT_WRAP = re.compile(r"\n(?<![。;!?.,、\n】]\n)(?!\d{1,2}[、.)](?!\d)|\(\d{1,2}\)|[·•*\-【]|\n)")
 _FULL_STOP = re.compile(r"\.(?!\d)")  # a full stop, not a decimal point
+# "2、" opening a numbered item inside a line ("1、胸椎侧弯 2、主动脉迂曲") ends the item before it;
+# not an enumeration of numbers (第5、6肋, T11、T12, 胸12、腰1).
+_LIST_ITEM = re.compile(r"(?<![\d第TLCS胸腰颈骶])(?=\d{1,2}、(?![\d第TLCS胸腰颈骶]))")
 _STOPS = (";", "!", "\n")
 # The full-width punctuation of nearly every report, replaced directly (cheaper than NFKC).
 _COMMON_WIDE = (("，", ","), ("；", ";"), ("：", ":"), ("（", "("), ("）", ")"), ("？", "?"), ("！", "!"))
@@ -154,4 +157,6 @@ def sentences(text: str) -> list[str]:
             text = text.replace(mark, "。")
     if "." in text:
         text = _FULL_STOP.sub("。", text)
+    if "、" in text:
+        text = _LIST_ITEM.sub("。", text)
     return [s for s in text.split("。") if s]

@@ -2,7 +2,9 @@
 binary reading (``u`` counts as 1), three-way accuracy, macro F1, and every disagreement.
 
 Gold files use the format of ../shared/data/zh-reports/dev.jsonl: one JSON object per line with
-``id``, ``text`` and ``labels`` (region -> ``1``/``u``/``0``), optionally ``markings_only``.
+``id``, ``text`` and ``labels`` (region -> ``1``/``u``/``0``), optionally ``markings_only``. The
+five values may also stand at the top level, and a ``rule`` field names the policy rule a record
+tests (tests/data/policy_suite.jsonl): then the pass rate per rule is scored too.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pandas as pd
 from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS, VALUES, to_binary
 from cxr_regions.reports.labeler import Labeler
+from cxr_regions.reports.vocabulary import load_vocabulary
 
 
 @dataclass
@@ -58,6 +61,7 @@ class Disagreement:
     predicted: str
     text: str
     evidence: str
+    rule: str = ""  # the record's policy rule, else what the labeler read (see :func:`reading`)
 
 
 @dataclass
@@ -69,6 +73,7 @@ class Score:
     disagreements: list[Disagreement] = field(default_factory=list)
     markings_agree: int | None = None
     markings_n: int = 0
+    rules: dict[str, list[int]] = field(default_factory=dict)  # rule -> [records passed, records]
 
     @property
     def macro_f1(self) -> float:
@@ -100,7 +105,16 @@ class Score:
                 round(self.markings_agree / self.markings_n, 4) if self.markings_agree is not None else None
             ),
             "disagreements": len(self.disagreements),
+            "rules": {k: {"passed": p, "records": n} for k, (p, n) in sorted(self.rules.items())},
         }
+
+    def rule_table(self) -> pd.DataFrame:
+        """Per policy rule: records, passed (all five values right), pass rate."""
+        rows = [
+            {"rule": k, "records": n, "passed": p, "pass_rate": round(p / n, 4)}
+            for k, (p, n) in sorted(self.rules.items())
+        ]
+        return pd.DataFrame(rows, columns=["rule", "records", "passed", "pass_rate"])
 
 
 def read_gold(path: str | Path) -> list[dict]:
@@ -118,6 +132,8 @@ def read_gold(path: str | Path) -> list[dict]:
             except json.JSONDecodeError as exc:
                 raise UserError(f"{path}: line {number}: not valid JSON ({exc.msg})") from None
             labels = record.get("labels") if isinstance(record, dict) else None
+            if labels is None and isinstance(record, dict) and all(k in record for k in REGION_KEYS):
+                labels = record["labels"] = {k: record[k] for k in REGION_KEYS}
             if not isinstance(labels, dict) or "id" not in record:
                 raise UserError(f"{path}: line {number}: needs an 'id' and a 'labels' object")
             bad = [k for k in REGION_KEYS if str(labels.get(k)) not in VALUES]
@@ -161,7 +177,7 @@ def score(
                 missing.append(rid)
                 continue
             predicted = {k: str(row[k]) for k in REGION_KEYS}
-            evidence = row.get("evidence", "")
+            evidence = row.get("evidence", "") or "[]"
             pred_markings = str(row.get("markings_only", "")).lower() == "true"
         else:
             labels = labeler.label(text)
@@ -171,6 +187,11 @@ def score(
         if "markings_only" in record:
             markings_n += 1
             markings_agree += bool(record["markings_only"]) == pred_markings
+        rule = str(record.get("rule") or "")
+        if rule:
+            tally = result.rules.setdefault(rule, [0, 0])
+            tally[1] += 1
+            tally[0] += all(str(record["labels"][k]) == predicted[k] for k in REGION_KEYS)
         for key in REGION_KEYS:
             g, p = str(record["labels"][key]), predicted[key]
             s = regions[key]
@@ -182,10 +203,32 @@ def score(
             s.fn += gb and not pb
             s.tn += not gb and not pb
             if g != p:
-                result.disagreements.append(Disagreement(rid, key, g, p, text, evidence))
+                why = rule or reading(key, p, evidence, labeler)
+                result.disagreements.append(Disagreement(rid, key, g, p, text, evidence, why))
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
         raise UserError(f"{len(missing)} gold report(s) have no row in the predictions: {shown}")
     if markings_n:
         result.markings_agree, result.markings_n = markings_agree, markings_n
     return result
+
+
+def reading(region: str, predicted: str, evidence: str, labeler: Labeler | None = None) -> str:
+    """What the labeler read for ``region``: the finding group of its evidence (``bone``,
+    ``opacity``...) and the hedge, or ``nothing read`` for a region it left at 0."""
+    try:
+        items = [e for e in json.loads(evidence or "[]") if e.get("region") == region]
+    except (json.JSONDecodeError, AttributeError):
+        items = []
+    if predicted == "0" or not items:
+        return "nothing read (0)"
+    cues = (labeler.vocabulary if labeler is not None else load_vocabulary()).cues
+    names = []
+    for item in items:
+        cue_text, _, hedge = str(item.get("cue", "")).partition(" [")
+        cue = cues.get(cue_text)
+        group = cue.group.name if cue is not None and cue.group is not None else "cardiothoracic ratio"
+        if cue is None and not cue_text.startswith("心胸比"):
+            group = "finding"
+        names.append(group + (" hedged" if hedge else ""))
+    return ", ".join(dict.fromkeys(names))

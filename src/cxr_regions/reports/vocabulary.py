@@ -61,9 +61,11 @@ class Cue:
     scope_break: bool = False
     ignore: bool = False
     descriptor: bool = False
+    normal: bool = False
     boundary: bool = False
     names: bool = False  # names a thing (subject, part, device, explanation, ignored word, non-lung finding)
     kind: int = 0  # how the labeler dispatches it: IGNORE, SUBJECT, FINDING, DEVICE or CUE
+    reads: bool = False  # a clause holding it was read (one with none is reported as unread)
 
     def roles(self) -> set[str]:
         out = set()
@@ -87,6 +89,7 @@ class Cue:
             "scope_break",
             "ignore",
             "descriptor",
+            "normal",
         ):
             if getattr(self, name):
                 out.add(name)
@@ -104,7 +107,7 @@ def _kind(cue: Cue) -> int:
         return FINDING
     if cue.device:
         return DEVICE
-    if cue.ignore or cue.descriptor or (cue.boundary and not cue.hedge_post):
+    if cue.ignore or cue.descriptor or cue.normal or (cue.boundary and not cue.hedge_post):
         return IGNORE
     return CUE
 
@@ -159,6 +162,7 @@ _ROLES = {
     "markings": "markings",
     "ignore": "ignore",
     "descriptors": "descriptor",
+    "normal": "normal",
 }
 
 
@@ -225,6 +229,17 @@ def _compile(layers: list[tuple[VocabularyFile, str]]) -> Vocabulary:
             or (cue.group is not None and cue.group.is_thing)
         )
         cue.kind = _kind(cue)
+        cue.reads = bool(  # a subject alone is not enough: "胸壁见窦道" says nothing the labeler knows
+            cue.kind in (FINDING, DEVICE)
+            or cue.subject == "neutral"
+            or cue.neg_pre
+            or cue.neg_post
+            or cue.normal
+            or cue.ignore
+            or cue.advice
+            or cue.explained
+            or cue.resolved
+        )
 
     literals = {canonical(t): c for t, c in cues.items() if not t.startswith(REGEX_PREFIX)}
     patterns: dict[str, Cue] = {}

@@ -142,6 +142,7 @@ class VocabularyFile(_Strict):
     markings: list[Term] = Field(default_factory=list)
     ignore: list[Term] = Field(default_factory=list)
     descriptors: list[Term] = Field(default_factory=list)
+    normal: list[Term] = Field(default_factory=list)
     cardiothoracic_ratio: Ratio = Field(default_factory=Ratio)
 
     @field_validator("rewrites")
