@@ -69,7 +69,8 @@ class EnglishNormaliser:
         if "\n" in text:
             text = _HARD_BREAK.sub(".\n", text)
             text = text.replace("\n", " ")
-        text = _SPACE_RUN.sub(" ", text)
+        if "  " in text or "\t" in text or "\xa0" in text or "\u3000" in text:
+            text = _SPACE_RUN.sub(" ", text)
         if self._rewrite_re is not None:
             text = self._rewrite_re.sub(self._rewrite, text)
         return text
