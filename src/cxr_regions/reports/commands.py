@@ -241,7 +241,7 @@ def register(app: typer.Typer) -> None:
             write_text(errors, errors_markdown(result, title=f"Labeler disagreements: {Path(gold).name}"))
             console.print(f"wrote {errors}")
         if out is not None:
-            write_json(out / "score.json", result.to_dict())
+            write_json(out / "score.json", {**result.to_dict(), "reports_disagreeing_binary": len(binary)})
             rows = [
                 {**d.__dict__, **({"mesh": mesh[d.report_id]} if mesh else {})} for d in result.disagreements
             ]
