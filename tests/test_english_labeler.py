@@ -119,3 +119,35 @@ def test_an_english_file_extends_the_english_default(tmp_path: Path) -> None:
     assert labeler.label("A lung thing. Cardiomegaly.").label_string == "01010"
     with pytest.raises(UserError, match="written for language 'en'"):
         make_labeler("zh", vocabulary=extra)
+
+
+def test_label_file_reads_english_and_mixed_reports_into_the_same_labels_csv(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from cxr_regions.reports import label_file, table1
+    from cxr_regions.reports.files import OUTPUT_COLUMNS, config_path
+
+    source = tmp_path / "reports.csv"
+    pd.DataFrame(
+        {
+            "accession_number": ["A1", "A2", "A3", "A4"],
+            "findings": [
+                "The heart is enlarged. No pleural effusion.",
+                "Lungs are clear. Degenerative changes of the thoracic spine.",
+                "Normal chest.",
+                "心影增大。右侧胸腔积液。",
+            ],
+        }
+    ).to_csv(source, index=False)
+    english = tmp_path / "en.csv"
+    label_file(source, english, progress=False, language="en")
+    frame = pd.read_csv(english, dtype=str, keep_default_na=False)
+    assert tuple(frame.columns) == OUTPUT_COLUMNS
+    assert list(frame["label_string"][:3]) == ["00010", "10000", "00000"]
+    assert "thoracic spine" in frame["evidence"][1]
+    assert "language: en" in config_path(english).read_text(encoding="utf-8")
+    mixed = tmp_path / "auto.csv"
+    label_file(source, mixed, progress=False, language="auto")
+    assert list(pd.read_csv(mixed, dtype=str)["label_string"]) == ["00010", "10000", "00000", "00011"]
+    table = table1(pd.read_csv(mixed, dtype=str, keep_default_na=False))  # Table 1 as for Chinese
+    assert int(table.loc[table["label"] == "heart", "films"].iloc[0]) == 2
