@@ -103,3 +103,11 @@ def test_label_eval_on_the_evaluation_half_reports_scores_and_disagreements(tmp_
     assert score["macro_f1"] > 0.9  # a floor against breakage; the measured figure is in the README
     assert 0 < score["reports_disagreeing_binary"] < score["reports"] / 4
     assert "mesh" in (tmp_path / "disagreements.csv").read_text(encoding="utf-8").splitlines()[0]
+
+
+def test_the_mapping_table_in_the_docs_names_every_head() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[1] / "docs" / "english-labels.md").read_text(encoding="utf-8")
+    missing = [head for head in iu_xray.HEADS if f"`{head}`" not in doc]
+    assert not missing, f"docs/english-labels.md does not list {missing}"
