@@ -99,3 +99,23 @@ def test_label_eval_errors_lists_each_disagreement_by_region_and_rule(tmp_path: 
     assert "evidence: none" in diaphragm
     assert "## aorta (0)" in text
     assert "aorta.tortuous" in result.output  # a record with a rule is scored per rule
+
+
+def test_a_hospital_vocabulary_reads_what_was_unread(tmp_path: Path) -> None:
+    ours = tmp_path / "ours.yaml"
+    ours.write_text(
+        "extends: default\n"
+        "findings:\n"
+        "  - name: sinus tract\n"
+        "    region: thorax\n"
+        "    terms: [窦道]\n"
+        "normal: [未见特殊改变]\n",
+        encoding="utf-8",
+    )
+    from cxr_regions.reports import load_vocabulary
+
+    before, after = Labeler(), Labeler(load_vocabulary(ours))
+    text = "右侧胸壁见一窦道形成。膈下未见特殊改变。"
+    assert before.label(text).unread == ["右侧胸壁见一窦道形成"]
+    result = after.label(text)
+    assert result.unread == [] and result.values["thorax"] == "1"

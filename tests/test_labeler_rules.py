@@ -519,3 +519,19 @@ def test_labels_do_not_depend_on_the_sentence_cache() -> None:
     cold, warm = Labeler(), Labeler()
     warm.label(text)
     assert cold.label(text) == warm.label(text)
+
+
+def test_numbered_items_and_web_line_breaks_end_a_statement(labeler: Labeler) -> None:
+    check(
+        labeler,
+        [
+            ("1、考虑右下肺炎 2、胸椎侧弯", "1u000"),  # the hedge of item 1 does not reach item 2
+            ("1、考虑右下肺炎<br/>2、胸椎侧弯", "1u000"),
+            ("<p>考虑右下肺炎</p><p>胸椎侧弯</p>", "1u000"),
+            ("1、心影不大 2、主动脉结突出", "00100"),
+            ("右侧第4、5、6肋骨骨折", "10000"),  # an enumeration of rib numbers is no list
+            ("胸11、12椎体变扁，L1、L2椎体正常", "10000"),
+            ("两肺<b>纹理</b>增多", "00000"),
+        ],
+    )
+    assert labeler.normalise("右下肺炎\\n胸椎侧弯") == labeler.normalise("右下肺炎\n胸椎侧弯")

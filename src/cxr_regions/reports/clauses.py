@@ -35,6 +35,9 @@ _LIST_NUMBER = re.compile(
     r"^(?:\(?\d{1,2}[、.)]|\(\d{1,2}\)|[①-⑳]|[一二三四五六七八九十]{1,2}[、.])"
     r"|^[左右双两单]侧?$|^[一二三四五六七八九十]{1,2}$"  # a side, a list number alone
 )
+# "2、" opening a numbered item inside a line ("1、胸椎侧弯 2、主动脉迂曲") ends the item before it;
+# not an enumeration of numbers (第5、6肋, T11、T12, 胸12、腰1).
+_LIST_ITEM = re.compile(r"(?<![\d第TLCS胸腰颈骶])(?=\d{1,2}、(?![\d第]))")
 # One sentence's result: bit masks of the regions at 1 and at u, the evidence, the
 # increased-markings statements (as lungs evidence, for the --markings-abnormal policy), and the
 # clauses that no vocabulary word read (no subject, finding, device, known-normal phrasing...).
@@ -104,7 +107,23 @@ class SentenceReader:
         return out
 
     def read(self, sentence: str) -> SentenceResult:
-        """Read one sentence (the unit of caching: clauses share subjects only within it)."""
+        """Read one sentence (the unit of caching: clauses share subjects only within it).
+
+        Numbered items inside it ("1、… 2、…") are read as sentences of their own."""
+        if "、" in sentence:
+            items = [part for part in _LIST_ITEM.split(sentence) if part]
+            if len(items) > 1:
+                results = [self._read(item) for item in items]
+                return (
+                    sum_bits(r[0] for r in results),
+                    sum_bits(r[1] for r in results),
+                    tuple(e for r in results for e in r[2]),
+                    tuple(e for r in results for e in r[3]),
+                    tuple(c for r in results for c in r[4]),
+                )
+        return self._read(sentence)
+
+    def _read(self, sentence: str) -> SentenceResult:
         cues, patterns = self._cues, self._patterns
         toks = [
             (m.start(), m.end(), cues[text] if (name := m.lastgroup) is None else patterns[name], text)
@@ -183,7 +202,10 @@ class SentenceReader:
                     value = UNCERTAIN if hedge or explained == UNCERTAIN else ABNORMAL
                     if chain is not None:
                         chain.finding(sentence, len(entries), cue, value, hedge, start, end)
-                    regions = targets(fgroup, group if own_subject or fgroup.carry else ())
+                    subjects = group if own_subject or fgroup.carry else ()
+                    if fgroup.fixed and not own_subject and _NO_REGION.issuperset(subjects):
+                        subjects = ()  # "气管右移，右上肺不张": the carried 气管 does not hold back 肺不张
+                    regions = targets(fgroup, subjects)
                     for region in regions:
                         entries.append([region, value, text, number, hedge])
                     if regions:
@@ -268,6 +290,14 @@ class SentenceReader:
                         advice = False
                         scoped_at = -1
                         scope = len(entries)
+            if last_hedge is not None and number and not neg and _hedge_alone(toks, lo, hi):
+                # "右下肺炎症，待排", "骨折(可疑)": a clause that is only a hedge doubts the one before
+                for entry in reversed(entries[:clause_start]):
+                    if entry[3] != number - 1:
+                        break
+                    if entry[1] == ABNORMAL:
+                        entry[1] = UNCERTAIN
+                        entry[4] = last_hedge.text
             inherited = group
 
         abnormal = uncertain = 0
@@ -324,6 +354,14 @@ class SentenceReader:
         entries[:] = keep
 
 
+def sum_bits(masks) -> int:
+    """The union of region bit masks."""
+    out = 0
+    for mask in masks:
+        out |= mask
+    return out
+
+
 def _unknown(sentence: str, start: int, end: int, toks: list) -> bool:
     """Whether the clause ``sentence[start:end]`` holds text that none of its tokens covers."""
     parts, at = [], start
@@ -332,6 +370,16 @@ def _unknown(sentence: str, start: int, end: int, toks: list) -> bool:
         at = hi
     parts.append(sentence[at:end])
     return _WORDY.search(_FILLER.sub("", _LIST_NUMBER.sub("", "".join(parts)))) is not None
+
+
+def _hedge_alone(toks: list, lo: int, hi: int) -> bool:
+    """Whether the clause ``toks[lo:hi]`` is only a hedge: no subject, finding, device, explanation
+    (待排体位: the explanation is what is doubted), resolution or advice."""
+    for k in range(lo, hi):
+        cue = toks[k][2]
+        if cue.kind in (SUBJECT, FINDING, DEVICE) or cue.explained or cue.resolved or cue.advice:
+            return False
+    return True
 
 
 def _finding_follows(toks: list, lo: int, hi: int) -> bool:

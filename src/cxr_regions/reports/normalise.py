@@ -2,11 +2,13 @@
 
 Normalising makes the many ways of writing one report read the same: full-width -> half-width and
 other compatibility forms (Unicode NFKC), traditional -> simplified characters (OpenCC ``t2s``),
-no whitespace, soft line wraps joined, and the vocabulary's misspelling rewrites (肋隔角 -> 肋膈角,
+no whitespace, written-out line breaks ("\\n") made line breaks and HTML breaks (<br>, <p>) ends
+of sentences, soft line wraps joined, and the vocabulary's misspelling rewrites (肋隔角 -> 肋膈角,
 纵膈 -> 纵隔, 走形 -> 走行...). Speed matters (millions of reports): the usual full-width commas
 are replaced directly, and NFKC and OpenCC run only on a report holding a character they would
 change (the set of such characters is derived once from ``unicodedata`` and OpenCC themselves).
-List numbers: "1." ends a sentence, and so does "2、" opening an item inside a line.
+List numbers need no step: "1." ends a sentence and "1、" reads as nothing (an item "2、" inside a
+line ends the item before it: :mod:`cxr_regions.reports.clauses`, once per distinct sentence).
 """
 
 from __future__ import annotations
@@ -23,12 +25,18 @@ import opencc
 # numbered item, a bullet or a bracketed number.
 _SOFT_WRAP = re.compile(r"\n(?<![。;!?.,、\n】]\n)(?!\d{1,2}[、.)](?!\d)|\(\d{1,2}\)|[·•*\-【]|\n)")
 _FULL_STOP = re.compile(r"\.(?!\d)")  # a full stop, not a decimal point
-# "2、" opening a numbered item inside a line ("1、胸椎侧弯 2、主动脉迂曲") ends the item before it;
-# not an enumeration of numbers (第5、6肋, T11、T12, 胸12、腰1).
-_LIST_ITEM = re.compile(r"(?<![\d第TLCS胸腰颈骶])(?=\d{1,2}、(?![\d第TLCS胸腰颈骶]))")
 _STOPS = (";", "!", "\n")
 # The full-width punctuation of nearly every report, replaced directly (cheaper than NFKC).
 _COMMON_WIDE = (("，", ","), ("；", ";"), ("：", ":"), ("（", "("), ("）", ")"), ("？", "?"), ("！", "!"))
+_ESCAPED_BREAK = re.compile(r"(?:\\r)?\\n|\\r")
+_HTML_TAG = re.compile(r"</?([A-Za-z]+)[^<>]*>")
+_HTML_BREAKS = frozenset({"br", "p", "div", "li", "tr"})
+
+
+def _html_tag(match: re.Match[str]) -> str:
+    return "\n\n" if match.group(1).lower() in _HTML_BREAKS else ""  # a break, never a soft wrap
+
+
 _SPACES = (" ", "\t", "\u3000", "\xa0")
 
 
@@ -141,6 +149,10 @@ class Normaliser:
         for space in _SPACES:
             if space in text:
                 text = text.replace(space, "")
+        if "\\" in text:  # line breaks written out by a web system: "\n", "\r\n"
+            text = _ESCAPED_BREAK.sub("\n", text)
+        if "<" in text:  # HTML line breaks and tags (<br/>, <p>)
+            text = _HTML_TAG.sub(_html_tag, text)
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         if "\n" in text:
@@ -157,6 +169,4 @@ def sentences(text: str) -> list[str]:
             text = text.replace(mark, "。")
     if "." in text:
         text = _FULL_STOP.sub("。", text)
-    if "、" in text:
-        text = _LIST_ITEM.sub("。", text)
     return [s for s in text.split("。") if s]

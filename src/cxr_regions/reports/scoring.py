@@ -227,8 +227,11 @@ def reading(region: str, predicted: str, evidence: str, labeler: Labeler | None 
     for item in items:
         cue_text, _, hedge = str(item.get("cue", "")).partition(" [")
         cue = cues.get(cue_text)
-        group = cue.group.name if cue is not None and cue.group is not None else "cardiothoracic ratio"
-        if cue is None and not cue_text.startswith("心胸比"):
-            group = "finding"
+        if cue is None:
+            group = "cardiothoracic ratio" if cue_text.startswith("心胸比") else "finding"
+        elif cue.markings and (cue.group is None or "纹" in str(item.get("clause", ""))):
+            group = "increased markings"
+        else:
+            group = cue.group.name if cue.group is not None else "finding"
         names.append(group + (" hedged" if hedge else ""))
     return ", ".join(dict.fromkeys(names))
