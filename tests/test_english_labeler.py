@@ -151,3 +151,12 @@ def test_label_file_reads_english_and_mixed_reports_into_the_same_labels_csv(tmp
     assert list(pd.read_csv(mixed, dtype=str)["label_string"]) == ["00010", "10000", "00000", "00011"]
     table = table1(pd.read_csv(mixed, dtype=str, keep_default_na=False))  # Table 1 as for Chinese
     assert int(table.loc[table["label"] == "heart", "films"].iloc[0]) == 2
+
+
+def test_increased_markings_follow_the_markings_policy_in_english() -> None:
+    default, other = make_labeler("en"), make_labeler("en", markings_abnormal=True)
+    for text in ("Increased interstitial markings.", "The interstitial markings are prominent."):
+        result = default.label(text)
+        assert result.label_string == "00000" and result.markings_only
+        assert other.label(text).label_string == "01000"
+    assert other.label("No increased interstitial markings.").label_string == "00000"
