@@ -26,6 +26,7 @@ from cxr_regions.reports.vocabulary import (
 
 _SUBJECT_REGION = {"markings": "lungs", "pleura": "diaphragm"}
 _NO_REGION = frozenset({"outside", "neutral", "subphrenic"})
+_NUMBERS = re.compile(r"[\d一二三四五六七八九十、,~-]+")  # a level number between a spine and its 椎体
 # Unread: a clause where no word says anything (no finding, device, negation, known-normal phrasing)
 # and at least two letters or characters are left once its words and the small words that go with
 # any statement (见, 呈, 及, sides...) are gone: "右侧胸壁见一窦道形成" leaves 窦道形成.
@@ -37,6 +38,7 @@ _LIST_NUMBER = re.compile(
 )
 # "2、" opening a numbered item inside a line ("1、胸椎侧弯 2、主动脉迂曲") ends the item before it;
 # not an enumeration of numbers (第5、6肋, T11、T12, 胸12、腰1).
+_DIGIT_ITEM = re.compile(r"\d、")  # the cheap test first (a number after the sentence's start)
 _LIST_ITEM = re.compile(r"(?<![\d第TLCS胸腰颈骶])(?=\d{1,2}、(?![\d第]))")
 # One sentence's result: bit masks of the regions at 1 and at u, the evidence, the
 # increased-markings statements (as lungs evidence, for the --markings-abnormal policy), and the
@@ -110,7 +112,7 @@ class SentenceReader:
         """Read one sentence (the unit of caching: clauses share subjects only within it).
 
         Numbered items inside it ("1、… 2、…") are read as sentences of their own."""
-        if "、" in sentence:
+        if "、" in sentence and _DIGIT_ITEM.search(sentence, 1):
             items = [part for part in _LIST_ITEM.split(sentence) if part]
             if len(items) > 1:
                 results = [self._read(item) for item in items]
@@ -142,10 +144,11 @@ class SentenceReader:
                     segments.append((lo, k, text_start, start))
                 lo, text_start = k + 1, end
         segments.append((lo, len(toks), text_start, len(sentence)))
+        reads = [t[2].reads for t in toks]
         unread = tuple(
             _LIST_NUMBER.sub("", sentence[a:b].strip("?"))
             for lo_, hi_, a, b in segments
-            if not any(toks[k][2].reads for k in range(lo_, hi_)) and _unknown(sentence, a, b, toks[lo_:hi_])
+            if not any(reads[lo_:hi_]) and _unknown(sentence, a, b, toks[lo_:hi_])
         )
         ratios = self._ratios(sentence) if rules.ratio_trigger in sentence else ()
         targets = self._targets
@@ -217,6 +220,9 @@ class SentenceReader:
                         chain.subject(sentence, start, subject, entries, number, targets, markings)
                     if last == SUBJECT:
                         gap = sentence[subject_end:start]
+                        if cue.part is not None and group and gap and _NUMBERS.fullmatch(gap):
+                            subject_end = end  # 腰椎1椎体: the 椎体 of the lumbar spine
+                            continue
                         if rules.adjacent(gap):
                             if cue.part is not None and group:
                                 subject_end = end
