@@ -40,3 +40,15 @@ def test_parse_evidence_reads_the_labels_csv_column():
     cell = '[{"region": "heart", "value": "1", "clause": "心影增大", "cue": "增大"}]'
     assert parse_evidence(cell) == [Mark("heart", "1", "心影增大", "增大")]
     assert parse_evidence("[]") == [] and parse_evidence(float("nan")) == [] and parse_evidence(None) == []
+
+
+def test_english_evidence_is_marked_in_the_reports_own_capitals_and_spacing():
+    from cxr_regions.reports.bilingual import make_labeler
+
+    text = "The heart is  normal.\nSmall LEFT pleural effusion. Tortuous aorta."
+    marks = [Mark(e.region, e.value, e.clause, e.cue) for e in make_labeler("en").label(text).evidence]
+    assert {m.region for m in marks} == {"diaphragm", "aorta"}
+    html = str(highlight(text, marks))
+    assert "pleural effusion</mark>" in html and "Tortuous</mark>" in html
+    assert '<span class="clause r-diaphragm"' in html
+    assert _plain(html) == text

@@ -346,9 +346,10 @@ def _thresholds(thresholds: Mapping[str, float] | float, names: list[str]) -> di
 
 
 def _labeler():
-    from cxr_regions.reports import Labeler
+    """The report labeler for the panels: each report read in its own language (Chinese or English)."""
+    from cxr_regions.reports import make_labeler
 
-    return Labeler()
+    return make_labeler("auto")
 
 
 def _write_heatmaps(folder: Path, film: np.ndarray, heatmaps: Mapping[str, np.ndarray]) -> None:

@@ -65,10 +65,13 @@ def highlight(text: str, marks: Sequence[Mark]) -> Markup:
     """The text, escaped, with clause spans and cue marks.
 
     Evidence is searched for in the NFKC-normalised text (the form the labeler reads: half-width
-    punctuation) and marked on the original characters. Evidence that cannot be found is left
-    unmarked (the labels table still lists it).
+    punctuation), in lower case with runs of spaces as one (as English is read), and marked on the
+    original characters. Evidence that cannot be found is left unmarked (the labels table still lists it).
     """
-    pieces = [unicodedata.normalize("NFKC", ch) for ch in text]
+    pieces = []
+    for ch in text:
+        piece = " " if ch.isspace() else unicodedata.normalize("NFKC", ch).lower()
+        pieces.append("" if piece == " " and pieces and pieces[-1] in (" ", "") else piece)
     owner = [i for i, piece in enumerate(pieces) for _ in piece]
     normal = "".join(pieces)
 
@@ -78,11 +81,11 @@ def highlight(text: str, marks: Sequence[Mark]) -> Markup:
     clause_at: list[set[int]] = [set() for _ in text]
     cue_at: list[set[int]] = [set() for _ in text]
     for i, mark in enumerate(marks):
-        clauses = _spans(normal, mark.clause)
+        clauses = _spans(normal, mark.clause.lower())
         for span in clauses:
             for k in original(span):
                 clause_at[k].add(i)
-        for part in cue_parts(mark.cue):
+        for part in cue_parts(mark.cue.lower()):
             cues = [c for span in clauses for c in _spans(normal, part, span)] or _spans(normal, part)
             for span in cues:
                 for k in original(span):

@@ -1,8 +1,9 @@
-"""Stage 3, label: Chinese chest-film reports -> five region labels (labeling-policy.md).
+"""Stage 3, label: Chinese or English chest-film reports -> five region labels (labeling-policy.md).
 
 Public API::
 
     Labeler(vocabulary=None, markings_abnormal=False).label(text) -> ReportLabels
+    make_labeler(language="zh"|"en"|"auto", vocabulary=None) -> Labeler | AutoLabeler
     load_vocabulary(path=None) -> Vocabulary
     label_file(input_path, output_csv, id_col=None, text_cols=None, binary=False,
                markings_abnormal=False) -> LabelSummary      # writes labels.csv
@@ -25,6 +26,9 @@ _EXPORTS = {
     "Labeler": "labeler",
     "ReportLabels": "labeler",
     "label_text": "labeler",
+    "AutoLabeler": "bilingual",
+    "make_labeler": "bilingual",
+    "detect_language": "language",
     "LabelSummary": "files",
     "label_file": "files",
     "ReportTable": "texts",
@@ -44,8 +48,10 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     # ruff: noqa: F401
+    from cxr_regions.reports.bilingual import AutoLabeler, make_labeler
     from cxr_regions.reports.files import LabelSummary, label_file
     from cxr_regions.reports.labeler import Evidence, Labeler, ReportLabels, label_text
+    from cxr_regions.reports.language import detect_language
     from cxr_regions.reports.stats import table1, table1_markdown
     from cxr_regions.reports.texts import ReportTable, open_report_table, read_report_texts
     from cxr_regions.reports.vocabulary import Vocabulary, load_vocabulary

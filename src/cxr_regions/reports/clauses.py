@@ -11,6 +11,8 @@ import re
 
 from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN
 from cxr_regions.reports.labels import Evidence
+from cxr_regions.reports.language import rules_for
+from cxr_regions.reports.postposed import PostposedChain
 from cxr_regions.reports.vocabulary import (
     CUE,
     DEVICE,
@@ -22,17 +24,8 @@ from cxr_regions.reports.vocabulary import (
     Vocabulary,
 )
 
-_SEPARATORS = frozenset("、及和与或/及并")
 _SUBJECT_REGION = {"markings": "lungs", "pleura": "diaphragm"}
 _NO_REGION = frozenset({"outside", "neutral", "subphrenic"})
-_RATIO_RE = re.compile(
-    r"心胸比[^0-9<>,;]{0,6}?(<|>|≤|≥|大于|小于|超过|高于|低于|不足)?[约为=:≈]*\s*(\d+(?:\.\d+)?)\s*"
-    r"(?:(%)|[:/](\d+(?:\.\d+)?))?"  # 0.55, 55%, or 1:2
-)
-_SHADOW = "影"
-# What may stand between a negation or hedge and the next subject of the list it opens (sides,
-# numbers, intensifiers, list marks): anything else is a statement, and the new subject starts anew.
-_LIST_GAP = re.compile(r"(?:[左右双两单侧上中下前后部第\d~、及和与或并-]|明显|明确|确切|确定|肯定|显著)*")
 _NUMBERS = re.compile(r"[\d一二三四五六七八九十、,~-]+")  # a level number between a spine and its 椎体
 # Unread: a clause where no word says anything (no finding, device, negation, known-normal phrasing)
 # and at least two letters or characters are left once its words and the small words that go with
@@ -62,6 +55,11 @@ class SentenceReader:
         self._cues = vocabulary.cues
         self._patterns = vocabulary.patterns
         self._threshold = vocabulary.ratio_threshold
+        # the language's list joiners, list gap (what may stand between a negation or hedge and the
+        # next subject of the list it opens), shadow word and ratio phrase (language.py)
+        self._rules = rules_for(vocabulary.language)
+        postposed = self._rules.postposed
+        self._chain = PostposedChain(postposed) if postposed is not None else None
         self._targets_cache: dict[tuple[int, tuple[str, ...]], tuple[str, ...]] = {}
 
     def _targets(self, group: FindingGroup, subjects: tuple[str, ...]) -> tuple[str, ...]:
@@ -97,14 +95,14 @@ class SentenceReader:
     def _ratios(self, sentence: str) -> list[tuple[int, str]]:
         """Cardiothoracic ratios above the threshold in ``sentence``: (position, cue text)."""
         out = []
-        for m in _RATIO_RE.finditer(sentence):
+        for m in self._rules.ratio_re.finditer(sentence):
             comparator, number, percent, denominator = m.groups()
             value = float(number)
             if denominator:
                 value = value / float(denominator) if float(denominator) else 0.0
             elif percent or value > 1.0:
                 value /= 100.0
-            if comparator in ("<", "≤", "小于", "低于", "不足"):
+            if comparator in self._rules.below:
                 continue
             if value > self._threshold or (comparator is not None and value >= self._threshold):
                 out.append((m.start(), m.group()))
@@ -134,11 +132,12 @@ class SentenceReader:
             for m in self._finditer(sentence)
             if (text := m.group())
         ]
+        rules, chain = self._rules, self._chain
         # Clauses: runs of tokens between boundary marks (, : ( ) and a ? that closes its clause).
         segments = []
         lo = text_start = 0
         for k, (start, end, cue, _) in enumerate(toks):
-            if cue.boundary:
+            if cue.boundary and (rules.ends_clause is None or rules.ends_clause(sentence, start)):
                 if cue.hedge_post:
                     segments.append((lo, k + 1, text_start, end))
                 else:
@@ -151,7 +150,7 @@ class SentenceReader:
             for lo_, hi_, a, b in segments
             if not any(reads[lo_:hi_]) and _unknown(sentence, a, b, toks[lo_:hi_])
         )
-        ratios = self._ratios(sentence) if "心胸比" in sentence else ()
+        ratios = self._ratios(sentence) if rules.ratio_trigger in sentence else ()
         targets = self._targets
 
         entries: list[list] = []  # [region, value, cue text, clause number, hedge cue]
@@ -176,6 +175,8 @@ class SentenceReader:
             scope = len(entries)
             token_end = -1
             named = False  # the token before names a thing (a subject, device, explanation...)
+            if chain is not None:
+                chain.reset()
             for k in range(lo, hi):
                 start, end, cue, text = toks[k]
                 kind = cue.kind
@@ -194,7 +195,7 @@ class SentenceReader:
                     fgroup = cue.group
                     if fgroup is None:
                         continue
-                    if after_thing and text == _SHADOW:
+                    if after_thing and text == rules.shadow:
                         continue  # 纵隔影, 置管影, 外物影, 血管影: the shadow of the thing just named
                     if last == DEVICE and fgroup.device_owned:
                         continue
@@ -202,6 +203,8 @@ class SentenceReader:
                     if neg or explained == NORMAL:
                         continue
                     value = UNCERTAIN if hedge or explained == UNCERTAIN else ABNORMAL
+                    if chain is not None:
+                        chain.finding(sentence, len(entries), cue, value, hedge, start, end)
                     subjects = group if own_subject or fgroup.carry else ()
                     if fgroup.fixed and not own_subject and _NO_REGION.issuperset(subjects):
                         subjects = ()  # "气管右移，右上肺不张": the carried 气管 does not hold back 肺不张
@@ -213,12 +216,14 @@ class SentenceReader:
                 elif kind == SUBJECT:
                     subject = cue.subject or cue.part
                     fresh = False
+                    if chain is not None:
+                        chain.subject(sentence, start, subject, entries, number, targets, markings)
                     if last == SUBJECT:
                         gap = sentence[subject_end:start]
                         if cue.part is not None and group and gap and _NUMBERS.fullmatch(gap):
                             subject_end = end  # 腰椎1椎体: the 椎体 of the lumbar spine
                             continue
-                        if not gap:
+                        if rules.adjacent(gap):
                             if cue.part is not None and group:
                                 subject_end = end
                                 continue
@@ -228,7 +233,7 @@ class SentenceReader:
                                 group = (*group, subject)
                             else:
                                 group = (subject,)
-                        elif _SEPARATORS.intersection(gap):
+                        elif rules.separated(gap):
                             group = (*group, subject)
                         else:
                             group = (subject,)
@@ -239,8 +244,8 @@ class SentenceReader:
                     if (
                         fresh
                         and scoped_at >= 0
-                        and not _LIST_GAP.fullmatch(sentence, scoped_at, start)
-                        and not _SEPARATORS.intersection(sentence[gap_start:start])
+                        and not rules.list_gap.fullmatch(sentence, scoped_at, start)
+                        and not (rules.continues or rules.separated)(sentence[gap_start:start])
                     ):
                         # "心影未见增大主动脉迂曲": the denial was said of the subject before it
                         neg, hedge, scoped_at, scope = False, None, -1, len(entries)
@@ -307,7 +312,7 @@ class SentenceReader:
         for region, value, cue_text, number, hedge_text in entries:
             if value == NORMAL:
                 continue
-            clause = sentence[segments[number][2] : segments[number][3]]
+            clause = sentence[segments[number][2] : segments[number][3]].strip()
             if value == ABNORMAL:
                 abnormal |= REGION_BIT[region]
                 found.append(make(Evidence, (region, value, clause, cue_text)))
@@ -315,7 +320,7 @@ class SentenceReader:
                 uncertain |= REGION_BIT[region]
                 found.append(make(Evidence, (region, value, clause, f"{cue_text} [{hedge_text}]")))
         marked = tuple(
-            make(Evidence, ("lungs", ABNORMAL, sentence[segments[n][2] : segments[n][3]], cue_text))
+            make(Evidence, ("lungs", ABNORMAL, sentence[segments[n][2] : segments[n][3]].strip(), cue_text))
             for cue_text, n in markings
         )
         return abnormal, uncertain, tuple(found), marked, unread

@@ -43,6 +43,11 @@ def register(app: typer.Typer) -> None:
             20_000, "--chunk-rows", min=100, help="Rows read and labelled at a time."
         ),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+        language: str = typer.Option(
+            "zh",
+            "--language",
+            help="Report language: zh (Chinese), en (English) or auto (per report, by its script).",
+        ),
         review: Path | None = typer.Option(
             None,
             "--review",
@@ -69,6 +74,7 @@ def register(app: typer.Typer) -> None:
             vocabulary=vocabulary,
             chunk_rows=chunk_rows,
             progress=not quiet,
+            language=language,
             review=review,
         )
         console = Console(stderr=True)
@@ -139,11 +145,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command("label-eval")
     def label_eval(
-        gold: Path = typer.Option(
+        gold: str = typer.Option(
             ...,
             "--gold",
-            help="Gold JSONL (id, text, labels), like zh-reports/dev.jsonl, or a labels.csv-format "
-            "CSV such as `verdicts export` writes.",
+            help="Gold JSONL (id, text, labels), like zh-reports/dev.jsonl; a labels.csv-format CSV such "
+            "as `verdicts export` writes; or iu, iu:dev, iu:eval: the IU X-ray reports with MeSH-derived "
+            "labels, read from the installed torchxrayvision wheel (docs/english-labels.md).",
         ),
         pred: Path | None = typer.Option(
             None, "--pred", help="labels.csv to score (default: run the labeler on the gold texts)."
@@ -156,6 +163,11 @@ def register(app: typer.Typer) -> None:
             None, "-o", "--out", help="Folder for score.json and disagreements.csv (default: print only)."
         ),
         show: int = typer.Option(50, "--show", help="Disagreements to print (all are written with --out)."),
+        language: str | None = typer.Option(
+            None,
+            "--language",
+            help="Language of the gold texts: zh, en or auto (default: en for iu, else zh).",
+        ),
         errors: Path | None = typer.Option(
             None,
             "--errors",
@@ -173,22 +185,25 @@ def register(app: typer.Typer) -> None:
 
         from cxr_regions.errors import UserError
         from cxr_regions.fileio import write_csv, write_json, write_text
+        from cxr_regions.regions import to_binary
+        from cxr_regions.reports.bilingual import make_labeler
         from cxr_regions.reports.errors import errors_markdown
-        from cxr_regions.reports.labeler import Labeler
+        from cxr_regions.reports.iu_xray import iu_gold, parse_gold_name
         from cxr_regions.reports.scoring import read_gold, read_predictions, score
-        from cxr_regions.reports.vocabulary import load_vocabulary
 
-        records = read_gold(gold)
+        part = parse_gold_name(gold)
+        records = iu_gold(part) if part is not None else read_gold(gold)
         predictions = read_predictions(pred) if pred is not None else None
         if predictions is None and records and not any(str(r.get("text") or "").strip() for r in records):
             raise UserError(f"{gold}: the gold records have no report text to label; give --pred labels.csv")
         labeler = None
         if predictions is None:
-            labeler = Labeler(load_vocabulary(vocabulary), markings_abnormal=markings_abnormal)
+            lang = language or ("en" if part is not None else "zh")
+            labeler = make_labeler(lang, vocabulary, markings_abnormal=markings_abnormal)
         result = score(records, predictions, labeler=labeler)
 
         console = Console()
-        table = Table(title=f"{gold.name}: {result.reports} reports")
+        table = Table(title=f"{Path(gold).name}: {result.reports} reports")
         for column in ("region", "precision", "recall", "F1", "3-way acc", "tp", "fp", "fn"):
             table.add_column(column, justify="left" if column == "region" else "right")
         for key, s in result.regions.items():
@@ -209,18 +224,29 @@ def register(app: typer.Typer) -> None:
             console.print(
                 f"markings_only agreement {result.markings_agree}/{result.markings_n}", highlight=False
             )
-        console.print(f"{len(result.disagreements)} disagreement(s)", highlight=False)
+        binary = {d.report_id for d in result.disagreements if to_binary(d.gold) != to_binary(d.predicted)}
+        console.print(
+            f"{len(result.disagreements)} disagreement(s) of the three values; {len(binary)} of "
+            f"{result.reports} reports ({len(binary) / max(result.reports, 1):.1%}) disagree in at least one "
+            "region when u counts as 1",
+            highlight=False,
+        )
+        mesh = {str(r["id"]): "; ".join(r["mesh"]) for r in records if "mesh" in r}
         for d in result.disagreements[:show]:
+            tags = f" | MeSH {mesh[d.report_id]}" if d.report_id in mesh else ""
             console.print(
                 f"  {d.report_id} {d.region}: gold {d.gold} predicted {d.predicted} | {d.text[:120]!r}"
-                f" | evidence {d.evidence[:200]}",
+                f" | evidence {d.evidence[:200]}{tags}",
                 highlight=False,
                 markup=False,
             )
         if errors is not None:
-            write_text(errors, errors_markdown(result, title=f"Labeler disagreements: {gold.name}"))
+            write_text(errors, errors_markdown(result, title=f"Labeler disagreements: {Path(gold).name}"))
             console.print(f"wrote {errors}")
         if out is not None:
-            write_json(out / "score.json", result.to_dict())
-            write_csv(out / "disagreements.csv", pd.DataFrame([d.__dict__ for d in result.disagreements]))
+            write_json(out / "score.json", {**result.to_dict(), "reports_disagreeing_binary": len(binary)})
+            rows = [
+                {**d.__dict__, **({"mesh": mesh[d.report_id]} if mesh else {})} for d in result.disagreements
+            ]
+            write_csv(out / "disagreements.csv", pd.DataFrame(rows))
             console.print(f"wrote {out / 'score.json'} and {out / 'disagreements.csv'}")

@@ -21,10 +21,10 @@ from cxr_regions.config import save_config
 from cxr_regions.fileio import atomic_path
 from cxr_regions.progress import progress_bar
 from cxr_regions.regions import REGION_KEYS, to_binary
+from cxr_regions.reports.bilingual import AutoLabeler, make_labeler
 from cxr_regions.reports.labeler import STATUS_EMPTY, Evidence, Labeler
 from cxr_regions.reports.tables import count_rows
 from cxr_regions.reports.texts import open_report_table
-from cxr_regions.reports.vocabulary import load_vocabulary
 
 ID_COLUMN = "report_id"
 OUTPUT_COLUMNS = (
@@ -45,6 +45,7 @@ class LabelConfig:
     markings_abnormal: bool = False
     vocabulary: str | None = None
     chunk_rows: int = 20_000
+    language: str = "zh"
     review: str | None = None
 
 
@@ -83,18 +84,21 @@ def label_file(
     chunk_rows: int = 20_000,
     progress: bool = True,
     on_chunk: Callable[[int], None] | None = None,
+    language: str = "zh",
     review: str | Path | None = None,
 ) -> LabelSummary:
     """Label every report of ``input_path`` (CSV/TSV/XLSX/XLS/JSONL) into ``output_csv``.
 
     Text columns are read together (findings, then impression...). A row with no text gets all
-    ``0`` and status ``empty_text``; nothing is dropped. ``review``: also write the unread clauses
+    ``0`` and status ``empty_text``; nothing is dropped. ``language``: ``zh``, ``en`` or ``auto`` (each
+    report in the language its script shows). ``review``: also write the unread clauses
     of the whole file, most frequent first, with how many reports hold each and one example id.
     """
+
     started = time.perf_counter()
     table = open_report_table(input_path, id_col, text_cols)
     info, ident, texts = table.info, table.id_col, list(table.text_cols)
-    labeler = Labeler(load_vocabulary(vocabulary), markings_abnormal=markings_abnormal)
+    labeler = make_labeler(language, vocabulary, markings_abnormal=markings_abnormal)
     summary = LabelSummary(output=str(output_csv), id_col=ident, text_cols=texts, encoding=info.encoding)
     total = count_rows(info) if info.kind == "excel" else info.size_bytes
     unread: dict[str, list] = {}  # clause -> [reports, example report id]
@@ -121,6 +125,7 @@ def label_file(
         markings_abnormal=markings_abnormal,
         vocabulary=None if vocabulary is None else str(vocabulary),
         chunk_rows=chunk_rows,
+        language=language,
         review=None if review is None else str(review),
     )
     save_config(config, config_path(output_csv), command="label")
@@ -144,7 +149,7 @@ def write_review(path: str | Path, unread: dict[str, list]) -> Path:
 
 
 def _rows(
-    labeler: Labeler,
+    labeler: Labeler | AutoLabeler,
     ids: list[str],
     bodies: list[str],
     binary: bool,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN
 from cxr_regions.reports.clauses import REGION_BIT, SentenceReader, SentenceResult
 from cxr_regions.reports.labels import STATUS_EMPTY, STATUS_OK, Evidence, ReportLabels
-from cxr_regions.reports.normalise import Normaliser, sentences
+from cxr_regions.reports.language import normaliser_for, splitter_for
 from cxr_regions.reports.vocabulary import Vocabulary, load_vocabulary
 
 __all__ = ["STATUS_EMPTY", "STATUS_OK", "Evidence", "Labeler", "ReportLabels", "label_text"]
@@ -34,7 +34,7 @@ _VALUES = {
 
 
 class Labeler:
-    """Label Chinese chest-film reports with the five regions.
+    """Label chest-film reports with the five regions, in the vocabulary's language (Chinese, English).
 
     ``markings_abnormal=True`` applies the other increased-markings policy (lung markings that are
     only increased count as abnormal); the default is the method's (they are normal).
@@ -48,7 +48,8 @@ class Labeler:
     ):
         self.vocabulary = vocabulary or load_vocabulary()
         self.markings_abnormal = markings_abnormal
-        self.normalise = Normaliser(self.vocabulary.rewrites)
+        self.normalise = normaliser_for(self.vocabulary.language, self.vocabulary.rewrites)
+        self._sentences = splitter_for(self.vocabulary.language)
         self._sentence = SentenceReader(self.vocabulary).read
         self._cache: dict[str, SentenceResult] = {}
         self._cache_size = cache_size
@@ -65,7 +66,7 @@ class Labeler:
         markings: list[Evidence] = []
         unread: list[str] = []
         cache = self._cache
-        parts = sentences(self.normalise(text))
+        parts = self._sentences(self.normalise(text))
         self._lookups += len(parts)
         for sentence in parts:
             result = cache.get(sentence)

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS
+from cxr_regions.reports.english import english_term, english_token_alternatives
 from cxr_regions.reports.normalise import literal_branches, strip_spaces
 from cxr_regions.reports.vocabulary_schema import (
     REGEX_PREFIX,
@@ -32,6 +33,7 @@ from cxr_regions.reports.vocabulary_schema import (
 
 _BOUNDARIES = ",:()?"  # clause boundaries (a ? also hedges the clause it closes)
 DEFAULT_PATH = "vocabulary.yaml"
+DEFAULT_PATHS = {"zh": DEFAULT_PATH, "en": "vocabulary_en.yaml"}  # the packaged vocabulary per language
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,6 +136,7 @@ class Vocabulary:
     rewrites: dict[str, str]
     ratio_threshold: float
     groups: list[FindingGroup] = field(default_factory=list)
+    language: str = "zh"
 
     def cue_for(self, match: re.Match[str]) -> Cue:
         """The cue of a token found by ``token_re``."""
@@ -168,6 +171,8 @@ def _compile(layers: list[tuple[VocabularyFile, str]]) -> Vocabulary:
     cues: dict[str, Cue] = {}
     where: dict[str, str] = {}
     source = layers[-1][1]
+    language = layers[0][0].language
+    canonical = english_term if language == "en" else strip_spaces
 
     def add(term: str, source: str, loc: str, **role: object) -> None:
         text = term[len(REGEX_PREFIX) :] if term.startswith(REGEX_PREFIX) else term
@@ -212,7 +217,7 @@ def _compile(layers: list[tuple[VocabularyFile, str]]) -> Vocabulary:
             for i, term in enumerate(getattr(spec, key)):
                 add(term, src, f"{key}[{i}]", **{role: True})
 
-    for mark in _BOUNDARIES:
+    for mark in _BOUNDARIES:  # English: not a comma in a list (english.py)
         cues.setdefault(mark, Cue(text=mark)).boundary = True
     for cue in cues.values():
         cue.names = bool(
@@ -236,7 +241,7 @@ def _compile(layers: list[tuple[VocabularyFile, str]]) -> Vocabulary:
             or cue.resolved
         )
 
-    literals = {strip_spaces(t): c for t, c in cues.items() if not t.startswith(REGEX_PREFIX)}
+    literals = {canonical(t): c for t, c in cues.items() if not t.startswith(REGEX_PREFIX)}
     patterns: dict[str, Cue] = {}
     alternatives = []
     regex_terms = [(t, c) for t, c in cues.items() if t.startswith(REGEX_PREFIX)]
@@ -245,7 +250,10 @@ def _compile(layers: list[tuple[VocabularyFile, str]]) -> Vocabulary:
             name = f"p{n}_{j}"
             patterns[name] = cue
             alternatives.append(f"{re.escape(head)}(?P<{name}>{rest})")
-    alternatives.extend(literal_branches(sorted(literals)))
+    if language == "en":
+        alternatives = english_token_alternatives(sorted(literals), alternatives)
+    else:
+        alternatives.extend(literal_branches(sorted(literals)))
     try:
         token_re = re.compile("|".join(alternatives))
     except re.error as exc:  # a pattern that compiles alone but not with the others (named groups)
@@ -258,6 +266,7 @@ def _compile(layers: list[tuple[VocabularyFile, str]]) -> Vocabulary:
         rewrites=rewrites,
         ratio_threshold=threshold,
         groups=groups,
+        language=language,
     )
 
 
@@ -293,8 +302,9 @@ def _read_yaml(text: str, source: str) -> dict:
     return data
 
 
-def _default_text() -> str:
-    return resources.files("cxr_regions.reports").joinpath(DEFAULT_PATH).read_text(encoding="utf-8")
+def _default_text(language: str = "zh") -> str:
+    name = DEFAULT_PATHS[language]
+    return resources.files("cxr_regions.reports").joinpath(name).read_text(encoding="utf-8")
 
 
 def _parse(data: dict, source: str) -> VocabularyFile:
@@ -304,18 +314,21 @@ def _parse(data: dict, source: str) -> VocabularyFile:
         raise _format_validation(source, data, exc) from None
 
 
+def _default(language: str) -> tuple[VocabularyFile, str]:
+    source = f"cxr_regions/reports/{DEFAULT_PATHS[language]}"
+    return _parse(_read_yaml(_default_text(language), source), source), source
+
+
 @lru_cache(maxsize=8)
-def _load_cached(path: str | None) -> Vocabulary:
-    default_source = f"cxr_regions/reports/{DEFAULT_PATH}"
-    default = _parse(_read_yaml(_default_text(), default_source), default_source)
+def _load_cached(path: str | None, language: str = "zh") -> Vocabulary:
     if path is None:
-        return _compile([(default, default_source)])
+        return _compile([_default(language)])
     file = Path(path)
     if not file.is_file():
         raise UserError(f"vocabulary file not found: {file}")
     data = _read_yaml(file.read_text(encoding="utf-8-sig"), str(file))
     spec = _parse(data, str(file))
-    layers = [(default, default_source)] if spec.extends == "default" else []
+    layers = [_default(spec.language)] if spec.extends == "default" else []
     hedges = {t for s, _ in [*layers, (spec, "")] for t in (*s.hedge, *s.hedge_after)}
     missing = [t for t in spec.rule_out if t not in hedges]
     if missing:
@@ -323,9 +336,15 @@ def _load_cached(path: str | None) -> Vocabulary:
     return _compile([*layers, (spec, str(file))])
 
 
-def load_vocabulary(path: str | Path | None = None) -> Vocabulary:
-    """Load and validate a vocabulary file (default: the packaged one); cached per path."""
-    return _load_cached(None if path is None else str(Path(path).resolve()))
+def load_vocabulary(path: str | Path | None = None, language: str = "zh") -> Vocabulary:
+    """Load and validate a vocabulary file (default: the packaged one of ``language``); cached per path.
+
+    A file's own ``language:`` key (default ``zh``) says which language it is written for, and an
+    ``extends: default`` file extends the packaged vocabulary of that language.
+    """
+    if path is None:
+        return _load_cached(None, language)
+    return _load_cached(str(Path(path).resolve()))
 
 
 __all__ = [

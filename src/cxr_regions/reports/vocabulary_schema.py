@@ -123,6 +123,7 @@ class VocabularyFile(_Strict):
     """The YAML file as written (see the packaged vocabulary.yaml for what each key means)."""
 
     version: Literal[1] = 1
+    language: Literal["zh", "en"] = "zh"
     extends: Literal["default"] | None = None
     rewrites: dict[str, str] = Field(default_factory=dict)
     subjects: dict[SubjectKey, list[Term]] = Field(default_factory=dict)
