@@ -99,6 +99,60 @@ def make_reports(n: int, seed: int = 0) -> list[str]:
     return reports
 
 
+def one_core() -> None:
+    """Pin this process to one core, so the figures are per core."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+
+def time_labeler(labeler, reports: list[str]) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds and the number of reports with any region abnormal."""
+    started, cpu_started = time.perf_counter(), time.process_time()
+    abnormal = sum(labeler.label(text).label_string != "00000" for text in reports)
+    return time.perf_counter() - started, time.process_time() - cpu_started, abnormal
+
+
+def print_throughput(labeler, reports: list[str], no_cache: bool, kind: str = "") -> None:
+    """Time ``labeler`` over ``reports`` and print the figures with the cache hit rate and the load."""
+    seconds, cpu, abnormal = time_labeler(labeler, reports)
+    stats = labeler.cache_stats()
+    print(f"reports            {len(reports):,}{f' ({kind})' if kind else ''}")
+    print(f"distinct reports   {len(set(reports)):,}")
+    print(f"sentence cache     {'off' if no_cache else 'on'}; hit rate {stats['hit_rate']:.1%}")
+    print(f"abnormal reports   {abnormal:,}")
+    print(f"seconds            {seconds:.2f} wall, {cpu:.2f} CPU")
+    print(f"reports/s (1 core) {len(reports) / seconds:,.0f} by the wall clock")
+    print(f"reports/s (1 core) {len(reports) / cpu:,.0f} by CPU time")
+
+
+def print_load() -> None:
+    if hasattr(os, "getloadavg"):
+        load = os.getloadavg()[0]
+        print(f"load average       {load:.1f} (a busy machine slows the wall clock, not CPU time)")
+
+
+def print_label_file_throughput(reports: list[str], language: str = "zh") -> None:
+    """Time ``label_file`` end to end: a CSV of ``reports`` in, labels.csv with evidence out."""
+    import csv
+
+    from cxr_regions.reports.files import label_file
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "reports.csv"
+        with source.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["report_id", "text"])
+            writer.writerows((f"R{i}", t) for i, t in enumerate(reports))
+        started, cpu_started = time.perf_counter(), time.process_time()
+        label_file(source, Path(tmp) / "labels.csv", progress=False, language=language)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    print(
+        f"label_file CSV -> labels.csv (reading, labelling, evidence JSON, writing): "
+        f"{len(reports) / seconds:,.0f} reports/s by the wall clock, "
+        f"{len(reports) / cpu:,.0f} by CPU time"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -107,49 +161,17 @@ def main() -> int:
     parser.add_argument("--no-cache", action="store_true", help="read every sentence afresh")
     parser.add_argument("--file", action="store_true", help="also time label_file on a CSV of the reports")
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+    one_core()
 
     from cxr_regions.reports.labeler import Labeler
 
     reports = make_reports(args.reports)
     labeler = Labeler(cache_size=0) if args.no_cache else Labeler()
     labeler.label("两肺纹理增多。")  # load and compile before timing
-    started, cpu_started = time.perf_counter(), time.process_time()
-    abnormal = 0
-    for text in reports:
-        abnormal += labeler.label(text).label_string != "00000"
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    stats = labeler.cache_stats()
-    print(f"reports            {len(reports):,}")
-    print(f"distinct reports   {len(set(reports)):,}")
-    print(f"sentence cache     {'off' if args.no_cache else 'on'}; hit rate {stats['hit_rate']:.1%}")
-    print(f"abnormal reports   {abnormal:,}")
-    print(f"seconds            {seconds:.2f} wall, {cpu:.2f} CPU")
-    print(f"reports/s (1 core) {len(reports) / seconds:,.0f} by the wall clock")
-    print(f"reports/s (1 core) {len(reports) / cpu:,.0f} by CPU time")
-    if hasattr(os, "getloadavg"):
-        load = os.getloadavg()[0]
-        print(f"load average       {load:.1f} (a busy machine slows the wall clock, not CPU time)")
+    print_throughput(labeler, reports, args.no_cache)
+    print_load()
     if args.file:
-        import csv
-
-        from cxr_regions.reports.files import label_file
-
-        with tempfile.TemporaryDirectory() as tmp:
-            source = Path(tmp) / "reports.csv"
-            with source.open("w", encoding="utf-8", newline="") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(["report_id", "text"])
-                writer.writerows((f"R{i}", t) for i, t in enumerate(reports))
-            started, cpu_started = time.perf_counter(), time.process_time()
-            label_file(source, Path(tmp) / "labels.csv", progress=False)
-            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-        print(
-            f"label_file CSV -> labels.csv (reading, labelling, evidence JSON, writing): "
-            f"{len(reports) / seconds:,.0f} reports/s by the wall clock, "
-            f"{len(reports) / cpu:,.0f} by CPU time"
-        )
+        print_label_file_throughput(reports)
     return 0
 
 

@@ -12,13 +12,16 @@ reads every sentence afresh. The 3,831 IU reports themselves are also timed once
 from __future__ import annotations
 
 import argparse
-import csv
-import os
 import random
 import sys
-import tempfile
-import time
-from pathlib import Path
+
+from label_throughput import (  # the Chinese benchmark beside this file: the same measurements
+    one_core,
+    print_label_file_throughput,
+    print_load,
+    print_throughput,
+    time_labeler,
+)
 
 
 def make_reports(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
@@ -32,12 +35,6 @@ def make_reports(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
     return reports, texts
 
 
-def _time(labeler, reports: list[str]) -> tuple[float, float, int]:
-    started, cpu_started = time.perf_counter(), time.process_time()
-    abnormal = sum(labeler.label(text).label_string != "00000" for text in reports)
-    return time.perf_counter() - started, time.process_time() - cpu_started, abnormal
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -46,8 +43,7 @@ def main() -> int:
     parser.add_argument("--no-cache", action="store_true", help="read every sentence afresh")
     parser.add_argument("--file", action="store_true", help="also time label_file on a CSV of the reports")
     args = parser.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+    one_core()
 
     from cxr_regions.reports.labeler import Labeler
     from cxr_regions.reports.vocabulary import load_vocabulary
@@ -56,37 +52,12 @@ def main() -> int:
     english = load_vocabulary(language="en")
     labeler = Labeler(english, cache_size=0) if args.no_cache else Labeler(english)
     labeler.label("The heart is enlarged.")  # load and compile before timing
-    seconds, cpu, abnormal = _time(labeler, reports)
-    stats = labeler.cache_stats()
-    print(f"reports            {len(reports):,} (recombined IU sentences)")
-    print(f"distinct reports   {len(set(reports)):,}")
-    print(f"sentence cache     {'off' if args.no_cache else 'on'}; hit rate {stats['hit_rate']:.1%}")
-    print(f"abnormal reports   {abnormal:,}")
-    print(f"seconds            {seconds:.2f} wall, {cpu:.2f} CPU")
-    print(f"reports/s (1 core) {len(reports) / seconds:,.0f} by the wall clock")
-    print(f"reports/s (1 core) {len(reports) / cpu:,.0f} by CPU time")
-    seconds, cpu, _ = _time(Labeler(english, cache_size=0), iu_texts)
+    print_throughput(labeler, reports, args.no_cache, kind="recombined IU sentences")
+    _, cpu, _ = time_labeler(Labeler(english, cache_size=0), iu_texts)
     print(f"IU reports read cold {len(iu_texts):,}: {len(iu_texts) / cpu:,.0f} reports/s by CPU time")
-    if hasattr(os, "getloadavg"):
-        load = os.getloadavg()[0]
-        print(f"load average       {load:.1f} (a busy machine slows the wall clock, not CPU time)")
+    print_load()
     if args.file:
-        from cxr_regions.reports.files import label_file
-
-        with tempfile.TemporaryDirectory() as tmp:
-            source = Path(tmp) / "reports.csv"
-            with source.open("w", encoding="utf-8", newline="") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(["report_id", "text"])
-                writer.writerows((f"R{i}", t) for i, t in enumerate(reports))
-            started, cpu_started = time.perf_counter(), time.process_time()
-            label_file(source, Path(tmp) / "labels.csv", progress=False, language="en")
-            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-        print(
-            f"label_file CSV -> labels.csv (reading, labelling, evidence JSON, writing): "
-            f"{len(reports) / seconds:,.0f} reports/s by the wall clock, "
-            f"{len(reports) / cpu:,.0f} by CPU time"
-        )
+        print_label_file_throughput(reports, language="en")
     return 0
 
 
