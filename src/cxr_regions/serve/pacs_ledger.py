@@ -61,6 +61,10 @@ class PacsLedger:
             sop_instance_uid=origin.sop, study_instance_uid=origin.study, series_instance_uid=origin.series,
             outcome=outcome, film_id=film_id, reason=reason, fetched_at=datetime.now(timezone.utc),
         )  # fmt: skip
+        self._add_once(row)
+
+    def _add_once(self, row: PacsFetched | PacsSent) -> None:
+        """Insert ``row`` in its own transaction; one whose unique key is already there stays as it was."""
         try:
             with self.store._write() as session:
                 session.add(row)
@@ -130,11 +134,7 @@ class PacsLedger:
             film_id=film_id, kind=kind, version=version, sop_instance_uid=sop_instance_uid,
             sent_at=datetime.now(timezone.utc),
         )  # fmt: skip
-        try:
-            with self.store._write() as session:
-                session.add(row)
-        except IntegrityError:
-            pass
+        self._add_once(row)
 
     def sent(self, film_id: int) -> list[tuple[str, str, str]]:
         """(kind, version, SR SOP Instance UID) of what went back for one film."""
