@@ -66,3 +66,12 @@ def test_every_stage_export_is_the_object_even_after_all_submodules_are_imported
         package = importlib.import_module(f"cxr_regions.{stage}")
         for name in package.__all__:
             assert not inspect.ismodule(getattr(package, name)), f"cxr_regions.{stage}.{name} is a module"
+
+
+def test_remove_outputs_removes_the_named_files_and_folders_only(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "model.json").write_text("{}")
+    (tmp_path / "report.html").write_text("x")
+    (tmp_path / "mine.txt").write_text("keep")
+    fileio.remove_outputs(tmp_path, ["run", "report.html", "absent.csv"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]

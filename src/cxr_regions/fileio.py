@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +56,15 @@ def write_csv(path: str | os.PathLike[str], frame: Any, **kwargs: Any) -> Path:
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, **kwargs)
     return Path(path)
+
+
+def remove_outputs(folder: str | os.PathLike[str], names: Iterable[str]) -> None:
+    """Remove the files and folders ``names`` of ``folder`` that a previous run wrote; others stay."""
+    import shutil
+
+    for name in names:
+        path = Path(folder, name)
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()

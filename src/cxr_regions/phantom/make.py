@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import re
-import shutil
 import zipfile
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -24,7 +23,7 @@ import numpy as np
 from cxr_regions import __version__
 from cxr_regions.config import to_dict
 from cxr_regions.errors import UserError
-from cxr_regions.fileio import atomic_path, write_bytes, write_csv, write_json
+from cxr_regions.fileio import atomic_path, remove_outputs, write_bytes, write_csv, write_json
 from cxr_regions.phantom.dicom_export import (
     PHANTOM_NOTE,
     FilmMeta,
@@ -221,12 +220,7 @@ def _prepare(out: Path, overwrite: bool) -> None:
             raise UserError(
                 f"{out} is not empty; choose a new folder or pass --overwrite to replace a phantom there"
             )
-        for name in OWNED:
-            target = out / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
+        remove_outputs(out, OWNED)
     out.mkdir(parents=True, exist_ok=True)
 
 

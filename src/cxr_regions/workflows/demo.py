@@ -19,7 +19,7 @@ import pandas as pd
 
 from cxr_regions.config import save_config
 from cxr_regions.errors import UserError
-from cxr_regions.fileio import write_json, write_text
+from cxr_regions.fileio import remove_outputs, write_json, write_text
 from cxr_regions.regions import REGION_KEYS, to_binary
 
 
@@ -80,20 +80,13 @@ OUTPUTS = (
 def clear_previous(out: Path) -> None:
     """Remove an earlier demo's outputs from ``out`` (so that no stage resumes from another run's
     files); refuse a folder with files that no demo wrote."""
-    import shutil
-
     if not out.exists() or not any(out.iterdir()):
         return
     if not (out / "demo.yaml").exists():
         raise UserError(
             f"{out} holds files that the demo did not write; choose an empty or new folder with -o"
         )
-    for name in OUTPUTS:
-        path = out / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
+    remove_outputs(out, OUTPUTS)
 
 
 def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | None = None) -> DemoResult:
