@@ -52,8 +52,7 @@ class Thresholds:
             values[key] = DEFAULT_THRESHOLD if math.isnan(value) else value
         folder = Path(path) if Path(path).is_dir() else Path(path).parent
         calibration = load_calibration(folder) if (folder / CALIBRATION_FILE).is_file() else None
-        thresholds = cls(values, str(path), calibration)
-        return cls(thresholds.shown(values), str(path), calibration)
+        return cls(_calibrated(calibration, values), str(path), calibration)
 
     @property
     def calibrated(self) -> bool:
@@ -61,13 +60,18 @@ class Thresholds:
 
     def shown(self, probabilities: dict[str, float]) -> dict[str, float]:
         """The probabilities as the pages show them: calibrated where a calibration was loaded."""
-        if self.calibration is None:
-            return dict(probabilities)
-        return {k: float(self.calibration.apply_label(k, float(p))) for k, p in probabilities.items()}
+        return _calibrated(self.calibration, probabilities)
 
     @property
     def is_default(self) -> bool:
         return self.source == "default"
+
+
+def _calibrated(calibration: Any, probabilities: dict[str, float]) -> dict[str, float]:
+    """Per-region values through ``calibration`` (``None``: unchanged)."""
+    if calibration is None:
+        return dict(probabilities)
+    return {k: float(calibration.apply_label(k, float(p))) for k, p in probabilities.items()}
 
 
 class FilmModel:
