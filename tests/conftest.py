@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,20 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"real test data not found at {path} (the ../shared checkout is absent)")
     return path
+
+
+@contextlib.contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """One PyTorch thread while inside: faster than two for the tests' small tensors on the shared
+    two-core machine, and it keeps one test's threads from slowing another job's."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 @pytest.fixture
@@ -72,13 +88,9 @@ def trained_run(phantom_dataset, tmp_path_factory) -> Path:
     films, no augmentation, batch 16, until the val mean AUC reaches 0.86 (at most 8 epochs; the
     learning test asks for ≥ 0.85). More films beat more epochs here: rendering a film costs less
     than training on it once."""
-    import torch
-
     from cxr_regions.training import TrainConfig, train
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # faster than 2 on the shared test machine, for these small tensors
-    try:
+    with one_torch_thread():
         config = TrainConfig(
             dataset=phantom_dataset,
             out=tmp_path_factory.mktemp("runs") / "resnet18-scratch",
@@ -92,8 +104,6 @@ def trained_run(phantom_dataset, tmp_path_factory) -> Path:
             progress=False,
         )
         return train(config)
-    finally:
-        torch.set_num_threads(threads)
 
 
 # --- A real local PACS (Orthanc with its DICOMweb plugin) for the PACS tests; skipped where absent.

@@ -8,10 +8,9 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from typer.testing import CliRunner
 
-from conftest import shared_path
+from conftest import one_torch_thread, shared_path
 from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS
 
@@ -38,10 +37,8 @@ def test_films(phantom_dataset, tmp_path_factory) -> tuple[Path, Path, pd.DataFr
 
 @pytest.fixture(autouse=True)
 def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_torch_thread():
+        yield
 
 
 @pytest.mark.parametrize("method", ["gradcam", "layercam"])  # explain's default and the demo's

@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
+from conftest import one_torch_thread
 from cxr_regions.regions import REGION_KEYS
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,9 +37,7 @@ def report_html(phantom_dataset, trained_run, tmp_path_factory) -> Path:
     from cxr_regions.reports import label_file, read_report_texts
 
     root = tmp_path_factory.mktemp("htmlreport")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_torch_thread():
         evaluation = evaluate_run(trained_run, "test", root / "evaluation", n_boot=50).out
         data = open_dataset(phantom_dataset)
         test = data.manifest[data.manifest["split"] == "test"].sort_values("image_id")
@@ -49,8 +47,6 @@ def report_html(phantom_dataset, trained_run, tmp_path_factory) -> Path:
         for row in abnormal.itertuples():
             cv2.imwrite(str(films / f"{row.image_id}.png"), np.asarray(data.images[row.index]))
         explain_images(trained_run, [films], root / "explain", panels=False, progress=False)
-    finally:
-        torch.set_num_threads(threads)
     rng = np.random.default_rng(7)
     rows = []
     for row in test.itertuples():

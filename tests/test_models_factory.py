@@ -9,6 +9,7 @@ import pytest
 import torch
 from torchvision.models import get_model
 
+from conftest import one_torch_thread
 from cxr_regions.errors import UserError
 from cxr_regions.models import (
     ARCHS,
@@ -25,10 +26,8 @@ from cxr_regions.training.export import save_model
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
     """One thread: faster than two for these small tensors on the shared two-core test machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_torch_thread():
+        yield
 
 
 TINY = {"alexnet": 64, "vgg16": 32, "resnet34": 32, "densenet121": 32}

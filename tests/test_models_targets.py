@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import pytest
-import torch
 from torch import nn
 
+from conftest import one_torch_thread
 from cxr_regions.models import create_model, feature_map_sides, gradcam_target_layer, target_layer
 
 
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_torch_thread():
+        yield
 
 
 @pytest.mark.parametrize(

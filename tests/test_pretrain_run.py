@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
-from conftest import shared_path
+from conftest import one_torch_thread, shared_path
 from cxr_regions.cli import app
 from cxr_regions.dataset import open_dataset
 from cxr_regions.errors import UserError
@@ -34,10 +34,8 @@ def _invoke(args: list[str]):
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
     """One thread: faster than two for these small tensors on a shared test machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from conftest import shared_path
+from conftest import one_torch_thread, shared_path
 from cxr_regions.cli import app
 from cxr_regions.dataset import open_dataset
 from cxr_regions.errors import UserError
@@ -49,10 +49,8 @@ def _invoke(args: list[str]):
 
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_torch_thread():
+        yield
 
 
 @pytest.fixture(scope="module")

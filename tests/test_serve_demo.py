@@ -6,10 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from conftest import one_torch_thread
+
 
 @pytest.fixture(scope="module")
 def tiny_demo(tmp_path_factory):
-    import torch
 
     from cxr_regions.workflows import DemoConfig, run_demo
 
@@ -18,11 +19,8 @@ def tiny_demo(tmp_path_factory):
         out=out, films=48, phantom_size=64, size=64, epochs=1, batch_size=16, n_boot=20, gallery=1,
         workers=1, threads=1, progress=False,
     )  # fmt: skip
-    threads = torch.get_num_threads()
-    try:
+    with one_torch_thread():
         run_demo(config)
-    finally:
-        torch.set_num_threads(threads)
     return out
 
 

@@ -10,6 +10,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from typer.testing import CliRunner
 
+from conftest import one_torch_thread
 from cxr_regions.cli import app
 from cxr_regions.config import load_config
 from cxr_regions.errors import UserError
@@ -19,10 +20,8 @@ from cxr_regions.training import TrainConfig, train
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
     """One thread: faster than two for these small tensors on the shared two-core test machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_torch_thread():
+        yield
 
 
 class KillDuring(Callback):

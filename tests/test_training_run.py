@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
+from conftest import one_torch_thread
 from cxr_regions.config import load_config
 from cxr_regions.training import auc_per_label, load_run, mean_auc, predict
 
@@ -18,10 +19,8 @@ from cxr_regions.training import auc_per_label, load_run, mean_auc, predict
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
     """One thread: faster than two for these small tensors on the shared two-core test machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_torch_thread():
+        yield
 
 
 def test_short_phantom_training_learns(trained_run, phantom_dataset):

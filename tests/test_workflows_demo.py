@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
+from conftest import one_torch_thread
 from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS
 
@@ -23,11 +23,8 @@ def tiny_demo(tmp_path_factory):
         workers=1, threads=1, progress=False,
     )  # fmt: skip
     stages: list[str] = []
-    threads = torch.get_num_threads()
-    try:
+    with one_torch_thread():
         result = run_demo(config, lambda step, stage, what: stages.append(stage))
-    finally:
-        torch.set_num_threads(threads)
     return result, stages
 
 

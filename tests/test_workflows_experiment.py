@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from conftest import one_torch_thread
 from cxr_regions.errors import UserError
 from cxr_regions.evaluation.paper_table2 import COLUMNS
 from cxr_regions.workflows.experiment import load_grid, run_experiment
@@ -31,12 +32,9 @@ def _grid(tmp_path, dataset, **changes):
 
 @pytest.fixture(scope="module")
 def torch_one_thread():
-    import torch
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with one_torch_thread():
+        yield
 
 
 def test_tiny_grid_writes_table2_and_resumes_without_retraining(
