@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from cxr_regions.dataset import open_dataset
+from cxr_regions.build import open_dataset
 from cxr_regions.explain import compute_heatmaps, score_film, summarise, target_layer
 from cxr_regions.training import load_run
 

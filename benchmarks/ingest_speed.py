@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 
 from cxr_regions.imageio import png_bytes
-from cxr_regions.imaging import IngestConfig, ingest
-from cxr_regions.imaging.decode import decode_display, quantise
-from cxr_regions.imaging.resize import pad_square, resize_film
+from cxr_regions.ingest import IngestConfig, ingest
+from cxr_regions.ingest.decode import decode_display, quantise
+from cxr_regions.ingest.resize import pad_square, resize_film
 
 DATA = Path(os.environ.get("CXR_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 SALT = "benchmark-salt-0123456789abcdef" * 2
@@ -161,7 +161,7 @@ def decode_section(args: argparse.Namespace, salt: Path, scratch: Path) -> None:
 
 
 def engine_section(args: argparse.Namespace, salt: Path, scratch: Path) -> None:
-    from cxr_regions.imaging.engine import local_cluster
+    from cxr_regions.ingest.engine import local_cluster
 
     path = DATA / "dicom" / "RG1_UNCI.dcm"
     print(f"\nRG1_UNCI (uncompressed, 1955x1841), {args.copies} films, local pool vs Dask engine")

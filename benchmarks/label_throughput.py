@@ -135,7 +135,7 @@ def print_label_file_throughput(reports: list[str], language: str = "zh") -> Non
     """Time ``label_file`` end to end: a CSV of ``reports`` in, labels.csv with evidence out."""
     import csv
 
-    from cxr_regions.reports.files import label_file
+    from cxr_regions.label.files import label_file
 
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "reports.csv"
@@ -163,7 +163,7 @@ def main() -> int:
     args = parser.parse_args()
     one_core()
 
-    from cxr_regions.reports.labeler import Labeler
+    from cxr_regions.label.labeler import Labeler
 
     reports = make_reports(args.reports)
     labeler = Labeler(cache_size=0) if args.no_cache else Labeler()

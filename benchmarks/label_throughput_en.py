@@ -26,7 +26,7 @@ from label_throughput import (  # the Chinese benchmark beside this file: the sa
 
 def make_reports(n: int, seed: int = 0) -> tuple[list[str], list[str]]:
     """``n`` reports recombined from the IU sentences, and the IU report texts themselves."""
-    from cxr_regions.reports.iu_xray import iu_gold
+    from cxr_regions.label.iu_xray import iu_gold
 
     texts = [record["text"] for record in iu_gold("all")]
     pool = [s.strip() for text in texts for s in text.replace("\n", " ").split(". ") if s.strip()]
@@ -45,8 +45,8 @@ def main() -> int:
     args = parser.parse_args()
     one_core()
 
-    from cxr_regions.reports.labeler import Labeler
-    from cxr_regions.reports.vocabulary import load_vocabulary
+    from cxr_regions.label.labeler import Labeler
+    from cxr_regions.label.vocabulary import load_vocabulary
 
     reports, iu_texts = make_reports(args.reports)
     english = load_vocabulary(language="en")

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from cxr_regions.dataset import BuildConfig, RegionDataModule, build_from_arrays
+from cxr_regions.build import BuildConfig, RegionDataModule, build_from_arrays
 from cxr_regions.regions import REGION_KEYS
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 
 def main() -> None:
-    from cxr_regions.imaging import IngestConfig, ingest
+    from cxr_regions.ingest import IngestConfig, ingest
     from cxr_regions.pacs import LocalOrthanc, PullConfig, pull
     from cxr_regions.pacs.orthanc import missing
     from cxr_regions.phantom import PhantomConfig, make_phantom

@@ -22,8 +22,8 @@ def main() -> int:
     parser.add_argument("--suite", type=Path, default=SUITE)
     parser.add_argument("--rules", action="store_true", help="also the table per rule")
     args = parser.parse_args()
-    from cxr_regions.reports import Labeler
-    from cxr_regions.reports.scoring import read_gold, score
+    from cxr_regions.label import Labeler
+    from cxr_regions.label.scoring import read_gold, score
 
     result = score(read_gold(args.suite), labeler=Labeler())
     families: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])

@@ -62,7 +62,7 @@ def phantom_dataset(tmp_path_factory) -> Path:
     import numpy as np
     import pandas as pd
 
-    from cxr_regions.dataset import BuildConfig, build_from_arrays
+    from cxr_regions.build import BuildConfig, build_from_arrays
     from cxr_regions.phantom import render_film
     from cxr_regions.regions import REGION_KEYS
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from cxr_regions.errors import UserError
+from cxr_regions.label.bilingual import AutoLabeler, make_labeler
+from cxr_regions.label.labeler import Labeler
+from cxr_regions.label.language import detect_language
+from cxr_regions.label.vocabulary import load_vocabulary
 from cxr_regions.regions import REGION_KEYS
-from cxr_regions.reports.bilingual import AutoLabeler, make_labeler
-from cxr_regions.reports.labeler import Labeler
-from cxr_regions.reports.language import detect_language
-from cxr_regions.reports.vocabulary import load_vocabulary
 
 CLAUSES = Path(__file__).parent / "data" / "english_clauses.jsonl"
 
@@ -124,8 +124,8 @@ def test_an_english_file_extends_the_english_default(tmp_path: Path) -> None:
 def test_label_file_reads_english_and_mixed_reports_into_the_same_labels_csv(tmp_path: Path) -> None:
     import pandas as pd
 
-    from cxr_regions.reports import label_file, table1
-    from cxr_regions.reports.files import OUTPUT_COLUMNS, config_path
+    from cxr_regions.label import label_file, table1
+    from cxr_regions.label.files import OUTPUT_COLUMNS, config_path
 
     source = tmp_path / "reports.csv"
     pd.DataFrame(

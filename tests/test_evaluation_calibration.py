@@ -11,9 +11,9 @@ import pytest
 
 from cxr_regions.confidence import AucResult, aucs_with_ci, bootstrap_aucs
 from cxr_regions.evaluation import fit_calibration, load_calibration
+from cxr_regions.evaluation.assess import score_predictions
 from cxr_regions.evaluation.calibration import calibration_table, fit_temperature, save_calibration
-from cxr_regions.evaluation.evaluate import score_predictions
-from cxr_regions.reports import table1
+from cxr_regions.label import table1
 
 
 def _overconfident(n: int, temperature: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

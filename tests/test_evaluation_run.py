@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from cxr_regions.cli import app
 from cxr_regions.errors import UserError
+from cxr_regions.evaluation.assess import evaluate_run
 from cxr_regions.evaluation.compare import compare_runs
-from cxr_regions.evaluation.evaluate import evaluate_run
 from cxr_regions.evaluation.metrics import youden_threshold
 from cxr_regions.regions import REGION_KEYS
 
@@ -24,7 +24,7 @@ def evaluation(trained_run, tmp_path_factory):
 
 
 def test_evaluate_run_scores_the_test_films_with_scikit_learn_and_val_thresholds(evaluation, trained_run):
-    from cxr_regions.dataset import open_dataset
+    from cxr_regions.build import open_dataset
     from cxr_regions.training import predict
 
     out = evaluation.out

@@ -11,8 +11,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from cxr_regions.errors import UserError
+from cxr_regions.evaluation.assess import read_predictions, score_predictions
 from cxr_regions.evaluation.compare import compare_predictions
-from cxr_regions.evaluation.evaluate import read_predictions, score_predictions
 from cxr_regions.evaluation.paper_table2 import COLUMNS, paper_auc
 from cxr_regions.evaluation.table2 import BLOCK_MEAN, CellOutcome, table2_frame, write_table2
 from cxr_regions.regions import REGION_KEYS

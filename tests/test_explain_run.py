@@ -18,7 +18,7 @@ from cxr_regions.regions import REGION_KEYS
 @pytest.fixture(scope="module")
 def test_films(phantom_dataset, tmp_path_factory) -> tuple[Path, Path, pd.DataFrame]:
     """The test split's films as PNG files named by image id, and their masks as <image id>.npz."""
-    from cxr_regions.dataset import open_dataset
+    from cxr_regions.build import open_dataset
 
     data = open_dataset(phantom_dataset)
     test = data.manifest[data.manifest["split"] == "test"]
@@ -135,8 +135,8 @@ def test_explain_command(trained_run, test_films, tmp_path):
 
 
 def test_explain_a_split_of_a_dataset(trained_run, phantom_dataset, tmp_path):
+    from cxr_regions.build import BuildConfig, build_from_arrays, open_dataset
     from cxr_regions.cli import app
-    from cxr_regions.dataset import BuildConfig, build_from_arrays, open_dataset
     from cxr_regions.training import predict
 
     data = open_dataset(phantom_dataset)

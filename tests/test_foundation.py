@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from cxr_regions import fileio
-from cxr_regions.config import load_config, save_config
+from cxr_regions.configfile import load_config, save_config
 
 
 def test_cli_help_lists_the_pipeline():
@@ -62,7 +62,7 @@ def test_every_stage_export_is_the_object_even_after_all_submodules_are_imported
     for info in pkgutil.walk_packages(cxr_regions.__path__, "cxr_regions."):
         if not info.name.endswith((".migrations", ".env")) and ".migrations." not in info.name:
             importlib.import_module(info.name)
-    for stage in ("training", "explain", "evaluation", "dataset", "reports", "models", "htmlreport"):
+    for stage in ("training", "explain", "evaluation", "build", "label", "models", "report"):
         package = importlib.import_module(f"cxr_regions.{stage}")
         for name in package.__all__:
             assert not inspect.ismodule(getattr(package, name)), f"cxr_regions.{stage}.{name} is a module"

@@ -18,10 +18,10 @@ import pytest
 
 from conftest import shared_path
 from cxr_regions import phantom
-from cxr_regions.imaging import IngestConfig, ingest
-from cxr_regions.imaging.decode import decode_display, quantise
-from cxr_regions.imaging.reduced import largest_reduction, reduced_frame
-from cxr_regions.imaging.resize import pad_square, resize_film
+from cxr_regions.ingest import IngestConfig, ingest
+from cxr_regions.ingest.decode import decode_display, quantise
+from cxr_regions.ingest.reduced import largest_reduction, reduced_frame
+from cxr_regions.ingest.resize import pad_square, resize_film
 
 SALT = "5f0c2b7e9a41d3c8" * 4
 
@@ -101,7 +101,7 @@ def test_exact_decode_and_keep_full_decode_in_full(tmp_path):
 @pytest.fixture(scope="module")
 def cluster():
     pytest.importorskip("distributed", reason="Dask distributed is not installed (extra [cluster])")
-    from cxr_regions.imaging.engine import local_cluster
+    from cxr_regions.ingest.engine import local_cluster
 
     with local_cluster(2) as running:  # 2 worker processes, 1 thread each
         yield running
@@ -181,7 +181,7 @@ def test_dask_engine_on_real_dicoms_survives_a_lost_worker(tmp_path, cluster):
 
 
 def test_packing_on_the_dask_engine_gives_the_same_array(tmp_path, cluster):
-    from cxr_regions.dataset import pack_images
+    from cxr_regions.build import pack_images
 
     nih = sorted(shared_path("nih-sample", "images").glob("*.png"))[:40]
     local = np.load(pack_images(nih, tmp_path / "local.npy", size=64, workers=2, progress=False))
@@ -197,7 +197,7 @@ def test_packing_on_the_dask_engine_gives_the_same_array(tmp_path, cluster):
 
 
 def test_a_task_that_kills_dask_workers_is_named_and_the_rest_complete(cluster):
-    from cxr_regions.imaging.engine import DaskWorkers
+    from cxr_regions.ingest.engine import DaskWorkers
 
     def die_on_three(n: int) -> int:  # as a decoder segfault would, on one input
         if n == 3:

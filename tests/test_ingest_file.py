@@ -12,8 +12,8 @@ import pytest
 
 from conftest import shared_path
 from cxr_regions.errors import UserError
-from cxr_regions.imaging import IngestConfig, ingest, ingest_file, load_or_create_salt
-from cxr_regions.imaging.deid import image_id
+from cxr_regions.ingest import IngestConfig, ingest, ingest_file, load_or_create_salt
+from cxr_regions.ingest.deid import image_id
 from cxr_regions.phantom import PhantomConfig, make_phantom
 
 SALT = b"5f0c2b7e9a41d3c8" * 4  # what load_or_create_salt reads from the salt file below

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from cxr_regions import phantom
-from cxr_regions.imaging import IngestConfig, fit_square, ingest, load_film
+from cxr_regions.ingest import IngestConfig, fit_square, ingest, load_film
 
 
 def test_every_phantom_film_is_ingested_with_one_key_per_patient(tmp_path):

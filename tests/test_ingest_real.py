@@ -17,7 +17,7 @@ import pydicom
 import pytest
 
 from conftest import shared_path
-from cxr_regions.imaging import IngestConfig, ingest, load_film
+from cxr_regions.ingest import IngestConfig, ingest, load_film
 
 CHEST = [
     "966_fixed.dcm",

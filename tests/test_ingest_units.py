@@ -16,11 +16,11 @@ from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from cxr_regions.errors import UserError
-from cxr_regions.imaging import IngestConfig, fit_square, ingest, load_film
-from cxr_regions.imaging.decode import display_values, quantise
-from cxr_regions.imaging.deid import Redactor
-from cxr_regions.imaging.selection import select_film
-from cxr_regions.imaging.workers import Workers
+from cxr_regions.ingest import IngestConfig, fit_square, ingest, load_film
+from cxr_regions.ingest.decode import display_values, quantise
+from cxr_regions.ingest.deid import Redactor
+from cxr_regions.ingest.selection import select_film
+from cxr_regions.ingest.workers import Workers
 
 CR = "1.2.840.10008.5.1.4.1.1.1"
 DX_FOR_PROCESSING = "1.2.840.10008.5.1.4.1.1.1.1.1"

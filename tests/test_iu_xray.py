@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cxr_regions.errors import UserError
-from cxr_regions.reports import iu_xray
-from cxr_regions.reports.iu_xray import IUReport, iu_part, parse_gold_name, tag_regions
+from cxr_regions.label import iu_xray
+from cxr_regions.label.iu_xray import IUReport, iu_part, parse_gold_name, tag_regions
 
 
 @pytest.mark.parametrize(

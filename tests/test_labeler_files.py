@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from cxr_regions.cli import app
 from cxr_regions.errors import UserError
+from cxr_regions.label import label_file
+from cxr_regions.label.files import OUTPUT_COLUMNS, config_path
+from cxr_regions.label.table_reader import detect_encoding
 from cxr_regions.regions import REGION_KEYS
-from cxr_regions.reports import label_file
-from cxr_regions.reports.files import OUTPUT_COLUMNS, config_path
-from cxr_regions.reports.tables import detect_encoding
 
 REPORTS = [
     ("A001", "两肺纹理增多，右下肺野见斑片状模糊影。", "右下肺炎症。"),
@@ -204,7 +204,7 @@ def test_commands_label_stats_and_eval(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("suffix", ["utf16.txt", "xlsx", "jsonl"])
 def test_report_texts_are_read_as_label_reads_them(tmp_path: Path, suffix: str) -> None:
-    from cxr_regions.reports import read_report_texts
+    from cxr_regions.label import read_report_texts
 
     rows = [{"检查号": rid, "影像所见": f, "诊断意见": i} for rid, f, i in REPORTS]
     frame = pd.DataFrame(rows)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from cxr_regions.label import Labeler
 from cxr_regions.regions import REGION_KEYS, VALUES
-from cxr_regions.reports import Labeler
 
 CORPUS = Path(__file__).parent / "data" / "labeler_heldout.tsv"
 TARGET = 0.98

@@ -10,9 +10,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from cxr_regions.label import Labeler
+from cxr_regions.label.scoring import read_gold, score
 from cxr_regions.regions import REGION_KEYS, VALUES
-from cxr_regions.reports import Labeler
-from cxr_regions.reports.scoring import read_gold, score
 
 SUITE = Path(__file__).parent / "data" / "policy_suite.jsonl"
 # Every rule family of the policy, and the exceptions the issue names, must be present.

@@ -11,8 +11,8 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from cxr_regions.cli import app
-from cxr_regions.reports import Labeler, label_file
-from cxr_regions.reports.files import REVIEW_COLUMNS
+from cxr_regions.label import Labeler, label_file
+from cxr_regions.label.files import REVIEW_COLUMNS
 
 REPORTS = [
     ("R1", "两肺纹理增多。心影不大。右侧胸壁见一窦道形成。"),  # 窦道 is no word of the vocabulary
@@ -112,7 +112,7 @@ def test_a_hospital_vocabulary_reads_what_was_unread(tmp_path: Path) -> None:
         "normal: [未见特殊改变]\n",
         encoding="utf-8",
     )
-    from cxr_regions.reports import load_vocabulary
+    from cxr_regions.label import load_vocabulary
 
     before, after = Labeler(), Labeler(load_vocabulary(ours))
     text = "右侧胸壁见一窦道形成。膈下未见特殊改变。"

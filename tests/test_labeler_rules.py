@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from cxr_regions.label import Labeler
 from cxr_regions.regions import REGION_KEYS
-from cxr_regions.reports import Labeler
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from cxr_regions.label import table1, table1_markdown
 from cxr_regions.regions import REGION_KEYS
-from cxr_regions.reports import table1, table1_markdown
 
 
 def _frame(strings: list[str], status: list[str] | None = None) -> pd.DataFrame:

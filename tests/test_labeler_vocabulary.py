@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from cxr_regions.errors import UserError
-from cxr_regions.reports import Labeler, load_vocabulary
-from cxr_regions.reports.normalise import Normaliser, sentences
+from cxr_regions.label import Labeler, load_vocabulary
+from cxr_regions.label.normalise import Normaliser, sentences
 
 
 def test_packaged_vocabulary_loads_and_names_every_region() -> None:

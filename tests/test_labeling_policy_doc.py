@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from cxr_regions.label import Labeler
 from cxr_regions.regions import REGION_KEYS
-from cxr_regions.reports import Labeler
 
 POLICY = Path(__file__).resolve().parents[1] / "docs" / "labeling-policy.md"
 MARKINGS_OPTION = "text (--markings-abnormal)"

@@ -5,11 +5,11 @@ explain -> report``), with the stages that have no command of their own put wher
 
 - ``phantom`` (1) makes films and reports from nothing and imports no stage, so it comes first, as
   in the README, even though ``demo`` is its only user;
-- ``imaging`` (2, ingest) and ``reports`` (3, label) are independent of each other; ``dataset``
+- ``ingest`` (2) and ``label`` (3) are independent of each other; ``build``
   (4, build) joins their outputs and uses both (``fit_square``, Table 1);
 - ``models`` (the networks) comes before ``training`` (5, train), which uses it; ``pretrain``
   trains on ChestX-ray14 with ``training``, and ``evaluation`` (6) scores runs of either;
-- ``explain`` (7) then ``htmlreport`` (8, report), which shows explain's heatmaps;
+- ``explain`` (7) then ``report`` (8), which shows explain's heatmaps;
 - ``workflows`` (``demo``, ``experiment``) run the stages and train models, so they come after all
   of them; ``pacs`` (the PACS over DICOMweb: search, retrieve, result objects, ``pacs pull``) then
   ``serve`` (the reading room), which polls the PACS and sends results back through pacs's public
@@ -17,7 +17,7 @@ explain -> report``), with the stages that have no command of their own put wher
   serve's database), so the dependency runs one way.
 
 Shared modules below every stage may be imported anywhere and import no stage: regions, errors,
-fileio, config, lazy, progress, imageio, options (CLI options from typed configs), confidence (AUCs with
+fileio, configfile, lazy, progress, imageio, options (CLI options from typed configs), confidence (AUCs with
 patient-bootstrap CIs, used by pretrain and evaluation), the package root
 (its version); the CLI entry point imports each stage's ``commands`` by name, not by an import
 statement, and is not checked.
@@ -32,15 +32,15 @@ import cxr_regions
 
 ORDER = (
     "phantom",
-    "imaging",
-    "reports",
-    "dataset",
+    "ingest",
+    "label",
+    "build",
     "models",
     "training",
     "pretrain",
     "evaluation",
     "explain",
-    "htmlreport",
+    "report",
     "workflows",
     "pacs",
     "serve",
@@ -49,7 +49,7 @@ SHARED = {
     "regions",
     "errors",
     "fileio",
-    "config",
+    "configfile",
     "lazy",
     "progress",
     "imageio",

@@ -29,7 +29,7 @@ def _pull(*args: str):
 
 
 def _ingested(folder: Path, out: Path, salt: Path) -> pd.DataFrame:
-    from cxr_regions.imaging import IngestConfig, ingest
+    from cxr_regions.ingest import IngestConfig, ingest
 
     ingest(folder, out, IngestConfig(size=64, salt_file=salt), progress=False)
     table = pd.read_csv(out / "images.csv", dtype=str).sort_values("sop_uid").reset_index(drop=True)

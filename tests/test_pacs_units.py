@@ -32,7 +32,7 @@ def test_laterals_are_told_by_view_position():
 
 
 def test_poll_durations():
-    from cxr_regions.serve.config import parse_duration
+    from cxr_regions.serve.configuration import parse_duration
 
     assert [parse_duration(t) for t in ("30s", "2m", "1h", "45", "0.5s")] == [30, 120, 3600, 45, 0.5]
     for bad in ("soon", "0s", "-1"):

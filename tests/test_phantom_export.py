@@ -13,9 +13,9 @@ import pydicom
 import pytest
 from typer.testing import CliRunner
 
+from cxr_regions.label import Labeler
 from cxr_regions.phantom import PhantomConfig, Prevalence, make_phantom
 from cxr_regions.regions import REGION_KEYS
-from cxr_regions.reports import Labeler
 
 SIZE = 96
 

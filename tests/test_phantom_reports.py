@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cxr_regions.label import Labeler
 from cxr_regions.phantom import Prevalence, sample_truth, write_report
 from cxr_regions.regions import NORMAL, REGION_KEYS, UNCERTAIN
-from cxr_regions.reports import Labeler
 
 HEDGES = ("可能", "考虑", "疑", "待排", "不除外", "似", "？")
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from cxr_regions.pretrain.chexnet import CHEXNET_AUC, CHEXNET_MEAN, write_comparison
-from cxr_regions.pretrain.findings import FINDING_KEYS
+from cxr_regions.pretrain.nih_findings import FINDING_KEYS
 
 
 def test_reference_covers_the_14_findings_and_agrees_with_the_papers_mean():

@@ -10,9 +10,9 @@ import pytest
 
 from conftest import shared_path
 from cxr_regions.errors import UserError
-from cxr_regions.pretrain.findings import FINDING_KEYS, parse_finding_labels
 from cxr_regions.pretrain.nih import read_nih
-from cxr_regions.pretrain.split import SplitConfig, assign_splits
+from cxr_regions.pretrain.nih_findings import FINDING_KEYS, parse_finding_labels
+from cxr_regions.pretrain.nih_split import SplitConfig, assign_splits
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from conftest import shared_path
-from cxr_regions.dataset import open_dataset
+from cxr_regions.build import open_dataset
 from cxr_regions.errors import UserError
-from cxr_regions.pretrain.findings import FINDING_KEYS
+from cxr_regions.pretrain.nih_findings import FINDING_KEYS
+from cxr_regions.pretrain.nih_split import SplitConfig
 from cxr_regions.pretrain.prepare import PrepareConfig, prepare_nih
-from cxr_regions.pretrain.split import SplitConfig
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ import torch
 from typer.testing import CliRunner
 
 from conftest import one_torch_thread, shared_path
+from cxr_regions.build import open_dataset
 from cxr_regions.cli import app
-from cxr_regions.dataset import open_dataset
 from cxr_regions.errors import UserError
 from cxr_regions.evaluation import evaluate_run, load_calibration
 from cxr_regions.regions import REGION_KEYS
@@ -101,7 +101,7 @@ def test_region_dataset_maps_nih_findings_and_leaves_thorax_and_aorta_missing(re
 
 
 def test_a_label_value_other_than_0_1_or_empty_is_refused(regions_dataset):
-    from cxr_regions.dataset.packed import label_matrix
+    from cxr_regions.build.packed import label_matrix
 
     frame = pd.DataFrame({"heart": ["1", "", "x"]})
     with pytest.raises(UserError, match=r"row 2.*'x'"):

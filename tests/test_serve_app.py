@@ -258,7 +258,7 @@ def test_reports_table_is_joined_by_accession_and_the_config_is_saved(trained_ru
     import pydicom
     from fastapi.testclient import TestClient
 
-    from cxr_regions.config import load_config
+    from cxr_regions.configfile import load_config
 
     dicoms, _ = phantom
     accession = str(pydicom.dcmread(dicoms[0], stop_before_pixels=True).AccessionNumber)

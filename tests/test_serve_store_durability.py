@@ -18,8 +18,8 @@ from alembic.runtime.migration import MigrationContext
 from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS
 from cxr_regions.serve.database import current_revision, head_revision, make_engine, upgrade
+from cxr_regions.serve.schema import Base
 from cxr_regions.serve.store import DB_NAME, Store
-from cxr_regions.serve.tables import Base
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 ABNORMAL_HEART = {**dict.fromkeys(REGION_KEYS, "0"), "heart": "1"}

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from cxr_regions.build.join import join_tables
 from cxr_regions.cli import app as cli_app
-from cxr_regions.dataset.join import join_tables
+from cxr_regions.label.scoring import read_gold, score
 from cxr_regions.regions import REGION_KEYS
-from cxr_regions.reports.scoring import read_gold, score
 from cxr_regions.serve.store import Store
 from cxr_regions.serve.verdicts import EXPORT_COLUMNS, agreement, export_verdicts
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from conftest import one_torch_thread
 from cxr_regions.cli import app
-from cxr_regions.config import load_config
+from cxr_regions.configfile import load_config
 from cxr_regions.errors import UserError
 from cxr_regions.training import TrainConfig, train
 
@@ -55,7 +55,7 @@ def _config(dataset, out, epochs: int, **kw) -> TrainConfig:
 @pytest.fixture(scope="module")
 def small_dataset(phantom_dataset, tmp_path_factory):
     """The first 40 patients of the phantom data set, rebuilt (no rendering): quick epochs."""
-    from cxr_regions.dataset import BuildConfig, build_from_arrays, open_dataset
+    from cxr_regions.build import BuildConfig, build_from_arrays, open_dataset
 
     data = open_dataset(phantom_dataset)
     keep = data.manifest[data.manifest["patient_key"].isin(sorted(set(data.manifest["patient_key"]))[:40])]
@@ -124,7 +124,7 @@ def test_cli_reports_missing_imagenet_weights_without_traceback(small_dataset, t
 
 def test_training_is_generic_over_the_datasets_labels(small_dataset, tmp_path):
     """Any label set works (ChestX-ray14 pretraining has 14 findings): here two made-up labels."""
-    from cxr_regions.dataset import BuildConfig, build_from_arrays, open_dataset
+    from cxr_regions.build import BuildConfig, build_from_arrays, open_dataset
     from cxr_regions.training import load_run
 
     data = open_dataset(small_dataset)

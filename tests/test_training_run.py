@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from conftest import one_torch_thread
-from cxr_regions.config import load_config
+from cxr_regions.configfile import load_config
 from cxr_regions.training import auc_per_label, load_run, mean_auc, predict
 
 

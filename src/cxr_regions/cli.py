@@ -17,14 +17,14 @@ from cxr_regions.errors import UserError
 
 STAGES = (
     "phantom",
-    "imaging",
-    "reports",
-    "dataset",
+    "ingest",
+    "label",
+    "build",
     "training",
     "pretrain",
     "evaluation",
     "explain",
-    "htmlreport",
+    "report",
     "workflows",
     "pacs",
     "serve",

@@ -24,12 +24,12 @@ _EXPORTS = {
     "aucs_with_ci": "metrics",
     "bootstrap_aucs": "metrics",
     "youden_threshold": "metrics",
-    "EVALUATION_FILE": "evaluate",
-    "EvaluationResult": "evaluate",
-    "default_evaluation_dir": "evaluate",
-    "evaluate_run": "evaluate",
-    "read_evaluation": "evaluate",
-    "score_predictions": "evaluate",
+    "EVALUATION_FILE": "assess",
+    "EvaluationResult": "assess",
+    "default_evaluation_dir": "assess",
+    "evaluate_run": "assess",
+    "read_evaluation": "assess",
+    "score_predictions": "assess",
     "Calibration": "calibration",
     "CALIBRATION_FILE": "calibration",
     "fit_calibration": "calibration",
@@ -50,14 +50,7 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     # ruff: noqa: F401
-    from cxr_regions.evaluation.calibration import (
-        CALIBRATION_FILE,
-        Calibration,
-        fit_calibration,
-        load_calibration,
-    )
-    from cxr_regions.evaluation.compare import compare_predictions, compare_runs
-    from cxr_regions.evaluation.evaluate import (
+    from cxr_regions.evaluation.assess import (
         EVALUATION_FILE,
         EvaluationResult,
         default_evaluation_dir,
@@ -65,6 +58,13 @@ if TYPE_CHECKING:  # pragma: no cover
         read_evaluation,
         score_predictions,
     )
+    from cxr_regions.evaluation.calibration import (
+        CALIBRATION_FILE,
+        Calibration,
+        fit_calibration,
+        load_calibration,
+    )
+    from cxr_regions.evaluation.compare import compare_predictions, compare_runs
     from cxr_regions.evaluation.external import label_overlap
     from cxr_regions.evaluation.metrics import (
         MIN_RELIABLE_POSITIVES,

@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         A region whose films are all one class is undefined; one no film has a label for is "not
         labelled". An AUC over fewer than 10 abnormal films is flagged unreliable.
         """
-        from cxr_regions.evaluation.evaluate import evaluate_run
+        from cxr_regions.evaluation.assess import evaluate_run
 
         result = evaluate_run(run, split=split, out=out, n_boot=n_boot, seed=seed, dataset=dataset)
         typer.echo((result.out / "auc.md").read_text(encoding="utf-8"))

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cxr_regions.config import save_config
+from cxr_regions.configfile import save_config
 from cxr_regions.errors import UserError
-from cxr_regions.evaluation.evaluate import (
+from cxr_regions.evaluation.assess import (
     EVALUATION_FILE,
     PREDICTIONS_FILE,
     check_predictions,

@@ -45,7 +45,7 @@ def split_predictions(loaded: Any, dataset_dir: Path, split: str, match_labels: 
 
 def is_external(run_dataset: Path | None, dataset_dir: Path, run_labels: Sequence[str]) -> bool:
     """True when ``dataset_dir`` is not the folder the run was trained on, or has other labels."""
-    from cxr_regions.dataset import open_dataset
+    from cxr_regions.build import open_dataset
 
     if run_dataset is None or not Path(run_dataset).exists():
         return True
@@ -59,7 +59,7 @@ def external_inputs(
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, Any]]:
     """The films to score on ``dataset_dir`` (labels matched by name), the validation predictions
     that choose thresholds and calibration (the run's own val split, or None), and what to report."""
-    from cxr_regions.dataset import open_dataset
+    from cxr_regions.build import open_dataset
 
     names = list(loaded.label_names)
     overlap = label_overlap(names, open_dataset(dataset_dir).label_names)

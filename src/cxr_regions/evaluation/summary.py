@@ -16,7 +16,7 @@ from cxr_regions.fileio import atomic_path
 from cxr_regions.regions import label_title
 
 if TYPE_CHECKING:
-    from cxr_regions.evaluation.evaluate import EvaluationResult
+    from cxr_regions.evaluation.assess import EvaluationResult
 
 
 def auc_markdown(result: EvaluationResult) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxr_regions.config import save_config
+from cxr_regions.configfile import save_config
 from cxr_regions.errors import UserError
 from cxr_regions.explain import localisation
 from cxr_regions.explain.heatmaps import METHODS, compute_heatmaps, min_map_side, target_layer
@@ -160,7 +160,7 @@ def explain_images(
     with the report labeler for the panel), ``panels`` (every film's panel, none, or those of the
     films named), ``progress``, ``config``. See the module doc for the outputs.
     """
-    from cxr_regions.imaging import load_film
+    from cxr_regions.ingest import load_film
 
     files = expand_images(images)
     sources = [FilmSource(film_name(p), str(p), functools.partial(load_film, p)) for p in files]
@@ -179,7 +179,7 @@ def explain_split(
 ) -> ExplainSummary:
     """Heatmaps of the films of one split of a dataset folder (default: the one the run was trained
     on), read from its packed array and named by ``image_id`` (oversampled copies left out)."""
-    from cxr_regions.dataset import open_dataset
+    from cxr_regions.build import open_dataset
     from cxr_regions.training import load_run
 
     if dataset is None:
@@ -347,7 +347,7 @@ def _thresholds(thresholds: Mapping[str, float] | float, names: list[str]) -> di
 
 def _labeler():
     """The report labeler for the panels: each report read in its own language (Chinese or English)."""
-    from cxr_regions.reports import make_labeler
+    from cxr_regions.label import make_labeler
 
     return make_labeler("auto")
 

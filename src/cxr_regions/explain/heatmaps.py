@@ -1,7 +1,7 @@
 """Class-activation heatmaps per region with pytorch-grad-cam, at the film's own size.
 
 Recipe: the film is fitted into a square frame the way the dataset packs films
-(``cxr_regions.imaging.fit_square``: resized, then padded to a square), so the network sees
+(``cxr_regions.ingest.fit_square``: resized, then padded to a square), so the network sees
 anatomy at the scale it was trained on;
 the whole frame goes through the network once per region (as one batch); each region's CAM is
 cropped back out of the padding and resized to the film's height and width, with values in [0, 1].
@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from cxr_regions.errors import UserError
-from cxr_regions.imaging import Placement, fit_square_placed
+from cxr_regions.ingest import Placement, fit_square_placed
 
 #: The CAM methods offered by ``explain --method`` (pytorch-grad-cam class names).
 METHODS: dict[str, str] = {
@@ -33,7 +33,7 @@ METHODS: dict[str, str] = {
 
 
 Frame = Placement
-"""Where a film sits inside the square frame the network sees (``cxr_regions.imaging.Placement``)."""
+"""Where a film sits inside the square frame the network sees (``cxr_regions.ingest.Placement``)."""
 
 
 @dataclass
@@ -93,7 +93,7 @@ def to_unit_float(film: np.ndarray) -> np.ndarray:
 
 def fit_frame(film: np.ndarray, size: int) -> tuple[np.ndarray, Frame]:
     """A film (float in [0, 1]) fitted into the size×size frame as ``build`` packs films
-    (``cxr_regions.imaging.fit_square``: resized, then padded with black), and where it lies."""
+    (``cxr_regions.ingest.fit_square``: resized, then padded with black), and where it lies."""
     framed, frame = fit_square_placed(film.astype(np.float32, copy=False), size)
     return np.clip(framed, 0.0, 1.0), frame
 

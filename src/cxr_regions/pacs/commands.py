@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         """
         from rich.console import Console
 
-        from cxr_regions.pacs.batch import PullConfig, pull
+        from cxr_regions.pacs.archive_pull import PullConfig, pull
 
         config = PullConfig(
             url=url, out=out, query=query, since=since.date() if since else None, auth=auth, workers=workers,

@@ -6,7 +6,7 @@ a whole data set as a hospital PACS export would look. Everything it makes is ca
 synthetic, never patient data.
 """
 
-from cxr_regions.phantom.findings import Finding, sample_findings
+from cxr_regions.phantom.abnormalities import Finding, sample_findings
 from cxr_regions.phantom.make import PhantomConfig, PhantomSummary, make_phantom
 from cxr_regions.phantom.render import Film, render_film
 from cxr_regions.phantom.report_writer import write_report

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from cxr_regions import __version__
-from cxr_regions.config import to_dict
+from cxr_regions.configfile import to_dict
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import atomic_path, remove_outputs, write_bytes, write_csv, write_json
 from cxr_regions.phantom.dicom_export import (

@@ -16,7 +16,7 @@ import numpy as np
 
 from cxr_regions.phantom import anatomy as an
 from cxr_regions.phantom import outlines as ol
-from cxr_regions.phantom.findings import (
+from cxr_regions.phantom.abnormalities import (
     Finding,
     apply_findings,
     draw_findings,

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from cxr_regions.phantom.findings import Finding, sample_findings
+from cxr_regions.phantom.abnormalities import Finding, sample_findings
 from cxr_regions.regions import NORMAL, REGION_KEYS, UNCERTAIN
 
 # Normal statements per region (the film shows nothing abnormal there).

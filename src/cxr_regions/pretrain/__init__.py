@@ -18,18 +18,18 @@ from typing import TYPE_CHECKING
 from cxr_regions.lazy import lazy_exports
 
 _EXPORTS = {
-    "FINDINGS": "findings",
-    "FINDING_KEYS": "findings",
+    "FINDINGS": "nih_findings",
+    "FINDING_KEYS": "nih_findings",
     "NihIndex": "nih",
     "read_nih": "nih",
-    "SplitConfig": "split",
-    "assign_splits": "split",
+    "SplitConfig": "nih_split",
+    "assign_splits": "nih_split",
     "PrepareConfig": "prepare",
     "prepare_nih": "prepare",
     "pretrain": "run",
     "CHEXNET_AUC": "chexnet",
     "write_comparison": "chexnet",
-    "evaluate_pretraining": "evaluate",
+    "evaluate_pretraining": "finding_auc",
     "FINDING_REGION": "region_map",
     "UNLABELLED_REGIONS": "region_map",
     "region_labels": "region_map",
@@ -55,13 +55,13 @@ __all__ = [
 
 if TYPE_CHECKING:
     from cxr_regions.pretrain.chexnet import CHEXNET_AUC, write_comparison
-    from cxr_regions.pretrain.evaluate import evaluate_pretraining
-    from cxr_regions.pretrain.findings import FINDING_KEYS, FINDINGS
+    from cxr_regions.pretrain.finding_auc import evaluate_pretraining
     from cxr_regions.pretrain.nih import NihIndex, read_nih
+    from cxr_regions.pretrain.nih_findings import FINDING_KEYS, FINDINGS
+    from cxr_regions.pretrain.nih_split import SplitConfig, assign_splits
     from cxr_regions.pretrain.prepare import PrepareConfig, prepare_nih
     from cxr_regions.pretrain.region_map import FINDING_REGION, UNLABELLED_REGIONS, region_labels
     from cxr_regions.pretrain.run import pretrain
-    from cxr_regions.pretrain.split import SplitConfig, assign_splits
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from cxr_regions.confidence import MIN_RELIABLE_POSITIVES, AucResult
 from cxr_regions.fileio import write_csv, write_text
-from cxr_regions.pretrain.findings import FINDINGS
+from cxr_regions.pretrain.nih_findings import FINDINGS
 
 CITATION = "Rajpurkar et al. 2017 (CheXNet, arXiv:1711.05225), Table 2"
 CHEXNET_AUC: dict[str, float] = {

@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from cxr_regions.options import ENGINE, SCHEDULER, options_from, with_options
-from cxr_regions.training.config import TrainConfig
+from cxr_regions.training.recipe import TrainConfig
 
 NIH_HELP = (
     "ChestX-ray14 folder in NIH's layout: Data_Entry_2017_v2020.csv (or Data_Entry_2017.csv), "
@@ -42,8 +42,8 @@ def _prepare_config(
     engine: str = "local",
     scheduler: str | None = None,
 ):
+    from cxr_regions.pretrain.nih_split import SplitConfig
     from cxr_regions.pretrain.prepare import PrepareConfig
-    from cxr_regions.pretrain.split import SplitConfig
 
     split = SplitConfig(val_fraction=val_fraction, test_fraction=test_fraction, seed=split_seed)
     return PrepareConfig(

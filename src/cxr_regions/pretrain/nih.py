@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from cxr_regions.errors import UserError
-from cxr_regions.pretrain.findings import FINDING_KEYS, parse_finding_labels
+from cxr_regions.pretrain.nih_findings import FINDING_KEYS, parse_finding_labels
 
 DOWNLOAD_URL = "https://nihcc.app.box.com/v/ChestXray-NIHCC"
 LABEL_FILES = ("Data_Entry_2017_v2020.csv", "Data_Entry_2017.csv")

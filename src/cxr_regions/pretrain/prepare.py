@@ -1,7 +1,7 @@
 """Pack ChestX-ray14 into a dataset folder of the same format as ``build``, once.
 
 At 112,120 films this is the slow step (decoding 1024-px PNGs), so it is parallel, shows a
-progress bar and resumes where it stopped (``cxr_regions.dataset.pack_images`` does the packing).
+progress bar and resumes where it stopped (``cxr_regions.build.pack_images`` does the packing).
 ``dataset.json`` is written last: its presence means the folder is complete.
 """
 
@@ -16,13 +16,13 @@ from pathlib import Path
 import pandas as pd
 
 from cxr_regions import __version__
-from cxr_regions.config import load_config, save_config, to_dict
+from cxr_regions.configfile import load_config, save_config, to_dict
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_csv, write_json, write_text
-from cxr_regions.pretrain.findings import FINDING_KEYS, FINDINGS
 from cxr_regions.pretrain.nih import read_nih
+from cxr_regions.pretrain.nih_findings import FINDING_KEYS, FINDINGS
+from cxr_regions.pretrain.nih_split import SplitConfig, assign_splits
 from cxr_regions.pretrain.region_map import regions_manifest, regions_meta, regions_stats_markdown
-from cxr_regions.pretrain.split import SplitConfig, assign_splits
 
 KIND = "chestx14"
 MANIFEST_COLUMNS = (
@@ -167,7 +167,7 @@ def prepare_nih(config: PrepareConfig) -> Path:
     Run again after an interruption and it goes on where it stopped; run again on a complete
     folder and it returns at once. A folder holding another preparation is refused.
     """
-    from cxr_regions.dataset import leak_check, pack_images
+    from cxr_regions.build import leak_check, pack_images
 
     if config.size < 32:
         raise UserError(f"--size must be at least 32 px, got {config.size}.")

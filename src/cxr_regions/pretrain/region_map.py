@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cxr_regions.pretrain.findings import FINDING_KEYS
+from cxr_regions.pretrain.nih_findings import FINDING_KEYS
 from cxr_regions.regions import REGION_KEYS
 
 LABEL_SOURCE = "ChestX-ray14 findings (NIH, mined from reports), mapped to regions"
@@ -103,7 +103,7 @@ def regions_meta(manifest: pd.DataFrame) -> dict[str, object]:
 
 def regions_stats_markdown(manifest: pd.DataFrame, meta: dict) -> str:
     """``stats.md`` of a region preparation: films, patients, Table 1, and the mapping."""
-    from cxr_regions.reports import table1, table1_markdown
+    from cxr_regions.label import table1, table1_markdown
 
     splits = ("train", "val", "test")
     counts = meta["counts"]

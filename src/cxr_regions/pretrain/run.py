@@ -11,9 +11,9 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cxr_regions.config import save_config
-from cxr_regions.pretrain.evaluate import evaluate_pretraining
-from cxr_regions.pretrain.findings import FINDING_KEYS
+from cxr_regions.configfile import save_config
+from cxr_regions.pretrain.finding_auc import evaluate_pretraining
+from cxr_regions.pretrain.nih_findings import FINDING_KEYS
 from cxr_regions.pretrain.prepare import PrepareConfig, prepare_nih
 
 if TYPE_CHECKING:

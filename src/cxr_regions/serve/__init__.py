@@ -11,7 +11,7 @@ from __future__ import annotations
 from cxr_regions.lazy import lazy_exports
 
 _EXPORTS = {
-    "ServeConfig": "config",
+    "ServeConfig": "configuration",
     "create_app": "app",
 }
 

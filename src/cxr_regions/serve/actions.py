@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from cxr_regions.regions import REGION_KEYS
 from cxr_regions.serve import auth
-from cxr_regions.serve.config import FILES_PER_UPLOAD
+from cxr_regions.serve.configuration import FILES_PER_UPLOAD
 from cxr_regions.serve.views import PAGE_SIZE, film_summary, region_rows, worklist_query
 
 router = APIRouter()

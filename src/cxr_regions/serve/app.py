@@ -20,7 +20,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from cxr_regions.regions import REGIONS
 from cxr_regions.serve import auth
-from cxr_regions.serve.config import FILES_PER_UPLOAD, ServeConfig
+from cxr_regions.serve.configuration import FILES_PER_UPLOAD, ServeConfig
 
 log = logging.getLogger("cxr_regions.serve")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fastapi import HTTPException, Request
 
-from cxr_regions.serve.config import LOCAL_READER
+from cxr_regions.serve.configuration import LOCAL_READER
 
 SECRET_FILE = "session.secret"
 SESSION_COOKIE = "cxr_reading_room"

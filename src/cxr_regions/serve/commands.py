@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from cxr_regions.serve.app import create_app
-        from cxr_regions.serve.config import ServeConfig, parse_duration
+        from cxr_regions.serve.configuration import ServeConfig, parse_duration
 
         torch.set_num_threads(max(1, threads))
         if thresholds is None and (run / "evaluation" / "thresholds.csv").exists():

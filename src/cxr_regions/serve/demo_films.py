@@ -23,8 +23,8 @@ def seed_demo(run: Path, intake: Intake, split: str = "test") -> int:
     """Put the demo's ``split`` films on the worklist (with their reports); returns how many were new."""
     import pandas as pd
 
-    from cxr_regions.dataset import open_dataset
-    from cxr_regions.reports import read_report_texts
+    from cxr_regions.build import open_dataset
+    from cxr_regions.label import read_report_texts
 
     folder = demo_folder(run)
     if folder is None:

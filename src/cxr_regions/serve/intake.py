@@ -3,7 +3,7 @@
 The kind of file is told by its content (the DICOM preamble ``DICM`` at byte 128, the PNG or JPEG
 signature), never by its name, and the file is stored under a generated name, so a name such as
 ``../../etc/passwd`` only ever appears (sanitised) in a message. DICOM goes through ingest's own
-selection, decoding and de-identification (``cxr_regions.imaging.ingest_file``); pictures are read
+selection, decoding and de-identification (``cxr_regions.ingest.ingest_file``); pictures are read
 with ``load_film``. Files are written first under temporary names and moved into place before the
 database row is added; any failure removes them, so nothing is half-stored.
 """
@@ -86,7 +86,7 @@ class Intake:
     """Takes files into the store; ``on_new()`` is called after each stored film (wakes the worker)."""
 
     def __init__(self, store, data: Path, reports: ReportBook, on_new: Callable[[], None] = lambda: None):
-        from cxr_regions.imaging import load_or_create_salt
+        from cxr_regions.ingest import load_or_create_salt
 
         self.store = store
         self.data = Path(data)
@@ -164,7 +164,7 @@ class Intake:
     def _take_dicom(
         self, path: Path, name: str, source: str, digest: str, report_text: str | None
     ) -> Outcome:
-        from cxr_regions.imaging import IngestConfig, ingest_file
+        from cxr_regions.ingest import IngestConfig, ingest_file
 
         work = self.data / INCOMING_DIR / uuid.uuid4().hex
         named = work / "in" / name
@@ -206,7 +206,7 @@ class Intake:
     ) -> Outcome:
         import cv2
 
-        from cxr_regions.imaging import load_film
+        from cxr_regions.ingest import load_film
 
         named = path.with_suffix(".png" if kind == "png" else ".jpg")
         path.rename(named)

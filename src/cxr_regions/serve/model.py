@@ -18,7 +18,7 @@ import numpy as np
 
 from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS
-from cxr_regions.serve.config import DEFAULT_THRESHOLD
+from cxr_regions.serve.configuration import DEFAULT_THRESHOLD
 
 
 @dataclass(frozen=True)

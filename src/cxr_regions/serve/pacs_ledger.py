@@ -14,7 +14,7 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.exc import IntegrityError
 
 from cxr_regions.serve.records import FilmRecord, VerdictRecord
-from cxr_regions.serve.tables import PACS_OUTCOMES, Film, PacsFetched, PacsSent, Verdict
+from cxr_regions.serve.schema import PACS_OUTCOMES, Film, PacsFetched, PacsSent, Verdict
 
 
 @dataclass(frozen=True)

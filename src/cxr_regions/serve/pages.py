@@ -66,7 +66,7 @@ def viewer_page(
     request: Request, film_id: int, status: str = "all", region: str = "", sort: str = "suspicion",
     saved: int = 0, reader: str = Depends(auth.reader),
 ) -> HTMLResponse:  # fmt: skip
-    from cxr_regions.htmlreport import highlight, parse_evidence
+    from cxr_regions.report import highlight, parse_evidence
 
     state = request.app.state
     try:
@@ -122,6 +122,6 @@ def _local_path(target: str) -> str:
 @router.get("/regions.css", include_in_schema=False)
 def regions_css() -> Response:
     """The regions' colours (dots, evidence underlines, cue marks), as the HTML report draws them."""
-    from cxr_regions.htmlreport import region_css
+    from cxr_regions.report import region_css
 
     return Response(region_css(), media_type="text/css", headers={"Cache-Control": "max-age=3600"})

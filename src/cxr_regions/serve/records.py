@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cxr_regions.regions import REGION_KEYS
-from cxr_regions.serve.tables import Film, Verdict
+from cxr_regions.serve.schema import Film, Verdict
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ TEXT_COLUMNS = (("findings", "impression"), ("text",), ("report",), ("findings",
 def read_report_table(path: Path) -> dict[str, str]:
     """Accession number -> report text from a CSV/TSV/XLSX table (the tables ``label`` reads): an id
     column (accession_number, accession or report_id) and findings + impression, or text."""
-    from cxr_regions.reports import read_report_texts
+    from cxr_regions.label import read_report_texts
 
     for id_col in ID_COLUMNS:
         for text_cols in TEXT_COLUMNS:
@@ -47,7 +47,7 @@ class ReportBook:
         """The five labels and the evidence (labels.csv's JSON form) of a report; None without text."""
         if not text or not text.strip():
             return None
-        from cxr_regions.reports import Labeler
+        from cxr_regions.label import Labeler
 
         with self._lock:
             if self._labeler is None:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from cxr_regions.regions import REGION_KEYS, REGIONS, VALUES
 from cxr_regions.serve.database import make_engine, upgrade, writer
 from cxr_regions.serve.records import FilmRecord, VerdictRecord
-from cxr_regions.serve.tables import FILM_SOURCES, FILM_STATUSES, Film, Verdict
+from cxr_regions.serve.schema import FILM_SOURCES, FILM_STATUSES, Film, Verdict
 
 __all__ = ["DB_NAME", "DEFAULT_THRESHOLD", "DuplicateFilm", "FilmRecord", "Store", "VerdictRecord"]
 

@@ -75,7 +75,7 @@ class InferenceWorker:
                 self.process(film)
 
     def film_array(self, film):
-        from cxr_regions.imaging import load_film
+        from cxr_regions.ingest import load_film
 
         return load_film(self.data / film.png_path)
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from cxr_regions.lazy import lazy_exports
 
 _EXPORTS = {
-    "TrainConfig": "config",
+    "TrainConfig": "recipe",
     "train": "trainer",
     "EpochMetricsCSV": "trainer",
     "LoadedRun": "export",
@@ -47,11 +47,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from cxr_regions.training.config import TrainConfig
     from cxr_regions.training.export import LoadedRun, load_run, save_model
     from cxr_regions.training.model_card import write_model_card
     from cxr_regions.training.module import RegionModule, auc_per_label, masked_bce, mean_auc
     from cxr_regions.training.prediction import predict
+    from cxr_regions.training.recipe import TrainConfig
     from cxr_regions.training.trainer import EpochMetricsCSV, train
 
 

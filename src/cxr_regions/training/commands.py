@@ -1,5 +1,5 @@
 """Command-line entry points of this stage: ``cxr-regions train``, its options generated from
-:class:`~cxr_regions.training.config.TrainConfig` (one default, one help text per setting)."""
+:class:`~cxr_regions.training.recipe.TrainConfig` (one default, one help text per setting)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 
 from cxr_regions.errors import UserError
 from cxr_regions.options import options_from, with_options
-from cxr_regions.training.config import TrainConfig
+from cxr_regions.training.recipe import TrainConfig
 
 
 def register(app: typer.Typer) -> None:

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from cxr_regions.config import load_config
+from cxr_regions.configfile import load_config
 from cxr_regions.fileio import write_text
 from cxr_regions.regions import label_title
 
@@ -52,7 +52,7 @@ def _num(value: Any, digits: int = 3) -> str:
 
 def _data_section(run_info: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Lines on the data set, and the limits it implies (labels never seen, few positives)."""
-    from cxr_regions.dataset import open_dataset
+    from cxr_regions.build import open_dataset
 
     path = run_info.get("dataset_path")
     limits: list[str] = []

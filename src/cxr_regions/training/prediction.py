@@ -32,7 +32,7 @@ def predict(
     validation) its labels are matched by name instead: a run label the dataset lacks is missing
     (NaN) on every film, a dataset label the run does not predict is left out.
     """
-    from cxr_regions.dataset import RegionDataModule
+    from cxr_regions.build import RegionDataModule
 
     loaded = run if isinstance(run, LoadedRun) else load_run(Path(run))
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))

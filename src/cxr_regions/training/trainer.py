@@ -25,14 +25,14 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMon
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
-from cxr_regions.config import load_config, save_config
+from cxr_regions.configfile import load_config, save_config
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_csv
 from cxr_regions.models import create_model, input_size, min_input_size, model_from_spec
-from cxr_regions.training.config import TrainConfig
 from cxr_regions.training.export import save_model
 from cxr_regions.training.model_card import write_model_card
 from cxr_regions.training.module import RegionModule
+from cxr_regions.training.recipe import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +220,7 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
 
     ``callbacks`` are added to Lightning's (tests and the pretraining stage use this).
     """
-    from cxr_regions.dataset import RegionDataModule, open_dataset
+    from cxr_regions.build import RegionDataModule, open_dataset
 
     data = open_dataset(config.dataset)
     _check_labels(data)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxr_regions.config import save_config
+from cxr_regions.configfile import save_config
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import remove_outputs, write_json, write_text
 from cxr_regions.regions import REGION_KEYS, to_binary
@@ -93,13 +93,13 @@ def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | Non
     """Run every stage into ``config.out``; ``announce(step, stage, what)`` is told as each begins."""
     import torch
 
-    from cxr_regions.dataset import BuildConfig, build_dataset, open_dataset
+    from cxr_regions.build import BuildConfig, build_dataset, open_dataset
     from cxr_regions.evaluation import evaluate_run
     from cxr_regions.explain import explain_split
-    from cxr_regions.htmlreport import ReportInputs, write_html_report
-    from cxr_regions.imaging import IngestConfig, ingest
+    from cxr_regions.ingest import IngestConfig, ingest
+    from cxr_regions.label import label_file, read_report_texts
     from cxr_regions.phantom import PhantomConfig, Prevalence, make_phantom
-    from cxr_regions.reports import label_file, read_report_texts
+    from cxr_regions.report import ReportInputs, write_html_report
     from cxr_regions.training import TrainConfig, train
 
     out = Path(config.out)

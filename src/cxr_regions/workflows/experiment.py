@@ -21,7 +21,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from cxr_regions.config import load_config, save_config
+from cxr_regions.configfile import load_config, save_config
 from cxr_regions.errors import UserError
 from cxr_regions.evaluation import (
     EVALUATION_FILE,
@@ -288,7 +288,7 @@ def run_experiment(grid: GridConfig, out: Path, paper: bool = False) -> Experime
     """Train and evaluate every cell not done yet in ``out``; rewrite the Table 2 files after each cell."""
     from rich.console import Console
 
-    from cxr_regions.dataset import open_dataset
+    from cxr_regions.build import open_dataset
     from cxr_regions.training import train
 
     console = Console(stderr=True)

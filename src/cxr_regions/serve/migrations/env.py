@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from cxr_regions.serve.tables import Base
+from cxr_regions.serve.schema import Base
 
 config = context.config
 connection = config.attributes.get("connection")

@@ -1,0 +1,120 @@
+"""What shapes an ingest: :class:`IngestConfig`, and the names and columns of the files it writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cxr_regions.errors import UserError
+from cxr_regions.ingest.decode import DEFAULT_PERCENTILES, WINDOWS
+from cxr_regions.ingest.deid import salt_digest
+from cxr_regions.ingest.engine import ENGINES
+from cxr_regions.ingest.resize import RESIZE_MODES
+from cxr_regions.ingest.selection import DEFAULT_MODALITIES
+
+IMAGES_CSV = "images.csv"
+ERRORS_CSV = "errors.csv"
+JOURNAL = "journal.jsonl"
+IMAGES_DIR = "images"
+FULL_DIR = "full"
+IMAGE_COLUMNS = [
+    "image_id",
+    "png_path",
+    "patient_key",
+    "study_uid",
+    "series_uid",
+    "sop_uid",
+    "accession_number",
+    "modality",
+    "view",
+    "rows",
+    "columns",
+    "bits_stored",
+    "photometric",
+    "pixel_spacing",
+    "source_path",
+]
+ERROR_COLUMNS = ["source_path", "status", "message"]
+ERROR_STATUSES = (
+    "unreadable",
+    "not_dicom",
+    "decode_error",
+    "no_pixels",
+    "skipped_modality",
+    "skipped_body_part",
+    "skipped_lateral",
+)
+DECODES = ("auto", "reduced", "exact")
+"""auto: reduced decode only where it stays within 0.5 grey levels mean and 3 max of the full decode
+(baseline JPEG with its own window); reduced: JPEG 2000 too (mean 0.1-0.3, but up to 12-15 grey
+levels at sharp edges, README ingest section); exact: always the full decode."""
+_JOURNAL_VERSION = 1
+
+
+@dataclass
+class IngestConfig:
+    """Settings of one ingest; those that shape the PNGs must stay the same across resumed runs."""
+
+    size: int = 256
+    bit_depth: int = 8
+    resize: str = "pad"
+    workers: int = 1
+    salt_file: Path | None = None
+    keep_lateral: bool = False
+    keep_full: bool = False
+    window: str = "auto"
+    percentiles: tuple[float, float] = DEFAULT_PERCENTILES
+    modalities: tuple[str, ...] = DEFAULT_MODALITIES
+    decode: str = "auto"
+    engine: str = "local"
+    scheduler: str | None = None
+
+    @property
+    def reduce_for(self) -> int | None:
+        """The output size a reduced decode may aim at; ``None``: decode in full (exact, or ``keep_full``)."""
+        return self.size if self.decode != "exact" and not self.keep_full else None
+
+    @property
+    def reduce_jpeg2000(self) -> bool:
+        """Whether JPEG 2000 films may be decoded at a lower resolution level (``--decode reduced``)."""
+        return self.decode == "reduced"
+
+    def validate(self) -> None:
+        """Raise :class:`UserError` for a value that cannot work."""
+        problems = []
+        if self.size < 8:
+            problems.append(f"--size must be at least 8, got {self.size}")
+        if self.bit_depth not in (8, 16):
+            problems.append(f"--bit-depth must be 8 or 16, got {self.bit_depth}")
+        if self.resize not in RESIZE_MODES:
+            problems.append(f"--resize must be one of {', '.join(RESIZE_MODES)}, got {self.resize!r}")
+        if self.workers < 1:
+            problems.append(f"--workers must be at least 1, got {self.workers}")
+        if self.window not in WINDOWS:
+            problems.append(f"--window must be one of {', '.join(WINDOWS)}, got {self.window!r}")
+        if self.decode not in DECODES:
+            problems.append(f"--decode must be one of {', '.join(DECODES)}, got {self.decode!r}")
+        if self.engine not in ENGINES:
+            problems.append(f"--engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+        if self.scheduler and self.engine != "dask":
+            problems.append("--scheduler needs --engine dask")
+        lo, hi = self.percentiles
+        if not 0 <= lo < hi <= 100:
+            problems.append(f"percentiles must satisfy 0 <= low < high <= 100, got {self.percentiles}")
+        if problems:
+            raise UserError("; ".join(problems))
+
+    def fingerprint(self, salt: bytes) -> dict[str, Any]:
+        """Everything that shapes the output files: a resumed run must match it."""
+        return {
+            "version": _JOURNAL_VERSION,
+            "size": self.size,
+            "bit_depth": self.bit_depth,
+            "resize": self.resize,
+            "keep_full": self.keep_full,
+            "window": self.window,
+            "percentiles": [float(p) for p in self.percentiles],
+            "decode": "exact" if self.reduce_for is None else self.decode,
+            "salt": salt_digest(salt),
+        }

@@ -1,0 +1,228 @@
+"""Label a whole report table into ``labels.csv`` (docs/data-contracts.md), in chunks.
+
+Rows stream from the input (see :mod:`tables`) through the labeler to the output, a chunk at a
+time, so millions of reports keep memory flat; a progress bar shows bytes (or rows) done. The
+output appears atomically, with ``<name>.config.yaml`` beside it (what produced it). Clauses
+that no vocabulary word read go to the ``unread`` column and, with ``review``, into a table of the
+most frequent ones (what a hospital adds to its vocabulary file).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from cxr_regions.configfile import save_config
+from cxr_regions.fileio import atomic_path
+from cxr_regions.label.bilingual import AutoLabeler, make_labeler
+from cxr_regions.label.labeler import STATUS_EMPTY, Evidence, Labeler
+from cxr_regions.label.table_reader import count_rows
+from cxr_regions.label.texts import open_report_table
+from cxr_regions.progress import progress_bar
+from cxr_regions.regions import REGION_KEYS, to_binary
+
+ID_COLUMN = "report_id"
+OUTPUT_COLUMNS = (
+    ID_COLUMN, *REGION_KEYS, "label_string", "markings_only", "status", "evidence", "unread",
+)  # fmt: skip
+REVIEW_COLUMNS = ("clause", "reports", "example_report_id")
+
+
+@dataclass
+class LabelConfig:
+    """How ``label`` was run (saved next to labels.csv)."""
+
+    input: str
+    output: str
+    id_col: str | None = None
+    text_cols: list[str] | None = None
+    binary: bool = False
+    markings_abnormal: bool = False
+    vocabulary: str | None = None
+    chunk_rows: int = 20_000
+    language: str = "zh"
+    review: str | None = None
+
+
+@dataclass
+class LabelSummary:
+    """What ``label`` did."""
+
+    output: str
+    rows: int = 0
+    ok: int = 0
+    empty_text: int = 0
+    missing_id: int = 0
+    markings_only: int = 0
+    with_unread: int = 0  # reports with at least one unread clause
+    unread_clauses: int = 0  # distinct unread clauses over the file
+    abnormal: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REGION_KEYS, 0))
+    uncertain: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REGION_KEYS, 0))
+    normal_films: int = 0
+    id_col: str = ""
+    text_cols: list[str] = field(default_factory=list)
+    encoding: str | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def label_file(
+    input_path: str | Path,
+    output_csv: str | Path,
+    id_col: str | None = None,
+    text_cols: list[str] | None = None,
+    binary: bool = False,
+    markings_abnormal: bool = False,
+    vocabulary: str | Path | None = None,
+    chunk_rows: int = 20_000,
+    progress: bool = True,
+    on_chunk: Callable[[int], None] | None = None,
+    language: str = "zh",
+    review: str | Path | None = None,
+) -> LabelSummary:
+    """Label every report of ``input_path`` (CSV/TSV/XLSX/XLS/JSONL) into ``output_csv``.
+
+    Text columns are read together (findings, then impression...). A row with no text gets all
+    ``0`` and status ``empty_text``; nothing is dropped. ``language``: ``zh``, ``en`` or ``auto`` (each
+    report in the language its script shows). ``review``: also write the unread clauses
+    of the whole file, most frequent first, with how many reports hold each and one example id.
+    """
+
+    started = time.perf_counter()
+    table = open_report_table(input_path, id_col, text_cols)
+    info, ident, texts = table.info, table.id_col, list(table.text_cols)
+    labeler = make_labeler(language, vocabulary, markings_abnormal=markings_abnormal)
+    summary = LabelSummary(output=str(output_csv), id_col=ident, text_cols=texts, encoding=info.encoding)
+    total = count_rows(info) if info.kind == "excel" else info.size_bytes
+    unread: dict[str, list] = {}  # clause -> [reports, example report id]
+
+    with atomic_path(output_csv) as tmp, tmp.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(OUTPUT_COLUMNS)
+        with _progress(progress, total, info.path.name, rows=info.kind == "excel") as advance:
+            for ids, bodies, done in table.chunks(chunk_rows):
+                writer.writerows(_rows(labeler, ids, bodies, binary, summary, unread))
+                advance(done)
+                if on_chunk is not None:
+                    on_chunk(summary.rows)
+    summary.unread_clauses = len(unread)
+    if review is not None:
+        write_review(review, unread)
+    summary.seconds = round(time.perf_counter() - started, 3)
+    config = LabelConfig(
+        input=str(input_path),
+        output=str(output_csv),
+        id_col=ident,
+        text_cols=texts,
+        binary=binary,
+        markings_abnormal=markings_abnormal,
+        vocabulary=None if vocabulary is None else str(vocabulary),
+        chunk_rows=chunk_rows,
+        language=language,
+        review=None if review is None else str(review),
+    )
+    save_config(config, config_path(output_csv), command="label")
+    return summary
+
+
+def config_path(output_csv: str | Path) -> Path:
+    """Where the configuration of a labels file is saved: ``labels.csv`` -> ``labels.config.yaml``."""
+    output_csv = Path(output_csv)
+    return output_csv.with_name(output_csv.stem + ".config.yaml")
+
+
+def write_review(path: str | Path, unread: dict[str, list]) -> Path:
+    """The review table: unread clauses by the number of reports that hold them (most first)."""
+    ranked = sorted(unread.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(REVIEW_COLUMNS)
+        writer.writerows([clause, n, example] for clause, (n, example) in ranked)
+    return Path(path)
+
+
+def _rows(
+    labeler: Labeler | AutoLabeler,
+    ids: list[str],
+    bodies: list[str],
+    binary: bool,
+    summary: LabelSummary,
+    unread: dict[str, list],
+):
+    label = labeler.label
+    abnormal, uncertain = summary.abnormal, summary.uncertain
+    for ident, body in zip(ids, bodies, strict=True):
+        result = label(body)
+        values = result.values
+        summary.rows += 1
+        if not ident:
+            summary.missing_id += 1
+        if result.status == STATUS_EMPTY:
+            summary.empty_text += 1
+        else:
+            summary.ok += 1
+        string = result.label_string
+        if string == "00000" and result.status != STATUS_EMPTY:
+            summary.normal_films += 1
+        for key in REGION_KEYS:
+            v = values[key]
+            if v == "1":
+                abnormal[key] += 1
+            elif v == "u":
+                uncertain[key] += 1
+        if result.markings_only:
+            summary.markings_only += 1
+        cells = (
+            [str(to_binary(values[k])) for k in REGION_KEYS] if binary else [values[k] for k in REGION_KEYS]
+        )
+        evidence = "[" + ",".join(map(_evidence_json, result.evidence)) + "]"
+        clauses = result.unread
+        if clauses:
+            summary.with_unread += 1
+            for clause in clauses:
+                seen = unread.get(clause)
+                if seen is None:
+                    unread[clause] = [1, ident]
+                else:
+                    seen[0] += 1
+            clauses = json.dumps(clauses, ensure_ascii=False)
+        else:
+            clauses = "[]"
+        markings = "true" if result.markings_only else "false"
+        yield [ident, *cells, string, markings, result.status, evidence, clauses]
+
+
+@lru_cache(maxsize=100_000)
+def _evidence_json(evidence: Evidence) -> str:
+    """One evidence item as JSON (cached: the same clauses recur across reports)."""
+    return json.dumps(evidence.to_dict(), ensure_ascii=False)
+
+
+class _progress:
+    """A rich progress bar over bytes or rows (or nothing when disabled)."""
+
+    def __init__(self, enabled: bool, total: int | None, name: str, rows: bool):
+        self.enabled = enabled
+        self.rows = rows
+        self.total = total
+        self.name = name
+        self._bar = None
+
+    def __enter__(self) -> Callable[[int], None]:
+        if not self.enabled:
+            return lambda done: None
+        self._bar = progress_bar(unit="items" if self.rows else "bytes")
+        self._bar.start()
+        task = self._bar.add_task(f"label {self.name}", total=self.total)
+        return lambda done: self._bar.update(task, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
