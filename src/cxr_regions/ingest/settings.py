@@ -1,4 +1,6 @@
-"""What shapes an ingest: :class:`IngestConfig`, and the names and columns of the files it writes."""
+"""What shapes an ingest: :class:`IngestConfig`, the journal's name and the statuses of errors.csv.
+
+The tables it writes and the folder's layout are contracts (:mod:`cxr_regions.contracts.images`)."""
 
 from __future__ import annotations
 
@@ -13,29 +15,7 @@ from cxr_regions.ingest.engine import ENGINES
 from cxr_regions.ingest.resize import RESIZE_MODES
 from cxr_regions.ingest.selection import DEFAULT_MODALITIES
 
-IMAGES_CSV = "images.csv"
-ERRORS_CSV = "errors.csv"
 JOURNAL = "journal.jsonl"
-IMAGES_DIR = "images"
-FULL_DIR = "full"
-IMAGE_COLUMNS = [
-    "image_id",
-    "png_path",
-    "patient_key",
-    "study_uid",
-    "series_uid",
-    "sop_uid",
-    "accession_number",
-    "modality",
-    "view",
-    "rows",
-    "columns",
-    "bits_stored",
-    "photometric",
-    "pixel_spacing",
-    "source_path",
-]
-ERROR_COLUMNS = ["source_path", "status", "message"]
 ERROR_STATUSES = (
     "unreadable",
     "not_dicom",

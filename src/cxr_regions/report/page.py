@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from cxr_regions import __version__
+from cxr_regions.contracts.images import IMAGES
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_text
 from cxr_regions.imageio import png_bytes
@@ -236,8 +237,8 @@ def _report_links(inputs: ReportInputs) -> tuple[dict[str, str], dict[str, dict[
     """image_id -> report id, and report id -> its labels.csv row."""
     link: dict[str, str] = {}
     if inputs.images is not None:
-        table = pd.read_csv(inputs.images, dtype=str, keep_default_na=False)
-        if {"image_id", "accession_number"} <= set(table.columns):
+        table = IMAGES.read(inputs.images)
+        if "accession_number" in table.columns:
             link = dict(zip(table["image_id"], table["accession_number"], strict=True))
     labels: dict[str, dict[str, Any]] = {}
     if inputs.labels is not None:

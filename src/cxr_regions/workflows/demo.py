@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cxr_regions.configfile import save_config
+from cxr_regions.contracts.images import IMAGES
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import remove_outputs, write_json, write_text
 from cxr_regions.regions import REGION_KEYS, to_binary
@@ -159,7 +160,7 @@ def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | Non
         ),
     )  # fmt: skip
     result.labeler_agreement = labeler_agreement(paths["phantom"] / "truth.csv", paths["labels"])
-    images_csv = paths["ingest"] / "images.csv"
+    images_csv = IMAGES.path_in(paths["ingest"])
     build_config = BuildConfig(size=config.size, seed=config.seed, progress=config.progress)
     stage(
         4, "build", "patient split 80/10/10, oversampling, packed films",
@@ -191,7 +192,7 @@ def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | Non
 
     data = open_dataset(paths["dataset"])
     test_ids = data.manifest.loc[data.manifest["split"] == "test", "image_id"].astype(str).tolist()
-    images = pd.read_csv(paths["ingest"] / "images.csv", dtype=str, keep_default_na=False)
+    images = IMAGES.read(paths["ingest"])
     texts = read_report_texts(
         paths["phantom"] / "reports.csv", "accession_number", ["findings", "impression"]
     )
@@ -216,7 +217,7 @@ def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | Non
         evaluation=paths["evaluation"],
         explain=paths["explain"],
         labels=paths["labels"],
-        images=paths["ingest"] / "images.csv",
+        images=images_csv,
         reports=texts,
         title="cxr-regions demo on a PHANTOM",
         phantom=True,
