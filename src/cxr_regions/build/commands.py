@@ -62,6 +62,7 @@ def register(app: typer.Typer) -> None:
 
         from cxr_regions.build.folder import BuildConfig, build_dataset
         from cxr_regions.build.packed import open_dataset
+        from cxr_regions.contracts.dataset import STATS_FILE, UNMATCHED_FILE
 
         config = BuildConfig(
             join=join,
@@ -79,33 +80,34 @@ def register(app: typer.Typer) -> None:
         console = Console()
         path = build_dataset(labels, images, out, config)
         meta = open_dataset(path).meta
-        join_counts = meta["join"]
-        console.print(
-            f"joined {join_counts['matched_films']} films to reports; "
-            f"{join_counts['films_without_report']} films without report, "
-            f"{join_counts['reports_without_film']} reports without film, "
-            f"{join_counts['films_left_out_other']} films and {join_counts['reports_left_out_other']} "
-            f"reports left out for other reasons (listed in {path / 'unmatched.csv'})",
-            highlight=False,
-        )
-        for split_name in ("train", "val", "test"):
-            part = meta["counts"][split_name]
+        join_counts = meta.join
+        if join_counts is not None:
             console.print(
-                f"{split_name:>5}: {part['films']} films of {part['patients']} patients, "
-                f"{part['epoch_draws']} draws per epoch",
+                f"joined {join_counts.matched_films} films to reports; "
+                f"{join_counts.films_without_report} films without report, "
+                f"{join_counts.reports_without_film} reports without film, "
+                f"{join_counts.films_left_out_other} films and {join_counts.reports_left_out_other} "
+                f"reports left out for other reasons (listed in {path / UNMATCHED_FILE})",
                 highlight=False,
             )
-        over = meta["oversampling"]
-        if over["unreachable"]:
-            console.print(f"[yellow]could not reach --min-share for: {', '.join(over['unreachable'])}[/]")
-        leak = meta["leak_check"]["test"]
-        if meta["leaking"]:
+        for split_name in ("train", "val", "test"):
+            part = meta.counts.split(split_name)
             console.print(
-                f"[bold yellow]LEAKING (paper protocol):[/] {leak['sharing_source_film_with_train']} of "
-                f"{leak['films']} test films share a source film with training, "
-                f"{leak['sharing_patient_with_train']} a patient",
+                f"{split_name:>5}: {part.films} films of {part.patients} patients, "
+                f"{part.epoch_draws} draws per epoch",
+                highlight=False,
+            )
+        over = meta.oversampling
+        if over is not None and over.unreachable:
+            console.print(f"[yellow]could not reach --min-share for: {', '.join(over.unreachable)}[/]")
+        leak = meta.leak_check.test
+        if meta.leaking:
+            console.print(
+                f"[bold yellow]LEAKING (paper protocol):[/] {leak.sharing_source_film_with_train} of "
+                f"{leak.films} test films share a source film with training, "
+                f"{leak.sharing_patient_with_train} a patient",
                 highlight=False,
             )
         else:
             console.print("leak check: no test or validation film shares a patient with training")
-        console.print(f"dataset written to {path} (stats in {path / 'stats.md'})", highlight=False)
+        console.print(f"dataset written to {path} (stats in {path / STATS_FILE})", highlight=False)

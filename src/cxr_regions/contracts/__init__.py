@@ -23,6 +23,10 @@ _EXPORTS = {
     "IMAGES_DIR": "images",
     "ErrorRow": "images",
     "ImageRow": "images",
+    "MANIFEST": "dataset",
+    "SPLITS": "dataset",
+    "DatasetInfo": "dataset",
+    "ManifestRow": "dataset",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -32,4 +36,5 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 if TYPE_CHECKING:  # pragma: no cover
     # ruff: noqa: F401
     from cxr_regions.contracts.core import Document, Record, Table
+    from cxr_regions.contracts.dataset import MANIFEST, SPLITS, DatasetInfo, ManifestRow
     from cxr_regions.contracts.images import ERRORS, FULL_DIR, IMAGES, IMAGES_DIR, ErrorRow, ImageRow

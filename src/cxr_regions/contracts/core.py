@@ -78,6 +78,27 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def _dump(value: Any) -> Any:
+    """A record as plain data, leaving out the optional fields (default ``None``) that are ``None``."""
+    if isinstance(value, BaseModel):
+        out = {}
+        for name, info in type(value).model_fields.items():
+            item = getattr(value, name)
+            if item is None and info.default is None:
+                continue
+            out[name] = _dump(item)
+        for name, item in (value.model_extra or {}).items():
+            out[name] = _dump(item)
+        return out
+    if isinstance(value, dict):
+        return {str(k): _dump(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_dump(v) for v in value]
+    if isinstance(value, os.PathLike):
+        return str(value)
+    return value
+
+
 def _problems(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors()[:8])
 
@@ -142,9 +163,9 @@ class Document(Record):
             raise UserError(f"{where} does not follow the {cls.FILE} contract: {_problems(exc)}") from None
 
     def to_dict(self) -> dict[str, Any]:
-        """The document as written: leading keys, the schema version, then the fields (NaN as null)."""
-        body = _json_safe(self.model_dump(mode="json"))
-        return {**self.LEADING, self.VERSION_KEY: self.VERSION, **body}
+        """The document as written: leading keys, the schema version, then the fields (NaN as null;
+        a field that is ``None`` unless set is left out where it is not set)."""
+        return {**self.LEADING, self.VERSION_KEY: self.VERSION, **_json_safe(_dump(self))}
 
     def write(self, path: PathLike) -> Path:
         """Write the document atomically into ``path`` (a folder or the file); returns the file."""
@@ -300,7 +321,7 @@ class Table(Generic[R]):
         """Records (or a frame holding at least the required columns) as a frame in column order.
 
         A column whose field is ``None`` unless set (e.g. images.csv's ``status``) is left out where
-        no row sets it; other columns of a frame that are not in the contract are dropped.
+        no row sets it; a frame's columns that the contract does not name follow the contract's.
         """
         import pandas as pd
 
@@ -309,7 +330,8 @@ class Table(Generic[R]):
             missing = [c for c in self.required(labels) if c not in rows.columns]
             if missing:
                 raise ValueError(f"{self.file}: the frame lacks column(s) {', '.join(missing)}")
-            frame = rows.loc[:, [c for c in columns if c in rows.columns]]
+            extra = [c for c in rows.columns if c not in set(columns)]
+            frame = rows.loc[:, [*(c for c in columns if c in rows.columns), *extra]]
         else:
             frame = pd.DataFrame([self.flat(record, labels) for record in rows], columns=columns)
         unused = [

@@ -60,14 +60,14 @@ def _data_section(run_info: dict[str, Any]) -> tuple[list[str], list[str]]:
         return [f"Data set `{path}` is not at hand: films and prevalence not shown."], limits
     data = open_dataset(path)
     meta, names = data.meta, data.label_names
-    kind = str(meta.get("kind", "build"))
+    kind = meta.kind
     lines = [
         f"- Data set: `{data.dataset_id}` ({kind}, {data.size} px), `{path}`.",
-        f"- Sites: {', '.join(meta.get('sites', [])) or SITES.get(kind, 'not recorded (one export)')}.",
-        f"- Label source: {meta.get('label_source') or SOURCES.get(kind, DEFAULT_SOURCE)}.",
+        f"- Sites: {', '.join(meta.sites or []) or SITES.get(kind, 'not recorded (one export)')}.",
+        f"- Label source: {meta.label_source or SOURCES.get(kind, DEFAULT_SOURCE)}.",
     ]
-    if meta.get("label_mapping"):
-        pairs = "; ".join(f"{r['finding']} → {r['region']}" for r in meta["label_mapping"])
+    if meta.label_mapping:
+        pairs = "; ".join(f"{r.finding} → {r.region}" for r in meta.label_mapping)
         lines.append(f"- Mapping (docs/chestx14.md): {pairs}.")
         limits.append(
             "A mapped region's 0 means none of its NIH findings was listed, not a reading of the region."
