@@ -17,7 +17,6 @@ import hashlib
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +26,12 @@ import pandas as pd
 from cxr_regions import __version__
 from cxr_regions.build import packed
 from cxr_regions.build.augment import offline_variant
-from cxr_regions.build.grouped_split import parse_fractions, stratified_split
+from cxr_regions.build.build_config import BuildConfig
+from cxr_regions.build.grouped_split import stratified_split
 from cxr_regions.build.join import UNMATCHED_COLUMNS, fold, join_tables, raw_values, value_counts
 from cxr_regions.build.oversample import repeat_factors
-from cxr_regions.build.pack import RESIZE_MODES, fit_square, pack_images, write_array
-from cxr_regions.build.paper_protocol import AUGMENTED, ORIGINAL, PAPER_EXPANSION, leak_check, paper_rows
+from cxr_regions.build.pack import fit_square, pack_images, write_array
+from cxr_regions.build.paper_protocol import AUGMENTED, ORIGINAL, leak_check, paper_rows
 from cxr_regions.build.split_stats import stats_markdown
 from cxr_regions.configfile import save_config, to_dict
 from cxr_regions.contracts.dataset import (
@@ -49,42 +49,6 @@ from cxr_regions.contracts.dataset import (
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_csv, write_text
 from cxr_regions.regions import REGION_KEYS
-
-PROTOCOLS = ("clean", "paper")
-
-
-@dataclass
-class BuildConfig:
-    """How a dataset is built (saved as ``build.yaml`` and inside ``dataset.json``)."""
-
-    join: str = "accession"
-    split: tuple[float, float, float] = (0.8, 0.1, 0.1)
-    seed: int = 0
-    min_share: float = 0.2
-    protocol: str = "clean"
-    size: int = 256
-    resize: str = "pad"
-    workers: int = 1
-    engine: str = "local"
-    scheduler: str | None = None
-    views: tuple[str, ...] = ()
-    min_positives: int = 10
-    paper_expansion: float = PAPER_EXPANSION
-    paper_crop_fraction: float = 224 / 256
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        self.split = parse_fractions(self.split)
-        if self.protocol not in PROTOCOLS:
-            raise UserError(f"--protocol must be one of {', '.join(PROTOCOLS)}, got {self.protocol!r}")
-        if self.resize not in RESIZE_MODES:
-            raise UserError(f"--resize must be one of {', '.join(RESIZE_MODES)}, got {self.resize!r}")
-        if not 0 <= self.min_share < 1:
-            raise UserError(f"--min-share must be in [0, 1), got {self.min_share}")
-        if self.size < 8:
-            raise UserError(f"--size must be at least 8 pixels, got {self.size}")
-        if self.paper_expansion < 1:
-            raise UserError(f"the paper expansion factor must be ≥ 1, got {self.paper_expansion}")
 
 
 def build_dataset(

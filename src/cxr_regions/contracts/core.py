@@ -9,14 +9,17 @@ record's ``write`` and ``read``; no stage opens another stage's file by name.
   a schema version (``schema_version``, or the key ``VERSION_KEY`` names); a file without one is
   version 1, a version this program does not know is refused with a message saying what to do. Keys
   the record does not know are ignored on reading (a newer writer of the same version may add some).
-- :class:`Table` (a CSV file, one row per record): ``TABLE.read(path)`` checks the columns once for
+- :class:`~cxr_regions.contracts.csv_table.Table` (a CSV file, one row per record, in
+  :mod:`~cxr_regions.contracts.csv_table`): ``TABLE.read(path)`` checks the columns once for
   the whole file and returns a DataFrame (fast at 100,000 rows: no validation per row), and
   ``TABLE.rows(frame)`` gives typed records where a caller wants them. Columns that repeat per label
   (``p_<label>``) are a ``dict`` field with a ``template``. ``TABLE.write(path, rows_or_frame)`` writes
   the columns in the contract's order.
 
 A new contract: a module here with the record (``class XRow(Record)`` / ``class X(Document)``), its
-``Table`` or ``FILE``, the names in ``__init__``'s exports, and its fields in docs/data-contracts.md.
+``Table`` or ``FILE`` (the file's name in :mod:`~cxr_regions.contracts.names`), the names in
+``__init__``'s exports and :mod:`~cxr_regions.contracts.catalog`, and its fields in
+docs/data-contracts.md (``tests/test_contracts_docs.py`` checks that).
 """
 
 from __future__ import annotations
@@ -24,23 +27,17 @@ from __future__ import annotations
 import json
 import math
 import os
-import types
-import typing
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cxr_regions.errors import UserError
-from cxr_regions.fileio import write_csv, write_json
-
-if typing.TYPE_CHECKING:
-    import pandas as pd
+from cxr_regions.fileio import write_json
 
 PathLike = str | os.PathLike[str]
 D = TypeVar("D", bound="Document")
-R = TypeVar("R", bound="Record")
 
 
 class Record(BaseModel):
@@ -65,6 +62,11 @@ def column(
     if default is ... and optional:
         default = None
     return Field(default, description=description, json_schema_extra=extra)
+
+
+def in_folder(path: PathLike, name: str) -> Path:
+    path = Path(path)
+    return path / name if path.is_dir() or not path.suffix else path
 
 
 def _json_safe(value: Any) -> Any:
@@ -99,7 +101,7 @@ def _dump(value: Any) -> Any:
     return value
 
 
-def _problems(exc: ValidationError) -> str:
+def problems(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors()[:8])
 
 
@@ -117,9 +119,8 @@ class Document(Record):
 
     @classmethod
     def path_in(cls, path: PathLike) -> Path:
-        """The file itself, or ``FILE`` inside a folder."""
-        path = Path(path)
-        return path / cls.FILE if path.is_dir() or path.suffix != Path(cls.FILE).suffix else path
+        """``FILE`` inside a folder (an existing one, or a path without a suffix), else the path itself."""
+        return in_folder(path, cls.FILE)
 
     @classmethod
     def exists(cls, path: PathLike) -> bool:
@@ -160,7 +161,7 @@ class Document(Record):
         try:
             return cls.model_validate(known)
         except ValidationError as exc:
-            raise UserError(f"{where} does not follow the {cls.FILE} contract: {_problems(exc)}") from None
+            raise UserError(f"{where} does not follow the {cls.FILE} contract: {problems(exc)}") from None
 
     def to_dict(self) -> dict[str, Any]:
         """The document as written: leading keys, the schema version, then the fields (NaN as null;
@@ -171,215 +172,6 @@ class Document(Record):
         """Write the document atomically into ``path`` (a folder or the file); returns the file."""
         file = self.path_in(path)
         return write_json(file, self.to_dict())
-
-
-# -- tables ----------------------------------------------------------------------------------------
-
-
-def _base_type(annotation: Any) -> Any:
-    """``str`` for ``str | None`` and the like; the annotation itself otherwise."""
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return args[0] if len(args) == 1 else annotation
-    return annotation
-
-
-class Table(Generic[R]):
-    """A CSV file of records of type ``row``: the columns are the row's fields in order, a
-    templated ``dict`` field spread over one column per label.
-
-    ``text_cells``: read empty cells as ``""`` instead of NaN (ids and label values as text).
-    """
-
-    def __init__(self, file: str, row: type[R], writer: str, *, text_cells: bool = True) -> None:
-        self.file = file
-        self.row = row
-        self.writer = writer
-        self.text_cells = text_cells
-
-    def __repr__(self) -> str:
-        return f"Table({self.file!r}, {self.row.__name__})"
-
-    # the layout
-    def fields(self) -> list[tuple[str, Any, dict[str, Any]]]:
-        """(name, base type, extra) of every field, in order."""
-        out = []
-        for name, info in self.row.model_fields.items():
-            extra = dict(info.json_schema_extra or {}) if isinstance(info.json_schema_extra, dict) else {}
-            out.append((name, _base_type(info.annotation), extra))
-        return out
-
-    def columns(self, labels: Sequence[str] = ()) -> list[str]:
-        """Every column, templated ones expanded for ``labels``."""
-        out: list[str] = []
-        for name, _, extra in self.fields():
-            template = extra.get("template")
-            out += [template.replace("<label>", k) for k in labels] if template else [name]
-        return out
-
-    def required(self, labels: Sequence[str] = ()) -> list[str]:
-        """The columns a reader needs (every column but the optional ones)."""
-        out: list[str] = []
-        for name, _, extra in self.fields():
-            if extra.get("optional"):
-                continue
-            template = extra.get("template")
-            out += [template.replace("<label>", k) for k in labels] if template else [name]
-        return out
-
-    def text_columns(self, labels: Sequence[str] = ()) -> list[str]:
-        """Columns read as text whatever they hold (ids, keys, names: no lost leading zeros)."""
-        out: list[str] = []
-        for name, kind, extra in self.fields():
-            if kind is not str:
-                continue
-            template = extra.get("template")
-            out += [template.replace("<label>", k) for k in labels] if template else [name]
-        return out
-
-    def path_in(self, path: PathLike) -> Path:
-        """The file itself, or ``file`` inside a folder."""
-        path = Path(path)
-        return path / self.file if path.is_dir() or path.suffix.lower() != ".csv" else path
-
-    def exists(self, path: PathLike) -> bool:
-        return self.path_in(path).is_file()
-
-    # reading
-    def read(
-        self,
-        path: PathLike,
-        labels: Sequence[str] = (),
-        *,
-        need: Iterable[str] = (),
-        what: str | None = None,
-    ) -> pd.DataFrame:
-        """The table in ``path`` (a folder or the file), its columns checked once.
-
-        Every required column (and those in ``need``) must be there, or a :class:`UserError` names
-        what is missing; other columns are kept as they are. Text columns are read as text with
-        surrounding spaces removed; ``labels`` expands the per-label columns.
-        """
-        import pandas as pd
-
-        file = self.path_in(path)
-        what = what or self.file
-        if not file.is_file():
-            raise UserError(f"{what} not found: {file}")
-        text = self.text_columns(labels)
-        try:
-            frame = pd.read_csv(
-                file,
-                dtype=dict.fromkeys(text, str),
-                keep_default_na=not self.text_cells,
-                encoding="utf-8-sig",
-            )
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise UserError(f"{file}: not a readable UTF-8 CSV ({exc})") from None
-        except pd.errors.EmptyDataError:
-            raise UserError(
-                f"{file} is empty: no header row (see docs/data-contracts.md, {self.file})"
-            ) from None
-        frame.columns = [str(c).strip() for c in frame.columns]
-        wanted = list(dict.fromkeys([*self.required(labels), *need]))
-        missing = [c for c in wanted if c not in frame.columns]
-        if missing:
-            raise UserError(
-                f"{file}: missing column(s) {', '.join(missing)} (found {', '.join(frame.columns)}); "
-                f"see docs/data-contracts.md for the {what} format"
-            )
-        for name in text:
-            if name in frame.columns:
-                values = frame[name].fillna("") if self.text_cells else frame[name]
-                frame[name] = values.astype(str).str.strip() if self.text_cells else values
-        return frame
-
-    def rows(self, frame: pd.DataFrame, labels: Sequence[str] = ()) -> Iterator[R]:
-        """Typed records of a frame :meth:`read` returned (no per-row validation: the columns are
-        checked already). An absent optional column gives the field's default."""
-        fields = self.fields()
-        records = frame.to_dict("records")
-        for record in records:
-            values: dict[str, Any] = {}
-            for name, kind, extra in fields:
-                template = extra.get("template")
-                if template:
-                    values[name] = {k: _cell(record.get(template.replace("<label>", k))) for k in labels}
-                elif name in record:
-                    values[name] = _cast(record[name], kind)
-            yield self.row.model_construct(**values)
-
-    def row_of(self, mapping: Mapping[str, Any]) -> R:
-        """One record from a mapping of column -> value, validated (for single rows)."""
-        try:
-            return self.row.model_validate({k: v for k, v in mapping.items() if k in self.row.model_fields})
-        except ValidationError as exc:
-            raise UserError(f"a {self.file} row does not follow the contract: {_problems(exc)}") from None
-
-    # writing
-    def frame(self, rows: Iterable[R] | pd.DataFrame, labels: Sequence[str] = ()) -> pd.DataFrame:
-        """Records (or a frame holding at least the required columns) as a frame in column order.
-
-        A column whose field is ``None`` unless set (e.g. images.csv's ``status``) is left out where
-        no row sets it; a frame's columns that the contract does not name follow the contract's.
-        """
-        import pandas as pd
-
-        columns = self.columns(labels)
-        if isinstance(rows, pd.DataFrame):
-            missing = [c for c in self.required(labels) if c not in rows.columns]
-            if missing:
-                raise ValueError(f"{self.file}: the frame lacks column(s) {', '.join(missing)}")
-            extra = [c for c in rows.columns if c not in set(columns)]
-            frame = rows.loc[:, [*(c for c in columns if c in rows.columns), *extra]]
-        else:
-            frame = pd.DataFrame([self.flat(record, labels) for record in rows], columns=columns)
-        unused = [
-            name
-            for name, info in self.row.model_fields.items()
-            if info.default is None and name in frame.columns and frame[name].isna().all()
-        ]
-        return frame.drop(columns=unused)
-
-    def flat(self, record: R, labels: Sequence[str] = ()) -> dict[str, Any]:
-        """One record as column -> value."""
-        out: dict[str, Any] = {}
-        for name, _, extra in self.fields():
-            value = getattr(record, name)
-            template = extra.get("template")
-            if template:
-                for k in labels:
-                    out[template.replace("<label>", k)] = (value or {}).get(k)
-            else:
-                out[name] = value
-        return out
-
-    def write(
-        self, path: PathLike, rows: Iterable[R] | pd.DataFrame, labels: Sequence[str] = (), **csv: Any
-    ) -> Path:
-        """Write the table atomically to ``path`` (a folder or the file) in the contract's column
-        order; extra ``csv`` options go to ``DataFrame.to_csv`` (e.g. ``float_format``)."""
-        frame = self.frame(rows, labels)
-        return write_csv(self.path_in(path), frame, **{"index": False, **csv})
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
-def _cast(value: Any, kind: Any) -> Any:
-    value = _cell(value)
-    if value is None or value == "":
-        return value if kind is str else None
-    if kind is int:
-        return int(value)
-    if kind is float:
-        return float(value)
-    if kind is bool:
-        return value if isinstance(value, bool) else str(value).strip().lower() == "true"
-    return value
 
 
 def describe(model: type[BaseModel]) -> dict[str, str]:

@@ -8,7 +8,9 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
-from cxr_regions.contracts.core import Document, Record, Table, column
+from cxr_regions.contracts.core import Document, Record, column
+from cxr_regions.contracts.csv_table import Table
+from cxr_regions.contracts.names import DATASET_JSON, MANIFEST_CSV
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 IMAGES_FILE = "images.npy"
@@ -114,7 +116,7 @@ class LabelMapping(Record):
 class DatasetInfo(Document):
     """``dataset.json``: what the dataset is, how it was made, and its counts."""
 
-    FILE = "dataset.json"
+    FILE = DATASET_JSON
     WRITER = "cxr-regions build"
 
     kind: str = Field(
@@ -195,6 +197,6 @@ class ManifestRow(Record):
     view: str | None = column("pretrain-prepare: NIH's view position.", optional=True)
 
 
-MANIFEST = Table("manifest.csv", ManifestRow, "cxr-regions build")
+MANIFEST = Table(MANIFEST_CSV, ManifestRow, "cxr-regions build")
 """``manifest.csv``; ``MANIFEST.read(folder, labels)``. Columns after the contract's (a region
 preparation's 14 finding columns) are kept as they are."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from cxr_regions.contracts.core import Record, Table, column
+from cxr_regions.contracts.core import Record, column
+from cxr_regions.contracts.csv_table import Table
+from cxr_regions.contracts.names import ERRORS_CSV, IMAGES_CSV
 
 IMAGES_DIR = "images"
 """The ingest folder's PNGs at the output size: ``images/<image_id>.png``."""
@@ -78,7 +80,7 @@ class ErrorRow(Record):
         return False
 
 
-IMAGES = Table("images.csv", ImageRow, "cxr-regions ingest")
+IMAGES = Table(IMAGES_CSV, ImageRow, "cxr-regions ingest")
 """``images.csv``: ``IMAGES.read(path)`` (a frame), ``IMAGES.rows(frame)``, ``IMAGES.write(path, rows)``."""
-ERRORS = Table("errors.csv", ErrorRow, "cxr-regions ingest")
+ERRORS = Table(ERRORS_CSV, ErrorRow, "cxr-regions ingest")
 """``errors.csv``: every file of the DICOM folder that did not become a film, and why."""

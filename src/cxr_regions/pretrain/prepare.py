@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -29,7 +29,8 @@ from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_csv, write_text
 from cxr_regions.pretrain.nih import read_nih
 from cxr_regions.pretrain.nih_findings import FINDING_KEYS, FINDINGS
-from cxr_regions.pretrain.nih_split import SplitConfig, assign_splits
+from cxr_regions.pretrain.nih_split import assign_splits
+from cxr_regions.pretrain.prepare_config import PrepareConfig
 from cxr_regions.pretrain.region_map import regions_manifest, regions_meta, regions_stats_markdown
 from cxr_regions.regions import REGION_KEYS
 
@@ -45,23 +46,6 @@ MANIFEST_COLUMNS = (
     "source_image_id",
     "view",
 )
-
-
-@dataclass
-class PrepareConfig:
-    """How to pack a ChestX-ray14 folder: image size, workers, the split, partial downloads."""
-
-    nih_dir: Path
-    out: Path
-    size: int = 256
-    workers: int = 4
-    resize: str = "pad"
-    engine: str = "local"
-    scheduler: str | None = None
-    split: SplitConfig = field(default_factory=SplitConfig)
-    allow_missing: bool = False
-    progress: bool = True
-    regions: bool = False
 
 
 @dataclass
