@@ -205,20 +205,11 @@ def config_from(
             continue
         value = values[key]
         kwargs[f.name] = meta["parse"](value) if meta["parse"] is not None else value
-    config = _build(config_cls, {**kwargs, **(fill or {})})
+    config = config_cls(**kwargs, **(fill or {}))
     validate = getattr(config, "validate", None)
     if callable(validate):
         validate()
     return config
-
-
-def _build(config_cls: type[C], kwargs: Mapping[str, Any]) -> C:
-    from cxr_regions.errors import UserError
-
-    try:
-        return config_cls(**kwargs)
-    except TypeError as exc:  # a required setting missing: a bug in the command's declaration
-        raise UserError(f"{config_cls.__name__}: {exc}") from None
 
 
 def command(

@@ -38,13 +38,17 @@ class Table(Generic[R]):
     templated ``dict`` field spread over one column per label.
 
     ``text_cells``: read empty cells as ``""`` instead of NaN (ids and label values as text).
+    ``strip``: remove spaces around text cells (tables people may make by hand).
     """
 
-    def __init__(self, file: str, row: type[R], writer: str, *, text_cells: bool = True) -> None:
+    def __init__(
+        self, file: str, row: type[R], writer: str, *, text_cells: bool = True, strip: bool = True
+    ) -> None:
         self.file = file
         self.row = row
         self.writer = writer
         self.text_cells = text_cells
+        self.strip = strip
 
     def __repr__(self) -> str:
         return f"Table({self.file!r}, {self.row.__name__})"
@@ -117,9 +121,10 @@ class Table(Generic[R]):
             raise UserError(f"{what} not found: {file}")
         text = self.text_columns(labels)
         try:
+            header = pd.read_csv(file, nrows=0, encoding="utf-8-sig").columns
             frame = pd.read_csv(
                 file,
-                dtype=dict.fromkeys(text, str),
+                dtype={raw: str for raw in header if str(raw).strip() in text},  # " image_id " too
                 keep_default_na=not self.text_cells,
                 encoding="utf-8-sig",
             )
@@ -137,10 +142,10 @@ class Table(Generic[R]):
                 f"{file}: missing column(s) {', '.join(missing)} (found {', '.join(frame.columns)}); "
                 f"see docs/data-contracts.md for the {what} format"
             )
-        for name in text:
-            if name in frame.columns:
-                values = frame[name].fillna("") if self.text_cells else frame[name]
-                frame[name] = values.astype(str).str.strip() if self.text_cells else values
+        if self.text_cells and self.strip:
+            for name in text:
+                if name in frame.columns:
+                    frame[name] = frame[name].str.strip()
         return frame
 
     def rows(self, frame: pd.DataFrame, labels: Sequence[str] = ()) -> Iterator[R]:

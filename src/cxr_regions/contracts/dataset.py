@@ -197,6 +197,6 @@ class ManifestRow(Record):
     view: str | None = column("pretrain-prepare: NIH's view position.", optional=True)
 
 
-MANIFEST = Table(MANIFEST_CSV, ManifestRow, "cxr-regions build")
+MANIFEST = Table(MANIFEST_CSV, ManifestRow, "cxr-regions build", strip=False)
 """``manifest.csv``; ``MANIFEST.read(folder, labels)``. Columns after the contract's (a region
 preparation's 14 finding columns) are kept as they are."""
