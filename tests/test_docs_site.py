@@ -136,21 +136,37 @@ def test_pending_pages_stand_in_only_until_their_file_exists(site, config):
         assert ("Being written" in html) == (not (DOCS / page).exists()), page
 
 
-def test_the_readme_is_a_short_front_page_linking_into_the_site(config):
+def local_links(path: Path) -> list[tuple[Path, str]]:
+    """(target file, anchor or "") of each relative Markdown link in ``path``."""
+    links = re.findall(r"\]\(([^)\s]+)\)", path.read_text(encoding="utf-8"))
+    found = []
+    for link in links:
+        if not re.match(r"[a-z]+:", link):
+            target, _, anchor = link.partition("#")
+            found.append(((path.parent / target).resolve(), anchor))
+    return found
+
+
+@pytest.mark.parametrize("path", [README, ROOT / "benchmarks" / "RESULTS.md"], ids=lambda p: p.name)
+def test_links_from_outside_the_site_land_on_its_pages(path, site, config):
+    nav = set(nav_pages(config["nav"]))
+    links = local_links(path)
+    assert len(links) > 10
+    for target, anchor in links:
+        name = target.relative_to(ROOT)
+        assert target.is_file(), f"{path.name} links to {name}, which does not exist"
+        if target.parent == DOCS:
+            assert target.name in nav, f"{path.name} links to {name}, which is not on the site"
+            html = (site / target.name.replace(".md", ".html")).read_text(encoding="utf-8")
+            assert not anchor or f'id="{anchor}"' in html, f"{path.name}: no #{anchor} on {name}"
+
+
+def test_the_readme_is_a_short_front_page():
     readme = README.read_text(encoding="utf-8")
     assert len(readme.splitlines()) <= README_MAX_LINES
     for command in ("make demo", "make test", "cxr-regions serve demo-output/run"):
         assert command in readme
     assert "phantom -> ingest -> label -> build -> train -> evaluate -> explain -> report" in readme
-    nav = set(nav_pages(config["nav"]))
-    links = re.findall(r"\]\(([^)\s]+)\)", readme)
-    local = [link for link in links if not re.match(r"[a-z]+:", link)]
-    assert len(local) > 10
-    for link in local:
-        target = link.split("#", 1)[0]
-        assert (ROOT / target).is_file(), f"README links to {link}, which does not exist"
-        if target.startswith("docs/"):
-            assert target.removeprefix("docs/") in nav, f"README links to {link}, which is not on the site"
 
 
 def test_each_former_readme_section_has_one_marked_page():
@@ -165,7 +181,7 @@ def test_each_former_readme_section_has_one_marked_page():
 
 
 def test_the_docs_speak_about_the_product_only():
-    for path in [README, *sorted(DOCS.glob("*.md")), *sorted((ROOT / "benchmarks").glob("*.md"))]:
+    for path in [README, *sorted(DOCS.glob("*.md")), ROOT / "benchmarks" / "RESULTS.md"]:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             match = NOT_ABOUT_THE_PRODUCT.search(line)
             assert not match, (
