@@ -58,6 +58,8 @@ def config() -> dict:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     """The site as `make docs` builds it (--strict: a broken link, anchor or nav entry fails)."""
+    for module in ("mkdocs", "material"):
+        pytest.importorskip(module, reason="the docs extra: pip install -e '.[docs]' (make test installs it)")
     out = tmp_path_factory.mktemp("site")
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
