@@ -128,8 +128,8 @@ def person_name(full_name: str) -> str:
     is the family name). Characters PN cannot hold (backslash, ``=``, control characters) are dropped
     and each component group is cut to its 64 characters.
     """
-    text = "".join(c for c in str(full_name) if c.isprintable() and c not in "\\=")
-    text = " ".join(text.split())
+    text = " ".join(str(full_name).split())  # tabs, newlines, runs of spaces: one space
+    text = "".join(c for c in text if c.isprintable() and c not in "\\=")
     if not text.strip("^ "):
         raise ValueError("the observer's name is empty; give the reader's full name")
     if "^" not in text:
