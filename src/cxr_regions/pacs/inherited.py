@@ -24,15 +24,12 @@ IDENTIFIERS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPCl
 PATIENT = ("PatientName", "PatientID", "IssuerOfPatientID", "PatientBirthDate", "PatientSex")
 STUDY = ("StudyDate", "StudyTime", "ReferringPhysicianName", "StudyID", "AccessionNumber", "StudyDescription")
 PATIENT_STUDY = ("PatientAge", "PatientSize", "PatientWeight")
-EQUIPMENT = (
-    "Manufacturer", "ManufacturerModelName", "DeviceSerialNumber", "SoftwareVersions", "InstitutionName",
-    "InstitutionalDepartmentName", "StationName",
-)  # fmt: skip
+# what the SC (orientation, laterality, body part, lossy history) and the SRs' image library say of the film
 IMAGE = (
     "Modality", "Rows", "Columns", "PatientOrientation", "BodyPartExamined", "Laterality", "ImageLaterality",
-    "ViewPosition", "ImagerPixelSpacing", "LossyImageCompression", "LossyImageCompressionMethod",
+    "ImagerPixelSpacing", "LossyImageCompression", "LossyImageCompressionMethod",
 )  # fmt: skip
-INHERITED = PATIENT + STUDY + PATIENT_STUDY + EQUIPMENT + IMAGE
+INHERITED = PATIENT + STUDY + PATIENT_STUDY + IMAGE
 # present in every result object, empty when unknown or invalid
 TYPE_2 = frozenset(
     ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
