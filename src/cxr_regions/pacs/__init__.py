@@ -3,7 +3,8 @@
 :class:`Pacs` is the client (dicomweb-client underneath); :func:`parse_query` reads a ``--query`` such as
 ``Modality=CR\\DX``; :func:`pull` copies a PACS's chest films into a folder ``ingest`` reads (resumable);
 :func:`result_objects` builds the Secondary Capture and the measurement-report SR of one film with
-highdicom, and :func:`verdict_report` the radiologist's SR that references the model's. The reading room
+highdicom, and :func:`verdict_report` the radiologist's SR that references the model's and replaces the
+reader's previous one (:class:`PriorReport`, :func:`verdict_series_uid`). The reading room
 (``serve --pacs``) uses these public names; this stage knows nothing of its database. The public names
 load on first use.
 """
@@ -27,6 +28,10 @@ _EXPORTS = {
     "model_report": "results",
     "result_uid": "results",
     "verdict_report": "results",
+    "PriorReport": "results",
+    "verdict_series_uid": "results",
+    "SC_SYNTAXES": "results",
+    "DEFAULT_SC_SYNTAX": "results",
     "LocalOrthanc": "orthanc",
     "orthanc_config": "orthanc",
 }

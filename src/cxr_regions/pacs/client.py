@@ -119,6 +119,8 @@ class Pacs:
         """The instance's attributes without its bulk data (WADO-RS metadata), as a pydicom Dataset."""
         from pydicom import Dataset
 
+        from cxr_regions.ingest.decode import quiet_pydicom
+
         meta = self._call(
             "WADO-RS metadata",
             self._client.retrieve_instance_metadata,
@@ -127,7 +129,8 @@ class Pacs:
             ref.sop,
         )
         meta = {tag: value for tag, value in meta.items() if "BulkDataURI" not in value}
-        return Dataset.from_json(meta)
+        with quiet_pydicom():  # its warnings about invalid values would quote them (names, dates) in the log
+            return Dataset.from_json(meta)
 
     def store(self, datasets: Sequence[Any], study: str) -> None:
         """Send datasets into ``study`` (STOW-RS); ``PacsError`` unless the PACS took every one."""
