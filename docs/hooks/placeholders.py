@@ -19,10 +19,6 @@ PENDING: dict[str, tuple[str, str]] = {
         "The PACS link",
         "how the reading room exchanges studies and results with a PACS over DICOMweb and DIMSE",
     ),
-    "dicom-conformance.md": (
-        "DICOM conformance statement",
-        "the DICOM objects, transfer syntaxes and services cxr-regions reads and writes",
-    ),
     "starting-points.md": (
         "Starting points",
         "the pretrained models a training run can start from, and how to install them",
