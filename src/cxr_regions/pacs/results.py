@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cxr_regions import __version__
+from cxr_regions import __version__, regions
 from cxr_regions.regions import REGION_KEYS, REGIONS
 
 MANUFACTURER = "cxr-regions"
@@ -47,8 +47,8 @@ class ResultObjects:
 
 
 def calls(probabilities: Mapping[str, float], thresholds: Mapping[str, float]) -> dict[str, bool]:
-    """Region -> called abnormal (probability at or above its threshold)."""
-    return {k: float(probabilities[k]) >= float(thresholds[k]) for k in REGION_KEYS}
+    """Region -> called abnormal, by :func:`cxr_regions.regions.calls` (every region needs a probability)."""
+    return regions.calls({k: float(probabilities[k]) for k in REGION_KEYS}, thresholds)
 
 
 def burned_picture(
