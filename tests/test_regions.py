@@ -46,3 +46,27 @@ def test_operating_thresholds_fill_missing_and_undefined_with_the_default():
     assert regions.operating_thresholds(0.2, ["Effusion"]) == {"Effusion": 0.2}
     assert regions.operating_thresholds(None) == dict.fromkeys(regions.REGION_KEYS, regions.DEFAULT_THRESHOLD)
 
+
+def test_the_default_threshold_and_the_call_are_written_once():
+    """Only regions.py defines DEFAULT_THRESHOLD; no stage that calls probabilities compares one with a
+    threshold itself (it goes through regions.call / calls)."""
+    import ast
+    from pathlib import Path
+
+    package = Path(regions.__file__).parent
+    definitions, comparisons = [], []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        where = path.relative_to(package)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "DEFAULT_THRESHOLD" for t in node.targets
+            ):
+                definitions.append(str(where))
+            calling = where.parts[0] in ("evaluation", "explain", "report", "pacs", "serve")
+            if calling and isinstance(node, ast.Compare):
+                text = ast.unparse(node)
+                if any(isinstance(op, ast.GtE) for op in node.ops) and ("thresh" in text or "cut" in text):
+                    comparisons.append(f"{where}:{node.lineno}: {text}")
+    assert definitions == ["regions.py"]
+    assert not comparisons, comparisons

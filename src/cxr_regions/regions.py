@@ -107,9 +107,12 @@ not choose one)."""
 def call(p: float, threshold: float) -> bool: ...
 @overload
 def call(p: NDArray[Any], threshold: float) -> NDArray[np.bool_]: ...
+@overload
+def call(p: Any, threshold: float) -> Any: ...
 def call(p: Any, threshold: float) -> Any:
     """The one rule: a probability is called abnormal when it is at or above its threshold (the
-    threshold itself counts). Elementwise on a NumPy array of scores."""
+    threshold itself counts). Elementwise on a NumPy array of scores; on a SQL column expression it
+    is the same condition for the database (the reading room's worklist filter)."""
     return p >= threshold
 
 
