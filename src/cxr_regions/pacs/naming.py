@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 
+from cxr_regions import regions
 from cxr_regions.regions import REGION_KEYS
 
 MANUFACTURER = "cxr-regions"
@@ -32,5 +33,5 @@ def result_uid(original_sop: str, what: str) -> str:
 
 
 def calls(probabilities: Mapping[str, float], thresholds: Mapping[str, float]) -> dict[str, bool]:
-    """Region -> called abnormal (probability at or above its threshold)."""
-    return {k: float(probabilities[k]) >= float(thresholds[k]) for k in REGION_KEYS}
+    """Region -> called abnormal, by :func:`cxr_regions.regions.calls` (every region needs a probability)."""
+    return regions.calls({k: float(probabilities[k]) for k in REGION_KEYS}, thresholds)

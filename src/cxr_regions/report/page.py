@@ -25,7 +25,7 @@ from cxr_regions import __version__
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_text
 from cxr_regions.imageio import png_bytes
-from cxr_regions.regions import REGIONS
+from cxr_regions.regions import REGIONS, call, operating_thresholds
 from cxr_regions.report.evidence import highlight, parse_evidence, region_title
 
 THUMBNAIL = 320
@@ -252,7 +252,8 @@ def gallery(inputs: ReportInputs, data: Any, evaluation: Mapping[str, Any]) -> l
     predictions = pd.read_csv(
         inputs.evaluation / "predictions.csv", dtype={"image_id": str, "patient_key": str}
     )
-    cuts = {n: float(evaluation.get("thresholds", {}).get(n, {}).get("threshold") or 0.5) for n in names}
+    chosen = evaluation.get("thresholds", {})
+    cuts = operating_thresholds({n: chosen.get(n, {}).get("threshold") for n in names}, names)
     calibration = _calibration(inputs.evaluation)
     untrained = set(evaluation.get("untrained_labels") or [])
     manifest = data.manifest.assign(image_id=data.manifest["image_id"].astype(str))
@@ -273,7 +274,7 @@ def gallery(inputs: ReportInputs, data: Any, evaluation: Mapping[str, Any]) -> l
         regions = []
         for name in names:
             raw = float(row[f"p_{name}"])
-            predicted = raw >= cuts[name] and name not in untrained  # raw scale, as the thresholds
+            predicted = call(raw, cuts[name]) and name not in untrained  # raw scale, as the thresholds
             p = calibration.apply_label(name, raw) if calibration else raw
             p = None if name in untrained else p
             truth = None if pd.isna(row[name]) else int(row[name])

@@ -186,8 +186,7 @@ class PacsLink:
         header = self.pacs.header(InstanceRef(origin.study, origin.series, origin.sop))
         picture = self.worker.film_array(film)
         values = self.thresholds.values
-        flagged = any(film.probabilities[k] >= values[k] for k in values)
-        heatmaps = self.worker.model.heatmaps(picture) if flagged else {}
+        heatmaps = self.worker.model.heatmaps(picture) if film.flagged(values) else {}
         objects = result_objects(header, picture, heatmaps, film.probabilities, values)
         self.pacs.store([objects.secondary_capture, objects.report], origin.study)
         self.ledger.mark_sent(film.id, "results", "model", str(objects.report.SOPInstanceUID))
