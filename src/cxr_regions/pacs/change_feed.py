@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 from cxr_regions.pacs.client import Pacs, PacsError
 
 PAGE = 100  # Orthanc answers at most 100 changes per request
+EXACT_KEYS = ("Modality", "BodyPartExamined")
 
 
 def orthanc_base(dicomweb_url: str) -> str:
@@ -85,6 +86,7 @@ class OrthancInstance:
     series: str
     sop: str
     revision: str
+    tags: dict[str, str] = field(default_factory=dict)  # the study's and series' main tags (Modality...)
 
 
 class OrthancIndex:
@@ -92,19 +94,20 @@ class OrthancIndex:
 
     def __init__(self, pacs: Pacs, base: str) -> None:
         self.pacs, self.base = pacs, base
-        self._series: dict[str, tuple[str, str]] = {}
+        self._series: dict[str, dict[str, str]] = {}
 
     def instance(self, orthanc_id: str) -> OrthancInstance | None:
         """The instance, or None where it has been deleted since."""
         try:
             found = self.pacs.get_json(f"{self.base}/instances/{orthanc_id}")
-            study, series = self._parents(found["ParentSeries"])
+            tags = self._parents(found["ParentSeries"])
         except PacsError as exc:
             if exc.status == 404:
                 return None
             raise
         sop = found.get("MainDicomTags", {}).get("SOPInstanceUID", "")
-        return OrthancInstance(study, series, sop, self.revision(orthanc_id, found))
+        study, series = tags.get("StudyInstanceUID", ""), tags.get("SeriesInstanceUID", "")
+        return OrthancInstance(study, series, sop, self.revision(orthanc_id, found), tags)
 
     def revision(self, orthanc_id: str, found: dict | None = None) -> str:
         """The MD5 of the stored file (or, where Orthanc keeps none, the file's storage id)."""
@@ -125,12 +128,22 @@ class OrthancIndex:
                 return str(item["ID"])
         return None
 
-    def _parents(self, series_id: str) -> tuple[str, str]:
+    def _parents(self, series_id: str) -> dict[str, str]:
+        """The main tags of the series and its study (Orthanc keeps them in its index)."""
         if series_id not in self._series:
             series = self.pacs.get_json(f"{self.base}/series/{series_id}")
             study = self.pacs.get_json(f"{self.base}/studies/{series['ParentStudy']}")
-            self._series[series_id] = (
-                study["MainDicomTags"]["StudyInstanceUID"],
-                series["MainDicomTags"]["SeriesInstanceUID"],
-            )
+            tags = {**study.get("MainDicomTags", {}), **series.get("MainDicomTags", {})}
+            self._series[series_id] = {k: str(v) for k, v in tags.items() if isinstance(v, str)}
         return self._series[series_id]
+
+
+def may_match(one: dict[str, str], tags: dict[str, str]) -> bool:
+    """False where the filter's Modality or BodyPartExamined (code strings, matched exactly) is a plain
+    value that differs from the series' own: the QIDO-RS search would find nothing, so it is not asked."""
+    for key in EXACT_KEYS:
+        value = one.get(key, "")
+        plain = value and not any(c in value for c in "*?\\,")
+        if plain and key in tags and tags[key].strip() != value.strip():
+            return False
+    return True

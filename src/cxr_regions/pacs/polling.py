@@ -197,28 +197,31 @@ class Poller:
             return self._sweep(state, now)
         index = OrthancIndex(self.pacs, self.base)
         result = PollResult([], PollState(state.mode, page.last, "", state.last_sweep), more=page.more)
-        wanted: dict[tuple[str, str], dict[str, str]] = {}  # (study, series) -> SOP UID -> revision
         for orthanc_id in page.instances:
             try:
-                instance = index.instance(orthanc_id)
+                result.instances += self._describe(index, orthanc_id)
             except PacsError as exc:
-                if exc.status is None:
+                if exc.status is None:  # the PACS is down: the whole poll fails, to be asked again
                     raise
                 result.unresolved.append(f"instance {orthanc_id}: HTTP {exc.status}")
-                continue
-            if instance is not None:
-                wanted.setdefault((instance.study, instance.series), {})[instance.sop] = instance.revision
-        for (study, series), revisions in wanted.items():
-            narrowed = [f for f in (_in_series(f, study, series) for f in self.filters) if f is not None]
-            try:
-                refs = list(self.pacs.search(narrowed))
-            except PacsError as exc:
-                if exc.status is None:
-                    raise
-                result.unresolved.append(f"series {series}: HTTP {exc.status}")
-                continue
-            result.instances += [Polled(r, revisions[r.sop]) for r in refs if r.sop in revisions]
         return result
+
+    def _describe(self, index, orthanc_id: str) -> list[Polled]:
+        """The feed's instance as the query sees it: [] where deleted since or not asked for."""
+        from cxr_regions.pacs.change_feed import may_match
+
+        instance = index.instance(orthanc_id)
+        if instance is None:
+            return []
+        uids = {"StudyInstanceUID": instance.study, "SeriesInstanceUID": instance.series}
+        narrowed = [
+            f for f in (_narrowed(f, {**uids, "SOPInstanceUID": instance.sop}) for f in self.filters)
+            if f is not None and may_match(f, instance.tags)
+        ]  # fmt: skip
+        if not narrowed:
+            return []
+        refs = {r.sop: r for r in self.pacs.search(narrowed)}
+        return [Polled(refs[instance.sop], instance.revision)] if instance.sop in refs else []
 
 
 def window_filters(one: dict[str, str], start: datetime) -> list[dict[str, str]]:
@@ -252,10 +255,10 @@ def _date_range(value: str) -> tuple[date | None, date | None]:
     return day(low), day(high)
 
 
-def _in_series(one: dict[str, str], study: str, series: str) -> dict[str, str] | None:
-    """``one`` narrowed to one series; None where the filter names another."""
+def _narrowed(one: dict[str, str], uids: dict[str, str]) -> dict[str, str] | None:
+    """``one`` narrowed to one instance (by its UIDs); None where the filter names other UIDs."""
     narrowed = dict(one)
-    for key, value in (("StudyInstanceUID", study), ("SeriesInstanceUID", series)):
+    for key, value in uids.items():
         if narrowed.get(key, value) != value:
             return None
         narrowed[key] = value
