@@ -1,11 +1,12 @@
 """PACS link speed: how long a poll takes once the archive is large, and how many films/s the DICOM
 listener takes in.
 
-Polls: a fresh local Orthanc (Debian ``orthanc`` + ``orthanc-dicomweb``) is filled with small phantom
-CR films (64 px, one study each, study dates spread over five years) stored through its REST API, first
-``--archive`` sizes[0] of them, then more up to each following size. At each size: the first poll (a
-search of the whole query, which is what every poll cost before), then polls after it with nothing new
-and with ``--new`` new films, by the change feed and by the StudyDate window.
+Polls: a fresh local Orthanc (Debian ``orthanc`` + ``orthanc-dicomweb``; ``StableAge`` 1 s, so that
+its feed is quiet before each measurement) is filled with small phantom CR films (64 px, one study
+each, study dates spread over five years) stored through its REST API, first ``--archive`` sizes[0] of
+them, then more up to each following size. At each size: the first poll (a search of the whole query,
+which is what every poll cost before), then polls after it with nothing new (median of 5) and with
+``--new`` new films dated now (median of 3), by the change feed and by the StudyDate window.
 
 Intake: ``--films`` phantom films (``--size`` px, uncompressed) sent by ``--associations`` concurrent
 dcmtk ``storescu`` processes into the listener, whose callback only moves each file into a folder and
@@ -100,7 +101,7 @@ def bench_polls(folder: Path, sizes: list[int], new: int) -> list[tuple]:
 
     [template] = phantom_films(folder / "template", 1, 64)
     rows = []
-    with LocalOrthanc(folder / "orthanc") as server:
+    with LocalOrthanc(folder / "orthanc", extra={"StableAge": 1}) as server:
         filler = Filler(server, template)
         pacs = Pacs(server.dicomweb)
         filters = parse_query(None)
@@ -111,6 +112,7 @@ def bench_polls(folder: Path, sizes: list[int], new: int) -> list[tuple]:
                 f"stored {size - stored} films in {fill:.0f} s ({(size - stored) / fill:.0f}/s)", flush=True
             )
             stored = size
+            wait_quiet(pacs, server.url)
             for mode in ("changes", "window"):
                 poller = Poller(pacs, filters, PollConfig(mode=mode, overlap=3600))
                 first, result = timed(lambda p=poller: p.poll(None))
@@ -121,14 +123,39 @@ def bench_polls(folder: Path, sizes: list[int], new: int) -> list[tuple]:
                 for _ in range(3):
                     filler.add(new, when=datetime.now)
                     stored += new
-                    busy, found = timed(lambda p=poller, s=state: p.poll(s))
-                    assert len(found.instances) >= new
+                    busy, found = timed(lambda p=poller, s=state: drain(p, s))
+                    assert len(found) >= new, (mode, len(found))
                     state = found.state
                     busy_times.append(busy)
                 busy = statistics.median(busy_times)
                 rows.append((size, mode, first, idle, busy))
             print(f"{stored} films in the archive", flush=True)
     return rows
+
+
+class Found(list):
+    state = None
+
+
+def drain(poller, state) -> Found:
+    """Poll until the feed has nothing more waiting (one poll reads at most ``max_changes``)."""
+    found = Found()
+    while True:
+        result = poller.poll(state)
+        found += result.instances
+        found.state = state = result.state
+        if not result.more:
+            return found
+
+
+def wait_quiet(pacs, url: str, quiet: float = 3.0) -> None:
+    """Until Orthanc's change feed stops growing (its StableSeries/StableStudy changes have come)."""
+    last, since = None, time.monotonic()
+    while time.monotonic() - since < quiet:
+        now = pacs.get_json(f"{url}/changes", {"last": ""})["Last"]
+        if now != last:
+            last, since = now, time.monotonic()
+        time.sleep(0.5)
 
 
 def bench_intake(folder: Path, films: int, size: int, associations: int) -> tuple[float, float, int]:

@@ -10,9 +10,11 @@ through unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -156,3 +158,14 @@ def _handler(proxy: FaultProxy):
         do_GET = do_POST = do_PUT = do_DELETE = _any
 
     return Handler
+
+
+@contextlib.contextmanager
+def pacs_down(server) -> Iterator[None]:
+    """A local Orthanc stopped (by its pid) while inside, started again on the same ports and storage
+    when leaving, as a PACS restarted by its administrator."""
+    server.stop()
+    try:
+        yield
+    finally:
+        server.start()

@@ -114,6 +114,20 @@ def test_change_feed_finds_late_studies_and_instances_stored_again(server, film)
     assert same.ref == found.ref and not changed_in_pacs(again.revision, same)
 
 
+def test_change_feed_tells_the_view_and_asks_the_pacs_where_the_query_needs_more_than_its_index(server, film):
+    default = Poller(Pacs(server.dicomweb), parse_query(None), clock=Clock())
+    narrow = Poller(Pacs(server.dicomweb), parse_query("Modality=CR&ViewPosition=PA"), clock=Clock())
+    states = [default.poll(None).state, narrow.poll(None).state]
+    frontal = _add(server, film, NOW, ViewPosition="PA")
+    lateral = _add(server, film, NOW, ViewPosition="LL")
+    _add(server, film, NOW, Modality="DX", ViewPosition="PA")  # the default asks for DX too
+    found = default.poll(states[0]).instances
+    assert len(found) == 3
+    views = {p.ref.sop: (p.ref.view, p.ref.lateral) for p in found}
+    assert views[frontal] == ("PA", False) and views[lateral] == ("LL", True)
+    assert _sops(narrow.poll(states[1])) == [frontal]  # ViewPosition: by QIDO-RS, not Orthanc's index
+
+
 def test_change_feed_pages_sweeps_and_restarts(server, film):
     clock = Clock()
     poller = Poller(Pacs(server.dicomweb), parse_query(None), PollConfig(max_changes=4), clock=clock)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 from cxr_regions.pacs.client import Pacs, PacsError
 
 PAGE = 100  # Orthanc answers at most 100 changes per request
-EXACT_KEYS = ("Modality", "BodyPartExamined")
+EXACT_KEYS = ("Modality", "BodyPartExamined", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 
 
 def orthanc_base(dicomweb_url: str) -> str:
@@ -82,6 +82,7 @@ def last_change(pacs: Pacs, base: str) -> int:
 class OrthancInstance:
     """One instance's UIDs and the MD5 of its stored file, from Orthanc's own index."""
 
+    orthanc_id: str
     study: str
     series: str
     sop: str
@@ -107,7 +108,17 @@ class OrthancIndex:
             raise
         sop = found.get("MainDicomTags", {}).get("SOPInstanceUID", "")
         study, series = tags.get("StudyInstanceUID", ""), tags.get("SeriesInstanceUID", "")
-        return OrthancInstance(study, series, sop, self.revision(orthanc_id, found), tags)
+        tags = {**tags, "SOPInstanceUID": sop}
+        return OrthancInstance(orthanc_id, study, series, sop, self.revision(orthanc_id, found), tags)
+
+    def view(self, orthanc_id: str) -> str:
+        """The instance's ViewPosition ("" where it has none), read by Orthanc from the file."""
+        try:
+            return self.pacs.get_text(f"{self.base}/instances/{orthanc_id}/content/0018-5101").strip("\x00 ")
+        except PacsError as exc:
+            if exc.status == 404:
+                return ""
+            raise
 
     def revision(self, orthanc_id: str, found: dict | None = None) -> str:
         """The MD5 of the stored file (or, where Orthanc keeps none, the file's storage id)."""
@@ -138,12 +149,12 @@ class OrthancIndex:
         return self._series[series_id]
 
 
-def may_match(one: dict[str, str], tags: dict[str, str]) -> bool:
-    """False where the filter's Modality or BodyPartExamined (code strings, matched exactly) is a plain
-    value that differs from the series' own: the QIDO-RS search would find nothing, so it is not asked."""
-    for key in EXACT_KEYS:
-        value = one.get(key, "")
-        plain = value and not any(c in value for c in "*?\\,")
-        if plain and key in tags and tags[key].strip() != value.strip():
-            return False
-    return True
+def match_locally(filters: list[dict[str, str]], tags: dict[str, str]) -> bool | None:
+    """Whether an instance with these main tags matches any of ``filters``, where that can be told
+    exactly without asking the PACS: every key a UID, Modality or BodyPartExamined with a plain value
+    (no wildcard or list); None otherwise (then QIDO-RS is asked)."""
+    for one in filters:
+        for key, value in one.items():
+            if key not in EXACT_KEYS or any(c in value for c in "*?\\,"):
+                return None
+    return any(all(tags.get(k, "").strip() == v.strip() for k, v in one.items()) for one in filters)

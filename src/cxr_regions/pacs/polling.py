@@ -207,19 +207,21 @@ class Poller:
         return result
 
     def _describe(self, index, orthanc_id: str) -> list[Polled]:
-        """The feed's instance as the query sees it: [] where deleted since or not asked for."""
-        from cxr_regions.pacs.change_feed import may_match
+        """The feed's instance as the query sees it: [] where deleted since or not asked for. Decided from
+        Orthanc's index where the query allows (Modality, BodyPartExamined, UIDs), else by QIDO-RS."""
+        from cxr_regions.pacs.change_feed import match_locally
 
         instance = index.instance(orthanc_id)
         if instance is None:
             return []
-        uids = {"StudyInstanceUID": instance.study, "SeriesInstanceUID": instance.series}
-        narrowed = [
-            f for f in (_narrowed(f, {**uids, "SOPInstanceUID": instance.sop}) for f in self.filters)
-            if f is not None and may_match(f, instance.tags)
-        ]  # fmt: skip
-        if not narrowed:
+        matches = match_locally(self.filters, instance.tags)
+        if matches is False:
             return []
+        if matches:
+            ref = InstanceRef(instance.study, instance.series, instance.sop, index.view(orthanc_id))
+            return [Polled(ref, instance.revision)]
+        uids = {k: instance.tags[k] for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")}
+        narrowed = [f for f in (_narrowed(f, uids) for f in self.filters) if f is not None]
         refs = {r.sop: r for r in self.pacs.search(narrowed)}
         return [Polled(refs[instance.sop], instance.revision)] if instance.sop in refs else []
 
