@@ -185,6 +185,9 @@ def test_window_mode_with_overlap_and_a_sweep_that_finds_late_studies(server, fi
     clock.now = NOW + timedelta(hours=1)
     swept = poller.poll(second.state)
     assert swept.swept and week_back in _sops(swept)  # ... found by the next sweep
+    # a state of the other mode (the configuration changed): searched whole, then by the window
+    other = poller.poll(PollState("changes", seq=7))
+    assert other.swept and other.state.mode == "window"
 
 
 def test_the_window_crosses_midnight(server, film):

@@ -145,9 +145,10 @@ class Poller:
         return self._mode
 
     def poll(self, state: PollState | None) -> PollResult:
-        """The instances found since ``state`` (None: the first poll searches the whole query)."""
+        """The instances found since ``state`` (None: the first poll searches the whole query, as does a
+        state of another mode than the one configured)."""
         now = self.clock()
-        if state is None:
+        if state is None or self.config.mode not in ("auto", state.mode):
             mode = self.detect_mode()
             log.info("PACS polling by %s", "its change feed" if mode == "changes" else "a StudyDate window")
             return self._sweep(PollState(mode), now)
