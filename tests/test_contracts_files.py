@@ -21,11 +21,8 @@ CONTRACTS = PACKAGE / "contracts"
 READERS = {"read_csv", "load", "loads", "safe_load", "read_text", "read_bytes", "open"}
 NAME_ATTRIBUTES = {"FILE", "file"}  # Document.FILE, Table.file
 NAME_CONSTANTS = {"EVALUATION_FILE", "PREDICTIONS_FILE", "CALIBRATION_FILE", "INFO_FILE"}
-ALLOWED = {
-    # The reading room's download link names the export's file for the browser and writes it through
-    # export_verdicts (the contract's writer); that module is being restructured on its own.
-    ("serve/actions.py", "verdicts.csv"),
-}
+ALLOWED: set[tuple[str, str]] = set()
+"""(module, file name) pairs allowed to name a contract file, each with its reason: none today."""
 
 
 def modules() -> list[Path]:

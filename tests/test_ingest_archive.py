@@ -40,7 +40,7 @@ def test_reduced_jpeg2000_decode_is_within_half_a_grey_level_of_the_full_decode(
     reduced, reduced_shape = square(path, 256)
     assert reduced_shape == decoded and full_shape[0] > decoded[0]
     diff = np.abs(full.astype(int) - reduced)
-    # Measured (README, ingest): RG1_J2KR 0.28 mean / 12 max, 966_fixed 0.10 / 15. Even an exact 2×2 mean
+    # Measured (docs/results.md): RG1_J2KR 0.28 mean / 12 max, 966_fixed 0.10 / 15. Even an exact 2×2 mean
     # of the full decode differs by up to 8 at 966_fixed's burned-in ruler, so the max is bounded, not 3.
     assert diff.mean() <= 0.5
     assert np.percentile(diff, 99) <= 3

@@ -113,7 +113,7 @@ def test_the_secondary_capture_picture_shows_the_film_unflipped_with_heat_only_o
     import cv2
     import numpy as np
 
-    from cxr_regions.pacs.results import MIN_WIDTH, burned_picture
+    from cxr_regions.pacs.sc import MIN_WIDTH, burned_picture
     from cxr_regions.regions import REGION_KEYS
 
     rng = np.random.default_rng(0)

@@ -46,8 +46,8 @@ from cxr_regions.evaluation.metrics import (
 )
 from cxr_regions.evaluation.summary import auc_markdown, roc_figure
 from cxr_regions.fileio import write_text
+from cxr_regions.regions import DEFAULT_THRESHOLD
 
-DEFAULT_THRESHOLD = 0.5
 EVALUATION_FILE = EvaluationInfo.FILE
 PREDICTIONS_FILE = PREDICTIONS.file
 

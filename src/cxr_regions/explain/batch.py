@@ -29,12 +29,13 @@ from cxr_regions.contracts.explain_files import EXPLAIN, LOCALISATION
 from cxr_regions.contracts.run_folder import ModelInfo, SavedConfig
 from cxr_regions.errors import UserError
 from cxr_regions.explain import localisation
-from cxr_regions.explain.explain_config import DEFAULT_THRESHOLD, ExplainConfig
+from cxr_regions.explain.explain_config import ExplainConfig
 from cxr_regions.explain.heatmaps import METHODS, compute_heatmaps, min_map_side, target_layer
 from cxr_regions.explain.overlays import overlay, save_png
 from cxr_regions.explain.panels import panel_png
 from cxr_regions.fileio import write_bytes, write_text
 from cxr_regions.progress import track
+from cxr_regions.regions import DEFAULT_THRESHOLD, called, operating_thresholds
 
 FILM_SUFFIXES = {".dcm", ".dicom", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ""}
 
@@ -211,7 +212,7 @@ def explain_films(
     names = list(loaded.label_names)
     wanted = _wanted_regions(regions, names)
     size = frame_size or frame_size_of(loaded.info, int(loaded.input_size))
-    cuts = _thresholds(thresholds, names)
+    cuts = operating_thresholds(thresholds, names)
     untrained = set(loaded.info.untrained_labels)  # never labelled in training: no output
     masks_path = Path(masks_dir) if masks_dir is not None else None
     if masks_path is not None and not masks_path.is_dir():
@@ -242,7 +243,7 @@ def explain_films(
             raise UserError(f"cannot read film {item.source}: {exc}") from exc
         result = compute_heatmaps(model, film, names, wanted, method, size, layer, crop)
         raw = {k: v for k, v in result.probabilities.items() if k not in untrained}
-        predicted = [k for k in names if k in raw and raw[k] >= cuts[k]]
+        predicted = called(raw, cuts)
         shown = calibration.apply(dict(raw)) if calibration is not None else raw
         _write_heatmaps(out / "heatmaps" / name, film, result.heatmaps)
         text = (reports or {}).get(name)
@@ -306,13 +307,6 @@ def _wanted_regions(regions: Sequence[str] | None, names: list[str]) -> list[str
     if unknown:
         raise UserError(f"the model predicts {', '.join(names)}; it has no output for {', '.join(unknown)}")
     return [n for n in names if n in set(regions)]
-
-
-def _thresholds(thresholds: Mapping[str, float] | float, names: list[str]) -> dict[str, float]:
-    if isinstance(thresholds, (int, float)):
-        return dict.fromkeys(names, float(thresholds))
-    cuts = {n: float(thresholds.get(n, DEFAULT_THRESHOLD)) for n in names}
-    return {n: (DEFAULT_THRESHOLD if math.isnan(v) else v) for n, v in cuts.items()}
 
 
 def _labeler():

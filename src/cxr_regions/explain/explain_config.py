@@ -9,8 +9,7 @@ from pathlib import Path
 
 from cxr_regions.errors import UserError
 from cxr_regions.options import cli, comma_list
-
-DEFAULT_THRESHOLD = 0.5
+from cxr_regions.regions import DEFAULT_THRESHOLD
 
 
 def region_list(values: Iterable[str] | None) -> list[str] | None:

@@ -33,7 +33,7 @@ _BATCH = 16
 # every 10 ms, and the monitors poll several times a second (quieted, an idle 2-worker cluster spends
 # about a fifth of the CPU time it otherwise does). And Dask's MALLOC_TRIM_THRESHOLD_ for its workers,
 # which hands every freed film back to the OS only to fault it in again for the next one (measured:
-# README, ingest).
+# docs/results.md, ingest speed).
 QUIET = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.system-monitor.interval": "2s",

@@ -29,7 +29,7 @@ ERROR_STATUSES = (
 DECODES = ("auto", "reduced", "exact")
 """auto: reduced decode only where it stays within 0.5 grey levels mean and 3 max of the full decode
 (baseline JPEG with its own window); reduced: JPEG 2000 too (mean 0.1-0.3, but up to 12-15 grey
-levels at sharp edges, README ingest section); exact: always the full decode."""
+levels at sharp edges, docs/results.md); exact: always the full decode."""
 _JOURNAL_VERSION = 1
 
 

@@ -33,7 +33,7 @@ from cxr_regions.contracts.images import IMAGES
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_text
 from cxr_regions.imageio import png_bytes
-from cxr_regions.regions import REGIONS
+from cxr_regions.regions import REGIONS, call, operating_thresholds
 from cxr_regions.report.evidence import highlight, parse_evidence, region_title
 
 THUMBNAIL = 320
@@ -258,7 +258,7 @@ def gallery(inputs: ReportInputs, data: Any, evaluation: EvaluationInfo) -> list
     names = list(evaluation.labels)
     predictions = PREDICTIONS.read(inputs.evaluation, names)
     points = evaluation.thresholds
-    cuts = {n: points[n].threshold if n in points and points[n].threshold else 0.5 for n in names}
+    cuts = operating_thresholds({n: points[n].threshold if n in points else None for n in names}, names)
     calibration = _calibration(inputs.evaluation)
     untrained = set(evaluation.untrained_labels)
     manifest = data.manifest.assign(image_id=data.manifest["image_id"].astype(str))
@@ -279,7 +279,7 @@ def gallery(inputs: ReportInputs, data: Any, evaluation: EvaluationInfo) -> list
         regions = []
         for name in names:
             raw = float(row[f"p_{name}"])
-            predicted = raw >= cuts[name] and name not in untrained  # raw scale, as the thresholds
+            predicted = call(raw, cuts[name]) and name not in untrained  # raw scale, as the thresholds
             p = calibration.apply_label(name, raw) if calibration else raw
             p = None if name in untrained else p
             truth = None if pd.isna(row[name]) else int(row[name])

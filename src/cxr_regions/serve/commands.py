@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 
 def serve(config: ServeConfig) -> None:
     """Start the reading room: a web worklist and viewer where radiologists read films with the
-    model's probabilities and heatmaps, and save their verdicts (see the README).
+    model's probabilities and heatmaps, and save their verdicts (docs/reading-room.md).
 
     After `make demo`, `cxr-regions serve demo-output/run` opens with the demo's test films.
     """

@@ -14,7 +14,6 @@ from cxr_regions.pacs.query import DEFAULT_QUERY
 CONFIG_FILE = "serve.config.yaml"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 LOCAL_READER = "local"
-DEFAULT_THRESHOLD = 0.5
 FILES_PER_UPLOAD = 20
 
 

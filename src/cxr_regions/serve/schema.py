@@ -85,6 +85,8 @@ class Film(Base):
     report_evidence: Mapped[str | None] = mapped_column(Text)
     probabilities: Mapped[dict[str, float] | None] = mapped_column(JSON)
     max_probability: Mapped[float | None] = mapped_column(Float, index=True)
+    # neither written nor read any more: calls derive from ``probabilities`` and the thresholds the room
+    # runs with (regions.call), so they cannot go stale when the thresholds change; a migration may drop it
     flags: Mapped[str | None] = mapped_column(String(16))
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

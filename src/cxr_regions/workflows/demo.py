@@ -318,7 +318,7 @@ def demo_salt(folder: Path, seed: int) -> Path:
 
 def summary_record(config: DemoConfig, result: DemoResult) -> dict[str, Any]:
     """``summary.json``'s content: the settings and the figures of ``summary.md`` as data, for scripts
-    (``benchmarks/readme_demo_figures.py`` writes the documentation's demo figures from it)."""
+    (``benchmarks/demo_figures.py`` writes the figures of docs/getting-started.md from it)."""
     return summary_document(config, result).to_dict()
 
 
