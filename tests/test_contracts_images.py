@@ -68,3 +68,29 @@ def test_a_large_table_is_read_as_one_frame(tmp_path):
     back = IMAGES.read(tmp_path)
     assert len(back) == n and back["image_id"].iloc[-1] == f"{n - 1:06d}"
     assert back["rows"].dtype.kind == "i"  # numbers stay numbers, ids stay text
+
+
+def test_a_list_of_records_is_one_json_cell(tmp_path):
+    """The pattern of a table whose rows carry records (labels.csv's evidence): a list field is JSON
+    text in its cell, written and read back typed; an empty cell gives the field's default."""
+    from cxr_regions.contracts.core import Record, column
+    from cxr_regions.contracts.csv_table import Table
+
+    class Mark(Record):
+        region: str
+        cue: str
+        hedge: str | None = None
+
+    class Row(Record):
+        report_id: str = column("The report.")
+        marks: list[Mark] = column("Evidence, as JSON.", default=[])
+
+    table = Table("marks.csv", Row, "a test")
+    rows = [
+        Row(report_id="007", marks=[Mark(region="lungs", cue="斑片影", hedge="可能")]),
+        Row(report_id="8"),
+    ]
+    table.write(tmp_path, rows)
+    text = (tmp_path / "marks.csv").read_text(encoding="utf-8")
+    assert '"[{""region"": ""lungs"", ""cue"": ""斑片影"", ""hedge"": ""可能""}]"' in text
+    assert list(table.rows(table.read(tmp_path))) == rows

@@ -3,6 +3,7 @@ file (fast at 100,000 rows: no validation per row), typed records where a caller
 
 from __future__ import annotations
 
+import json
 import math
 import types
 import typing
@@ -10,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from cxr_regions.contracts.core import PathLike, Record, in_folder, problems
 from cxr_regions.errors import UserError
@@ -33,9 +34,17 @@ def _base_type(annotation: Any) -> Any:
     return annotation
 
 
+def _is_json(kind: Any) -> bool:
+    """A field whose cell holds JSON text: a list (e.g. of records) or a record."""
+    return typing.get_origin(kind) in (list, tuple) or (
+        isinstance(kind, type) and issubclass(kind, BaseModel)
+    )
+
+
 class Table(Generic[R]):
     """A CSV file of records of type ``row``: the columns are the row's fields in order, a
-    templated ``dict`` field spread over one column per label.
+    templated ``dict`` field spread over one column per label, a list or record field as JSON text
+    in its cell (e.g. a list of evidence records).
 
     ``text_cells``: read empty cells as ``""`` instead of NaN (ids and label values as text).
     ``strip``: remove spaces around text cells (tables people may make by hand).
@@ -49,6 +58,12 @@ class Table(Generic[R]):
         self.writer = writer
         self.text_cells = text_cells
         self.strip = strip
+        self._adapters: dict[str, TypeAdapter[Any]] = {}
+
+    def _adapter(self, name: str) -> TypeAdapter[Any]:
+        if name not in self._adapters:
+            self._adapters[name] = TypeAdapter(self.row.model_fields[name].annotation)
+        return self._adapters[name]
 
     def __repr__(self) -> str:
         return f"Table({self.file!r}, {self.row.__name__})"
@@ -84,7 +99,7 @@ class Table(Generic[R]):
         """Columns read as text whatever they hold (ids, keys, names: no lost leading zeros)."""
         out: list[str] = []
         for name, kind, extra in self.fields():
-            if kind is not str:
+            if kind is not str and not _is_json(kind):
                 continue
             template = extra.get("template")
             out += [template.replace("<label>", k) for k in labels] if template else [name]
@@ -160,6 +175,10 @@ class Table(Generic[R]):
                 if template:
                     cells = {k: record.get(template.replace("<label>", k)) for k in labels}
                     values[name] = {k: _cast(v, kind) for k, v in cells.items()}
+                elif name in record and _is_json(kind):
+                    cell = _cell(record[name])
+                    if cell not in (None, ""):
+                        values[name] = self._adapter(name).validate_json(cell)
                 elif name in record:
                     values[name] = _cast(record[name], kind)
             yield self.row.model_construct(**values)
@@ -199,12 +218,15 @@ class Table(Generic[R]):
     def flat(self, record: R, labels: Sequence[str] = ()) -> dict[str, Any]:
         """One record as column -> value."""
         out: dict[str, Any] = {}
-        for name, _, extra in self.fields():
+        for name, kind, extra in self.fields():
             value = getattr(record, name)
             template = extra.get("template")
             if template:
                 for k in labels:
                     out[template.replace("<label>", k)] = (value or {}).get(k)
+            elif _is_json(kind) and value is not None:
+                plain = self._adapter(name).dump_python(value, mode="json")
+                out[name] = json.dumps(plain, ensure_ascii=False)
             else:
                 out[name] = value
         return out
