@@ -90,6 +90,7 @@ CHATTY_LOGGERS = ("highdicom", "pydicom", "dicomweb_client", "pynetdicom", "urll
 WARNING_PACKAGES = r"(pydicom|highdicom|dicomweb_client|pynetdicom)(\.|$)"
 
 _QUOTED = r"'[^'\n]*'|\"[^\"\n]*\""
+_WORD = r"[^\s,;)\]}%\[][^\s,;)\]}]*"  # an unquoted value: not a %s placeholder, not [redacted] again
 _KEYS = "|".join(sorted(IDENTIFYING_ATTRIBUTES, key=len, reverse=True))
 _TAGS = (
     r"\(\s*(?:0010\s*,\s*[0-9A-Fa-f]{4}|"
@@ -111,10 +112,10 @@ _PATTERNS = [
     # a tag, then its name and VR, then the value: (0010,0010) Patient's Name   PN: 'DOE^JOHN'
     re.compile(_TAGS + r"[^:=\n]{0,60}[:=]\s*(?P<value>" + _QUOTED + r"|[^\n]+)"),
     # a keyword, then = or :, then the value; or a keyword, a space and a quoted value
-    re.compile(r"\b(?:" + _KEYS + r")\b['\"]?\s*[:=]\s*(?P<value>" + _QUOTED + r"|[^\s,;)\]}]+)"),
+    re.compile(r"\b(?:" + _KEYS + r")\b['\"]?\s*[:=]\s*(?P<value>" + _QUOTED + "|" + _WORD + ")"),
     re.compile(r"\b(?:" + _KEYS + r")\b\s+(?P<value>" + _QUOTED + ")"),
     # a DICOM person name: a word with a caret (DOE^JOHN, ^^^JOHN)
-    re.compile(r"(?P<value>[^\s'\",;:()\[\]{}=<>]*\^[^\s'\",;:()\[\]{}=<>]*)"),
+    re.compile(r"(?P<value>[^\s'\",;:()\[\]{}=<>/\\]*\^[^\s'\",;:()\[\]{}=<>/\\]*)"),
 ]
 _DATE = re.compile(
     r"(?<![\d.])(?:(?:18|19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
