@@ -101,21 +101,28 @@ _TAGS = (
     )
     + r")\s*\)"
 )
-# Each pattern's group "value" is replaced; the rest of the match is kept.
+# Each pattern's group "value" is replaced, the rest of the match kept; a pattern runs only on a text
+# with its hint (a quick search), so that a long message costs little.
 _PATTERNS = [
     # highdicom: The string "DOE" is unlikely to represent the intended person name ...
-    re.compile(r"The string (?P<value>" + _QUOTED + r") is unlikely to represent"),
+    ("The string ", re.compile(r"The string (?P<value>" + _QUOTED + r") is unlikely to represent")),
     # pydicom: Invalid value for VR PN: 'DOE'. / Value "62.5" is not valid / Unable to convert 'x' to 'DA'
-    re.compile(r"Invalid value for VR \w+: (?P<value>" + _QUOTED + ")"),
-    re.compile(r"Value (?P<value>" + _QUOTED + r") is not valid"),
-    re.compile(r"Unable to convert (?P<value>" + _QUOTED + ")"),
+    ("Invalid value for VR", re.compile(r"Invalid value for VR \w+: (?P<value>" + _QUOTED + ")")),
+    (" is not valid", re.compile(r"Value (?P<value>" + _QUOTED + r") is not valid")),
+    ("Unable to convert", re.compile(r"Unable to convert (?P<value>" + _QUOTED + ")")),
     # a tag, then its name and VR, then the value: (0010,0010) Patient's Name   PN: 'DOE^JOHN'
-    re.compile(_TAGS + r"[^:=\n]{0,60}[:=]\s*(?P<value>" + _QUOTED + r"|[^\n]+)"),
+    (
+        re.compile(r"\(\s*00[1-4]"),
+        re.compile(_TAGS + r"[^:=\n]{0,60}[:=]\s*(?P<value>" + _QUOTED + r"|[^\n]+)"),
+    ),
     # a keyword, then = or :, then the value; or a keyword, a space and a quoted value
-    re.compile(r"\b(?:" + _KEYS + r")\b['\"]?\s*[:=]\s*(?P<value>" + _QUOTED + "|" + _WORD + ")"),
-    re.compile(r"\b(?:" + _KEYS + r")\b\s+(?P<value>" + _QUOTED + ")"),
-    # a DICOM person name: a word with a caret (DOE^JOHN, ^^^JOHN)
-    re.compile(r"(?P<value>[^\s'\",;:()\[\]{}=<>/\\]*\^[^\s'\",;:()\[\]{}=<>/\\]*)"),
+    (
+        re.compile(_KEYS),
+        re.compile(r"\b(?:" + _KEYS + r")\b['\"]?\s*[:=]\s*(?P<value>" + _QUOTED + "|" + _WORD + ")"),
+    ),
+    (re.compile(_KEYS), re.compile(r"\b(?:" + _KEYS + r")\b\s+(?P<value>" + _QUOTED + ")")),
+    # a DICOM person name: a word with a caret (DOE^JOHN, ^^^JOHN), bounded to keep the cost linear
+    ("^", re.compile(r"(?P<value>[^\s'\",;:()\[\]{}=<>/\\]{0,64}\^[^\s'\",;:()\[\]{}=<>/\\]{0,64})")),
 ]
 _DATE = re.compile(
     r"(?<![\d.])(?:(?:18|19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
@@ -230,8 +237,9 @@ def redact(text: str) -> str:
     print, person names and dates."""
     for pattern in _registered.get():
         text = pattern.sub(REDACTED, text)
-    for pattern in _PATTERNS:
-        text = pattern.sub(_keep_all_but_value, text)
+    for hint, pattern in _PATTERNS:
+        if (hint in text) if isinstance(hint, str) else hint.search(text):
+            text = pattern.sub(_keep_all_but_value, text)
     return _DATE.sub("[date]", text)
 
 
