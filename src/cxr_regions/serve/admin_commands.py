@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from cxr_regions.extras import require_extra
 from cxr_regions.options import command
 from cxr_regions.serve.configuration import UserAddConfig, VerdictsExportConfig
 
@@ -21,6 +22,7 @@ def register(app: typer.Typer) -> None:
 
 def add(config: UserAddConfig) -> None:
     """Add a user (or, with --force, set a new password); asks for the password twice, hidden."""
+    require_extra("serve", "cxr-regions serve-user add")
     from cxr_regions.errors import UserError
     from cxr_regions.serve.users import Users, add_user, check_name
 
@@ -42,6 +44,7 @@ def export(config: VerdictsExportConfig) -> None:
     The file works as `label-eval --gold` and as `build --labels` (use `--join image_id` for films
     without an accession number). With no verdicts saved yet it is an error and no file is written.
     """
+    require_extra("serve", "cxr-regions verdicts export")
     from cxr_regions.errors import UserError
     from cxr_regions.serve.store import DB_NAME, Store
     from cxr_regions.serve.verdicts import export_verdicts
