@@ -50,6 +50,6 @@ def pretrain_command(config: PretrainConfig) -> None:
     from cxr_regions.pretrain.run import pretrain
 
     run = pretrain(config.prepare, config.train)
-    if rank_zero_only.rank == 0:
+    if rank_zero_only.rank == 0:  # type: ignore[attr-defined]  # lightning sets .rank on the function
         typer.echo((run / "chestx14_auc.md").read_text(encoding="utf-8"))
         typer.echo(f"run folder: {run}\ncheckpoint for fine-tuning: --init chestx14:{run}")

@@ -38,7 +38,7 @@ def pretrain(prepare: PrepareConfig, train_config: TrainConfig) -> Path:
     prepared = prepare_nih(prepare)
     config = dataclasses.replace(train_config, dataset=prepared)
     run_dir = Path(train(config))
-    if rank_zero_only.rank == 0:
+    if rank_zero_only.rank == 0:  # type: ignore[attr-defined]  # lightning sets .rank on the function
         save_config(prepare, run_dir / "pretrain.yaml", command="pretrain")
         evaluate_pretraining(run_dir, prepared, split="test")
     return run_dir
