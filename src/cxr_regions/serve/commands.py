@@ -7,6 +7,18 @@ from pathlib import Path
 import typer
 
 
+def _option(name: str):
+    """The typer option of one described ``ServeConfig`` field (its flag, default and help)."""
+    import dataclasses
+
+    from cxr_regions.serve.configuration import ServeConfig
+
+    found = {f.name: f for f in dataclasses.fields(ServeConfig)}[name]
+    meta = found.metadata["cli"]
+    flags = meta["flags"] or ("--" + name.replace("_", "-"),)
+    return typer.Option(found.default, *flags, help=meta["help"])
+
+
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the ``cxr-regions`` app."""
 
@@ -58,6 +70,14 @@ def register(app: typer.Typer) -> None:
             "--send-results",
             help="Send each film's Secondary Capture + SR (and verdicts) back to the PACS.",
         ),
+        poll_mode: str = _option("pacs_poll_mode"),
+        pacs_jobs: int = _option("pacs_jobs"),
+        pacs_attempts: int = _option("pacs_attempts"),
+        pacs_retry_base: float = _option("pacs_retry_base"),
+        pacs_max_backoff: float = _option("pacs_max_backoff"),
+        pacs_connect_timeout: float = _option("pacs_connect_timeout"),
+        pacs_read_timeout: float = _option("pacs_read_timeout"),
+        sc_syntax: str = _option("sc_syntax"),
     ) -> None:
         """Start the reading room: a web worklist and viewer where radiologists read films with the
         model's probabilities and heatmaps, and save their verdicts (docs/reading-room.md).
@@ -80,7 +100,10 @@ def register(app: typer.Typer) -> None:
             run=run, data=data, host=host, port=port, users=users, thresholds=thresholds, watch=watch,
             reports=reports, max_upload_mb=max_upload_mb, workers=workers, method=method, device=device,
             pacs=pacs, pacs_auth=pacs_auth, pacs_poll=parse_duration(poll), pacs_query=query,
-            send_results=send_results,
+            send_results=send_results, pacs_poll_mode=poll_mode, pacs_jobs=pacs_jobs,
+            pacs_attempts=pacs_attempts, pacs_retry_base=pacs_retry_base, pacs_max_backoff=pacs_max_backoff,
+            pacs_connect_timeout=pacs_connect_timeout, pacs_read_timeout=pacs_read_timeout,
+            sc_syntax=sc_syntax,
         )  # fmt: skip
         config.validate()
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -93,6 +116,7 @@ def register(app: typer.Typer) -> None:
         )
         uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
 
-    from cxr_regions.serve import admin_commands
+    from cxr_regions.serve import admin_commands, pacs_commands
 
     admin_commands.register(app)
+    pacs_commands.register(app)

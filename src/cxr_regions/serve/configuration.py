@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cxr_regions.configfile import save_config
 from cxr_regions.errors import UserError
+from cxr_regions.options import cli
 
 CONFIG_FILE = "serve.config.yaml"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 LOCAL_READER = "local"
 FILES_PER_UPLOAD = 20
+POLL_MODES = ("auto", "changes", "window", "off")
 
 
 @dataclass
@@ -43,7 +45,44 @@ class ServeConfig:
     pacs_poll: float = 30.0
     pacs_query: str | None = None
     send_results: bool = False
-    pacs_max_backoff: float = 300.0
+    pacs_max_backoff: float = field(
+        default=300.0, metadata=cli("Longest wait in seconds between two tries of one PACS object.")
+    )
+    pacs_poll_mode: str = field(
+        default="auto",
+        metadata=cli(
+            "How to find new films in the PACS: changes (Orthanc's change feed), window (a StudyDate "
+            "window with overlap, and a full search daily), off (the PACS pushes them to --dicom-port), "
+            "auto (off with --dicom-port, else changes where the PACS is an Orthanc, else window).",
+            "--poll-mode",
+        ),
+    )
+    pacs_jobs: int = field(
+        default=4, metadata=cli("PACS objects fetched or sent at once (each failing on its own).")
+    )
+    pacs_attempts: int = field(
+        default=8,
+        metadata=cli("Tries of one PACS object before it is set aside (`cxr-regions pacs retry`)."),
+    )
+    pacs_retry_base: float = field(
+        default=2.0,
+        metadata=cli("Seconds before an object's 2nd try; doubling, jittered, up to --pacs-max-backoff."),
+    )
+    pacs_connect_timeout: float = field(
+        default=5.0, metadata=cli("Seconds to wait for the PACS to accept a connection.")
+    )
+    pacs_read_timeout: float = field(
+        default=30.0, metadata=cli("Seconds to wait for the next piece of a PACS answer.")
+    )
+    sc_syntax: str | None = field(
+        default=None,
+        metadata=cli(
+            "Transfer syntax of the Secondary Capture sent back: jpeg2000-lossless (the default), "
+            "jpeg-ls-lossless, rle-lossless or uncompressed; where the PACS refuses a compressed one, "
+            "that film's goes uncompressed.",
+            type=str,
+        ),
+    )
 
     def validate(self) -> None:
         """Raise :class:`UserError` for settings that cannot work or would expose patient films."""
@@ -83,12 +122,34 @@ class ServeConfig:
                 problems.append(str(exc))
             if self.pacs_poll <= 0:
                 problems.append(f"--poll must be positive, got {self.pacs_poll} s")
+            problems += self._link_problems()
         elif self.send_results or self.pacs_auth:
             problems.append("--send-results and --pacs-auth need --pacs URL")
         if not 1 <= self.port <= 65535:
             problems.append(f"--port must be 1-65535, got {self.port}")
         if problems:
             raise UserError("; ".join(problems))
+
+    def _link_problems(self) -> list[str]:
+        from cxr_regions.pacs import SC_SYNTAXES
+
+        problems = []
+        if self.pacs_jobs < 1:
+            problems.append(f"--pacs-jobs must be at least 1, got {self.pacs_jobs}")
+        if self.pacs_attempts < 1:
+            problems.append(f"--pacs-attempts must be at least 1, got {self.pacs_attempts}")
+        if self.pacs_retry_base <= 0 or self.pacs_max_backoff <= 0:
+            problems.append(
+                f"--pacs-retry-base and --pacs-max-backoff must be positive seconds; got "
+                f"{self.pacs_retry_base} and {self.pacs_max_backoff}"
+            )
+        if self.pacs_connect_timeout <= 0 or self.pacs_read_timeout <= 0:
+            problems.append("--pacs-timeout values must be positive seconds")
+        if self.pacs_poll_mode not in POLL_MODES:
+            problems.append(f"--poll-mode {self.pacs_poll_mode!r} must be one of {', '.join(POLL_MODES)}")
+        if self.sc_syntax is not None and self.sc_syntax not in SC_SYNTAXES:
+            problems.append(f"--sc-syntax {self.sc_syntax!r} must be one of {', '.join(SC_SYNTAXES)}")
+        return problems
 
     @property
     def max_upload_bytes(self) -> int:

@@ -29,6 +29,22 @@ if TYPE_CHECKING:
 log = logging.getLogger("cxr_regions.serve")
 
 
+def build_link(config: ServeConfig, store: Store, intake: Intake, worker, thresholds) -> PacsLink | None:
+    """The PACS link where ``--pacs`` is given (None without)."""
+    if config.pacs is None:
+        return None
+    from cxr_regions.pacs import Pacs, parse_query, read_auth
+    from cxr_regions.serve.pacs_link import LinkSettings, PacsLink
+
+    pacs = Pacs(config.pacs, read_auth(config.pacs_auth), timeout=config.pacs_read_timeout)
+    settings = LinkSettings(
+        poll_seconds=config.pacs_poll, polling=config.pacs_poll_mode != "off",
+        send_results=config.send_results, threads=config.pacs_jobs, max_attempts=config.pacs_attempts,
+        retry_base=config.pacs_retry_base, max_backoff=config.pacs_max_backoff, sc_syntax=config.sc_syntax,
+    )  # fmt: skip
+    return PacsLink(pacs, parse_query(config.pacs_query), store, intake, worker, thresholds, settings)
+
+
 @dataclass
 class Services:
     """Everything the routes use, made by :meth:`build`; :meth:`start` and :meth:`stop` run the
@@ -57,15 +73,7 @@ class Services:
         thresholds = Thresholds.load(config.thresholds)
         worker = InferenceWorker(store, model, thresholds, data, config.workers, config.poll_seconds)
         intake = Intake(store, data, ReportBook(config.reports), on_new=worker.wake)
-        link = None
-        if config.pacs is not None:
-            from cxr_regions.pacs import Pacs, parse_query, read_auth
-            from cxr_regions.serve.pacs_link import PacsLink
-
-            link = PacsLink(
-                Pacs(config.pacs, read_auth(config.pacs_auth)), parse_query(config.pacs_query), store,
-                intake, worker, thresholds, config.pacs_poll, config.send_results, config.pacs_max_backoff,
-            )  # fmt: skip
+        link = build_link(config, store, intake, worker, thresholds)
         users = None
         if config.users is not None:
             from cxr_regions.serve.users import Users
