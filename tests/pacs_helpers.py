@@ -62,3 +62,82 @@ def sr_values(dataset) -> dict[str, tuple[float | None, str]]:
         probability = float(measurements[0].value) if measurements else None
         values[key] = (probability, str(finding.value.meaning))
     return values
+
+
+# --- Orthanc with more settings, copies of films under new UIDs, dcmtk's storescu
+
+
+def start_orthanc(folder: Path, **extra):
+    """A running local Orthanc (``"OverwriteInstances": true`` unless told otherwise, plus ``extra``
+    configuration) on free HTTP and DICOM ports; skip where Orthanc is not installed. Stop it with
+    ``.stop()`` (by its pid)."""
+    import pytest
+
+    from cxr_regions.pacs.orthanc import LocalOrthanc, missing
+
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
+    return LocalOrthanc(folder, extra={"OverwriteInstances": True, **extra}).start()
+
+
+def copy_dicom(source: Path, **attributes) -> bytes:
+    """``source`` as a new instance (new study, series and SOP Instance UIDs), with ``attributes``
+    (DICOM keywords) set; the encoded file."""
+    from io import BytesIO
+
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    dataset = pydicom.dcmread(source)
+    dataset.StudyInstanceUID = generate_uid()
+    dataset.SeriesInstanceUID = generate_uid()
+    dataset.SOPInstanceUID = generate_uid()
+    for keyword, value in attributes.items():
+        setattr(dataset, keyword, value)
+    dataset.file_meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
+    out = BytesIO()
+    dataset.save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+def upload_bytes(server, data: bytes) -> dict:
+    """Store one encoded DICOM file in Orthanc through its REST API; Orthanc's answer (``ID``...)."""
+    import httpx
+
+    response = httpx.post(f"{server.url}/instances", content=data, timeout=60)
+    response.raise_for_status()
+    return response.json()
+
+
+def register_modality(server, name: str, ae_title: str, port: int, host: str = "127.0.0.1") -> None:
+    """Declare a DICOM modality in Orthanc (``PUT /modalities/{name}``), as a PACS administrator does."""
+    import httpx
+
+    body = {"AET": ae_title, "Host": host, "Port": port}
+    httpx.put(f"{server.url}/modalities/{name}", json=body, timeout=30).raise_for_status()
+
+
+def push_to_modality(server, name: str, orthanc_ids: list[str]):
+    """Orthanc sends instances to a declared modality over DICOM (``POST /modalities/{name}/store``)."""
+    import httpx
+
+    body = {"Resources": orthanc_ids, "Synchronous": True}
+    return httpx.post(f"{server.url}/modalities/{name}/store", json=body, timeout=120)
+
+
+def dcmtk_missing() -> str | None:
+    import shutil
+
+    if not (shutil.which("storescu") and shutil.which("echoscu")):
+        return "dcmtk's storescu/echoscu not found (Debian: apt-get install dcmtk)"
+    return None
+
+
+def storescu(port: int, files: list[Path], called: str, calling: str = "STORESCU", *options: str):
+    """Send ``files`` with dcmtk's storescu in one association (verbose, so its statuses can be read);
+    ``options`` e.g. ``-xv`` to propose JPEG 2000 lossless besides the uncompressed syntaxes."""
+    import subprocess
+
+    command = ["storescu", "-v", "-aet", calling, "-aec", called, *options, "127.0.0.1", str(port)]
+    return subprocess.run([*command, *map(str, files)], capture_output=True, text=True, timeout=120)
