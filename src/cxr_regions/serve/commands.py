@@ -6,14 +6,24 @@ from pathlib import Path
 
 import typer
 
+QUIET_LIBRARIES = ("highdicom", "pynetdicom", "dicomweb_client", "urllib3", "openjpeg", "pydicom", "watchdog")
 
-def _option(name: str):
-    """The typer option of one described ``ServeConfig`` field (its flag, default and help)."""
+
+def _field(name: str):
     import dataclasses
 
     from cxr_regions.serve.configuration import ServeConfig
 
-    found = {f.name: f for f in dataclasses.fields(ServeConfig)}[name]
+    return {f.name: f for f in dataclasses.fields(ServeConfig)}[name]
+
+
+def _help(name: str) -> str:
+    return _field(name).metadata["cli"]["help"]
+
+
+def _option(name: str):
+    """The typer option of one described ``ServeConfig`` field (its flag, default and help)."""
+    found = _field(name)
     meta = found.metadata["cli"]
     flags = meta["flags"] or ("--" + name.replace("_", "-"),)
     return typer.Option(found.default, *flags, help=meta["help"])
@@ -70,6 +80,10 @@ def register(app: typer.Typer) -> None:
             "--send-results",
             help="Send each film's Secondary Capture + SR (and verdicts) back to the PACS.",
         ),
+        dicom_port: int = _option("dicom_port"),
+        ae_title: str = _option("ae_title"),
+        calling_aets: str = typer.Option(None, "--calling-aets", help=_help("calling_aets")),
+        dicom_host: str = _option("dicom_host"),
         poll_mode: str = _option("pacs_poll_mode"),
         pacs_jobs: int = _option("pacs_jobs"),
         pacs_attempts: int = _option("pacs_attempts"),
@@ -103,15 +117,20 @@ def register(app: typer.Typer) -> None:
             send_results=send_results, pacs_poll_mode=poll_mode, pacs_jobs=pacs_jobs,
             pacs_attempts=pacs_attempts, pacs_retry_base=pacs_retry_base, pacs_max_backoff=pacs_max_backoff,
             pacs_connect_timeout=pacs_connect_timeout, pacs_read_timeout=pacs_read_timeout,
-            sc_syntax=sc_syntax,
+            sc_syntax=sc_syntax, dicom_port=dicom_port, ae_title=ae_title, dicom_host=dicom_host,
+            calling_aets=[a.strip() for a in (calling_aets or "").split(",") if a.strip()],
         )  # fmt: skip
         config.validate()
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        for chatty in QUIET_LIBRARIES:  # one INFO line per film or result is ours; theirs at DEBUG
+            logging.getLogger(chatty).setLevel(logging.WARNING)
         application = create_app(config)
         Console().print(
             f"reading room on [bold]http://{host}:{port}/[/] (data in {data}; "
             f"{'logins on' if users else 'no logins, reader = local'}"
-            f"{f'; PACS {pacs} every {poll}' if pacs else ''}); Ctrl+C stops it",
+            f"{f'; PACS {pacs}' if pacs else ''}"
+            f"{f'; DICOM listener {ae_title} on {dicom_host}:{dicom_port}' if dicom_port else ''}"
+            "); Ctrl+C stops it",
             highlight=False,
         )
         uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)

@@ -48,6 +48,26 @@ class ServeConfig:
     pacs_max_backoff: float = field(
         default=300.0, metadata=cli("Longest wait in seconds between two tries of one PACS object.")
     )
+    dicom_port: int | None = field(
+        default=None,
+        metadata=cli(
+            "Run a DICOM listener (C-STORE SCP, C-ECHO) on this port: the PACS pushes films to it "
+            "(the usual way; then polling is off unless --poll-mode says otherwise).",
+            type=int,
+        ),
+    )
+    ae_title: str = field(default="CXR-REGIONS", metadata=cli("The DICOM listener's AE title."))
+    calling_aets: list[str] = field(
+        default_factory=list,
+        metadata=cli(
+            "AE titles allowed to send films to the listener, comma-separated (the PACS's own); "
+            "needed where --dicom-host is not loopback.",
+            type=str,
+        ),
+    )
+    dicom_host: str = field(
+        default="127.0.0.1", metadata=cli("Address the DICOM listener binds; others need --calling-aets.")
+    )
     pacs_poll_mode: str = field(
         default="auto",
         metadata=cli(
@@ -125,6 +145,11 @@ class ServeConfig:
             problems += self._link_problems()
         elif self.send_results or self.pacs_auth:
             problems.append("--send-results and --pacs-auth need --pacs URL")
+        if self.dicom_port is not None:
+            try:
+                self.listener_config().validate()
+            except UserError as exc:
+                problems.append(str(exc))
         if not 1 <= self.port <= 65535:
             problems.append(f"--port must be 1-65535, got {self.port}")
         if problems:
@@ -150,6 +175,22 @@ class ServeConfig:
         if self.sc_syntax is not None and self.sc_syntax not in SC_SYNTAXES:
             problems.append(f"--sc-syntax {self.sc_syntax!r} must be one of {', '.join(SC_SYNTAXES)}")
         return problems
+
+    def listener_config(self):
+        """The DICOM listener's settings (``--dicom-port`` ...), received films first under DATA."""
+        from cxr_regions.pacs import ListenerConfig
+
+        return ListenerConfig(
+            ae_title=self.ae_title, port=int(self.dicom_port or 0), folder=Path(self.data) / "received",
+            address=self.dicom_host, calling_aets=list(self.calling_aets),
+        )  # fmt: skip
+
+    @property
+    def polling(self) -> str:
+        """How the link looks for new films: ``off``, or a :class:`~cxr_regions.pacs.PollConfig` mode."""
+        if self.pacs_poll_mode == "auto" and self.dicom_port is not None:
+            return "off"
+        return self.pacs_poll_mode
 
     @property
     def max_upload_bytes(self) -> int:

@@ -73,6 +73,11 @@ class PacsLedger:
                     found[sop] = revision or found.get(sop, "")
         return found
 
+    def recorded(self, sop: str) -> PacsFetched | None:
+        """The record of one instance (detached), None where it was never dealt with."""
+        with self.store._read() as session:
+            return session.scalar(select(PacsFetched).where(PacsFetched.sop_instance_uid == sop))
+
     def remember(
         self, origin: Origin, outcome: str, film_id: int | None = None, reason: str | None = None,
         via: str | None = None, revision: str | None = None, session=None,

@@ -54,7 +54,6 @@ class LinkSettings:
     """How the link runs (from :class:`~cxr_regions.serve.configuration.ServeConfig`)."""
 
     poll_seconds: float = 30.0
-    polling: bool = True
     send_results: bool = False
     threads: int = 4
     max_attempts: int = 8
@@ -88,11 +87,11 @@ class PacsLink:
     """The PACS link of one reading room: the poll (or check) loop, the job runner and its handlers."""
 
     def __init__(
-        self, pacs, filters: list[dict[str, str]], store, intake, worker, thresholds,
-        settings: LinkSettings | None = None, faults=fault_point,
+        self, pacs, poller, store, intake, worker, thresholds, settings: LinkSettings | None = None,
+        faults=fault_point,
     ) -> None:  # fmt: skip
         self.pacs = pacs
-        self.filters = filters
+        self.poller = poller  # None: films come only through the listener (or not at all)
         self.settings = settings or LinkSettings()
         self.intake = intake
         self.fault = faults
@@ -137,8 +136,12 @@ class PacsLink:
         """Every ``poll_seconds``: poll the PACS for new films (or, without polling, check it answers)."""
         while not self._stopping.is_set():
             started = time.monotonic()
+            more = False
             try:
-                message = self.poll_once() if self.settings.polling else self._check()
+                if self.poller is not None:
+                    message, more = self.poll_once()
+                else:
+                    message = self._check()
                 self.films_in.set(True, message)
                 self.health.set(True)
             except Exception as exc:
@@ -152,7 +155,8 @@ class PacsLink:
             if self.health.changed.is_set():
                 self.health.changed.clear()
                 self.runner.wake.set()
-            self._stopping.wait(max(0.0, self.settings.poll_seconds - (time.monotonic() - started)))
+            if not more:
+                self._stopping.wait(max(0.0, self.settings.poll_seconds - (time.monotonic() - started)))
 
     def _check(self) -> str:
         self.pacs.check()
@@ -186,7 +190,7 @@ class PacsLink:
             "up": self.health.up,
             "poll": films_in,
             "send": send,
-            "polling": self.settings.polling and self.pacs is not None,
+            "polling": self.poller is not None,
             "poll_seconds": self.settings.poll_seconds,
             "counts": counts,
             "jobs": jobs,
@@ -195,14 +199,32 @@ class PacsLink:
 
     # --- films in: polling ----------------------------------------------------------------------------------
 
-    def poll_once(self) -> str:
-        """One round: search, queue a fetch job per new instance. Returns the status line."""
+    def poll_once(self) -> tuple[str, bool]:
+        """One poll (:class:`~cxr_regions.pacs.Poller`, from the cursor kept in the database): queue a
+        fetch job per new or changed instance, and the new cursor with them. The status line, and
+        whether more is waiting (poll again at once)."""
+        from cxr_regions.pacs import PollState
+
         started = time.monotonic()
-        refs = list(self.pacs.search(self.filters))
-        queued = self.queue_found([(ref, "") for ref in refs])
-        took = time.monotonic() - started
+        saved = self.jobs.cursor()
+        try:
+            state = PollState.from_json(saved) if saved else None
+        except (ValueError, TypeError, KeyError):
+            log.warning("the saved PACS poll state cannot be read: searching the whole query again")
+            state = None
+        result = self.poller.poll(state)
+        for problem in result.unresolved:
+            log.warning("PACS poll: skipped an instance the PACS could not describe (%s)", problem)
+        queued = self.queue_found([(p.ref, p.revision) for p in result.instances], result.state.to_json())
         self.runner.wake.set()
-        return f"connected; last poll found {len(refs)} instance(s), {queued} new ({took:.1f} s)"
+        how = "change feed" if result.state.mode == "changes" else "StudyDate window"
+        kind = "full search" if result.swept else how
+        took = time.monotonic() - started
+        found = len(result.instances)
+        return (
+            f"connected; last poll ({kind}) found {found} instance(s), {queued} new ({took:.1f} s)",
+            result.more,
+        )
 
     def queue_found(self, found: list[tuple[object, str]], cursor: str | None = None) -> int:
         """Queue a fetch job for each found (InstanceRef, revision) not dealt with yet, or dealt with in
@@ -260,27 +282,27 @@ class PacsLink:
     def fetch(self, job: Job) -> str:
         """Retrieve one instance and take it in through the intake."""
         from cxr_regions.pacs import InstanceRef
-        from cxr_regions.serve.intake import sha256_file
 
         origin = Origin(job.study_instance_uid or "", job.series_instance_uid or "", job.sop_instance_uid)
+        ref = InstanceRef(origin.study, origin.series, origin.sop)
+        revision = job.revision
+        if revision is None and self.poller is not None:  # found by a full search: ask, to notice changes
+            revision = self.poller.revision(ref) or None
+        before = self.ledger.recorded(origin.sop)
         path = self.intake.incoming_path()
         try:
-            self.pacs.retrieve(InstanceRef(origin.study, origin.series, origin.sop), path)
+            self.pacs.retrieve(ref, path)
             self.fault("pacs-fetched-before-store")
-            digest = sha256_file(path)
             outcome = self.intake.take(path, f"pacs-{job.id}.dcm", "pacs")
         finally:
             path.unlink(missing_ok=True)
-        self.ledger.record(
-            origin, outcome.status, outcome.film_id, outcome.reason or None, "poll", job.revision
-        )
-        if outcome.status == "duplicate" and outcome.film_id is not None:
-            film = self.ledger.film(outcome.film_id)
-            if film is not None and film.sop_instance_uid == origin.sop and film.content_sha256 != digest:
-                raise SetAside(
-                    f"changed in the PACS after it was taken (film {film.id}); the worklist keeps the "
-                    "version first received"
-                )
+        self.ledger.record(origin, outcome.status, outcome.film_id, outcome.reason or None, "poll", revision)
+        changed = before is not None and before.revision and revision and before.revision != revision
+        if changed and outcome.status == "duplicate" and outcome.film_id == before.film_id:
+            raise SetAside(
+                f"changed in the PACS after it was taken as film {before.film_id}; the worklist keeps "
+                "the version first received"
+            )
         return (
             f"{outcome.status} (film {outcome.film_id})"
             if outcome.film_id

@@ -30,19 +30,32 @@ log = logging.getLogger("cxr_regions.serve")
 
 
 def build_link(config: ServeConfig, store: Store, intake: Intake, worker, thresholds) -> PacsLink | None:
-    """The PACS link where ``--pacs`` is given (None without)."""
-    if config.pacs is None:
+    """The PACS link where ``--pacs`` or ``--dicom-port`` is given (None without)."""
+    if config.pacs is None and config.dicom_port is None:
         return None
-    from cxr_regions.pacs import Pacs, parse_query, read_auth
+    from cxr_regions.pacs import Pacs, PollConfig, Poller, parse_query, read_auth
     from cxr_regions.serve.pacs_link import LinkSettings, PacsLink
+    from cxr_regions.serve.pacs_listener import DicomIntake
 
-    pacs = Pacs(config.pacs, read_auth(config.pacs_auth), timeout=config.pacs_read_timeout)
+    pacs = poller = None
+    if config.pacs is not None:
+        pacs = Pacs(
+            config.pacs, read_auth(config.pacs_auth), connect_timeout=config.pacs_connect_timeout,
+            read_timeout=config.pacs_read_timeout, pool_size=max(4, config.pacs_jobs + 2),
+        )  # fmt: skip
+        if config.polling != "off":
+            poller = Poller(pacs, parse_query(config.pacs_query), PollConfig(mode=config.polling))
     settings = LinkSettings(
-        poll_seconds=config.pacs_poll, polling=config.pacs_poll_mode != "off",
-        send_results=config.send_results, threads=config.pacs_jobs, max_attempts=config.pacs_attempts,
-        retry_base=config.pacs_retry_base, max_backoff=config.pacs_max_backoff, sc_syntax=config.sc_syntax,
+        poll_seconds=config.pacs_poll, send_results=config.send_results, threads=config.pacs_jobs,
+        max_attempts=config.pacs_attempts, retry_base=config.pacs_retry_base,
+        max_backoff=config.pacs_max_backoff, sc_syntax=config.sc_syntax,
     )  # fmt: skip
-    return PacsLink(pacs, parse_query(config.pacs_query), store, intake, worker, thresholds, settings)
+    link = PacsLink(pacs, poller, store, intake, worker, thresholds, settings)
+    if config.dicom_port is not None:
+        link.listener = DicomIntake(
+            config.listener_config(), intake, link.ledger, on_taken=link.runner.wake.set
+        )
+    return link
 
 
 @dataclass
