@@ -111,8 +111,7 @@ def _handler(proxy: FaultProxy):
             pass
 
         def _any(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else None
+            body = self._body()
             rule = proxy.rule_for(self.path)
             if rule is not None and rule.fault is Fault.HANG:
                 proxy.stopping.wait(proxy.hang_seconds)
@@ -144,6 +143,22 @@ def _handler(proxy: FaultProxy):
                 self.close_connection = True
                 return
             self.wfile.write(answer)
+
+        def _body(self) -> bytes | None:
+            """The request's body, sent with a Content-Length or in chunks (dicomweb-client sends a
+            STOW-RS body over 1 MB chunked)."""
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                parts = []
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass  # trailers
+                        return b"".join(parts)
+                    parts.append(self.rfile.read(size))
+                    self.rfile.readline()  # the CRLF after each chunk
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else None
 
         def _forward(self, body: bytes | None):
             connection = http.client.HTTPConnection(*proxy.upstream, timeout=60)

@@ -187,13 +187,25 @@ class Pacs:
             return Dataset.from_json(meta)
 
     def store(self, datasets: Sequence[Any], study: str) -> None:
-        """Send datasets into ``study`` (STOW-RS); ``PacsError`` unless the PACS took every one."""
+        """Send datasets into ``study`` (STOW-RS); ``PacsError`` unless the PACS took every one: its
+        answer must list each among the stored instances (an answer listing none, as to a body lost on
+        the way, is no success)."""
         answer = self._call(
             "STOW-RS store", self._client.store_instances, list(datasets), study_instance_uid=study
         )
         failed = getattr(answer, "FailedSOPSequence", None) if answer is not None else None
         if failed:
             raise PacsError(f"STOW-RS store at {self.url}: the PACS refused {len(failed)} object(s)")
+        stored = {
+            str(item.get("ReferencedSOPInstanceUID", ""))
+            for item in (getattr(answer, "ReferencedSOPSequence", None) or [] if answer is not None else [])
+        }
+        missing = [d for d in datasets if str(d.SOPInstanceUID) not in stored]
+        if missing:
+            confirmed = len(datasets) - len(missing)
+            raise PacsError(
+                f"STOW-RS store at {self.url}: the PACS confirmed {confirmed} of {len(datasets)} object(s)"
+            )
 
     def check(self) -> None:
         """One small search, to tell early whether the PACS answers."""
