@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
-QUIET_LIBRARIES = ("highdicom", "pynetdicom", "dicomweb_client", "urllib3", "openjpeg", "pydicom", "watchdog")
+QUIET_LIBRARIES = (
+    "alembic", "highdicom", "pynetdicom", "dicomweb_client", "urllib3", "openjpeg", "pydicom", "watchdog",
+)  # fmt: skip
 
 
 def _field(name: str):
