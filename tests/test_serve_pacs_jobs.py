@@ -223,3 +223,28 @@ def test_a_pacs_that_is_away_costs_no_attempts_and_work_resumes_when_it_answers(
         _wait(lambda: book.counts()["done"] == 4)
     finally:
         runner.stop()
+
+
+def test_the_link_settings_are_checked_before_anything_starts(tmp_path):
+    from cxr_regions.serve import ServeConfig
+
+    run = tmp_path / "run"
+    run.mkdir()
+
+    def problems(**options) -> str:
+        with pytest.raises(UserError) as caught:
+            ServeConfig(run=run, data=tmp_path / "data", **options).validate()
+        return str(caught.value)
+
+    assert "--calling-aets" in problems(dicom_port=11112, dicom_host="0.0.0.0")
+    assert "--ae-title" in problems(dicom_port=11112, ae_title="MUCH-TOO-LONG-AE-TITLE")
+    assert "--dicom-tls-key" in problems(dicom_port=11112, dicom_tls_cert=run)
+    assert "--sc-syntax 'jpeg-lossy'" in problems(pacs="http://pacs/dicom-web", sc_syntax="jpeg-lossy")
+    assert "--poll-mode" in problems(pacs="http://pacs/dicom-web", pacs_poll_mode="sometimes")
+    assert "--pacs-attempts" in problems(pacs="http://pacs/dicom-web", pacs_attempts=0)
+    listening = ServeConfig(run=run, data=tmp_path / "data", pacs="http://pacs/dicom-web", dicom_port=11112)
+    listening.validate()
+    assert listening.polling == "off"  # the PACS pushes; polling only where asked for
+    asked = ServeConfig(run=run, data=tmp_path / "d", dicom_port=11112, pacs_poll_mode="changes")
+    assert asked.polling == "changes"
+    assert ServeConfig(run=run, data=tmp_path / "d", pacs="http://pacs/dicom-web").polling == "auto"

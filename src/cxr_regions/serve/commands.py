@@ -86,6 +86,9 @@ def register(app: typer.Typer) -> None:
         ae_title: str = _option("ae_title"),
         calling_aets: str = typer.Option(None, "--calling-aets", help=_help("calling_aets")),
         dicom_host: str = _option("dicom_host"),
+        dicom_tls_cert: Path = _option("dicom_tls_cert"),
+        dicom_tls_key: Path = _option("dicom_tls_key"),
+        dicom_tls_ca: Path = _option("dicom_tls_ca"),
         poll_mode: str = _option("pacs_poll_mode"),
         pacs_jobs: int = _option("pacs_jobs"),
         pacs_attempts: int = _option("pacs_attempts"),
@@ -121,6 +124,7 @@ def register(app: typer.Typer) -> None:
             pacs_connect_timeout=pacs_connect_timeout, pacs_read_timeout=pacs_read_timeout,
             sc_syntax=sc_syntax, dicom_port=dicom_port, ae_title=ae_title, dicom_host=dicom_host,
             calling_aets=[a.strip() for a in (calling_aets or "").split(",") if a.strip()],
+            dicom_tls_cert=dicom_tls_cert, dicom_tls_key=dicom_tls_key, dicom_tls_ca=dicom_tls_ca,
         )  # fmt: skip
         config.validate()
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -68,6 +68,15 @@ class ServeConfig:
     dicom_host: str = field(
         default="127.0.0.1", metadata=cli("Address the DICOM listener binds; others need --calling-aets.")
     )
+    dicom_tls_cert: Path | None = field(
+        default=None,
+        metadata=cli("DICOM TLS: the listener's certificate (PEM); with --dicom-tls-key, TLS only."),
+    )
+    dicom_tls_key: Path | None = field(default=None, metadata=cli("DICOM TLS: the certificate's key (PEM)."))
+    dicom_tls_ca: Path | None = field(
+        default=None,
+        metadata=cli("DICOM TLS: CA certificates (PEM); senders must then show a certificate from them."),
+    )
     pacs_poll_mode: str = field(
         default="auto",
         metadata=cli(
@@ -146,8 +155,9 @@ class ServeConfig:
         elif self.send_results or self.pacs_auth:
             problems.append("--send-results and --pacs-auth need --pacs URL")
         if self.dicom_port is not None:
+            problems += self._tls_problems()
             try:
-                self.listener_config().validate()
+                self.listener_config(with_tls=False).validate()
             except UserError as exc:
                 problems.append(str(exc))
         if not 1 <= self.port <= 65535:
@@ -176,13 +186,29 @@ class ServeConfig:
             problems.append(f"--sc-syntax {self.sc_syntax!r} must be one of {', '.join(SC_SYNTAXES)}")
         return problems
 
-    def listener_config(self):
+    def _tls_problems(self) -> list[str]:
+        given = [p for p in (self.dicom_tls_cert, self.dicom_tls_key, self.dicom_tls_ca) if p is not None]
+        problems = [f"DICOM TLS file {p} does not exist" for p in given if not Path(p).is_file()]
+        if given and (self.dicom_tls_cert is None or self.dicom_tls_key is None):
+            problems.append("DICOM TLS needs both --dicom-tls-cert and --dicom-tls-key")
+        return problems
+
+    def listener_config(self, with_tls: bool = True):
         """The DICOM listener's settings (``--dicom-port`` ...), received films first under DATA."""
         from cxr_regions.pacs import ListenerConfig
 
+        context = None
+        if with_tls and self.dicom_tls_cert is not None and self.dicom_tls_key is not None:
+            import ssl
+
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(self.dicom_tls_cert), str(self.dicom_tls_key))
+            if self.dicom_tls_ca is not None:  # mutual TLS: only senders the hospital's CA vouches for
+                context.verify_mode = ssl.CERT_REQUIRED
+                context.load_verify_locations(str(self.dicom_tls_ca))
         return ListenerConfig(
             ae_title=self.ae_title, port=int(self.dicom_port or 0), folder=Path(self.data) / "received",
-            address=self.dicom_host, calling_aets=list(self.calling_aets),
+            address=self.dicom_host, calling_aets=list(self.calling_aets), ssl_context=context,
         )  # fmt: skip
 
     @property
