@@ -61,8 +61,8 @@ def test_serve_killed_between_fetch_and_store_and_between_send_and_record_loses_
         copies.append(pydicom.dcmread(BytesIO(data), stop_before_pixels=True))
     room, log = tmp_path / "room", tmp_path / "serve.log"
     options = ["--pacs", orthanc.dicomweb, "--poll", "5s", "--send-results", "--pacs-jobs", "2"]
-    _killed_at("pacs-fetched-before-store", run, room, log, options, monkeypatch)
-    _killed_at("pacs-sent-before-record", run, room, log, options, monkeypatch)
+    _killed_at("pacs.fetched", run, room, log, options, monkeypatch)
+    _killed_at("pacs.sent", run, room, log, options, monkeypatch)
     assert _rows(room, "SELECT count(*) FROM pacs_sent") == [(0,)]  # sent, never recorded
     monkeypatch.delenv("CXR_FAULT_POINT")
     port = free_port()

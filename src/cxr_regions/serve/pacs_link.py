@@ -40,11 +40,16 @@ def shown_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
 
 
+PACS_FAULT_POINTS = {
+    "pacs.fetched": "an instance is retrieved into DATA/incoming, not yet taken in",
+    "pacs.sent": "a film's result objects are stored in the PACS, not yet recorded as sent",
+}
+
+
 def fault_point(name: str) -> None:
-    """Test-only: where the environment variable ``CXR_FAULT_POINT`` names this point, the process dies
-    here (SIGKILL), as a power cut would. Points: ``pacs-fetched-before-store`` (an instance retrieved,
-    not yet taken in), ``pacs-sent-before-record`` (results stored in the PACS, not yet recorded)."""
-    # TODO(intake-faults): call cxr_regions.serve.faults once it is on main
+    """Test-only: where the environment variable ``CXR_FAULT_POINT`` names this point
+    (:data:`PACS_FAULT_POINTS`), the process dies here by SIGKILL, as at a power cut."""
+    # TODO(intake-faults): cxr_regions.serve.faults.fault_point, with these points in its FAULT_POINTS
     if os.environ.get("CXR_FAULT_POINT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -292,7 +297,7 @@ class PacsLink:
         path = self.intake.incoming_path()
         try:
             self.pacs.retrieve(ref, path)
-            self.fault("pacs-fetched-before-store")
+            self.fault("pacs.fetched")
             outcome = self.intake.take(path, f"pacs-{job.id}.dcm", "pacs")
         finally:
             path.unlink(missing_ok=True)

@@ -39,7 +39,7 @@ class ResultSender:
         self.sc_syntax = sc_syntax  # None: the PACS stage's default
         self.health = health
         self.fault = faults or (lambda point: None)
-        # TODO(sessions-audit): observer_name = the users file's display name (Users.full_name(reader))
+        # TODO(sessions-audit): the full name, users.get(reader).display_name (its Account.display_name)
         self.full_name = full_name or (lambda reader: reader)
         self._uncompressed: set[int] = set()  # jobs whose PACS refused the compressed SC
 
@@ -76,7 +76,7 @@ class ResultSender:
             self.pacs.store([objects.secondary_capture, objects.report], job.study_instance_uid)
             note = f"; the PACS refused the {syntax} SC, sent uncompressed"
             log.warning("film %s: the PACS refused the %s SC; sent it uncompressed", film.id, syntax)
-        self.fault("pacs-sent-before-record")
+        self.fault("pacs.sent")
         self.ledger.mark_sent(film.id, "results", "model", str(objects.report.SOPInstanceUID))
         self._uncompressed.discard(job.id)
         log.info("results of film %s sent to the PACS%s", film.id, note)
@@ -109,7 +109,7 @@ class ResultSender:
             replaces=replaces, instance_number=len(earlier) + 1,
         )  # fmt: skip
         self.pacs.store([report], origin.study)
-        self.fault("pacs-sent-before-record")
+        self.fault("pacs.sent")
         self.ledger.mark_sent(film.id, "verdict", job.version, str(report.SOPInstanceUID))
         log.info("verdict %d of film %s sent to the PACS", len(earlier) + 1, film.id)
         return "verdict SR sent" + (" (replaces the previous one)" if replaces else "")
