@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cxr_regions.serve.records import FilmRecord, VerdictRecord
@@ -139,10 +139,16 @@ class PacsLedger:
     def counts(self) -> dict[str, int]:
         """Instances dealt with, by outcome, and result objects sent, by kind."""
         with self.store._read() as session:
-            fetched = session.execute(select(PacsFetched.outcome)).scalars().all()
-            sent = session.execute(select(PacsSent.kind)).scalars().all()
-        found = {k: fetched.count(k) for k in PACS_OUTCOMES}
-        return {**found, "sent_results": sent.count("results"), "sent_verdicts": sent.count("verdict")}
+            fetched = dict(
+                session.execute(select(PacsFetched.outcome, func.count()).group_by(PacsFetched.outcome)).all()
+            )
+            sent = dict(session.execute(select(PacsSent.kind, func.count()).group_by(PacsSent.kind)).all())
+        found = {k: int(fetched.get(k, 0)) for k in PACS_OUTCOMES}
+        return {
+            **found,
+            "sent_results": int(sent.get("results", 0)),
+            "sent_verdicts": int(sent.get("verdict", 0)),
+        }
 
     # --- what needs a job next --------------------------------------------------------------------------
 
