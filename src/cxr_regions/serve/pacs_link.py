@@ -32,6 +32,7 @@ from cxr_regions.serve.pacs_send import ResultSender
 log = logging.getLogger("cxr_regions.serve")
 
 PLAN_EVERY = 1.0
+RETRY_QUICKER_THAN = 1.0  # seconds: a poll that failed this fast without an answer is asked again at once
 
 
 def shown_url(url: str) -> str:
@@ -143,10 +144,7 @@ class PacsLink:
             started = time.monotonic()
             more = False
             try:
-                if self.poller is not None:
-                    message, more = self.poll_once()
-                else:
-                    message = self._check()
+                message, more = self._round()
                 self.films_in.set(True, message)
                 self.health.set(True)
             except Exception as exc:
@@ -162,6 +160,22 @@ class PacsLink:
                 self.runner.wake.set()
             if not more:
                 self._stopping.wait(max(0.0, self.settings.poll_seconds - (time.monotonic() - started)))
+
+    def _round(self) -> tuple[str, bool]:
+        """One poll (or check); asked again at once where the first try failed at once with no answer,
+        as a kept-alive connection the PACS had just closed does (the client itself tries once). A
+        timeout is not asked again, so a PACS that went away is shown as soon as it is noticed."""
+        from cxr_regions.pacs import PacsError
+
+        for last in (False, True):
+            started = time.monotonic()
+            try:
+                return self.poll_once() if self.poller is not None else (self._check(), False)
+            except PacsError as exc:
+                quick = time.monotonic() - started < RETRY_QUICKER_THAN
+                if last or exc.status is not None or not quick or self._stopping.is_set():
+                    raise
+        raise AssertionError("unreachable")
 
     def _check(self) -> str:
         self.pacs.check()
