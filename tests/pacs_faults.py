@@ -30,6 +30,7 @@ class Fault(str, Enum):
     ERROR_500 = "500"
     UNAVAILABLE = "503"  # one of the statuses dicomweb-client would retry on its own
     NOT_FOUND = "404"
+    CONFLICT = "409"  # what a PACS may answer a STOW-RS store it refuses
     HANG = "hang"  # no answer for `hang_seconds`, then the connection is closed
     CUT = "cut"  # the status and headers, half of the body, then the connection is closed
 
@@ -117,7 +118,12 @@ def _handler(proxy: FaultProxy):
                 proxy.stopping.wait(proxy.hang_seconds)
                 self.close_connection = True
                 return
-            if rule is not None and rule.fault in (Fault.ERROR_500, Fault.UNAVAILABLE, Fault.NOT_FOUND):
+            if rule is not None and rule.fault in (
+                Fault.ERROR_500,
+                Fault.UNAVAILABLE,
+                Fault.NOT_FOUND,
+                Fault.CONFLICT,
+            ):
                 status = int(rule.fault.value)
                 message = b"injected fault"
                 self.send_response(status)

@@ -62,7 +62,8 @@ def orthanc(tmp_path):
 
 
 class Proxy(FaultProxy):
-    """The fault proxy, plus: the next request to exactly ``refuse_once`` gets HTTP 500, once."""
+    """The fault proxy, plus: the next request to exactly ``refuse_once`` gets HTTP 409, once (a STOW-RS
+    the PACS refuses)."""
 
     refuse_once: str | None = None
 
@@ -70,7 +71,7 @@ class Proxy(FaultProxy):
         with self.lock:
             if self.refuse_once is not None and path == self.refuse_once:
                 self.refuse_once = None
-                return Rule(path, Fault.ERROR_500, hits=1)
+                return Rule(path, Fault.CONFLICT, hits=1)
         return super().rule_for(path)
 
 

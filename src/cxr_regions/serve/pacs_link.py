@@ -106,9 +106,7 @@ class PacsLink:
             store, self.settings.max_attempts, Backoff(self.settings.retry_base, self.settings.max_backoff)
         )
         self.health = LinkHealth(pacs.check if pacs is not None else None)
-        self.sender = ResultSender(
-            pacs, self.ledger, worker, thresholds, self.settings.sc_syntax, self.health, faults
-        )
+        self.sender = ResultSender(pacs, self.ledger, worker, thresholds, self.settings.sc_syntax, faults)
         handlers = {"fetch": self.fetch, "lookup": self.lookup} if pacs is not None else {}
         if pacs is not None and self.settings.send_results:
             handlers.update(results=self.sender.results, verdict=self.sender.verdict)

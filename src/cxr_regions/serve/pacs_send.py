@@ -21,6 +21,15 @@ log = logging.getLogger("cxr_regions.serve")
 UNCOMPRESSED = "uncompressed"
 
 
+def refused(exc: Exception) -> bool:
+    """The PACS answered a store and refused it (a 4xx status, or objects it did not take), as opposed to
+    a PACS that could not be reached or failed (those are tried again as they are)."""
+    from cxr_regions.pacs import PacsRefused
+
+    status = getattr(exc, "status", None)
+    return isinstance(exc, PacsRefused) or (status is not None and 400 <= status < 500)
+
+
 def _origin(job: Job) -> Origin:
     return Origin(job.study_instance_uid or "", job.series_instance_uid or "", job.sop_instance_uid)
 
@@ -29,7 +38,7 @@ class ResultSender:
     """Sends one film's results, or one verdict, per call; raises ``PacsError`` for the runner to retry."""
 
     def __init__(
-        self, pacs, ledger: PacsLedger, worker, thresholds, sc_syntax: str, health, faults=None,
+        self, pacs, ledger: PacsLedger, worker, thresholds, sc_syntax: str | None, faults=None,
         full_name=None,
     ) -> None:  # fmt: skip
         self.pacs = pacs
@@ -37,7 +46,6 @@ class ResultSender:
         self.worker = worker
         self.thresholds = thresholds
         self.sc_syntax = sc_syntax  # None: the PACS stage's default
-        self.health = health
         self.fault = faults or (lambda point: None)
         # TODO(sessions-audit): the full name, users.get(reader).display_name (its Account.display_name)
         self.full_name = full_name or (lambda reader: reader)
@@ -65,16 +73,16 @@ class ResultSender:
         note = ""
         try:
             self.pacs.store([objects.secondary_capture, objects.report], job.study_instance_uid)
-        except PacsError:
-            if syntax == UNCOMPRESSED or not self.health.confirm():
+        except PacsError as exc:
+            if syntax == UNCOMPRESSED or not refused(exc):
                 raise
-            # the PACS answers, yet refused: it may not take this compressed syntax; once more uncompressed
+            # the PACS answered and refused: it may not take this compressed syntax; once more uncompressed
             self._uncompressed.add(job.id)
             objects = result_objects(
                 header, picture, heatmaps, film.probabilities, values, sc_syntax=UNCOMPRESSED
             )
             self.pacs.store([objects.secondary_capture, objects.report], job.study_instance_uid)
-            note = f"; the PACS refused the {syntax} SC, sent uncompressed"
+            note = f"; the PACS refused the {syntax} SC ({exc}), sent uncompressed"
             log.warning("film %s: the PACS refused the %s SC; sent it uncompressed", film.id, syntax)
         self.fault("pacs.sent")
         self.ledger.mark_sent(film.id, "results", "model", str(objects.report.SOPInstanceUID))
