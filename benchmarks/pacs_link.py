@@ -246,11 +246,12 @@ def _wait(check, timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
-def bench_results(folder: Path, films: int, size: int, jobs: int) -> dict[str, float]:
+def bench_results(folder: Path, films: int, size: int, jobs: int) -> tuple[dict, dict]:
     """``films`` + 1 films taken in from a local Orthanc and read; then, from two copies of that state,
     their results sent (SC + SR each, ``--pacs-jobs jobs``): once with every original in the PACS, once
     with one original deleted (its header 404 on every try). Seconds until the ``films`` others' results
-    are all in the PACS, in each case."""
+    are all in the PACS, in each case, and the CPU seconds the reading room and Orthanc used meanwhile
+    (which a busy machine changes less than the wall-clock time)."""
     import shutil
 
     import httpx
@@ -277,7 +278,7 @@ def bench_results(folder: Path, films: int, size: int, jobs: int) -> dict[str, f
         print(f"{films + 1} films taken in and read in {time.perf_counter() - start:.0f} s", flush=True)
     finally:
         server.stop()
-    timings = {}
+    timings, cpu = {}, {}
     for case in ("every original there", "one original deleted"):
         copy = folder / case.replace(" ", "-")
         shutil.copytree(folder / "orthanc", copy / "orthanc")
@@ -290,11 +291,26 @@ def bench_results(folder: Path, films: int, size: int, jobs: int) -> dict[str, f
                 f"WHERE pacs_sent.kind = 'results' AND films.sop_instance_uid != '{poison[0]}'"
             )
             with _room(run, copy / "room", pacs, send_results=True, pacs_jobs=jobs, workers=2):
-                start = time.perf_counter()
+                start, ours, theirs = time.perf_counter(), _cpu_seconds(), _cpu_seconds(pacs.process.pid)
                 _wait(lambda c=copy, q=others: _count(c / "room", q) == films, 1800, f"results ({case})")
                 timings[case] = time.perf_counter() - start
-        print(f"{case}: the results of {films} films sent in {timings[case]:.1f} s", flush=True)
-    return timings
+                cpu[case] = (_cpu_seconds() - ours, _cpu_seconds(pacs.process.pid) - theirs)
+        print(
+            f"{case}: the results of {films} films sent in {timings[case]:.1f} s (CPU: reading room "
+            f"{cpu[case][0]:.1f} s, Orthanc {cpu[case][1]:.1f} s)", flush=True,
+        )  # fmt: skip
+    return timings, cpu
+
+
+def _cpu_seconds(pid: int | None = None) -> float:
+    """CPU seconds (user + system) used so far by this process (all its threads) or by process ``pid``."""
+    if pid is None:
+        import resource
+
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -335,15 +351,22 @@ def main() -> None:
                   f"cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the end")  # fmt: skip
         if "results" not in args.skip:
             n = args.results_films
-            timings = bench_results(Path(tmp) / "results", n, args.results_size, args.pacs_jobs)
+            timings, cpu = bench_results(Path(tmp) / "results", n, args.results_size, args.pacs_jobs)
             load = os.getloadavg()
             clean, poisoned = timings["every original there"], timings["one original deleted"]
-            change = 100 * (poisoned / clean - 1)
+            (clean_ours, clean_pacs), (poisoned_ours, poisoned_pacs) = cpu.values()
             print(f"\nResults out: SC + SR of {n} phantom films ({args.results_size} px), {args.pacs_jobs} "
-                  f"jobs at once, to Orthanc {orthanc_version()}: {n / clean:.2f} films/s ({clean:.1f} s); "
-                  f"with one original deleted (404 on every try) {poisoned:.1f} s ({change:+.0f} %); "
-                  f"{cores} CPU cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
-                  "at the end")  # fmt: skip
+                  f"jobs at once, to Orthanc {orthanc_version()}; {cores} CPU cores, load average "
+                  f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the end\n")  # fmt: skip
+            print("| | every original in the PACS | one original deleted (404 on every try) | change |")
+            print("|---|---|---|---|")
+            print(f"| wall clock | {clean:.1f} s ({n / clean:.2f} films/s) | {poisoned:.1f} s "
+                  f"({n / poisoned:.2f} films/s) | {100 * (poisoned / clean - 1):+.0f} % |")  # fmt: skip
+            for what, a, b in (
+                ("reading room CPU", clean_ours, poisoned_ours),
+                ("Orthanc CPU", clean_pacs, poisoned_pacs),
+            ):
+                print(f"| {what} | {a:.1f} s | {b:.1f} s | {100 * (b / a - 1):+.0f} % |")
 
 
 def orthanc_version() -> str:

@@ -214,7 +214,7 @@ def test_one_failing_object_never_holds_up_the_others_and_is_set_aside_with_its_
     assert other.file_meta.TransferSyntaxUID.is_compressed  # lossless JPEG 2000 where accepted
 
 
-def test_a_stopped_pacs_is_shown_within_a_poll_and_work_resumes_after_its_restart(
+def test_a_stopped_pacs_is_shown_within_a_poll_and_work_resumes_after_its_restart_and_corrections_come_in(
     orthanc, phantom, run, tmp_path
 ):
     from fastapi.testclient import TestClient
@@ -259,6 +259,19 @@ def test_a_stopped_pacs_is_shown_within_a_poll_and_work_resumes_after_its_restar
         wait_for(lambda: _ready(data, [sop2]), timeout=WITHIN, what="a film after the restart")
         wait_for(lambda: client.get("/api/pacs").json()["counts"]["sent_results"] == 2, timeout=WITHIN)
         wait_for(lambda: client.get("/api/pacs").json()["ok"], timeout=WITHIN, what="the link green again")
+        # an instance refused as it first came (marked ABDOMEN) is corrected in the PACS under the same
+        # UID: the change feed tells, and the corrected film comes onto the worklist
+        wrong = copy_dicom(phantom[2], BodyPartExamined="ABDOMEN")
+        upload_bytes(orthanc, wrong)
+        corrected_sop = str(pydicom.dcmread(BytesIO(wrong), stop_before_pixels=True).SOPInstanceUID)
+        wait_for(lambda: client.get("/api/pacs").json()["counts"]["refused"] == 1, timeout=WITHIN)
+        dataset = pydicom.dcmread(BytesIO(wrong))
+        dataset.BodyPartExamined = "CHEST"
+        fixed = BytesIO()
+        dataset.save_as(fixed, enforce_file_format=True)
+        upload_bytes(orthanc, fixed.getvalue())  # Orthanc here overwrites instances stored again
+        wait_for(lambda: _ready(data, [corrected_sop]), timeout=WITHIN, what="the corrected film read")
+        assert client.get("/api/pacs").json()["counts"]["refused"] == 0
     assert _results_in_pacs(orthanc, study) == (1, 2) and _results_in_pacs(orthanc, study2) == (1, 1)
 
 
