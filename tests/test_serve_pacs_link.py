@@ -187,6 +187,7 @@ def test_one_failing_object_never_holds_up_the_others_and_is_set_aside_with_its_
             assert "sent uncompressed" in job["note"]
             # the faults are mended; a person re-queues the set-aside work from the PACS page
             proxy.clear()
+            assert client.post("/pacs/retry", data={"all": "1"}).status_code == 403  # no CSRF token
             token = csrf(client, "/pacs")
             answer = client.post("/pacs/retry", data={"csrf": token, "all": "1"}, follow_redirects=False)
             assert answer.status_code == 303 and answer.headers["location"] == "/pacs?retried=4"
