@@ -2,146 +2,59 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import dataclasses
 
 import typer
+
+from cxr_regions.options import command
+from cxr_regions.serve.configuration import ServeConfig
 
 QUIET_LIBRARIES = (
     "alembic", "highdicom", "pynetdicom", "dicomweb_client", "urllib3", "openjpeg", "pydicom", "watchdog",
 )  # fmt: skip
 
 
-def _field(name: str):
-    import dataclasses
-
-    from cxr_regions.serve.configuration import ServeConfig
-
-    return {f.name: f for f in dataclasses.fields(ServeConfig)}[name]
-
-
-def _help(name: str) -> str:
-    return _field(name).metadata["cli"]["help"]
-
-
-def _option(name: str):
-    """The typer option of one described ``ServeConfig`` field (its flag, default and help)."""
-    found = _field(name)
-    meta = found.metadata["cli"]
-    flags = meta["flags"] or ("--" + name.replace("_", "-"),)
-    return typer.Option(found.default, *flags, help=meta["help"])
-
-
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the ``cxr-regions`` app."""
-
-    @app.command()
-    def serve(
-        run: Path = typer.Argument(
-            ..., help="Run folder (`cxr-regions train` output) whose model reads films."
-        ),
-        data: Path = typer.Option(
-            Path("reading-room"), "--data", help="Folder for the database, the films and the heatmap cache."
-        ),
-        host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; others need --users."),
-        port: int = typer.Option(8000, "--port", help="TCP port."),
-        users: Path = typer.Option(
-            None, "--users", help="Users file (`cxr-regions serve-user add`): logins on."
-        ),
-        thresholds: Path = typer.Option(
-            None,
-            "--thresholds",
-            help="Evaluation folder or thresholds.csv (default: RUN/evaluation, else 0.5 per region).",
-        ),
-        watch: Path = typer.Option(
-            None, "--watch", help="Folder to take new DICOM files from (PACS export)."
-        ),
-        reports: Path = typer.Option(
-            None, "--reports", help="Report table (accession_number + findings/impression or text)."
-        ),
-        max_upload_mb: float = typer.Option(64.0, "--max-upload-mb", help="Largest file one may upload."),
-        workers: int = typer.Option(1, "--workers", help="Inference threads."),
-        method: str = typer.Option("layercam", "--method", help="Heatmap method (as `explain --method`)."),
-        device: str = typer.Option("auto", "--device", help="cpu, cuda or auto."),
-        threads: int = typer.Option(1, "--threads", help="PyTorch threads."),
-        pacs: str = typer.Option(
-            None,
-            "--pacs",
-            help="PACS DICOMweb root to take new chest films from, e.g. http://localhost:8042/dicom-web",
-        ),
-        pacs_auth: str = typer.Option(
-            None, "--pacs-auth", help="USER:PASSWORD-FILE for the PACS (basic auth)."
-        ),
-        poll: str = typer.Option("30s", "--poll", help="How often to ask the PACS for new films (30s, 2m)."),
-        query: str = typer.Option(
-            "Modality=CR\\DX",
-            "--query",
-            help="QIDO-RS filters KEY=VALUE joined by &; \\ separates alternatives.",
-        ),
-        send_results: bool = typer.Option(
-            False,
-            "--send-results",
-            help="Send each film's Secondary Capture + SR (and verdicts) back to the PACS.",
-        ),
-        dicom_port: int = _option("dicom_port"),
-        ae_title: str = _option("ae_title"),
-        calling_aets: str = typer.Option(None, "--calling-aets", help=_help("calling_aets")),
-        dicom_host: str = _option("dicom_host"),
-        dicom_tls_cert: Path = _option("dicom_tls_cert"),
-        dicom_tls_key: Path = _option("dicom_tls_key"),
-        dicom_tls_ca: Path = _option("dicom_tls_ca"),
-        poll_mode: str = _option("pacs_poll_mode"),
-        pacs_jobs: int = _option("pacs_jobs"),
-        pacs_attempts: int = _option("pacs_attempts"),
-        pacs_retry_base: float = _option("pacs_retry_base"),
-        pacs_max_backoff: float = _option("pacs_max_backoff"),
-        pacs_connect_timeout: float = _option("pacs_connect_timeout"),
-        pacs_read_timeout: float = _option("pacs_read_timeout"),
-        sc_syntax: str = _option("sc_syntax"),
-    ) -> None:
-        """Start the reading room: a web worklist and viewer where radiologists read films with the
-        model's probabilities and heatmaps, and save their verdicts (docs/reading-room.md).
-
-        After `make demo`, `cxr-regions serve demo-output/run` opens with the demo's test films.
-        """
-        import logging
-
-        import torch
-        import uvicorn
-        from rich.console import Console
-
-        from cxr_regions.serve.app import create_app
-        from cxr_regions.serve.configuration import ServeConfig, parse_duration
-
-        torch.set_num_threads(max(1, threads))
-        if thresholds is None and (run / "evaluation" / "thresholds.csv").exists():
-            thresholds = run / "evaluation"
-        config = ServeConfig(
-            run=run, data=data, host=host, port=port, users=users, thresholds=thresholds, watch=watch,
-            reports=reports, max_upload_mb=max_upload_mb, workers=workers, method=method, device=device,
-            pacs=pacs, pacs_auth=pacs_auth, pacs_poll=parse_duration(poll), pacs_query=query,
-            send_results=send_results, pacs_poll_mode=poll_mode, pacs_jobs=pacs_jobs,
-            pacs_attempts=pacs_attempts, pacs_retry_base=pacs_retry_base, pacs_max_backoff=pacs_max_backoff,
-            pacs_connect_timeout=pacs_connect_timeout, pacs_read_timeout=pacs_read_timeout,
-            sc_syntax=sc_syntax, dicom_port=dicom_port, ae_title=ae_title, dicom_host=dicom_host,
-            calling_aets=[a.strip() for a in (calling_aets or "").split(",") if a.strip()],
-            dicom_tls_cert=dicom_tls_cert, dicom_tls_key=dicom_tls_key, dicom_tls_ca=dicom_tls_ca,
-        )  # fmt: skip
-        config.validate()
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        for chatty in QUIET_LIBRARIES:  # one INFO line per film or result is ours; theirs at DEBUG
-            logging.getLogger(chatty).setLevel(logging.WARNING)
-        application = create_app(config)
-        Console().print(
-            f"reading room on [bold]http://{host}:{port}/[/] (data in {data}; "
-            f"{'logins on' if users else 'no logins, reader = local'}"
-            f"{f'; PACS {pacs}' if pacs else ''}"
-            f"{f'; DICOM listener {ae_title} on {dicom_host}:{dicom_port}' if dicom_port else ''}"
-            "); Ctrl+C stops it",
-            highlight=False,
-        )
-        uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+    command(app, "serve", ServeConfig, serve)
 
     from cxr_regions.serve import admin_commands, pacs_commands
 
     admin_commands.register(app)
     pacs_commands.register(app)
+
+
+def serve(config: ServeConfig) -> None:
+    """Start the reading room: a web worklist and viewer where radiologists read films with the
+    model's probabilities and heatmaps, and save their verdicts (docs/reading-room.md).
+
+    After `make demo`, `cxr-regions serve demo-output/run` opens with the demo's test films.
+    """
+    import logging
+
+    import torch
+    import uvicorn
+    from rich.console import Console
+
+    from cxr_regions.contracts.evaluation_files import THRESHOLDS
+    from cxr_regions.evaluation import default_evaluation_dir
+    from cxr_regions.serve.app import create_app
+
+    torch.set_num_threads(max(1, config.threads))
+    evaluation = default_evaluation_dir(config.run)
+    if config.thresholds is None and THRESHOLDS.exists(evaluation):
+        config = dataclasses.replace(config, thresholds=evaluation)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in QUIET_LIBRARIES:  # one INFO line per film or result is ours; theirs at DEBUG
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    application = create_app(config)
+    listening = f"; DICOM listener {config.ae_title} on {config.dicom_host}:{config.dicom_port}"
+    Console().print(
+        f"reading room on [bold]http://{config.host}:{config.port}/[/] (data in {config.data}; "
+        f"{'logins on' if config.users else 'no logins, reader = local'}"
+        f"{f'; PACS {config.pacs}' if config.pacs else ''}"
+        f"{listening if config.dicom_port else ''}"
+        "); Ctrl+C stops it",
+        highlight=False,
+    )
+    uvicorn.run(application, host=config.host, port=config.port, log_level="info", access_log=False)
