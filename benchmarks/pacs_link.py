@@ -202,20 +202,28 @@ def bench_intake(folder: Path, films: int, size: int, associations: int) -> tupl
 
 
 def tiny_run(folder: Path) -> Path:
-    """A run folder with seeded random resnet18 weights at 64 px: the reading room's work, not its skill."""
-    import json
-
+    """A run folder with seeded random resnet18 weights at 64 px over a small built dataset of random
+    films: the reading room's work, not its skill."""
+    import numpy as np
+    import pandas as pd
     import torch
 
+    from cxr_regions.build import BuildConfig, build_from_arrays
     from cxr_regions.models import create_model
     from cxr_regions.regions import REGION_KEYS
     from cxr_regions.training import save_model
 
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {"image_id": [f"f{i:03d}" for i in range(30)], "patient_key": [f"p{i}" for i in range(30)]}
+    )
+    for key in REGION_KEYS:
+        table[key] = rng.integers(0, 2, 30)
+    images = rng.integers(0, 255, (30, 64, 64), dtype=np.uint8)
+    dataset = build_from_arrays(folder / "dataset", images, table, BuildConfig(size=64, progress=False))
     torch.manual_seed(0)
-    (folder / "dataset").mkdir(parents=True)
-    (folder / "dataset" / "dataset.json").write_text(json.dumps({"size": 64}))
     model = create_model("resnet18", len(REGION_KEYS), input_size=64)
-    save_model(model, folder / "run", list(REGION_KEYS), dataset_path=str(folder / "dataset"))
+    save_model(model, folder / "run", list(REGION_KEYS), dataset_path=str(dataset))
     return folder / "run"
 
 
