@@ -9,9 +9,8 @@ import typer
 from cxr_regions.options import command
 from cxr_regions.serve.configuration import ServeConfig
 
-QUIET_LIBRARIES = (
-    "alembic", "highdicom", "pynetdicom", "dicomweb_client", "urllib3", "openjpeg", "pydicom", "watchdog",
-)  # fmt: skip
+# beside the DICOM and HTTP libraries the log redaction quiets (cxr_regions.redaction.CHATTY_LOGGERS)
+QUIET_LIBRARIES = ("alembic", "openjpeg", "watchdog")
 
 
 def register(app: typer.Typer) -> None:
@@ -45,7 +44,7 @@ def serve(config: ServeConfig) -> None:
     if config.thresholds is None and THRESHOLDS.exists(evaluation):
         config = dataclasses.replace(config, thresholds=evaluation)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for chatty in QUIET_LIBRARIES:  # one INFO line per film or result is ours; theirs at DEBUG
+    for chatty in QUIET_LIBRARIES:  # one INFO line per film or result is ours; theirs only as warnings
         logging.getLogger(chatty).setLevel(logging.WARNING)
     application = create_app(config)
     listening = f"; DICOM listener {config.ae_title} on {config.dicom_host}:{config.dicom_port}"
