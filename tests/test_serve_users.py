@@ -53,8 +53,9 @@ def test_bad_names_passwords_and_files_are_user_errors(tmp_path):
     path.write_text("dr_li: [unclosed\n", encoding="utf-8")
     with pytest.raises(UserError, match="YAML"):
         Users.load(path)
-    path.write_text("dr_li: not-a-hash\n", encoding="utf-8")
-    assert not Users.load(path).verify("dr_li", "anything")
+    path.write_text("dr_wang: $argon2id$v=19$x\ndr_li: not-a-hash\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"line 2: user 'dr_li': no argon2 password hash"):
+        Users.load(path)  # a password in clear (or anything else) is refused, with its line
 
 
 def test_unknown_names_cost_hashing_time_too(tmp_path):
