@@ -58,6 +58,22 @@ def register(app: typer.Typer) -> None:
             "--send-results",
             help="Send each film's Secondary Capture + SR (and verdicts) back to the PACS.",
         ),
+        tls_cert: Path = typer.Option(
+            None, "--tls-cert", help="TLS certificate (PEM, chain included): serve HTTPS; needs --tls-key."
+        ),
+        tls_key: Path = typer.Option(None, "--tls-key", help="The TLS certificate's private key (PEM)."),
+        forwarded_allow_ips: str = typer.Option(
+            None,
+            "--forwarded-allow-ips",
+            help="Trusted reverse proxies (addresses or networks, comma-separated): the client's address "
+            "and https come from their X-Forwarded-For/-Proto headers only.",
+        ),
+        session_idle_minutes: float = typer.Option(
+            30.0, "--session-idle-minutes", help="Minutes without a request after which a login ends."
+        ),
+        session_max_hours: float = typer.Option(
+            12.0, "--session-max-hours", help="Hours after which a login ends however busy it is."
+        ),
     ) -> None:
         """Start the reading room: a web worklist and viewer where radiologists read films with the
         model's probabilities and heatmaps, and save their verdicts (docs/reading-room.md).
@@ -80,18 +96,27 @@ def register(app: typer.Typer) -> None:
             run=run, data=data, host=host, port=port, users=users, thresholds=thresholds, watch=watch,
             reports=reports, max_upload_mb=max_upload_mb, workers=workers, method=method, device=device,
             pacs=pacs, pacs_auth=pacs_auth, pacs_poll=parse_duration(poll), pacs_query=query,
-            send_results=send_results,
+            send_results=send_results, tls_cert=tls_cert, tls_key=tls_key,
+            forwarded_allow_ips=forwarded_allow_ips, session_idle_minutes=session_idle_minutes,
+            session_max_hours=session_max_hours,
         )  # fmt: skip
         config.validate()
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        for warning in config.warnings():
+            logging.getLogger("cxr_regions.serve").warning(warning)
         application = create_app(config)
+        scheme = "https" if config.tls else "http"
         Console().print(
-            f"reading room on [bold]http://{host}:{port}/[/] (data in {data}; "
+            f"reading room on [bold]{scheme}://{host}:{port}/[/] (data in {data}; "
             f"{'logins on' if users else 'no logins, reader = local'}"
             f"{f'; PACS {pacs} every {poll}' if pacs else ''}); Ctrl+C stops it",
             highlight=False,
         )
-        uvicorn.run(application, host=host, port=port, log_level="info", access_log=False)
+        uvicorn.run(
+            application, host=host, port=port, log_level="info", access_log=False,
+            ssl_certfile=tls_cert, ssl_keyfile=tls_key,
+            proxy_headers=False,  # create_app applies --forwarded-allow-ips itself (uvicorn's middleware)
+        )  # fmt: skip
 
     from cxr_regions.serve import admin_commands
 

@@ -97,12 +97,6 @@ def check_full_name(full_name: str) -> str:
     return text
 
 
-def check_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
-    return password
-
-
 def check_role(role: str) -> Role:
     try:
         return Role(role)
@@ -112,7 +106,9 @@ def check_role(role: str) -> Role:
 
 def hash_password(password: str) -> str:
     """The argon2id hash of a password long enough (``UserError`` otherwise)."""
-    return _HASHER.hash(check_password(password))
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    return _HASHER.hash(password)
 
 
 def _dummy_hash() -> str:
@@ -298,21 +294,23 @@ def _folder_lock(file: Path) -> Iterator[None]:
 
 def update_users(
     path: str | os.PathLike[str], edit: Callable[[Users], T], *, create: bool = False,
-    on_saved: Callable[[Users], None] | None = None,
+    on_loaded: Callable[[Users], None] | None = None, on_saved: Callable[[Users], None] | None = None,
 ) -> T:  # fmt: skip
     """Read the users file, apply ``edit`` to it and write it back, all under the folder's lock.
 
     ``create``: a missing file counts as empty (``serve-user add``). A file with a bad entry is refused
-    (``UserError`` with its line) and left untouched; so is everything when ``edit`` raises.
-    ``on_saved`` sees the users as written, still under the lock (the running room takes them so).
+    (``UserError`` with its line) and left untouched; so is everything when ``edit`` raises. A running
+    room sees the users as read (``on_loaded``) and as written (``on_saved``), still under the lock.
     """
     file = Path(path)
     with _folder_lock(file):
         users = Users.load(file) if file.exists() or not create else Users()
+        if on_loaded is not None:
+            on_loaded(Users(users.accounts))
         result = edit(users)
         save_users(file, users)
         if on_saved is not None:
-            on_saved(users)
+            on_saved(Users(users.accounts))
     return result
 
 
