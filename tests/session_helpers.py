@@ -11,13 +11,24 @@ COOKIE = "cxr_reading_room"
 PASSWORDS = {"dr_admin": "admin password 1", "dr_li": "correct horse battery", "dr_wang": "wang password 2"}
 
 
+_USERS_TEXT: list[str] = []
+
+
 def make_users(path: Path) -> Path:
-    """A users file: dr_admin (admin, full name Admin Zhang), dr_li (reader, Li Wei), dr_wang (reader)."""
+    """A users file: dr_admin (admin, full name Admin Zhang), dr_li (reader, Li Wei), dr_wang (reader).
+
+    Made with ``add_user`` once per test process, then copied (argon2 hashing is slow on purpose)."""
     from cxr_regions.serve.users import add_user
 
-    add_user(path, "dr_admin", PASSWORDS["dr_admin"], role="admin", full_name="Admin Zhang")
-    add_user(path, "dr_li", PASSWORDS["dr_li"], full_name="Li Wei")
-    add_user(path, "dr_wang", PASSWORDS["dr_wang"])
+    if not _USERS_TEXT:
+        first = path.with_name(".users-template.yaml")
+        add_user(first, "dr_admin", PASSWORDS["dr_admin"], role="admin", full_name="Admin Zhang")
+        add_user(first, "dr_li", PASSWORDS["dr_li"], full_name="Li Wei")
+        add_user(first, "dr_wang", PASSWORDS["dr_wang"])
+        _USERS_TEXT.append(first.read_text(encoding="utf-8"))
+        first.unlink()
+    path.write_text(_USERS_TEXT[0], encoding="utf-8")
+    path.chmod(0o600)
     return path
 
 

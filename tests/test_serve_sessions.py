@@ -99,6 +99,19 @@ def test_a_damaged_session_row_means_logging_in_again_not_an_error(room, caplog)
     assert login(browser, "dr_li").status_code == 303
 
 
+def test_a_missing_sessions_table_stops_the_start_with_what_to_do(run, tmp_path):
+    from cxr_regions.errors import UserError
+    from cxr_regions.serve import ServeConfig, create_app
+    from cxr_regions.serve.store import Store
+
+    Store(tmp_path / "data").close()
+    with sqlite3.connect(tmp_path / "data" / "reading-room.sqlite") as db:
+        db.execute("DROP TABLE sessions")
+    config = ServeConfig(run=run, data=tmp_path / "data", users=make_users(tmp_path / "u.yaml"), demo=False)
+    with pytest.raises(UserError, match=r"has no table sessions .* restore it from a backup"):
+        create_app(config)
+
+
 def test_readers_read_and_give_verdicts_admins_also_manage_users_and_the_audit(room):
     client, _ = room
     reader, admin = client(), client()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -103,10 +104,18 @@ def test_logout_and_users_file_edits_take_effect_at_once_on_a_running_server(run
         assert f"line {line}" in log.read_text()
         users.write_text(good.replace("dr_new:", "dr_renamed:"), encoding="utf-8")  # fixed, and a change
         assert newcomer.get("/api/worklist").status_code == 401
+
+        admin = httpx.Client(base_url=url)
+        assert _login(admin, "dr_admin").status_code == 303
+        with sqlite3.connect(tmp_path / "room" / "reading-room.sqlite") as db:  # a damaged sessions table
+            db.execute("UPDATE sessions SET created_at = 'garbage' WHERE user = 'dr_admin'")
+        assert admin.get("/api/worklist").status_code == 401  # logs in again; never a server error
+        assert _login(admin, "dr_admin").status_code == 303 and admin.get("/api/worklist").status_code == 200
     finally:
         _stop(process)
     text = log.read_text()
     assert "without TLS" in text  # the warning at start: beyond loopback without TLS
+    assert "damaged session row was removed" in text and "Traceback" not in text
     assert "wrong login for user 'dr_li' from 127.0.0." in text  # user name and address, no password
     for password in (*PASSWORDS.values(), "added while running", "a wrong password"):
         assert password not in text

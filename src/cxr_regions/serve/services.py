@@ -21,7 +21,7 @@ from cxr_regions.serve.intake import Intake
 from cxr_regions.serve.model import FilmModel, Thresholds
 from cxr_regions.serve.rendering import Pages
 from cxr_regions.serve.reports import ReportBook
-from cxr_regions.serve.sessions import SessionBook, session_secret
+from cxr_regions.serve.sessions import SessionBook, check_tables, session_secret
 from cxr_regions.serve.store import Store
 from cxr_regions.serve.worker import InferenceWorker
 
@@ -69,6 +69,7 @@ class Services:
             Users.load(config.users)  # so does a users file with a bad line
         store = Store(data)
         engine = make_engine(store.path)  # sessions and audit trail: tables of the same database
+        check_tables(engine)
         idle, lifetime = config.session_idle_minutes * 60, config.session_max_hours * 3600
         sessions = SessionBook(engine, secret, idle, lifetime)
         audit = AuditTrail(engine)

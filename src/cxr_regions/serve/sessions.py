@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import Engine, String, cast, delete, select, update
+from sqlalchemy import Engine, String, cast, delete, inspect, select, update
 from sqlalchemy.orm import Session
 
 from cxr_regions.errors import UserError
@@ -69,6 +69,18 @@ def session_secret(data: Path) -> bytes:
     if len(raw) != SECRET_HEX or not all(chr(b) in string.hexdigits for b in raw):
         raise UserError(f"{path} is damaged (expected {SECRET_HEX} hexadecimal characters); {fix}")
     return bytes.fromhex(raw.decode("ascii"))
+
+
+def check_tables(engine: Engine) -> None:
+    """A ``UserError`` where the sessions or audit table is missing although the schema revision says
+    it is there (the database was changed outside cxr-regions): the room would fail on every request."""
+    missing = sorted({"sessions", "audit_events"} - set(inspect(engine).get_table_names()))
+    if missing:
+        raise UserError(
+            f"{engine.url.database} has no table {' or '.join(missing)} although its schema says so: the "
+            "database was changed outside cxr-regions; restore it from a backup (films, verdicts and the "
+            "audit trail are in it)"
+        )
 
 
 def _now() -> datetime:
