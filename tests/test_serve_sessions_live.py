@@ -73,7 +73,8 @@ def test_logout_and_users_file_edits_take_effect_at_once_on_a_running_server(run
     users = make_users(tmp_path / "users.yaml")
     port, log = free_port(), tmp_path / "serve.log"
     # 127.0.0.2 is still this computer, but not one of the names the room counts as loopback: it warns
-    process = start_server(run, tmp_path / "room", port, log, "--users", str(users), "--host", "127.0.0.2")
+    options = ("--users", str(users), "--host", "127.0.0.2", "--forwarded-allow-ips", "127.0.0.1")
+    process = start_server(run, tmp_path / "room", port, log, *options)
     url = f"http://127.0.0.2:{port}"
     try:
         browser = _wait(url, process, log)
@@ -104,6 +105,18 @@ def test_logout_and_users_file_edits_take_effect_at_once_on_a_running_server(run
         assert f"line {line}" in log.read_text()
         users.write_text(good.replace("dr_new:", "dr_renamed:"), encoding="utf-8")  # fixed, and a change
         assert newcomer.get("/api/worklist").status_code == 401
+
+        # X-Forwarded-For counts from the trusted proxy (127.0.0.1) only, never from another client
+        for source in ("127.0.0.1", "127.0.0.3"):
+            proxy = httpx.Client(base_url=url, transport=httpx.HTTPTransport(local_address=source))
+            https = proxy.get("/login", headers={"X-Forwarded-Proto": "https"})
+            assert ("secure" in https.headers["set-cookie"].lower()) == (source == "127.0.0.1")
+            proxy.cookies.clear()  # (a Secure cookie would not go back over plain HTTP)
+            proxy.headers["X-Forwarded-For"] = "203.0.113.5"
+            assert _login(proxy, "dr_li").status_code == 303
+        logins = "SELECT client FROM audit_events WHERE action = 'login' ORDER BY id DESC LIMIT 2"
+        with sqlite3.connect(tmp_path / "room" / "reading-room.sqlite") as db:
+            assert [c for (c,) in db.execute(logins)] == ["127.0.0.3", "203.0.113.5"]
 
         admin = httpx.Client(base_url=url)
         assert _login(admin, "dr_admin").status_code == 303
