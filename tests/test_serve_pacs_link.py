@@ -220,9 +220,21 @@ def test_a_stopped_pacs_is_shown_within_a_poll_and_work_resumes_after_its_restar
 ):
     from fastapi.testclient import TestClient
 
+    from cxr_regions.serve.users import add_user
+
     study, sop, _, _ = _film(orthanc, phantom[0])
-    data = tmp_path / "room"
-    with TestClient(_app(run, data, orthanc.dicomweb, send_results=True, pacs_poll=2.0)) as client:
+    data, users = tmp_path / "room", tmp_path / "users.yaml"
+    add_user(users, "dr.wang", "a long enough password", full_name="Wang Xiaoming")
+    app = _app(run, data, orthanc.dicomweb, send_results=True, pacs_poll=2.0, users=users)
+    with TestClient(app) as client:
+        token = csrf(client, "/login")
+        form = {
+            "csrf": token,
+            "username": "dr.wang",
+            "password": "a long enough password",
+            "next": "/worklist",
+        }
+        assert client.post("/login", data=form, follow_redirects=False).status_code == 303
         films = wait_for(lambda: _ready(data, [sop]), timeout=WITHIN, what="the first film read")
         wait_for(lambda: client.get("/api/pacs").json()["counts"]["sent_results"] == 1, timeout=WITHIN)
         with pacs_down(orthanc):
@@ -274,6 +286,9 @@ def test_a_stopped_pacs_is_shown_within_a_poll_and_work_resumes_after_its_restar
         wait_for(lambda: _ready(data, [corrected_sop]), timeout=WITHIN, what="the corrected film read")
         assert client.get("/api/pacs").json()["counts"]["refused"] == 0
     assert _results_in_pacs(orthanc, study) == (1, 2) and _results_in_pacs(orthanc, study2) == (1, 1)
+    [verdict_sr] = [d for d in study_objects(orthanc, study)["SR"] if d.SeriesNumber == 9903]
+    observers = [str(item.PersonName) for item in verdict_sr.ContentSequence if "PersonName" in item]
+    assert observers == ["Wang Xiaoming^"]  # the reader's full name from the users file
 
 
 @pytest.mark.skipif(dcmtk_missing() is not None, reason=dcmtk_missing() or "")

@@ -118,6 +118,16 @@ class PacsLink:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def observer_name(self):
+        """Reader (login name) -> the name the verdict SR shows as its observer (``Services`` sets the
+        users' full names; without a users file, the login name)."""
+        return self.sender.full_name
+
+    @observer_name.setter
+    def observer_name(self, names) -> None:
+        self.sender.full_name = names
+
     def start(self) -> None:
         if self.listener is not None:
             self.listener.start()

@@ -47,8 +47,7 @@ class ResultSender:
         self.thresholds = thresholds
         self.sc_syntax = sc_syntax  # None: the PACS stage's default
         self.fault = faults or (lambda point: None)
-        # TODO(sessions-audit): the full name, users.get(reader).display_name (its Account.display_name)
-        self.full_name = full_name or (lambda reader: reader)
+        self.full_name = full_name or str  # reader -> the observer's name (PacsLink.observer_name)
         self._uncompressed: set[int] = set()  # jobs whose PACS refused the compressed SC
 
     def _header(self, job: Job):

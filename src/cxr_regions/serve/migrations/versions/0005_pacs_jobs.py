@@ -1,7 +1,7 @@
 """pacs_jobs, pacs_cursor, and where each PACS instance came from
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2027-01-10
 
 The PACS link's work as one job per object (fetch an instance, look a film up in the PACS, send a film's
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
