@@ -282,15 +282,15 @@ class JobBook:
 
     # --- the poller's cursor -------------------------------------------------------------------------------
 
-    def cursor(self, name: str = "poll") -> str | None:
+    def cursor(self, key: str = "poll") -> str | None:
         with self.store._read() as session:
-            return session.scalar(select(PacsCursor.state).where(PacsCursor.name == name))
+            return session.scalar(select(PacsCursor.state).where(PacsCursor.key == key))
 
-    def save_cursor(self, state: str, session, name: str = "poll") -> None:
+    def save_cursor(self, state: str, session, key: str = "poll") -> None:
         """Keep the poller's state, in the caller's transaction (the one that queued what it found)."""
-        row = session.get(PacsCursor, name)
+        row = session.get(PacsCursor, key)
         if row is None:
-            session.add(PacsCursor(name=name, state=state, updated_at=_now()))
+            session.add(PacsCursor(key=key, state=state, updated_at=_now()))
         else:
             row.state, row.updated_at = state, _now()
 

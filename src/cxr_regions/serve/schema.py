@@ -192,7 +192,7 @@ class PacsCursor(Base):
 
     __tablename__ = "pacs_cursor"
 
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)  # which poller ("poll")
     state: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

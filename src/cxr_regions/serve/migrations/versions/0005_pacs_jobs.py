@@ -50,7 +50,7 @@ def upgrade() -> None:
     op.create_index("ix_pacs_jobs_film_id", "pacs_jobs", ["film_id"])
     op.create_table(
         "pacs_cursor",
-        sa.Column("name", sa.String(32), primary_key=True),
+        sa.Column("key", sa.String(32), primary_key=True),
         sa.Column("state", sa.Text(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
     )
