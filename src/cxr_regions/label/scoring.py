@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from cxr_regions.errors import UserError
+from cxr_regions.label.bilingual import AutoLabeler
 from cxr_regions.label.labeler import Labeler
 from cxr_regions.label.vocabulary import load_vocabulary
 from cxr_regions.regions import REGION_KEYS, VALUES, to_binary
@@ -189,7 +190,9 @@ def read_predictions(path: str | Path) -> dict[str, dict]:
 
 
 def score(
-    gold: list[dict], predictions: dict[str, dict] | None = None, labeler: Labeler | None = None
+    gold: list[dict],
+    predictions: dict[str, dict] | None = None,
+    labeler: Labeler | AutoLabeler | None = None,
 ) -> Score:
     """Compare predictions (labels.csv rows by id, or the labeler run on the gold texts) with gold."""
     regions = {k: RegionScore(k) for k in REGION_KEYS}
@@ -210,6 +213,7 @@ def score(
             evidence = row.get("evidence", "") or "[]"
             pred_markings = str(row.get("markings_only", "")).lower() == "true"
         else:
+            assert labeler is not None  # set above when there are no predictions
             labels = labeler.label(text)
             predicted = labels.values
             evidence = json.dumps([e.to_dict() for e in labels.evidence], ensure_ascii=False)
@@ -233,7 +237,8 @@ def score(
             s.fn += gb and not pb
             s.tn += not gb and not pb
             if g != p:
-                why = rule or reading(key, p, evidence, labeler)
+                reader = labeler.labeler_for(text) if isinstance(labeler, AutoLabeler) else labeler
+                why = rule or reading(key, p, evidence, reader)
                 result.disagreements.append(Disagreement(rid, key, g, p, text, evidence, why))
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
