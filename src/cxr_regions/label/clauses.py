@@ -8,6 +8,7 @@ masks over the regions (at ``1``, at ``u``) with the evidence behind each bit.
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from cxr_regions.label.labels import Evidence
 from cxr_regions.label.language import rules_for
@@ -214,7 +215,7 @@ class SentenceReader:
                     if regions:
                         named = True  # 渗出影: the 影 is this finding's shadow, already counted
                 elif kind == SUBJECT:
-                    subject = cue.subject or cue.part
+                    subject = cast(str, cue.subject or cue.part)  # a subject cue names one or the other
                     fresh = False
                     if chain is not None:
                         chain.subject(sentence, start, subject, entries, number, targets, markings)

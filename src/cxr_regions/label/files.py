@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cxr_regions.configfile import save_config
 from cxr_regions.fileio import atomic_path
@@ -25,6 +26,9 @@ from cxr_regions.label.table_reader import count_rows
 from cxr_regions.label.texts import open_report_table
 from cxr_regions.progress import progress_bar
 from cxr_regions.regions import REGION_KEYS, to_binary
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 ID_COLUMN = "report_id"
 OUTPUT_COLUMNS = (
@@ -183,7 +187,7 @@ def _rows(
             [str(to_binary(values[k])) for k in REGION_KEYS] if binary else [values[k] for k in REGION_KEYS]
         )
         evidence = "[" + ",".join(map(_evidence_json, result.evidence)) + "]"
-        clauses = result.unread
+        clauses: list[str] | str = result.unread
         if clauses:
             summary.with_unread += 1
             for clause in clauses:
@@ -213,15 +217,15 @@ class _progress:
         self.rows = rows
         self.total = total
         self.name = name
-        self._bar = None
+        self._bar: Progress | None = None
 
     def __enter__(self) -> Callable[[int], None]:
         if not self.enabled:
             return lambda done: None
-        self._bar = progress_bar(unit="items" if self.rows else "bytes")
-        self._bar.start()
-        task = self._bar.add_task(f"label {self.name}", total=self.total)
-        return lambda done: self._bar.update(task, completed=done)
+        bar = self._bar = progress_bar(unit="items" if self.rows else "bytes")
+        bar.start()
+        task = bar.add_task(f"label {self.name}", total=self.total)
+        return lambda done: bar.update(task, completed=done)
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:

@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 from cxr_regions.label.vocabulary import Cue
+
+if TYPE_CHECKING:
+    from cxr_regions.label.vocabulary_schema import FindingGroup
 
 _CHAIN_GAP = re.compile(r"\s*(?:,|/|and|or|and/or|,\s*and|,\s*or)?\s*")
 
@@ -46,7 +50,7 @@ class PostposedChain:
         subject: str,
         entries: list[list],
         number: int,
-        targets: Callable[[object, tuple[str, ...]], tuple[str, ...]],
+        targets: Callable[[FindingGroup, tuple[str, ...]], tuple[str, ...]],
         markings: list[tuple[str, int]],
     ) -> None:
         """A subject word at ``start``: give the chain before it to ``subject`` if only a postposed gap
@@ -58,6 +62,6 @@ class PostposedChain:
                 if subject == "markings" and cue.markings:
                     markings.append((cue.text, number))  # "prominent interstitial markings"
                     continue
-                for region in targets(cue.group, (subject,)):
+                for region in targets(cast("FindingGroup", cue.group), (subject,)):  # a finding's cue
                     entries.append([region, value, cue.text, number, hedge])
         items.clear()

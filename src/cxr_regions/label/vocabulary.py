@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -174,7 +175,7 @@ def _compile(layers: list[tuple[VocabularyFile, str]]) -> Vocabulary:
     language = layers[0][0].language
     canonical = english_term if language == "en" else strip_spaces
 
-    def add(term: str, source: str, loc: str, **role: object) -> None:
+    def add(term: str, source: str, loc: str, **role: Any) -> None:
         text = term[len(REGEX_PREFIX) :] if term.startswith(REGEX_PREFIX) else term
         cue = cues.setdefault(term, Cue(text=text))
         for key, value in role.items():
