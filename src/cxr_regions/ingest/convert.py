@@ -135,9 +135,10 @@ def _convert(ctx: FileContext, job: tuple[str, str]) -> dict[str, Any]:
     rel, film_id = job
     config = ctx.config
     path = Path(ctx.root, rel)
+    low, high = config.percentiles  # two (checked by IngestConfig)
     try:
         display, _ = decode_display(
-            path, config.window, tuple(config.percentiles), config.reduce_for, config.reduce_jpeg2000
+            path, config.window, (low, high), config.reduce_for, config.reduce_jpeg2000
         )
         small = resize_film(display.values, config.size, config.resize)
         outputs = {IMAGES_DIR: pad_square(quantise(small, config.bit_depth, display.invert), config.size)}

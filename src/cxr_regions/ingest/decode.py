@@ -281,6 +281,7 @@ def display_values(
 
 def quantise(values: np.ndarray, bit_depth: int, invert: bool) -> np.ndarray:
     """uint16 display values as the output's bit depth (8 or 16), inverted for MONOCHROME1."""
+    out: np.ndarray
     if bit_depth == 16:
         out = values.astype(np.uint16, copy=True)
     elif bit_depth == 8:

@@ -46,7 +46,7 @@ def _recentre(values: np.ndarray, level: int) -> np.ndarray:
     import cv2
 
     delta = ((1 << level) - 1) / (2 << level)
-    shift = np.float32([[1, 0, delta], [0, 1, delta]])
+    shift = np.array([[1, 0, delta], [0, 1, delta]], dtype=np.float32)
     moved = cv2.warpAffine(
         values.astype(np.float32),
         shift,
