@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 from torch import nn
@@ -44,6 +44,9 @@ class RegionNet(nn.Module):
     The normalisation constants are buffers that are not saved in the state dict: ``.spec`` holds them.
     """
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, net: nn.Module, spec: ModelSpec) -> None:
         super().__init__()
         self.net = net
@@ -58,7 +61,7 @@ class RegionNet(nn.Module):
     @property
     def head(self) -> nn.Linear:
         """The classifier layer (one logit per label)."""
-        return self.net.get_submodule(self.spec.head)
+        return cast(nn.Linear, self.net.get_submodule(self.spec.head))
 
     def head_keys(self) -> list[str]:
         """State-dict keys of the classifier layer (left out when loading a pretraining checkpoint)."""

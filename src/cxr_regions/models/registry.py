@@ -13,6 +13,7 @@ import fnmatch
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from torch import nn
 
@@ -80,7 +81,7 @@ class ArchEntry:
 
 def _block_ends(net: nn.Module) -> list[nn.Module]:
     """AlexNet/VGG: the ReLU that ends each convolutional block (the one before each max-pool)."""
-    features = list(net.features)
+    features = list(cast(nn.Sequential, net.features))
     return [
         m
         for m, after in itertools.pairwise(features)
@@ -90,13 +91,15 @@ def _block_ends(net: nn.Module) -> list[nn.Module]:
 
 def _resnet_stages(net: nn.Module) -> list[nn.Module]:
     """ResNet: ``layer1``..``layer3`` and the last block of ``layer4``."""
-    return [net.layer1, net.layer2, net.layer3, net.layer4[-1]]
+    layers = [cast(nn.Sequential, getattr(net, f"layer{i}")) for i in (1, 2, 3, 4)]
+    return [*layers[:3], layers[3][-1]]
 
 
 def _densenet_stages(net: nn.Module) -> list[nn.Module]:
     """DenseNet: the dense blocks before the last, then the final norm of ``features``."""
-    blocks = [m for name, m in net.features.named_children() if name.startswith("denseblock")]
-    return [*blocks[:-1], net.features[-1]]
+    features = cast(nn.Sequential, net.features)
+    blocks = [m for name, m in features.named_children() if name.startswith("denseblock")]
+    return [*blocks[:-1], features[-1]]
 
 
 GENERIC = ArchEntry(name="torchvision", patterns=("*",))

@@ -16,7 +16,7 @@ import os
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import pandas as pd
@@ -261,14 +261,16 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
         augment=config.augment,
         augment_on=config.augment_on,
     )
-    if rank_zero_only.rank == 0:
+    if rank_zero_only.rank == 0:  # type: ignore[attr-defined]  # lightning sets .rank on the function
         run.mkdir(parents=True, exist_ok=True)
         SavedConfig.write(resolved, run, command="train")
 
     with _restored_torch_flags(), _without_lightning_noise(resuming=ckpt_path is not None):
         trainer, best = _trainer(config, run, data.label_names, precision, deterministic, callbacks)
         train_films = int(data.split("train")["repeat"].sum())
-        trainer.log_every_n_steps = max(1, min(50, train_films // (config.batch_size * trainer.world_size)))
+        steps = max(1, min(50, train_films // (config.batch_size * trainer.world_size)))
+        # an attribute Lightning's logger connector sets on the trainer (not declared on the class)
+        trainer.log_every_n_steps = steps  # type: ignore[attr-defined]
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     if trainer.is_global_zero:
         export_best(run, best.best_model_path or str(last), model, data)
@@ -309,7 +311,7 @@ def _trainer(
         devices=_devices(config.devices),
         strategy=config.strategy,
         num_nodes=config.num_nodes,
-        precision=precision,
+        precision=cast(Any, precision),  # one of Lightning's names (Lightning checks it)
         callbacks=[
             EpochMetricsCSV(run / METRICS_FILE, label_names),
             LearningRateMonitor(logging_interval="epoch"),
