@@ -20,12 +20,15 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks docs/hooks
+	$(PY) -m mypy
 	$(MKDOCS) --quiet
 	$(PY) -m pytest -q
 
+# ruff, then mypy over src/ (settings in pyproject.toml: strict on cxr_regions.contracts)
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks docs/hooks
 	$(PY) -m ruff format --check src tests benchmarks docs/hooks
+	$(PY) -m mypy
 
 # The site: offline (no plugin that downloads, the theme's web fonts off), --strict: a broken link,
 # anchor or nav entry fails the build. The command reference is generated from the CLI (docs/hooks).
@@ -33,4 +36,4 @@ docs: $(STAMP)
 	$(MKDOCS)
 
 clean:
-	rm -rf demo-output .pytest_cache site
+	rm -rf demo-output .pytest_cache .mypy_cache site
