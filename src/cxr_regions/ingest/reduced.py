@@ -85,7 +85,8 @@ def _jpeg2000(frame: bytes, reduce: int, bits_allocated: int) -> np.ndarray | No
     for level in range(reduce, 0, -1):
         try:
             with Image.open(io.BytesIO(frame)) as image:
-                image.reduce = level
+                # Pillow's JPEG 2000 reader takes the resolution levels to discard in this attribute
+                image.reduce = level  # type: ignore[method-assign,assignment]
                 image.load()
                 values = np.asarray(image)
         except Exception:
