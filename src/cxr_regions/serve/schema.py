@@ -7,7 +7,7 @@ patient's name, ID or birth date.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -110,6 +110,13 @@ class Verdict(Base):
     """A reader's current verdict on a film: one column per region (``1``/``u``/``0``) and a note."""
 
     __table__ = verdicts_table
+
+    if TYPE_CHECKING:  # the table's columns as the ORM maps them (the regions' columns by getattr)
+        id: Mapped[int]
+        film_id: Mapped[int]
+        reader: Mapped[str]
+        note: Mapped[str]
+        saved_at: Mapped[datetime]
 
 
 PACS_OUTCOMES: tuple[str, ...] = ("stored", "duplicate", "refused", "lateral")

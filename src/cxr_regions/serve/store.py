@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import and_, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +23,9 @@ from cxr_regions.serve.audit import Actor, verdict_event
 from cxr_regions.serve.database import make_engine, upgrade, writer
 from cxr_regions.serve.records import FilmRecord, VerdictRecord
 from cxr_regions.serve.schema import FILM_SOURCES, FILM_STATUSES, Film, Verdict
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
 
 __all__ = ["DB_NAME", "DuplicateFilm", "FilmRecord", "Store", "VerdictRecord"]
 
@@ -212,7 +215,7 @@ class Store:
             result = session.execute(
                 update(Film).where(Film.status == "processing").values(status="queued", error=None)
             )
-            return int(result.rowcount or 0)
+            return int(cast("CursorResult[Any]", result).rowcount or 0)  # an UPDATE's result
 
     def set_result(self, film_id: int, probabilities: Mapping[str, float]) -> None:
         """Store the model's probabilities (one per region): status ``ready`` and ``max_probability``.

@@ -7,7 +7,7 @@ the thresholds the room runs with, through ``regions.calls``: one source, so the
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from cxr_regions.regions import REGION_KEYS, REGIONS
 from cxr_regions.serve.records import FilmRecord
@@ -58,7 +58,15 @@ def region_rows(film: FilmRecord, thresholds: Mapping[str, float]) -> list[dict[
     return rows
 
 
-def worklist_query(status: str, region: str, sort: str) -> dict[str, str | None]:
+class WorklistQuery(TypedDict):
+    """The store's worklist filters (keyword arguments of ``Store.worklist`` and ``neighbours``)."""
+
+    status: str | None
+    region: str | None
+    sort: str
+
+
+def worklist_query(status: str, region: str, sort: str) -> WorklistQuery:
     """The store's worklist filters from the page's query (unknown values fall back to the defaults)."""
     return {
         "status": status if status in ("new", "read") else None,
