@@ -22,7 +22,8 @@ def to_dict(config: Any) -> dict[str, Any]:
         data = config.model_dump(mode="json")
     else:
         data = dict(config)
-    return _plain(data)
+    plain: dict[str, Any] = _plain(data)  # a mapping stays a mapping
+    return plain
 
 
 def _plain(value: Any) -> Any:

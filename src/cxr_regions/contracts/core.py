@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic.json_schema import JsonDict
+from pydantic.config import JsonDict
 
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_json
