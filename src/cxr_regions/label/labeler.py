@@ -77,14 +77,14 @@ class Labeler:
                     cache.clear()
                 if self._cache_size:
                     cache[sentence] = result
-            abnormal |= result[0]
-            uncertain |= result[1]
-            if result[2]:
-                found.extend(result[2])
-            if result[3]:
-                markings.extend(result[3])
-            if result[4]:
-                unread.extend(result[4])
+            abnormal |= result.abnormal
+            uncertain |= result.uncertain
+            if result.evidence:
+                found.extend(result.evidence)
+            if result.markings:
+                markings.extend(result.markings)
+            if result.unread:
+                unread.extend(result.unread)
         markings_only = False
         if markings:
             if self.markings_abnormal:
