@@ -16,7 +16,8 @@ explain -> report``), with the stages that have no command of their own put wher
   names; pacs knows nothing of the reading room (its ledger of fetched and sent instances lives in
   serve's database), so the dependency runs one way.
 
-Shared modules below every stage may be imported anywhere and import no stage: regions, errors,
+Shared modules below every stage may be imported anywhere and import no stage: contracts (the files
+that cross stages, as typed records), regions, errors,
 fileio, configfile, lazy, progress, imageio, options (CLI options from typed configs), confidence (AUCs with
 patient-bootstrap CIs, used by pretrain and evaluation), the package root
 (its version); the CLI entry point imports each stage's ``commands`` by name, not by an import
@@ -46,6 +47,7 @@ ORDER = (
     "serve",
 )
 SHARED = {
+    "contracts",
     "regions",
     "errors",
     "fileio",

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cxr_regions.contracts import labels as labels_contract
 from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS, VALUES, strongest
 
@@ -91,9 +92,8 @@ def join_tables(
     if on not in JOIN_KEYS:
         raise UserError(f"--join must be one of {', '.join(JOIN_KEYS)}, got {on!r}")
     key_col = "accession_number" if on == "accession" else "image_id"
-    labels = read_table(labels_csv, ["report_id", *REGION_KEYS], "labels.csv")
+    labels = labels_contract.read(labels_csv)  # region values checked: 1, u or 0
     images = read_table(images_csv, ["image_id", "png_path", "patient_key", key_col], "images.csv")
-    labels[list(REGION_KEYS)] = raw_values(labels, REGION_KEYS, str(labels_csv), "report_id")
     left_out: list[pd.DataFrame] = []
 
     def leave_out(kind: str, ids: pd.Series, reason: str | pd.Series) -> None:

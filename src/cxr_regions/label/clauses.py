@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cxr_regions.label.labels import Evidence
+from cxr_regions.contracts.labels import EXACT, HEDGE, Evidence
 from cxr_regions.label.language import rules_for
 from cxr_regions.label.postposed import PostposedChain
 from cxr_regions.label.reading import NO_REGION, SUBJECT_REGION, Clause, SentenceState, Token
@@ -175,15 +175,16 @@ class SentenceReader:
             clause = sentence[start:end].strip()
             if e.value == ABNORMAL:
                 abnormal |= REGION_BIT[e.region]
-                found.append(make(Evidence, (e.region, e.value, clause, e.cue)))
+                found.append(make(Evidence, (e.region, e.value, clause, e.cue, None, EXACT)))
             else:
                 uncertain |= REGION_BIT[e.region]
-                found.append(make(Evidence, (e.region, e.value, clause, f"{e.cue} [{e.hedge}]")))
-        marked = tuple(
-            make(Evidence, ("lungs", ABNORMAL, sentence[clauses[n][2] : clauses[n][3]].strip(), cue_text))
-            for cue_text, n in state.markings
-        )
-        return SentenceResult(abnormal, uncertain, tuple(found), marked, unread)
+                found.append(make(Evidence, (e.region, e.value, clause, e.cue, e.hedge, HEDGE)))
+        marked = []
+        for cue_text, n in state.markings:
+            _, _, start, end = clauses[n]
+            clause = sentence[start:end].strip()
+            marked.append(make(Evidence, ("lungs", ABNORMAL, clause, cue_text, None, EXACT)))
+        return SentenceResult(abnormal, uncertain, tuple(found), tuple(marked), unread)
 
 
 def sum_bits(masks) -> int:

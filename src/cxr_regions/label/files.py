@@ -1,4 +1,4 @@
-"""Label a whole report table into ``labels.csv`` (docs/data-contracts.md), in chunks.
+"""Label a whole report table into ``labels.csv`` (:mod:`cxr_regions.contracts.labels`), in chunks.
 
 Rows stream from the input (see :mod:`tables`) through the labeler to the output, a chunk at a
 time, so millions of reports keep memory flat; a progress bar shows bytes (or rows) done. The
@@ -10,26 +10,23 @@ most frequent ones (what a hospital adds to its vocabulary file).
 from __future__ import annotations
 
 import csv
-import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from cxr_regions.configfile import save_config
+from cxr_regions.contracts import labels as contract
 from cxr_regions.fileio import atomic_path
 from cxr_regions.label.bilingual import AutoLabeler, make_labeler
-from cxr_regions.label.labeler import STATUS_EMPTY, Evidence, Labeler
+from cxr_regions.label.labeler import STATUS_EMPTY, Labeler
 from cxr_regions.label.table_reader import count_rows
 from cxr_regions.label.texts import open_report_table
 from cxr_regions.progress import progress_bar
-from cxr_regions.regions import REGION_KEYS, to_binary
+from cxr_regions.regions import REGION_KEYS
 
-ID_COLUMN = "report_id"
-OUTPUT_COLUMNS = (
-    ID_COLUMN, *REGION_KEYS, "label_string", "markings_only", "status", "evidence", "unread",
-)  # fmt: skip
+ID_COLUMN = contract.ID
+OUTPUT_COLUMNS = contract.COLUMNS
 REVIEW_COLUMNS = ("clause", "reports", "example_report_id")
 
 
@@ -104,11 +101,10 @@ def label_file(
     unread: dict[str, list] = {}  # clause -> [reports, example report id]
 
     with atomic_path(output_csv) as tmp, tmp.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(OUTPUT_COLUMNS)
+        writer = contract.LabelsWriter(out, binary=binary)
         with _progress(progress, total, info.path.name, rows=info.kind == "excel") as advance:
             for ids, bodies, done in table.chunks(chunk_rows):
-                writer.writerows(_rows(labeler, ids, bodies, binary, summary, unread))
+                writer.write(_rows(labeler, ids, bodies, summary, unread))
                 advance(done)
                 if on_chunk is not None:
                     on_chunk(summary.rows)
@@ -152,11 +148,11 @@ def _rows(
     labeler: Labeler | AutoLabeler,
     ids: list[str],
     bodies: list[str],
-    binary: bool,
     summary: LabelSummary,
     unread: dict[str, list],
-):
-    label = labeler.label
+) -> Iterator[contract.LabelRow]:
+    """Label each report, count it into ``summary`` and its unread clauses into ``unread``."""
+    label, row = labeler.label, contract.LabelRow
     abnormal, uncertain = summary.abnormal, summary.uncertain
     for ident, body in zip(ids, bodies, strict=True):
         result = label(body)
@@ -179,10 +175,6 @@ def _rows(
                 uncertain[key] += 1
         if result.markings_only:
             summary.markings_only += 1
-        cells = (
-            [str(to_binary(values[k])) for k in REGION_KEYS] if binary else [values[k] for k in REGION_KEYS]
-        )
-        evidence = "[" + ",".join(map(_evidence_json, result.evidence)) + "]"
         clauses = result.unread
         if clauses:
             summary.with_unread += 1
@@ -192,17 +184,7 @@ def _rows(
                     unread[clause] = [1, ident]
                 else:
                     seen[0] += 1
-            clauses = json.dumps(clauses, ensure_ascii=False)
-        else:
-            clauses = "[]"
-        markings = "true" if result.markings_only else "false"
-        yield [ident, *cells, string, markings, result.status, evidence, clauses]
-
-
-@lru_cache(maxsize=100_000)
-def _evidence_json(evidence: Evidence) -> str:
-    """One evidence item as JSON (cached: the same clauses recur across reports)."""
-    return json.dumps(evidence.to_dict(), ensure_ascii=False)
+        yield row(ident, values, result.markings_only, result.status, result.evidence, clauses)
 
 
 class _progress:

@@ -1,27 +1,15 @@
-"""What the labeler returns: one report's five region values, each with the evidence that set it."""
+"""What the labeler returns: one report's five region values, each with the evidence that set it
+(:class:`Evidence` is labels.csv's record, :mod:`cxr_regions.contracts.labels`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
+from cxr_regions.contracts.labels import STATUS_EMPTY, STATUS_OK, Evidence
 from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN, label_string, to_binary
 
-STATUS_OK = "ok"
-STATUS_EMPTY = "empty_text"
+__all__ = ["STATUS_EMPTY", "STATUS_OK", "Evidence", "ReportLabels"]
 _AS_BIT = {ABNORMAL: "1", UNCERTAIN: "1", NORMAL: "0"}
-
-
-class Evidence(NamedTuple):
-    """Why a region is not ``0``: the clause, the cue that fired, and the value it gave."""
-
-    region: str
-    value: str
-    clause: str
-    cue: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"region": self.region, "value": self.value, "clause": self.clause, "cue": self.cue}
 
 
 @dataclass(slots=True)

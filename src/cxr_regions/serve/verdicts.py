@@ -1,10 +1,10 @@
 """The radiologists' verdicts out of the reading room: a labels.csv-format export and model agreement.
 
-The export has the columns of ``label``'s labels.csv that ``label-eval --gold`` and ``build --labels``
-read (``report_id``, the five regions as ``1``/``u``/``0``, ``label_string``), plus who read it and when:
-one row per (film, reader) verdict, oldest first. ``report_id`` is the film's accession number, or its
-image id where it has none (then ``build --join image_id``). Several readers of one film give several rows;
-``build`` combines them as it does repeated reports (``1`` beats ``u`` beats ``0``).
+The export is a labels.csv (:mod:`cxr_regions.contracts.labels`: ``report_id``, the five regions as
+``1``/``u``/``0``, ``label_string``..., read by ``label-eval --gold`` and ``build --labels``), plus who read
+it and when: one row per (film, reader) verdict, oldest first. ``report_id`` is the film's accession
+number, or its image id where it has none (then ``build --join image_id``). Several readers of one film
+give several rows; ``build`` combines them as it does repeated reports (``1`` beats ``u`` beats ``0``).
 """
 
 from __future__ import annotations
@@ -14,57 +14,43 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import pandas as pd
-
-from cxr_regions.fileio import write_csv
-from cxr_regions.regions import REGION_KEYS, label_string, to_binary
+from cxr_regions.contracts import labels as labels_contract
+from cxr_regions.regions import REGION_KEYS, to_binary
 from cxr_regions.serve.store import DEFAULT_THRESHOLD, Store
 
-EXPORT_COLUMNS: tuple[str, ...] = (
-    "report_id",
-    *REGION_KEYS,
-    "label_string",
-    "reader",
-    "saved_at",
-    "note",
-    "image_id",
-    "accession",
-    "text",
-)
+VERDICT_COLUMNS: tuple[str, ...] = ("reader", "saved_at", "note", "image_id", "accession", "text")
+"""The columns after labels.csv's: who read the film and when, the note, the film, its report."""
+EXPORT_COLUMNS: tuple[str, ...] = (*labels_contract.COLUMNS, *VERDICT_COLUMNS)
 
 
-def verdict_table(store: Store) -> pd.DataFrame:
-    """Every current verdict as a labels.csv-format table (columns ``EXPORT_COLUMNS``), oldest first.
+def verdict_rows(store: Store) -> list[labels_contract.LabelRow]:
+    """Every current verdict as a labels.csv row (with ``VERDICT_COLUMNS`` as extras), oldest first.
 
     ``text`` is the film's report (empty where it has none), so ``label-eval --gold`` can run the
-    labeler on it; ``saved_at`` is ISO 8601 in UTC.
+    labeler on it; ``saved_at`` is ISO 8601 in UTC. A verdict has no evidence: ``evidence`` is ``[]``.
     """
     verdicts = store.verdicts()
     films = store.films(v.film_id for v in verdicts)
     rows = []
     for v in verdicts:
         film = films[v.film_id]
-        rows.append(
-            {
-                "report_id": film.accession or film.image_id,
-                **v.labels,
-                "label_string": label_string(v.labels),
-                "reader": v.reader,
-                "saved_at": v.saved_at.isoformat(timespec="seconds"),
-                "note": v.note,
-                "image_id": film.image_id,
-                "accession": film.accession or "",
-                "text": film.report_text or "",
-            }
-        )
-    return pd.DataFrame(rows, columns=list(EXPORT_COLUMNS), dtype=str)
+        extra = {
+            "reader": v.reader,
+            "saved_at": v.saved_at.isoformat(timespec="seconds"),
+            "note": v.note or "",
+            "image_id": film.image_id,
+            "accession": film.accession or "",
+            "text": film.report_text or "",
+        }
+        rows.append(labels_contract.LabelRow(film.accession or film.image_id, dict(v.labels), extra=extra))
+    return rows
 
 
 def export_verdicts(store: Store, out: Path) -> int:
     """Write every verdict to ``out`` (atomically, UTF-8 CSV) in the labels.csv format; returns the rows."""
-    table = verdict_table(store)
-    write_csv(out, table)
-    return len(table)
+    rows = verdict_rows(store)
+    labels_contract.write(out, rows, extra=VERDICT_COLUMNS)
+    return len(rows)
 
 
 @dataclass(frozen=True)

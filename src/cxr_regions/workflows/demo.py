@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cxr_regions.configfile import save_config
+from cxr_regions.contracts import labels as labels_contract
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import remove_outputs, write_json, write_text
 from cxr_regions.regions import REGION_KEYS, to_binary
@@ -232,7 +233,7 @@ def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | Non
 def labeler_agreement(truth_csv: Path, labels_csv: Path) -> dict[str, float]:
     """Per region, the share of reports whose binary label matches the phantom's ground truth."""
     truth = pd.read_csv(truth_csv, dtype=str, keep_default_na=False).set_index("accession_number")
-    labels = pd.read_csv(labels_csv, dtype=str, keep_default_na=False).set_index("report_id")
+    labels = labels_contract.read(labels_csv).set_index("report_id")
     common = truth.index.intersection(labels.index)
     agreement = {}
     for key in REGION_KEYS:
