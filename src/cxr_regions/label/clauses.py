@@ -56,6 +56,7 @@ class SentenceReader:
         self._finditer = vocabulary.token_re.finditer
         self._cues = vocabulary.cues
         self._patterns = vocabulary.patterns
+        self._spine = vocabulary.spine_cue
         self._threshold = vocabulary.ratio_threshold
         # the language's list joiners, list gap (what may stand between a negation or hedge and the
         # next subject of the list it opens), shadow word and ratio phrase (language.py)
@@ -129,9 +130,9 @@ class SentenceReader:
 
     def _tokens(self, sentence: str) -> list[Token]:
         """Every vocabulary term of ``sentence``, left to right (the longest at each place)."""
-        cues, patterns = self._cues, self._patterns
+        cues, named, spine = self._cues, self._patterns, self._spine
         return [
-            (m.start(), m.end(), patterns[group] if (group := m.lastgroup) else cues[text], text)
+            (m.start(), m.end(), cues[text] if (g := m.lastgroup) is None else named[g] or spine(text), text)
             for m in self._finditer(sentence)
             if (text := m.group())
         ]

@@ -48,7 +48,8 @@ class Labeler:
     ):
         self.vocabulary = vocabulary or load_vocabulary()
         self.markings_abnormal = markings_abnormal
-        self.normalise = normaliser_for(self.vocabulary.language, self.vocabulary.rewrites)
+        vocabulary = self.vocabulary
+        self.normalise = normaliser_for(vocabulary.language, vocabulary.rewrites, vocabulary.ends_statement)
         self._sentences = splitter_for(self.vocabulary.language)
         self._sentence = SentenceReader(self.vocabulary).read
         self._cache: dict[str, SentenceResult] = {}

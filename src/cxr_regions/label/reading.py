@@ -59,10 +59,10 @@ class SentenceState:
     """The entries of one sentence and the state of its clause being read (see the module docstring)."""
 
     __slots__ = (
-        "advice", "chain", "clause_start", "doubt_word", "entries", "explained", "hedge",
-        "hi", "inherited", "last", "last_hedge", "markings", "neg", "number", "own_subject",
-        "rules", "scope", "scoped_at", "sentence", "subject_end", "subject_len", "subjects", "targets",
-        "toks",
+        "advice", "chain", "clause_start", "cue_end", "cued", "device_end", "doubt_word", "entries",
+        "explained", "heading", "hedge", "hi", "inherited", "last", "last_hedge", "markings", "neg",
+        "number", "own_subject", "rules", "scope", "scoped_at", "sentence", "subject_end", "subject_len",
+        "subjects", "targets", "toks",
     )  # fmt: skip
 
     def __init__(
@@ -77,6 +77,8 @@ class SentenceState:
         self.entries: list[Entry] = []
         self.markings: list[tuple[str, int]] = []  # increased-markings statements: (cue, clause number)
         self.inherited: tuple[str, ...] = ()  # the subjects the clause before ended with
+        self.device_end = -1  # where a device phrase ended (its look may follow: 起搏器高密度影)
+        self.heading = False  # the clause before ended with ":" (心包：少量积液)
 
     # ---------------------------------------------------------------------------------------------
     def read_clause(self, number: int, clause: Clause, ratios: list[tuple[int, str]]) -> None:
@@ -88,6 +90,12 @@ class SentenceState:
         for position, cue_text in ratios:
             if start <= position < end:
                 entries.append(Entry("heart", ABNORMAL, cue_text, number))
+        if number:
+            self.heading = sentence_char(self.sentence, start - 1) == ":"
+            if self.device_end != start - 1:  # a clause right after a device phrase may go on describing it
+                self.device_end = -1
+            else:
+                self.device_end = start
         self.subjects = self.inherited  # what the clause speaks of (carried over until it names one)
         self.own_subject = False  # the clause names a subject (else it reads the one carried over)
         self.scoped_at = -1  # end of the negation or hedge in force, where it followed such a subject
@@ -101,20 +109,37 @@ class SentenceState:
         self.advice = False
         self.explained: str | None = None  # what an explanation earlier in the clause makes of findings
         self.scope = len(entries)  # entries from here on are those a later negation or hedge takes back
+        self.cue_end = -1  # where the negation or hedge in force ended
+        self.cued = False  # a finding fell under that negation or hedge
         if self.chain is not None:
             self.chain.reset()
         handlers, toks = _HANDLERS, self.toks
         token_end = -1  # where the token before ended
         named = False  # the token before names a thing (a subject, device, explanation...)
+        look_first = look_end = -1  # the entries and end of a run of appearance words (高密度影)
         for k in range(lo, hi):
             tok = toks[k]
             tok_start, tok_end, cue, _ = tok
+            if cue.appearance:
+                if tok_start == self.device_end:  # 起搏器高密度影: the device's look, no finding
+                    self.device_end = token_end = tok_end
+                    named = True
+                    continue
+                if look_end != tok_start:
+                    look_first = len(entries)
+            elif cue.kind == DEVICE or (cue.group is not None and cue.group.device_owned):
+                if look_end == tok_start and look_first >= 0:
+                    del entries[look_first:]  # 管状高密度影末端: the look was the device's
+                self.device_end = tok_end
             handler = handlers[cue.kind]
             if handler is not None and handler(self, k, tok, named and tok_start == token_end, token_end):
                 named = True  # 渗出影: the 影 is the finding's shadow, already counted
             else:
                 named = cue.names
             token_end = tok_end
+            look_end = tok_end if cue.appearance else -1
+            if self.device_end not in (tok_end, -1) and not cue.appearance:
+                self.device_end = -1
         last_hedge = self.last_hedge
         if last_hedge is not None and number and not self.neg and _hedge_alone(toks, lo, hi):
             # "右下肺炎症，待排", "骨折(可疑)": a clause that is only a hedge doubts the one before
@@ -149,15 +174,19 @@ class SentenceState:
             return False
         self.last = FINDING
         if self.neg or self.explained == NORMAL:
+            self.cued = self.neg
             return False
         hedge = self.hedge or (self.doubt_word if self.explained == UNCERTAIN else None)
+        self.cued = self.cued or self.hedge is not None
         value = UNCERTAIN if hedge or self.explained == UNCERTAIN else ABNORMAL
         entries = self.entries
         if self.chain is not None:
             self.chain.finding(self.sentence, len(entries), cue, value, hedge, start, end)
         said_of = subjects if self.own_subject or group.carry else ()
-        if group.fixed and not self.own_subject and NO_REGION.issuperset(said_of):
-            said_of = ()  # "气管右移，右上肺不张": the carried 气管 does not hold back 肺不张
+        if group.fixed and not self.own_subject and (not self.heading or NO_REGION.issuperset(said_of)):
+            # "气管右移，右上肺不张", "心影不大，右包裹性积液": a subject carried over from the clause
+            # before names no place for a finding that names its own (unless that clause was a heading)
+            said_of = ()
         regions = self.targets(group, said_of)
         for region in regions:
             entries.append(Entry(region, value, text, self.number, hedge))
@@ -196,14 +225,15 @@ class SentenceState:
         else:
             subjects, fresh = (subject,), True
         self.subjects = subjects
-        if (
-            fresh
-            and self.scoped_at >= 0
-            and not rules.list_gap.fullmatch(sentence, self.scoped_at, start)
-            and not (rules.continues or rules.separated)(sentence[gap_start:start])
-        ):
-            # "心影未见增大主动脉迂曲": the denial was said of the subject before it
-            self.neg, self.hedge, self.scoped_at, self.scope = False, None, -1, len(self.entries)
+        if fresh and (self.scoped_at >= 0 or self.cued):
+            at = self.scoped_at if self.scoped_at >= 0 else self.cue_end
+            if not rules.list_gap.fullmatch(sentence, at, start) and not (rules.continues or rules.separated)(
+                sentence[gap_start:start]
+            ):
+                # "心影未见增大主动脉迂曲", "未见明显实变影胸椎侧弯": the denial was said of the subject
+                # before it, or of the finding it already denied
+                self.neg, self.hedge, self.scoped_at, self.scope = False, None, -1, len(self.entries)
+                self.cued = False
         self.own_subject = True
         self.subject_end = end
         self.subject_len = end - start
@@ -238,7 +268,7 @@ class SentenceState:
         if cue.advice:
             self.advice = True
         if cue.scope_break:
-            self.neg, self.hedge, self.advice, self.scoped_at = False, None, False, -1
+            self.neg, self.hedge, self.advice, self.scoped_at, self.cued = False, None, False, -1, False
             self.scope = len(self.entries)
 
     # -- the parts of a cue -----------------------------------------------------------------------
@@ -246,7 +276,7 @@ class SentenceState:
         """Before a finding it denies what follows; after findings it takes back those in scope."""
         _, end, cue, _ = tok
         if cue.neg_pre and (not cue.neg_post or self._finding_follows(k)):
-            self.neg = True
+            self.neg, self.cued, self.cue_end = True, False, end
             self.scope = len(self.entries)
             self.scoped_at = end if self.own_subject else -1
         else:
@@ -258,7 +288,7 @@ class SentenceState:
         if cue.hedge_post:
             self.last_hedge = cue
         if cue.hedge_pre and (not cue.hedge_post or self._finding_follows(k)):
-            self.hedge = text
+            self.hedge, self.cued, self.cue_end = text, False, end
             self.scope = len(self.entries)
             self.scoped_at = end if self.own_subject else -1
         else:
@@ -324,6 +354,11 @@ class SentenceState:
 # The handler of each kind of token, indexed by Cue.kind (IGNORE, SUBJECT, FINDING, DEVICE, CUE); plain
 # functions, so that a sentence's state holds no bound methods (no reference cycle to collect).
 _HANDLERS = (None, SentenceState._subject, SentenceState._finding, SentenceState._device, SentenceState._cue)
+
+
+def sentence_char(sentence: str, at: int) -> str:
+    """The character at ``at`` ("" outside the sentence)."""
+    return sentence[at] if 0 <= at < len(sentence) else ""
 
 
 def _hedge_alone(toks: list[Token], lo: int, hi: int) -> bool:

@@ -19,6 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from cxr_regions.errors import UserError
+from cxr_regions.label import spine
 from cxr_regions.label.english import english_term, english_token_alternatives
 from cxr_regions.label.normalise import literal_branches, strip_spaces
 from cxr_regions.label.vocabulary_schema import (
@@ -32,6 +33,8 @@ from cxr_regions.label.vocabulary_schema import (
 from cxr_regions.regions import REGION_KEYS
 
 _BOUNDARIES = ",:()?"  # clause boundaries (a ? also hedges the clause it closes)
+_OPEN_ENDED = re.compile(r"[\d左右双两单侧向于至及和与或并、见为呈示约达平第的之]$")
+_OPENS_WITH_SIDE = re.compile(r"[左右双两单]侧|[左右双两](?=[肺膈胸侧肋乳锁肩腋])")  # a line opening 左侧...
 DEFAULT_PATH = "vocabulary.yaml"
 DEFAULT_PATHS = {"zh": DEFAULT_PATH, "en": "vocabulary_en.yaml"}  # the packaged vocabulary per language
 
@@ -60,6 +63,7 @@ class Cue:
     advice: bool = False
     scope_break: bool = False
     ignore: bool = False
+    appearance: bool = False  # how something looks (高密度, 管状): next to a device, the device's
     descriptor: bool = False
     normal: bool = False
     boundary: bool = False
@@ -88,6 +92,7 @@ class Cue:
             "advice",
             "scope_break",
             "ignore",
+            "appearance",
             "descriptor",
             "normal",
         ):
@@ -107,7 +112,7 @@ def _kind(cue: Cue) -> int:
         return FINDING
     if cue.device:
         return DEVICE
-    if cue.ignore or cue.descriptor or cue.normal or (cue.boundary and not cue.hedge_post):
+    if cue.ignore or cue.descriptor or cue.normal or cue.appearance or (cue.boundary and not cue.hedge_post):
         return IGNORE
     return CUE
 
@@ -117,6 +122,7 @@ _COMPATIBLE = (
     {"neg_pre", "neg_post"},
     {"hedge_pre", "hedge_post", "rule_out"},
     {"markings", "finding"},
+    {"appearance", "finding"},
 )
 
 
@@ -131,17 +137,50 @@ class Vocabulary:
 
     source: str
     cues: dict[str, Cue]
-    patterns: dict[str, Cue]
+    patterns: dict[str, Cue | None]  # regex entries by group name (``spine``: see spine_cue)
     token_re: re.Pattern[str]
     rewrites: dict[str, str]
     ratio_threshold: float
     groups: list[FindingGroup] = field(default_factory=list)
     language: str = "zh"
+    spine_cues: tuple[Cue, Cue] = (Cue("spine", subject="outside"), Cue("spine", subject="thorax"))
 
     def cue_for(self, match: re.Match[str]) -> Cue:
         """The cue of a token found by ``token_re``."""
         group = match.lastgroup
-        return self.cues[match.group()] if group is None else self.patterns[group]
+        if group is None:
+            return self.cues[match.group()]
+        return self.patterns[group] or self.spine_cue(match.group())
+
+    def ends_statement(self, text: str, at: int) -> bool:
+        """Whether the line break at ``at`` (after a line with no closing mark) ends a statement: no
+        word of the vocabulary is cut by it, and the next line opens with a side (左侧...), a subject
+        or a finding that names its own structure (桶状胸, 肺淤血). Otherwise it is a wrap."""
+        before, after = text[max(0, at - 8) : at], text[at + 1 : at + 12].replace("\n", "")[:8]
+        if not before or _OPEN_ENDED.search(before):
+            return False  # 右\n侧, 第4至6\n后肋, 心影向\n两侧: the line stops mid-phrase
+        joined, cut = before + after, len(before)
+        for m in self.token_re.finditer(joined):
+            if m.start() >= cut:
+                break
+            if m.end() > cut:
+                return False  # 胸椎骨质增\n生: a word cut in two
+            if m.end() == cut:
+                cue = self.cue_for(m)
+                if cue.kind == SUBJECT or cue.neg_pre or cue.hedge_pre:
+                    return False  # 心包\n积液, 胸腔未见\n积液: the line stops before its finding
+        if _OPENS_WITH_SIDE.match(after):
+            return True
+        m = self.token_re.match(after)
+        if m is None:
+            return False
+        cue = self.cue_for(m)
+        return cue.kind == SUBJECT or (cue.group is not None and bool(cue.group.fixed))
+
+    def spine_cue(self, text: str) -> Cue:
+        """The subject cue of a spine-level phrase (``T11-L2``): the thorax's where it names a
+        thoracic vertebra, else outside the five regions (:mod:`cxr_regions.label.spine`)."""
+        return self.spine_cues[spine.is_thoracic(text)]
 
 
 def _error(source: str, where: str, what: str) -> UserError:
@@ -161,6 +200,7 @@ _ROLES = {
     "scope_break": "scope_break",
     "markings": "markings",
     "ignore": "ignore",
+    "appearance": "appearance",
     "descriptors": "descriptor",
     "normal": "normal",
 }
@@ -219,31 +259,13 @@ def _compile(layers: list[tuple[VocabularyFile, str]]) -> Vocabulary:
 
     for mark in _BOUNDARIES:  # English: not a comma in a list (english.py)
         cues.setdefault(mark, Cue(text=mark)).boundary = True
-    for cue in cues.values():
-        cue.names = bool(
-            cue.subject
-            or cue.part
-            or cue.device
-            or cue.explained
-            or cue.ignore
-            or (cue.group is not None and cue.group.is_thing)
-        )
-        cue.kind = _kind(cue)
-        cue.reads = bool(  # a subject alone is not enough: "胸壁见窦道" says nothing the labeler knows
-            cue.kind in (FINDING, DEVICE)
-            or cue.subject == "neutral"
-            or cue.neg_pre
-            or cue.neg_post
-            or cue.normal
-            or cue.ignore
-            or cue.advice
-            or cue.explained
-            or cue.resolved
-        )
+    spine_cues = (Cue("spine", subject="outside"), Cue("spine", subject="thorax"))
+    for cue in (*cues.values(), *spine_cues):
+        _finish(cue)
 
     literals = {canonical(t): c for t, c in cues.items() if not t.startswith(REGEX_PREFIX)}
-    patterns: dict[str, Cue] = {}
-    alternatives = []
+    patterns: dict[str, Cue | None] = {"spine": None}  # a spine level: its cue depends on the levels
+    alternatives = [f"(?P<spine>{spine.PATTERN})"]
     regex_terms = [(t, c) for t, c in cues.items() if t.startswith(REGEX_PREFIX)]
     for n, (term, cue) in enumerate(regex_terms):
         for j, (head, rest) in enumerate(pattern_heads(term[len(REGEX_PREFIX) :])):
@@ -267,6 +289,32 @@ def _compile(layers: list[tuple[VocabularyFile, str]]) -> Vocabulary:
         ratio_threshold=threshold,
         groups=groups,
         language=language,
+        spine_cues=spine_cues,
+    )
+
+
+def _finish(cue: Cue) -> None:
+    """Set what the labeler derives from a cue's roles: whether it names a thing, its kind, and
+    whether a clause holding it was read."""
+    cue.names = bool(
+        cue.subject
+        or cue.part
+        or cue.device
+        or cue.explained
+        or cue.ignore
+        or (cue.group is not None and cue.group.is_thing)
+    )
+    cue.kind = _kind(cue)
+    cue.reads = bool(  # a subject alone is not enough: "胸壁见窦道" says nothing the labeler knows
+        cue.kind in (FINDING, DEVICE)
+        or cue.subject == "neutral"
+        or cue.neg_pre
+        or cue.neg_post
+        or cue.normal
+        or cue.ignore
+        or cue.advice
+        or cue.explained
+        or cue.resolved
     )
 
 

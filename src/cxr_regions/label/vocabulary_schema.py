@@ -141,6 +141,7 @@ class VocabularyFile(_Strict):
     scope_break: list[Term] = Field(default_factory=list)
     markings: list[Term] = Field(default_factory=list)
     ignore: list[Term] = Field(default_factory=list)
+    appearance: list[Term] = Field(default_factory=list)
     descriptors: list[Term] = Field(default_factory=list)
     normal: list[Term] = Field(default_factory=list)
     cardiothoracic_ratio: Ratio = Field(default_factory=Ratio)
