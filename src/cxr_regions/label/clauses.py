@@ -16,6 +16,7 @@ from cxr_regions.contracts.labels import EXACT, HEDGE, Evidence
 from cxr_regions.label.language import rules_for
 from cxr_regions.label.postposed import PostposedChain
 from cxr_regions.label.reading import NO_REGION, SUBJECT_REGION, Clause, SentenceState, Token
+from cxr_regions.label.typo_match import TypoMatcher
 from cxr_regions.label.vocabulary import FindingGroup, Vocabulary
 from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS
 
@@ -64,6 +65,7 @@ class SentenceReader:
         postposed = self._rules.postposed
         self._chain = PostposedChain(postposed) if postposed is not None else None
         self._targets_cache: dict[tuple[int, tuple[str, ...]], tuple[str, ...]] = {}
+        self._typos = TypoMatcher(vocabulary.cues) if vocabulary.language == "zh" else None
 
     def _targets(self, group: FindingGroup, subjects: tuple[str, ...]) -> tuple[str, ...]:
         """The regions a finding of ``group`` gives, said of ``subjects``."""
@@ -154,6 +156,8 @@ class SentenceReader:
 
     def _read(self, sentence: str) -> SentenceResult:
         toks = self._tokens(sentence)
+        if self._typos is not None:
+            toks = self._typos.merge(sentence, toks)
         clauses = self._clauses(sentence, toks)
         reads = [cue.reads for _, _, cue, _ in toks]
         unread = tuple(

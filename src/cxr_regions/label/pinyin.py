@@ -45,6 +45,23 @@ def readings(char: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_toneless(r) for r in found.split(",") if r))
 
 
+@lru_cache(maxsize=8192)
+def word_readings(word: str) -> tuple[str, ...]:
+    """The reading of each character of ``word`` as read in that word (重叠: chong), tones dropped."""
+    from pypinyin import Style, lazy_pinyin
+
+    found = lazy_pinyin(word, style=Style.NORMAL, errors=lambda chars: [""] * len(chars))
+    return tuple(found) if len(found) == len(word) else tuple((readings(c) or ("",))[0] for c in word)
+
+
+@lru_cache(maxsize=1)
+def phrases() -> frozenset[str]:
+    """Common Chinese words of two or more characters (pypinyin's phrase list)."""
+    from pypinyin.phrases_dict import phrases_dict
+
+    return frozenset(phrases_dict)
+
+
 @lru_cache(maxsize=1)
 def syllables() -> frozenset[str]:
     """Every toneless pinyin syllable."""

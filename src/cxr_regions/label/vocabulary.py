@@ -67,6 +67,7 @@ class Cue:
     descriptor: bool = False
     normal: bool = False
     boundary: bool = False
+    typo: bool = False  # read through a typo (typo_match.py): the word's roles, found misspelt
     names: bool = False  # names a thing (subject, part, device, explanation, ignored word, non-lung finding)
     kind: int = 0  # how the labeler dispatches it: IGNORE, SUBJECT, FINDING, DEVICE or CUE
     reads: bool = False  # a clause holding it was read (one with none is reported as unread)
