@@ -40,6 +40,7 @@ from cxr_regions.regions import REGION_KEYS
 TEMPLATES = "behaviour.yaml"
 KINDS = ("invariance", "typo", "directional", "functionality")
 HELD_OUT_SHARE = 0.2
+MEANING = frozenset("不未无非欠没否")  # a negation character dropped or moved turns the statement round
 BAR = "|"
 SLOT = re.compile(r"\{(\w+)\}")
 LOCATION_SLOTS = ("side", "lung", "zone", "loc")
@@ -194,21 +195,24 @@ def words(generator: Generator, sentence: str) -> list[tuple[int, int]]:
 
 def typo(kind: str, word: str, rng: random.Random) -> str | None:
     """``word`` with one typing error of ``kind`` (homophone, slip, swap, drop), or None if it has none."""
+    positions = [i for i in range(len(word)) if word[i] not in MEANING]  # a lost 不 is no typo
     if kind == "swap":
-        if len(word) < 2:
+        pairs = [i for i in positions if i + 1 < len(word) and i + 1 in positions and word[i] != word[i + 1]]
+        if not pairs:
             return None
-        i = rng.randrange(len(word) - 1)
-        swapped = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
-        return swapped if swapped != word else None
+        i = rng.choice(pairs)
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
     if kind == "drop":
-        if len(word) < 3:
+        kept = [i for i in positions if i > 0]  # the first character stays: the word is still recognisable
+        if len(word) < 3 or not kept:
             return None
-        i = rng.randrange(1, len(word))  # the first character stays: the word is still recognisable
+        i = rng.choice(kept)
         return word[:i] + word[i + 1 :]
-    positions = list(range(len(word)))
+    said = pinyin.word_readings(word)
     rng.shuffle(positions)
     for i in positions:
-        choices = pinyin.homophones(word[i]) if kind == "homophone" else pinyin.slipped(word[i])
+        found = pinyin.homophones if kind == "homophone" else pinyin.slipped
+        choices = found(said[i], word[i]) if said[i] else ()
         if choices:
             return word[:i] + rng.choice(choices) + word[i + 1 :]
     return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cxr_regions.contracts.labels import EXACT, HEDGE, Evidence
+from cxr_regions.contracts.labels import EXACT, HEDGE, TYPO, Evidence
 from cxr_regions.label.language import rules_for
 from cxr_regions.label.postposed import PostposedChain
 from cxr_regions.label.reading import NO_REGION, SUBJECT_REGION, Clause, SentenceState, Token
@@ -48,6 +48,7 @@ class SentenceResult:
     evidence: tuple[Evidence, ...]
     markings: tuple[Evidence, ...]
     unread: tuple[str, ...]
+    typos: tuple[tuple[str, str, str], ...] = ()  # (clause, word as written, word read) of typo reads
 
 
 class SentenceReader:
@@ -127,6 +128,7 @@ class SentenceReader:
                     tuple(e for r in results for e in r.evidence),
                     tuple(e for r in results for e in r.markings),
                     tuple(c for r in results for c in r.unread),
+                    tuple(t for r in results for t in r.typos),
                 )
         return self._read(sentence)
 
@@ -180,16 +182,34 @@ class SentenceReader:
             clause = sentence[start:end].strip()
             if e.value == ABNORMAL:
                 abnormal |= REGION_BIT[e.region]
-                found.append(make(Evidence, (e.region, e.value, clause, e.cue, None, EXACT)))
+                found.append(make(Evidence, (e.region, e.value, clause, e.cue, None, e.basis)))
             else:
                 uncertain |= REGION_BIT[e.region]
-                found.append(make(Evidence, (e.region, e.value, clause, e.cue, e.hedge, HEDGE)))
+                basis = HEDGE if e.basis == EXACT else e.basis
+                found.append(make(Evidence, (e.region, e.value, clause, e.cue, e.hedge, basis)))
+        said = abnormal | uncertain
+        for e in state.typo_denials:  # regions said normal through a typo: 0, basis typo
+            if not said & REGION_BIT[e.region]:
+                _, _, start, end = clauses[e.clause]
+                clause = sentence[start:end].strip()
+                found.append(make(Evidence, (e.region, NORMAL, clause, e.cue, None, TYPO)))
         marked = []
         for cue_text, n in state.markings:
             _, _, start, end = clauses[n]
             clause = sentence[start:end].strip()
             marked.append(make(Evidence, ("lungs", ABNORMAL, clause, cue_text, None, EXACT)))
-        return SentenceResult(abnormal, uncertain, tuple(found), tuple(marked), unread)
+        typos = tuple(
+            (_clause_of(sentence, clauses, start), text, cue.text) for start, _, cue, text in toks if cue.typo
+        )
+        return SentenceResult(abnormal, uncertain, tuple(found), tuple(marked), unread, typos)
+
+
+def _clause_of(sentence: str, clauses: list[Clause], at: int) -> str:
+    """The text of the clause holding position ``at``."""
+    for _, _, start, end in clauses:
+        if start <= at < end:
+            return sentence[start:end].strip()
+    return sentence.strip()
 
 
 def sum_bits(masks) -> int:

@@ -51,8 +51,9 @@ def register(app: typer.Typer) -> None:
         review: Path | None = typer.Option(
             None,
             "--review",
-            help="Also write the clauses the labeler could not read, most frequent first "
-            "(clause, reports, example_report_id): words to add to your vocabulary file.",
+            help="Also write where the labeler is least sure, for a person to check: the words it read "
+            "only through a typo, then the clauses it could not read, most frequent first (kind, clause, "
+            "read_as, reports, example_report_id): what to add to your vocabulary file.",
         ),
     ) -> None:
         """Label chest-film reports with the five regions (1 abnormal, u uncertain, 0 normal).
@@ -98,8 +99,17 @@ def register(app: typer.Typer) -> None:
             f"distinct unread clauses {summary.unread_clauses}",
             highlight=False,
         )
+        if summary.with_typos:
+            console.print(
+                f"reports with words read through a typo {summary.with_typos}; "
+                f"distinct typo reads {summary.typo_reads}",
+                highlight=False,
+            )
         if review is not None:
-            console.print(f"wrote the unread clauses, most frequent first, to {review}", highlight=False)
+            console.print(
+                f"wrote the typo reads, then the unread clauses, most frequent first, to {review}",
+                highlight=False,
+            )
         if summary.empty_text:
             console.print(f"[yellow]{summary.empty_text} row(s) had no text: all 0, status empty_text[/]")
         if summary.missing_id:

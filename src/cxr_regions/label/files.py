@@ -3,8 +3,12 @@
 Rows stream from the input (see :mod:`tables`) through the labeler to the output, a chunk at a
 time, so millions of reports keep memory flat; a progress bar shows bytes (or rows) done. The
 output appears atomically, with ``<name>.config.yaml`` beside it (what produced it). Clauses
-that no vocabulary word read go to the ``unread`` column and, with ``review``, into a table of the
-most frequent ones (what a hospital adds to its vocabulary file).
+that no vocabulary word read go to the ``unread`` column. With ``review``, the cases where the
+labeler is least sure go into a table for a person to check, most frequent first: first the words
+it read only through a typo (``typo``: what was written and what it was read as), then the clauses
+it could not read (``unread``). What the person confirms goes into the hospital's vocabulary file
+(``extends: default``: a misspelling under ``rewrites``, a phrase under its role), and ``label`` runs
+again (docs/labeling-robustness.md).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from cxr_regions.regions import REGION_KEYS
 
 ID_COLUMN = contract.ID
 OUTPUT_COLUMNS = contract.COLUMNS
-REVIEW_COLUMNS = ("clause", "reports", "example_report_id")
+REVIEW_COLUMNS = ("kind", "clause", "read_as", "reports", "example_report_id")
 
 
 @dataclass
@@ -58,6 +62,8 @@ class LabelSummary:
     markings_only: int = 0
     with_unread: int = 0  # reports with at least one unread clause
     unread_clauses: int = 0  # distinct unread clauses over the file
+    with_typos: int = 0  # reports with at least one word read through a typo
+    typo_reads: int = 0  # distinct (clause, written, read as) typo reads over the file
     abnormal: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REGION_KEYS, 0))
     uncertain: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REGION_KEYS, 0))
     normal_films: int = 0
@@ -88,8 +94,8 @@ def label_file(
 
     Text columns are read together (findings, then impression...). A row with no text gets all
     ``0`` and status ``empty_text``; nothing is dropped. ``language``: ``zh``, ``en`` or ``auto`` (each
-    report in the language its script shows). ``review``: also write the unread clauses
-    of the whole file, most frequent first, with how many reports hold each and one example id.
+    report in the language its script shows). ``review``: also write the typo reads and the unread
+    clauses of the whole file (:func:`write_review`), with how many reports hold each and one example id.
     """
 
     started = time.perf_counter()
@@ -99,18 +105,20 @@ def label_file(
     summary = LabelSummary(output=str(output_csv), id_col=ident, text_cols=texts, encoding=info.encoding)
     total = count_rows(info) if info.kind == "excel" else info.size_bytes
     unread: dict[str, list] = {}  # clause -> [reports, example report id]
+    typos: dict[tuple[str, str, str], list] = {}  # (clause, written, read as) -> [reports, example id]
 
     with atomic_path(output_csv) as tmp, tmp.open("w", encoding="utf-8", newline="") as out:
         writer = contract.LabelsWriter(out, binary=binary)
         with _progress(progress, total, info.path.name, rows=info.kind == "excel") as advance:
             for ids, bodies, done in table.chunks(chunk_rows):
-                writer.write(_rows(labeler, ids, bodies, summary, unread))
+                writer.write(_rows(labeler, ids, bodies, summary, unread, typos))
                 advance(done)
                 if on_chunk is not None:
                     on_chunk(summary.rows)
     summary.unread_clauses = len(unread)
+    summary.typo_reads = len(typos)
     if review is not None:
-        write_review(review, unread)
+        write_review(review, unread, typos)
     summary.seconds = round(time.perf_counter() - started, 3)
     config = LabelConfig(
         input=str(input_path),
@@ -134,13 +142,25 @@ def config_path(output_csv: str | Path) -> Path:
     return output_csv.with_name(output_csv.stem + ".config.yaml")
 
 
-def write_review(path: str | Path, unread: dict[str, list]) -> Path:
-    """The review table: unread clauses by the number of reports that hold them (most first)."""
-    ranked = sorted(unread.items(), key=lambda kv: (-kv[1][0], kv[0]))
+def write_review(
+    path: str | Path, unread: dict[str, list], typos: dict[tuple[str, str, str], list] | None = None
+) -> Path:
+    """The review table (``REVIEW_COLUMNS``): the typo reads, then the unread clauses, each by the
+    number of reports that hold them (most first). ``read_as`` says what a typo read took the written
+    word for (``积夜 -> 积液``); it is empty for an unread clause."""
+
+    def most_first(found: dict) -> list:
+        return sorted(found.items(), key=lambda kv: (-kv[1][0], kv[0]))
+
+    rows = [
+        ["typo", clause, f"{written} -> {read}", n, example]
+        for (clause, written, read), (n, example) in most_first(typos or {})
+    ]
+    rows += [["unread", clause, "", n, example] for clause, (n, example) in most_first(unread)]
     with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(REVIEW_COLUMNS)
-        writer.writerows([clause, n, example] for clause, (n, example) in ranked)
+        writer.writerows(rows)
     return Path(path)
 
 
@@ -150,8 +170,10 @@ def _rows(
     bodies: list[str],
     summary: LabelSummary,
     unread: dict[str, list],
+    typos: dict[tuple[str, str, str], list],
 ) -> Iterator[contract.LabelRow]:
-    """Label each report, count it into ``summary`` and its unread clauses into ``unread``."""
+    """Label each report, count it into ``summary``, its unread clauses into ``unread`` and its typo
+    reads into ``typos``."""
     label, row = labeler.label, contract.LabelRow
     abnormal, uncertain = summary.abnormal, summary.uncertain
     for ident, body in zip(ids, bodies, strict=True):
@@ -182,6 +204,14 @@ def _rows(
                 seen = unread.get(clause)
                 if seen is None:
                     unread[clause] = [1, ident]
+                else:
+                    seen[0] += 1
+        if result.typos:
+            summary.with_typos += 1
+            for read in result.typos:
+                seen = typos.get(read)
+                if seen is None:
+                    typos[read] = [1, ident]
                 else:
                     seen[0] += 1
         yield row(ident, values, result.markings_only, result.status, result.evidence, clauses)

@@ -66,6 +66,7 @@ class Labeler:
         found: list[Evidence] = []
         markings: list[Evidence] = []
         unread: list[str] = []
+        typos: list[tuple[str, str, str]] = []
         cache = self._cache
         parts = self._sentences(self.normalise(text))
         self._lookups += len(parts)
@@ -86,6 +87,8 @@ class Labeler:
                 markings.extend(result.markings)
             if result.unread:
                 unread.extend(result.unread)
+            if result.typos:
+                typos.extend(result.typos)
         markings_only = False
         if markings:
             if self.markings_abnormal:
@@ -94,13 +97,16 @@ class Labeler:
             elif not (abnormal | uncertain) & _LUNGS:
                 markings_only = True
         values = _VALUES[abnormal | uncertain << _N].copy()
-        if uncertain:  # a region at 1 shows only its 1 evidence
+        if uncertain or typos:  # a region shows only the evidence of its value (1 over u over 0)
             found = [e for e in found if e.value == values[e.region]]
         if len(parts) > 1 and len(found) > 1:
             found = list(dict.fromkeys(found))  # a sentence written twice
         if len(unread) > 1:
             unread = list(dict.fromkeys(unread))
-        return ReportLabels(values=values, markings_only=markings_only, evidence=found, unread=unread)
+        labels = ReportLabels(values=values, markings_only=markings_only, evidence=found, unread=unread)
+        if typos:
+            labels.typos = list(dict.fromkeys(typos))
+        return labels
 
     def cache_stats(self) -> dict[str, float]:
         """Sentences looked up, read afresh, and the hit rate of the sentence cache."""

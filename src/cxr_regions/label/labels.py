@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cxr_regions.contracts.labels import STATUS_EMPTY, STATUS_OK, Evidence
+from cxr_regions.contracts.labels import DEFAULT, EXACT, HEDGE, STATUS_EMPTY, STATUS_OK, TYPO, Evidence
 from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN, label_string, to_binary
 
 __all__ = ["STATUS_EMPTY", "STATUS_OK", "Evidence", "ReportLabels"]
@@ -21,6 +21,13 @@ class ReportLabels:
     status: str = STATUS_OK
     evidence: list[Evidence] = field(default_factory=list)
     unread: list[str] = field(default_factory=list)  # clauses no vocabulary word read (see clauses.py)
+    typos: list[tuple[str, str, str]] = field(default_factory=list)  # (clause, written, read as)
+
+    def basis(self, region: str) -> str:
+        """How ``region``'s value was reached (contracts.labels.BASES): the basis of its evidence
+        (``typo`` before ``hedge`` before ``exact``), ``default`` where nothing abnormal was read."""
+        found = {e.basis for e in self.evidence if e.region == region and e.value == self.values[region]}
+        return next((b for b in (TYPO, HEDGE, EXACT) if b in found), DEFAULT)
 
     @property
     def label_string(self) -> str:

@@ -92,28 +92,23 @@ def is_common(char: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _common_by_reading() -> dict[str, tuple[str, ...]]:
+    """Common characters by their usual reading (what an input method offers for that pinyin)."""
     by: dict[str, list[str]] = {}
     for code in _dictionary():
         char = chr(code)
-        if is_common(char):
-            for reading in readings(char):
-                by.setdefault(reading, []).append(char)
+        found = readings(char)
+        if found and is_common(char):
+            by.setdefault(found[0], []).append(char)
     return {k: tuple(sorted(v)) for k, v in by.items()}
 
 
-def homophones(char: str) -> tuple[str, ...]:
-    """Common characters that can be read as ``char``'s usual reading (itself excluded), in code-point
-    order: what an input method offers for the pinyin typed for ``char``."""
-    found = readings(char)
-    out = set(_common_by_reading().get(found[0], ())) if found else set()
-    out.discard(char)
-    return tuple(sorted(out))
+def homophones(reading: str, char: str = "") -> tuple[str, ...]:
+    """Common characters whose usual reading is ``reading`` (``char`` itself left out): what an input
+    method offers for the pinyin typed."""
+    return tuple(c for c in _common_by_reading().get(reading, ()) if c != char)
 
 
-def slipped(char: str) -> tuple[str, ...]:
-    """Common characters an input method offers when one key of ``char``'s usual pinyin slips."""
-    found = readings(char)
+def slipped(reading: str, char: str = "") -> tuple[str, ...]:
+    """Common characters an input method offers when one key of ``reading`` slips."""
     by = _common_by_reading()
-    out = {c for s in (slips(found[0]) if found else ()) for c in by.get(s, ())}
-    out.discard(char)
-    return tuple(sorted(out))
+    return tuple(sorted({c for s in slips(reading) for c in by.get(s, ()) if c != char}))

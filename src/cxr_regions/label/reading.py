@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cxr_regions.contracts.labels import EXACT, TYPO
 from cxr_regions.label.vocabulary import CUE, DEVICE, EXPLAINED, FINDING, SUBJECT, Cue, FindingGroup
 from cxr_regions.regions import ABNORMAL, NORMAL, UNCERTAIN
 
@@ -44,12 +45,15 @@ class Entry:
     cue: str  # the finding's text
     clause: int  # the number of its clause in the sentence
     hedge: str | None = None  # the word that doubts it (value UNCERTAIN)
+    basis: str = EXACT  # TYPO where the finding or its hedge was read through a typo
 
-    def doubt(self, hedge: str | None) -> None:
+    def doubt(self, hedge: str | None, typo: bool = False) -> None:
         """A stated finding (``1``) becomes uncertain (``u``) by ``hedge``."""
         if self.value == ABNORMAL:
             self.value = UNCERTAIN
             self.hedge = hedge
+            if typo:
+                self.basis = TYPO
 
 
 Targets = Callable[[FindingGroup, tuple[str, ...]], tuple[str, ...]]
@@ -60,9 +64,9 @@ class SentenceState:
 
     __slots__ = (
         "advice", "chain", "clause_start", "cue_end", "cued", "device_end", "doubt_word", "entries",
-        "explained", "heading", "hedge", "hi", "inherited", "last", "last_hedge", "markings", "neg",
-        "number", "own_subject", "rules", "scope", "scoped_at", "sentence", "subject_end", "subject_len",
-        "subjects", "targets", "toks",
+        "explained", "heading", "hedge", "hedge_typo", "hi", "inherited", "last", "last_hedge", "markings",
+        "neg", "neg_typo", "number", "own_subject", "rules", "scope", "scoped_at", "sentence", "subject_end",
+        "subject_len", "subjects", "targets", "toks", "typo_denials",
     )  # fmt: skip
 
     def __init__(
@@ -76,6 +80,7 @@ class SentenceState:
         self.sentence, self.toks, self.rules, self.targets, self.chain = sentence, toks, rules, targets, chain
         self.entries: list[Entry] = []
         self.markings: list[tuple[str, int]] = []  # increased-markings statements: (cue, clause number)
+        self.typo_denials: list[Entry] = []  # regions said normal through a typo (位见积液: 0, basis typo)
         self.inherited: tuple[str, ...] = ()  # the subjects the clause before ended with
         self.device_end = -1  # where a device phrase ended (its look may follow: 起搏器高密度影)
         self.heading = False  # the clause before ended with ":" (心包：少量积液)
@@ -102,7 +107,7 @@ class SentenceState:
         self.subject_end = -1  # where the last subject word ended
         self.subject_len = 0
         self.last = 0  # kind of the last significant token (FINDING, SUBJECT, DEVICE, CUE, EXPLAINED)
-        self.neg = False
+        self.neg = self.neg_typo = self.hedge_typo = False
         self.hedge: str | None = None
         self.last_hedge: Cue | None = None  # the last hedge that may stand after what it doubts
         self.doubt_word: str | None = None  # what doubts an explanation (考虑体位所致可能)
@@ -146,7 +151,7 @@ class SentenceState:
             for entry in reversed(entries[: self.clause_start]):
                 if entry.clause != number - 1:
                     break
-                entry.doubt(last_hedge.text)
+                entry.doubt(last_hedge.text, last_hedge.typo)
         self.inherited = self.subjects
 
     # -- one handler per kind of token ------------------------------------------------------------
@@ -175,6 +180,10 @@ class SentenceState:
         self.last = FINDING
         if self.neg or self.explained == NORMAL:
             self.cued = self.neg
+            if self.neg and (self.neg_typo or cue.typo):  # 位见积液: said normal, through a typo
+                said_of = subjects if self.own_subject or group.carry else ()
+                for region in self.targets(group, said_of):
+                    self.typo_denials.append(Entry(region, NORMAL, text, self.number, None, TYPO))
             return False
         hedge = self.hedge or (self.doubt_word if self.explained == UNCERTAIN else None)
         self.cued = self.cued or self.hedge is not None
@@ -188,8 +197,9 @@ class SentenceState:
             # before names no place for a finding that names its own (unless that clause was a heading)
             said_of = ()
         regions = self.targets(group, said_of)
+        basis = TYPO if cue.typo or (hedge is not None and self.hedge_typo) else EXACT
         for region in regions:
-            entries.append(Entry(region, value, text, self.number, hedge))
+            entries.append(Entry(region, value, text, self.number, hedge, basis))
         return bool(regions)
 
     def _subject(self, k: int, tok: Token, after_thing: bool, gap_start: int) -> None:
@@ -276,7 +286,7 @@ class SentenceState:
         """Before a finding it denies what follows; after findings it takes back those in scope."""
         _, end, cue, _ = tok
         if cue.neg_pre and (not cue.neg_post or self._finding_follows(k)):
-            self.neg, self.cued, self.cue_end = True, False, end
+            self.neg, self.cued, self.cue_end, self.neg_typo = True, False, end, cue.typo
             self.scope = len(self.entries)
             self.scoped_at = end if self.own_subject else -1
         else:
@@ -288,12 +298,12 @@ class SentenceState:
         if cue.hedge_post:
             self.last_hedge = cue
         if cue.hedge_pre and (not cue.hedge_post or self._finding_follows(k)):
-            self.hedge, self.cued, self.cue_end = text, False, end
+            self.hedge, self.cued, self.cue_end, self.hedge_typo = text, False, end, cue.typo
             self.scope = len(self.entries)
             self.scoped_at = end if self.own_subject else -1
         else:
             for entry in self.entries[self.scope :]:
-                entry.doubt(text)
+                entry.doubt(text, cue.typo)
 
     def _explanation(self, k: int, tok: Token) -> None:
         """Resolved (已吸收) or explained away (体位所致): the findings referred back to go, or become

@@ -27,7 +27,6 @@ _MEANING = frozenset("不未无非欠没否")  # characters whose loss or move t
 # Negations an input method offers first for their pinyin: never mistyped, while their homophones are
 # common words (部见 is no 不见, 五 no 无), so they are never read into a text.
 _TYPED_FIRST = frozenset("不无没")
-_MIN_VARIANT = 3  # swapped or dropped forms shorter than this are too easy to meet by chance
 
 
 def _chinese(text: str) -> bool:
@@ -65,6 +64,7 @@ class TypoMatcher:
         if not found or not meant or written in _MEANING or word[j] in _TYPED_FIRST:
             return False  # a negation written is meant; 位见 may be 未见, but 部见 is no 不见
         typed = found[0]  # an input method offers a character first for its usual reading
+        # a key off only in words of three or more characters: in two-character words it meets real words
         return typed == meant or (len(word) >= 3 and typed in pinyin.slips(meant))
 
     def _candidates(self, sentence: str, p: int) -> Iterable[tuple[int, int, str]]:
@@ -128,8 +128,8 @@ def _variants(word: str) -> set[str]:
     for i in range(len(word) - 1):
         if word[i] != word[i + 1] and word[i] not in _MEANING and word[i + 1] not in _MEANING:
             out.add(word[:i] + word[i + 1] + word[i] + word[i + 2 :])
-    if len(word) - 1 >= _MIN_VARIANT:
+    if len(word) >= 4:  # a three-character word less one is two characters: met by chance too often
         for i in range(len(word)):
             if word[i] not in _MEANING:
                 out.add(word[:i] + word[i + 1 :])
-    return {v for v in out if len(v) >= 2 and (len(v) >= _MIN_VARIANT or len(word) == 2)}
+    return {v for v in out if len(v) >= 2}
