@@ -132,7 +132,7 @@ def _values(labels: str, mapping: dict[str, str]) -> str:
 class Generator:
     """Makes the cases of every family from the templates (one seeded random stream per template)."""
 
-    def __init__(self, seed: int = 0, spec: dict[str, Any] | None = None, variants: int = 4) -> None:
+    def __init__(self, seed: int = 0, spec: dict[str, Any] | None = None, variants: int = 5) -> None:
         self.spec = spec or load_templates()
         self.slots: dict[str, list[str]] = {k: [str(v) for v in vs] for k, vs in self.spec["slots"].items()}
         self.seed = seed
@@ -166,7 +166,7 @@ class Generator:
         yield from families.surgery_cases(self)
 
 
-def generate(seed: int = 0, variants: int = 4) -> list[Case]:
+def generate(seed: int = 0, variants: int = 5) -> list[Case]:
     """The whole suite (the same cases for the same seed and templates)."""
     return list(Generator(seed, variants=variants).cases())
 

@@ -155,8 +155,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("label-eval")
     def label_eval(
-        gold: str = typer.Option(
-            ...,
+        gold: str | None = typer.Option(
+            None,
             "--gold",
             help="Gold JSONL (id, text, labels), like zh-reports/dev.jsonl; a labels.csv-format CSV such "
             "as `verdicts export` writes; or iu, iu:dev, iu:eval: the IU X-ray reports with MeSH-derived "
@@ -184,11 +184,30 @@ def register(app: typer.Typer) -> None:
             help="Write every disagreement (text, gold, predicted, evidence) grouped by region and rule "
             "to this Markdown file.",
         ),
+        behaviour: bool = typer.Option(
+            False,
+            "--behaviour",
+            help="Run the generated behavioural suite (Chinese; docs/labeling-robustness.md) and print its "
+            "failure rate per family (tuned and held-out templates) and per region; with --out also write "
+            "behaviour.csv, behaviour_regions.csv and behaviour_failures.csv. Without --gold, only this.",
+        ),
+        seed: int = typer.Option(0, "--seed", help="Seed of the behavioural suite."),
     ) -> None:
         """Score labels against gold: per region precision/recall/F1 (u as 1), 3-way accuracy, macro F1.
 
         A gold file whose records name a `rule` (tests/data/policy_suite.jsonl) is scored per rule too.
+        `--behaviour` runs the generated behavioural suite instead of (or as well as) a gold file.
         """
+        if behaviour:
+            from cxr_regions.label.behaviour_report import print_behaviour
+
+            print_behaviour(seed=seed, vocabulary=vocabulary, markings_abnormal=markings_abnormal, out=out)
+        if gold is None:
+            if behaviour:
+                return
+            from cxr_regions.errors import UserError
+
+            raise UserError("give --gold FILE (or iu, iu:dev, iu:eval) and/or --behaviour")
         import pandas as pd
         from rich.console import Console
         from rich.table import Table

@@ -102,12 +102,14 @@ def _common_by_reading() -> dict[str, tuple[str, ...]]:
     return {k: tuple(sorted(v)) for k, v in by.items()}
 
 
+@lru_cache(maxsize=4096)
 def homophones(reading: str, char: str = "") -> tuple[str, ...]:
     """Common characters whose usual reading is ``reading`` (``char`` itself left out): what an input
     method offers for the pinyin typed."""
     return tuple(c for c in _common_by_reading().get(reading, ()) if c != char)
 
 
+@lru_cache(maxsize=4096)
 def slipped(reading: str, char: str = "") -> tuple[str, ...]:
     """Common characters an input method offers when one key of ``reading`` slips."""
     by = _common_by_reading()

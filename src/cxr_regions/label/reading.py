@@ -200,6 +200,9 @@ class SentenceState:
         basis = TYPO if cue.typo or (hedge is not None and self.hedge_typo) else EXACT
         for region in regions:
             entries.append(Entry(region, value, text, self.number, hedge, basis))
+        if group.fixed and regions and not self.own_subject:
+            # 乳腺切除术后: a finding that names its own structure is what the clause speaks of next
+            self.subjects, self.own_subject = regions, True
         return bool(regions)
 
     def _subject(self, k: int, tok: Token, after_thing: bool, gap_start: int) -> None:
