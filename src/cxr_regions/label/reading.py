@@ -118,7 +118,7 @@ class SentenceState:
         self.cued = False  # a finding fell under that negation or hedge
         if self.chain is not None:
             self.chain.reset()
-        handlers, toks = _HANDLERS, self.toks
+        handlers, toks, adjacent = _HANDLERS, self.toks, self.rules.adjacent
         token_end = -1  # where the token before ended
         named = False  # the token before names a thing (a subject, device, explanation...)
         look_first = look_end = -1  # the entries and end of a run of appearance words (高密度影)
@@ -126,14 +126,15 @@ class SentenceState:
             tok = toks[k]
             tok_start, tok_end, cue, _ = tok
             if cue.appearance:
-                if tok_start == self.device_end:  # 起搏器高密度影: the device's look, no finding
+                if self.device_end >= 0 and adjacent(self.sentence[self.device_end : tok_start]):
+                    # 起搏器高密度影: the device's look, no finding
                     self.device_end = token_end = tok_end
                     named = True
                     continue
-                if look_end != tok_start:
+                if look_end < 0 or not adjacent(self.sentence[look_end:tok_start]):
                     look_first = len(entries)
             elif cue.kind == DEVICE or (cue.group is not None and cue.group.device_owned):
-                if look_end == tok_start and look_first >= 0:
+                if look_first >= 0 and look_end >= 0 and adjacent(self.sentence[look_end:tok_start]):
                     del entries[look_first:]  # 管状高密度影末端: the look was the device's
                 self.device_end = tok_end
             handler = handlers[cue.kind]

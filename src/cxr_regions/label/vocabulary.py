@@ -28,6 +28,7 @@ from cxr_regions.label.vocabulary_schema import (
     FindingGroup,
     Ratio,
     VocabularyFile,
+    format_validation,
     pattern_heads,
 )
 from cxr_regions.regions import REGION_KEYS
@@ -319,28 +320,6 @@ def _finish(cue: Cue) -> None:
     )
 
 
-def _format_validation(source: str, data: dict, exc: ValidationError) -> UserError:
-    lines = []
-    for err in exc.errors()[:10]:
-        loc = ""
-        node: object = data
-        for part in err["loc"]:
-            if part == "[key]":
-                loc += " (the key)"
-                continue
-            loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
-            if isinstance(node, dict):
-                node = node.get(part)
-            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-                node = node[part]
-            else:
-                node = None
-        shown = f" ({node!r})" if isinstance(node, (str, int, float)) else ""
-        lines.append(f"  entry {loc or '(top level)'}{shown}: {err['msg']}")
-    more = f"\n  ... and {len(exc.errors()) - 10} more" if len(exc.errors()) > 10 else ""
-    return UserError(f"{source}: the vocabulary file is not valid:\n" + "\n".join(lines) + more)
-
-
 def _read_yaml(text: str, source: str) -> dict:
     try:
         data = yaml.safe_load(text)
@@ -360,7 +339,7 @@ def _parse(data: dict, source: str) -> VocabularyFile:
     try:
         return VocabularyFile.model_validate(data)
     except ValidationError as exc:
-        raise _format_validation(source, data, exc) from None
+        raise format_validation(source, data, exc) from None
 
 
 def _default(language: str) -> tuple[VocabularyFile, str]:
