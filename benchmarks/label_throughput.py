@@ -182,7 +182,7 @@ def main() -> int:
 
     reports = real_reports(args.source, args.reports) if args.source else make_reports(args.reports)
     labeler = Labeler(cache_size=0) if args.no_cache else Labeler()
-    labeler.label("两肺纹理增多。")  # load and compile before timing
+    labeler.label("两肺纹理增多。右侧胸腔积夜。")  # load and compile before timing (the pinyin data too)
     kind = f"{args.source.name} repeated" if args.source else ""
     print_throughput(labeler, reports, args.no_cache, kind=kind)
     print_load()

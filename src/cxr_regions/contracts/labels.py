@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -177,27 +178,39 @@ class LabelsWriter:
         self._write(",".join(map(_cell, (*COLUMNS, *self._extra))) + "\r\n")
 
     def write(self, rows: Iterable[LabelRow]) -> None:
-        """Append ``rows`` to the file."""
-        binary, extra, write = self._binary, self._extra, self._write
-        lines = []
+        """Append ``rows`` to the file (the pieces of every row joined once: rows hold long evidence)."""
+        extra, values_of, middle, item = self._extra, _VALUES_OF, self._middle, _evidence_cell_item
+        parts: list[str] = []
+        add = parts.append
         for row in rows:
-            values = row.values
-            cells = [_cell(row.report_id)]
-            if binary:
-                cells += [_AS_BIT[values[k]] for k in REGION_KEYS]
+            ident, evidence, unread = row.report_id, row.evidence, row.unread
+            add(ident if ident.isalnum() else _cell(ident))
+            add(middle(values_of(row.values), row.markings_only, row.status))
+            if evidence:
+                add(',"[')
+                add(item(evidence[0]))
+                for e in evidence[1:]:
+                    add(",")
+                    add(item(e))
+                add(']",')
             else:
-                cells += [values[k] for k in REGION_KEYS]
-            cells.append(_label_string(values))
-            cells.append("true" if row.markings_only else "false")
-            cells.append(_cell(row.status))
-            evidence, unread = row.evidence, row.unread
-            cells.append('"[' + ",".join(map(_evidence_cell_item, evidence)) + ']"' if evidence else "[]")
-            cells.append(_cell(json.dumps(list(unread), ensure_ascii=False)) if unread else "[]")
+                add(",[],")
+            add(_cell(json.dumps(list(unread), ensure_ascii=False)) if unread else "[]")
             if extra:
-                cells += [_cell(str(row.extra.get(name, ""))) for name in extra]
-            lines.append(",".join(cells))
-        if lines:
-            write("\r\n".join(lines) + "\r\n")
+                add("," + ",".join(_cell(str(row.extra.get(name, ""))) for name in extra))
+            add("\r\n")
+        if parts:
+            self._write("".join(parts))
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - a few hundred combinations, one writer per file
+    def _middle(self, values: tuple[str, ...], markings_only: bool, status: str) -> str:
+        """The cells between the id and the evidence: five values, label string, markings, status."""
+        cells = [_AS_BIT[v] for v in values] if self._binary else list(values)
+        string = "".join(_AS_BIT.get(v, v) for v in values)
+        return "," + ",".join([*cells, string, "true" if markings_only else "false", _cell(status)])
+
+
+_VALUES_OF = itemgetter(*REGION_KEYS)
 
 
 def write(

@@ -17,12 +17,12 @@ input method offers first (不, 无, 没) are never read into a text: their homo
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+import re
 
 from cxr_regions.label import pinyin
 from cxr_regions.label.vocabulary import Cue
 
-_HOLE = "\x00"
+_CHINESE = re.compile(r"[\u4e00-\u9fff]")
 _MEANING = frozenset("不未无非欠没否")  # characters whose loss or move turns a statement round
 # Negations an input method offers first for their pinyin: never mistyped, while their homophones are
 # common words (部见 is no 不见, 五 no 无), so they are never read into a text.
@@ -37,19 +37,45 @@ class TypoMatcher:
     """The vocabulary's Chinese words indexed for typo-tolerant lookup (built once per vocabulary)."""
 
     def __init__(self, cues: dict[str, Cue]) -> None:
-        words = {w: c for w, c in cues.items() if len(w) >= 2 and _chinese(w) and not c.boundary}
+        self._cues = {w: c for w, c in cues.items() if len(w) >= 2 and _chinese(w) and not c.boundary}
         self._typo_cues: dict[str, Cue] = {}
-        self._holes: dict[str, list[tuple[str, int]]] = {}  # the word with one character left out
+        self._around: dict[str, list[tuple[str, int, str, str]]] | None = None  # built on first use
+
+    def _build(self) -> dict[str, list[tuple[str, int, str, str]]]:
+        """The index (built on first use: it reads pypinyin's tables). A mistyped character sits beside
+        right ones and was typed with the pinyin of the one meant (or a key off it): the words by the
+        characters around the hole (the one before a last, the one after a first character) and the
+        pinyin that may have been typed there, as (word, hole, the word before it, after it)."""
+        words = self._cues
+        around: dict[str, list[tuple[str, int, str, str]]] = {}
         self._variants: dict[str, str] = {}  # swapped and dropped forms -> the word
         for word in words:
+            said, last = pinyin.word_readings(word), len(word) - 1
             for j in range(len(word)):
-                self._holes.setdefault(word[:j] + _HOLE + word[j + 1 :], []).append((word, j))
+                if word[j] in _TYPED_FIRST or not said[j]:
+                    continue  # 不, 无, 没 are offered first for their pinyin: never mistyped
+                if j == 0:
+                    key = ">" + word[1]
+                elif j == last:
+                    key = word[j - 1] + "<"
+                else:
+                    key = word[j - 1] + word[j + 1]
+                # a key off only in words of three or more characters: in shorter ones it meets real words
+                typed = {said[j], *(pinyin.slips(said[j]) if len(word) >= 3 else ())}
+                for reading in typed:
+                    around.setdefault(f"{key}|{reading}", []).append((word, j, word[:j], word[j + 1 :]))
             for variant in _variants(word):
                 if variant not in words:
                     self._variants.setdefault(variant, word)
-        self._cues = words
-        self._lengths = sorted({len(w) for w in words}, reverse=True)
-        self._variant_lengths = sorted({len(v) for v in self._variants}, reverse=True)
+        self._chars = frozenset("".join(words))
+        self._variant_lengths: dict[str, list[int]] = {}  # first character -> the lengths of variants
+        for variant in self._variants:
+            self._variant_lengths.setdefault(variant[0], []).append(len(variant))
+        for first, lengths in self._variant_lengths.items():
+            self._variant_lengths[first] = sorted(set(lengths))
+        self._longest = max((len(v) for v in self._variants), default=0)
+        self._around = around
+        return around
 
     def cue(self, word: str) -> Cue:
         """The cue of ``word`` as read through a typo (the same roles, marked ``typo``)."""
@@ -58,43 +84,41 @@ class TypoMatcher:
             found = self._typo_cues[word] = dataclasses.replace(self._cues[word], typo=True)
         return found
 
-    def _fits(self, written: str, word: str, j: int) -> bool:
-        """Whether ``written`` may stand for ``word[j]``: the same reading, or a key off (long words)."""
-        found, meant = pinyin.readings(written), pinyin.word_readings(word)[j]
-        if not found or not meant or written in _MEANING or word[j] in _TYPED_FIRST:
-            return False  # a negation written is meant; 位见 may be 未见, but 部见 is no 不见
-        typed = found[0]  # an input method offers a character first for its usual reading
-        # a key off only in words of three or more characters: in two-character words it meets real words
-        return typed == meant or (len(word) >= 3 and typed in pinyin.slips(meant))
-
-    def _candidates(self, sentence: str, p: int) -> Iterable[tuple[int, int, str]]:
-        """(start, end, word) of the typo readings of windows holding the uncovered character at ``p``."""
-        n = len(sentence)
-        for length in self._lengths:
-            for j in range(length):
-                s = p - j
-                if s < 0 or s + length > n:
-                    continue
-                window = sentence[s : s + length]
-                for word, hole in self._holes.get(window[:j] + _HOLE + window[j + 1 :], ()):
-                    if hole == j and window[j] != word[j] and self._fits(window[j], word, j):
-                        yield s, s + length, word
-        for length in self._variant_lengths:
-            for s in range(max(0, p - length + 1), min(p, n - length) + 1):
-                word = self._variants.get(sentence[s : s + length])
-                if word is not None:
-                    yield s, s + length, word
+    def _candidates(self, sentence: str, p: int, found: list[tuple[int, int, str]]) -> None:
+        """Add to ``found`` (start, end, word) of the typo readings of windows holding the uncovered
+        character at ``p``."""
+        around = self._around or self._build()
+        n, written = len(sentence), sentence[p]
+        readings = pinyin.readings(written)
+        if readings and written not in _MEANING:  # a negation written is meant
+            typed = "|" + readings[0]  # an input method offers a character first for its usual reading
+            before, after = sentence[p - 1 : p] if p else "", sentence[p + 1 : p + 2]
+            for key in (before + after + typed, before + "<" + typed, ">" + after + typed):
+                for word, j, head, tail in around.get(key, ()):
+                    s, end = p - j, p + 1 + len(tail)
+                    fits = s >= 0 and end <= n and written != word[j]
+                    if fits and sentence.startswith(head, s) and sentence.startswith(tail, p + 1):
+                        found.append((s, end, word))
+        if written not in self._chars:
+            return  # a swapped or dropped form holds only the word's own characters
+        lengths, variants = self._variant_lengths, self._variants
+        for s in range(max(0, p - self._longest + 1), p + 1):
+            for length in lengths.get(sentence[s], ()):
+                if p < s + length <= n:
+                    word = variants.get(sentence[s : s + length])
+                    if word is not None:
+                        found.append((s, s + length, word))
 
     def merge(self, sentence: str, toks: list) -> list:
         """``toks`` (exact tokens, left to right) with typo readings of the uncovered text added; exact
         tokens wholly inside a typo reading give way to it."""
-        covered = bytearray(len(sentence))
-        for start, end, _, _ in toks:
-            covered[start:end] = b"\x01" * (end - start)
-        found = []
-        for p, ch in enumerate(sentence):
-            if not covered[p] and "\u4e00" <= ch <= "\u9fff":
-                found.extend(self._candidates(sentence, p))
+        found: list[tuple[int, int, str]] = []
+        at = 0
+        for start, end, _, _ in (*toks, (len(sentence), 0, None, "")):
+            if start > at:  # the text between two words
+                for m in _CHINESE.finditer(sentence, at, start):
+                    self._candidates(sentence, m.start(), found)
+            at = max(at, end)
         if not found:
             return toks
         chosen: list[tuple[int, int, str]] = []

@@ -146,6 +146,7 @@ class Vocabulary:
     groups: list[FindingGroup] = field(default_factory=list)
     language: str = "zh"
     spine_cues: tuple[Cue, Cue] = (Cue("spine", subject="outside"), Cue("spine", subject="thorax"))
+    _wraps: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False)  # ends_statement, cached
 
     def cue_for(self, match: re.Match[str]) -> Cue:
         """The cue of a token found by ``token_re``."""
@@ -158,7 +159,15 @@ class Vocabulary:
         """Whether the line break at ``at`` (after a line with no closing mark) ends a statement: no
         word of the vocabulary is cut by it, and the next line opens with a side (左侧...), a subject
         or a finding that names its own structure (桶状胸, 肺淤血). Otherwise it is a wrap."""
-        before, after = text[max(0, at - 8) : at], text[at + 1 : at + 12].replace("\n", "")[:8]
+        key = (text[max(0, at - 8) : at], text[at + 1 : at + 12].replace("\n", "")[:8])
+        found = self._wraps.get(key)
+        if found is None:
+            if len(self._wraps) > 50_000:
+                self._wraps.clear()
+            found = self._wraps[key] = self._ends_statement(*key)
+        return found
+
+    def _ends_statement(self, before: str, after: str) -> bool:
         if not before or _OPEN_ENDED.search(before):
             return False  # 右\n侧, 第4至6\n后肋, 心影向\n两侧: the line stops mid-phrase
         joined, cut = before + after, len(before)
