@@ -16,7 +16,6 @@ from cxr_regions.contracts.labels import EXACT, HEDGE, TYPO, Evidence
 from cxr_regions.label.language import rules_for
 from cxr_regions.label.postposed import PostposedChain
 from cxr_regions.label.reading import NO_REGION, SUBJECT_REGION, Clause, SentenceState, Token
-from cxr_regions.label.typo_match import TypoMatcher
 from cxr_regions.label.vocabulary import FindingGroup, Vocabulary
 from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS
 
@@ -66,7 +65,7 @@ class SentenceReader:
         postposed = self._rules.postposed
         self._chain = PostposedChain(postposed) if postposed is not None else None
         self._targets_cache: dict[tuple[int, tuple[str, ...]], tuple[str, ...]] = {}
-        self._typos = TypoMatcher(vocabulary.cues) if vocabulary.language == "zh" else None
+        self._typos = vocabulary.typo_matcher() if vocabulary.language == "zh" else None
 
     def _targets(self, group: FindingGroup, subjects: tuple[str, ...]) -> tuple[str, ...]:
         """The regions a finding of ``group`` gives, said of ``subjects``."""

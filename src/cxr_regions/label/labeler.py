@@ -15,6 +15,7 @@ from __future__ import annotations
 from cxr_regions.label.clauses import REGION_BIT, SentenceReader, SentenceResult
 from cxr_regions.label.labels import STATUS_EMPTY, STATUS_OK, Evidence, ReportLabels
 from cxr_regions.label.language import normaliser_for, splitter_for
+from cxr_regions.label.line_breaks import LineBreaks
 from cxr_regions.label.vocabulary import Vocabulary, load_vocabulary
 from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN
 
@@ -49,7 +50,7 @@ class Labeler:
         self.vocabulary = vocabulary or load_vocabulary()
         self.markings_abnormal = markings_abnormal
         vocabulary = self.vocabulary
-        self.normalise = normaliser_for(vocabulary.language, vocabulary.rewrites, vocabulary.ends_statement)
+        self.normalise = normaliser_for(vocabulary.language, vocabulary.rewrites, LineBreaks(vocabulary))
         self._sentences = splitter_for(self.vocabulary.language)
         self._sentence = SentenceReader(self.vocabulary).read
         self._cache: dict[str, SentenceResult] = {}

@@ -4,7 +4,7 @@ Normalising makes the many ways of writing one report read the same: full-width 
 other compatibility forms (Unicode NFKC), traditional -> simplified characters (OpenCC ``t2s``),
 no whitespace, written-out line breaks ("\\n") made line breaks and HTML breaks (<br>, <p>) ends
 of sentences, soft line wraps joined (a break after a line with no closing mark, unless the next
-line opens a new statement, as the vocabulary's ``ends_statement`` says), and the vocabulary's
+line opens a new statement, as :mod:`cxr_regions.label.line_breaks` decides), and the vocabulary's
 misspelling rewrites (肋隔角 -> 肋膈角, 纵膈 -> 纵隔, 走形 -> 走行...). Speed matters (millions of
 reports): the usual full-width commas are replaced directly, and NFKC and OpenCC run only on a report
 holding a character they would change (the set of such characters is derived once from

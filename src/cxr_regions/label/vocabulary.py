@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -34,8 +35,6 @@ from cxr_regions.label.vocabulary_schema import (
 from cxr_regions.regions import REGION_KEYS
 
 _BOUNDARIES = ",:()?"  # clause boundaries (a ? also hedges the clause it closes)
-_OPEN_ENDED = re.compile(r"[\d左右双两单侧向于至及和与或并、见为呈示约达平第的之]$")
-_OPENS_WITH_SIDE = re.compile(r"[左右双两单]侧|[左右双两](?=[肺膈胸侧肋乳锁肩腋])")  # a line opening 左侧...
 DEFAULT_PATH = "vocabulary.yaml"
 DEFAULT_PATHS = {"zh": DEFAULT_PATH, "en": "vocabulary_en.yaml"}  # the packaged vocabulary per language
 
@@ -146,7 +145,7 @@ class Vocabulary:
     groups: list[FindingGroup] = field(default_factory=list)
     language: str = "zh"
     spine_cues: tuple[Cue, Cue] = (Cue("spine", subject="outside"), Cue("spine", subject="thorax"))
-    _wraps: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False)  # ends_statement, cached
+    _typo_matcher: Any = field(default=None, repr=False, compare=False)
 
     def cue_for(self, match: re.Match[str]) -> Cue:
         """The cue of a token found by ``token_re``."""
@@ -155,38 +154,13 @@ class Vocabulary:
             return self.cues[match.group()]
         return self.patterns[group] or self.spine_cue(match.group())
 
-    def ends_statement(self, text: str, at: int) -> bool:
-        """Whether the line break at ``at`` (after a line with no closing mark) ends a statement: no
-        word of the vocabulary is cut by it, and the next line opens with a side (左侧...), a subject
-        or a finding that names its own structure (桶状胸, 肺淤血). Otherwise it is a wrap."""
-        key = (text[max(0, at - 8) : at], text[at + 1 : at + 12].replace("\n", "")[:8])
-        found = self._wraps.get(key)
-        if found is None:
-            if len(self._wraps) > 50_000:
-                self._wraps.clear()
-            found = self._wraps[key] = self._ends_statement(*key)
-        return found
+    def typo_matcher(self) -> Any:
+        """The typo-tolerant matcher of the vocabulary's Chinese words (typo_match.py), made once."""
+        if self._typo_matcher is None:
+            from cxr_regions.label.typo_match import TypoMatcher
 
-    def _ends_statement(self, before: str, after: str) -> bool:
-        if not before or _OPEN_ENDED.search(before):
-            return False  # 右\n侧, 第4至6\n后肋, 心影向\n两侧: the line stops mid-phrase
-        joined, cut = before + after, len(before)
-        for m in self.token_re.finditer(joined):
-            if m.start() >= cut:
-                break
-            if m.end() > cut:
-                return False  # 胸椎骨质增\n生: a word cut in two
-            if m.end() == cut:
-                cue = self.cue_for(m)
-                if cue.kind == SUBJECT or cue.neg_pre or cue.hedge_pre:
-                    return False  # 心包\n积液, 胸腔未见\n积液: the line stops before its finding
-        if _OPENS_WITH_SIDE.match(after):
-            return True
-        m = self.token_re.match(after)
-        if m is None:
-            return False
-        cue = self.cue_for(m)
-        return cue.kind == SUBJECT or (cue.group is not None and bool(cue.group.fixed))
+            self._typo_matcher = TypoMatcher(self.cues)
+        return self._typo_matcher
 
     def spine_cue(self, text: str) -> Cue:
         """The subject cue of a spine-level phrase (``T11-L2``): the thorax's where it names a
