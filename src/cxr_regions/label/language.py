@@ -41,7 +41,8 @@ class LanguageRules:
 
 # Two subject words are one list when only a joiner and sides stand between them (心、肺; 两肺及左侧胸腔),
 # not when a statement does (心影大小如常及...: 如常 ends what was said of the heart).
-_ZH_LIST = re.compile(r"[左右双两单侧上中下前后部]*[、及和与或/并][左右双两单侧上中下前后部、及和与或/并]*")
+_ZH_PLACE = "左右双两单侧上中下前后部区段处缘内外"  # sides and places that may stand around a joiner
+_ZH_LIST = re.compile(f"[{_ZH_PLACE}]*[、及和与或/并][{_ZH_PLACE}、及和与或/并]*")
 
 ZH = LanguageRules(
     name="zh",

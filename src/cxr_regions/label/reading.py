@@ -239,7 +239,9 @@ class SentenceState:
         else:
             subjects, fresh = (subject,), True
         self.subjects = subjects
-        if fresh and (self.scoped_at >= 0 or self.cued):
+        # (English names a subject after its finding, "enlargement of the heart": there a finding already
+        # taken does not end the negation or hedge, only the subject before it does)
+        if fresh and (self.scoped_at >= 0 or (self.cued and self.chain is None)):
             at = self.scoped_at if self.scoped_at >= 0 else self.cue_end
             if not rules.list_gap.fullmatch(sentence, at, start) and not (rules.continues or rules.separated)(
                 sentence[gap_start:start]
