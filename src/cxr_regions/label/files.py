@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import csv
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from cxr_regions.configfile import save_config
@@ -27,7 +29,9 @@ from cxr_regions.label.labeler import STATUS_EMPTY, Labeler
 from cxr_regions.label.table_reader import count_rows
 from cxr_regions.label.texts import open_report_table
 from cxr_regions.progress import progress_bar
-from cxr_regions.regions import REGION_KEYS
+from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN
+
+_VALUES_OF = itemgetter(*REGION_KEYS)
 
 ID_COLUMN = contract.ID
 OUTPUT_COLUMNS = contract.COLUMNS
@@ -174,29 +178,15 @@ def _rows(
 ) -> Iterator[contract.LabelRow]:
     """Label each report, count it into ``summary``, its unread clauses into ``unread`` and its typo
     reads into ``typos``."""
-    label, row = labeler.label, contract.LabelRow
-    abnormal, uncertain = summary.abnormal, summary.uncertain
+    label, row, values_of = labeler.label, contract.LabelRow, _VALUES_OF
+    kinds: Counter[tuple[tuple[str, ...], bool, bool]] = Counter()  # (values, empty, markings only)
+    missing_id = 0
     for ident, body in zip(ids, bodies, strict=True):
         result = label(body)
-        values = result.values
-        summary.rows += 1
+        values, markings_only, status = result.values, result.markings_only, result.status
+        kinds[values_of(values), status == STATUS_EMPTY, markings_only] += 1
         if not ident:
-            summary.missing_id += 1
-        if result.status == STATUS_EMPTY:
-            summary.empty_text += 1
-        else:
-            summary.ok += 1
-        string = result.label_string
-        if string == "00000" and result.status != STATUS_EMPTY:
-            summary.normal_films += 1
-        for key in REGION_KEYS:
-            v = values[key]
-            if v == "1":
-                abnormal[key] += 1
-            elif v == "u":
-                uncertain[key] += 1
-        if result.markings_only:
-            summary.markings_only += 1
+            missing_id += 1
         clauses = result.unread
         if clauses:
             summary.with_unread += 1
@@ -214,7 +204,19 @@ def _rows(
                     typos[read] = [1, ident]
                 else:
                     seen[0] += 1
-        yield row(ident, values, result.markings_only, result.status, result.evidence, clauses)
+        yield row(ident, values, markings_only, status, result.evidence, clauses)
+    summary.missing_id += missing_id
+    for (values, empty, markings_only), n in kinds.items():  # the counts, once per kind of row
+        summary.rows += n
+        summary.empty_text += n if empty else 0
+        summary.ok += 0 if empty else n
+        summary.markings_only += n if markings_only else 0
+        summary.normal_films += n if not empty and all(v == NORMAL for v in values) else 0
+        for key, v in zip(REGION_KEYS, values, strict=True):
+            if v == ABNORMAL:
+                summary.abnormal[key] += n
+            elif v == UNCERTAIN:
+                summary.uncertain[key] += n
 
 
 class _progress:
