@@ -64,7 +64,8 @@ class SentenceState:
 
     __slots__ = (
         "advice", "chain", "clause_start", "cue_end", "cued", "device_end", "doubt_word", "entries",
-        "explained", "heading", "hedge", "hedge_typo", "hi", "inherited", "last", "last_hedge", "markings",
+        "explained", "heading", "hedge", "hedge_typo", "hi", "inherited", "last", "last_hedge", "look_end",
+        "look_first", "markings",
         "neg", "neg_typo", "number", "own_subject", "rules", "scope", "scoped_at", "sentence", "subject_end",
         "subject_len", "subjects", "targets", "toks", "typo_denials",
     )  # fmt: skip
@@ -118,34 +119,22 @@ class SentenceState:
         self.cued = False  # a finding fell under that negation or hedge
         if self.chain is not None:
             self.chain.reset()
-        handlers, toks, adjacent = _HANDLERS, self.toks, self.rules.adjacent
+        self.look_first = self.look_end = -1
+        handlers, toks = _HANDLERS, self.toks
         token_end = -1  # where the token before ended
         named = False  # the token before names a thing (a subject, device, explanation...)
-        look_first = look_end = -1  # the entries and end of a run of appearance words (高密度影)
         for k in range(lo, hi):
             tok = toks[k]
             tok_start, tok_end, cue, _ = tok
-            if cue.appearance:
-                if self.device_end >= 0 and adjacent(self.sentence[self.device_end : tok_start]):
-                    # 起搏器高密度影: the device's look, no finding
-                    self.device_end = token_end = tok_end
-                    named = True
-                    continue
-                if look_end < 0 or not adjacent(self.sentence[look_end:tok_start]):
-                    look_first = len(entries)
-            elif cue.kind == DEVICE or (cue.group is not None and cue.group.device_owned):
-                if look_first >= 0 and look_end >= 0 and adjacent(self.sentence[look_end:tok_start]):
-                    del entries[look_first:]  # 管状高密度影末端: the look was the device's
-                self.device_end = tok_end
+            if (cue.appearance or cue.device_like or self.device_end >= 0) and self._device_look(tok):
+                named, token_end = True, tok_end  # 起搏器高密度影: the device's look, no finding
+                continue
             handler = handlers[cue.kind]
             if handler is not None and handler(self, k, tok, named and tok_start == token_end, token_end):
                 named = True  # 渗出影: the 影 is the finding's shadow, already counted
             else:
                 named = cue.names
             token_end = tok_end
-            look_end = tok_end if cue.appearance else -1
-            if self.device_end not in (tok_end, -1) and not cue.appearance:
-                self.device_end = -1
         last_hedge = self.last_hedge
         if last_hedge is not None and number and not self.neg and _hedge_alone(toks, lo, hi):
             # "右下肺炎症，待排", "骨折(可疑)": a clause that is only a hedge doubts the one before
@@ -154,6 +143,29 @@ class SentenceState:
                     break
                 entry.doubt(last_hedge.text, last_hedge.typo)
         self.inherited = self.subjects
+
+    def _device_look(self, tok: Token) -> bool:
+        """Device phrases: words of how something looks (高密度, 管状, 影) right next to a device word,
+        before it or after it, describe the device. Returns whether ``tok`` is such a word after a
+        device (then it is read as nothing); one before a device has its findings taken back."""
+        start, end, cue, _ = tok
+        adjacent, sentence = self.rules.adjacent, self.sentence
+        if cue.appearance:
+            if self.device_end >= 0 and adjacent(sentence[self.device_end : start]):
+                self.device_end = end
+                return True
+            if self.look_end < 0 or not adjacent(sentence[self.look_end : start]):
+                self.look_first = len(self.entries)  # a run of looks begins: a device may follow it
+            self.look_end = end
+            return False
+        if cue.device_like:
+            if self.look_end >= 0 and adjacent(sentence[self.look_end : start]):
+                del self.entries[self.look_first :]  # 管状高密度影末端: the look was the device's
+            self.device_end = end
+        else:
+            self.device_end = -1
+        self.look_end = -1
+        return False
 
     # -- one handler per kind of token ------------------------------------------------------------
     # Each gets the token's index and the token, whether it follows a named thing without a gap, and

@@ -68,6 +68,7 @@ class Cue:
     normal: bool = False
     boundary: bool = False
     typo: bool = False  # read through a typo (typo_match.py): the word's roles, found misspelt
+    device_like: bool = False  # a device, or a finding a device owns (钢丝): its look goes with it
     names: bool = False  # names a thing (subject, part, device, explanation, ignored word, non-lung finding)
     kind: int = 0  # how the labeler dispatches it: IGNORE, SUBJECT, FINDING, DEVICE or CUE
     reads: bool = False  # a clause holding it was read (one with none is reported as unread)
@@ -290,6 +291,7 @@ def _finish(cue: Cue) -> None:
         or (cue.group is not None and cue.group.is_thing)
     )
     cue.kind = _kind(cue)
+    cue.device_like = cue.kind == DEVICE or (cue.group is not None and cue.group.device_owned)
     cue.reads = bool(  # a subject alone is not enough: "胸壁见窦道" says nothing the labeler knows
         cue.kind in (FINDING, DEVICE)
         or cue.subject == "neutral"
