@@ -210,6 +210,7 @@ class PacsLink:
             header, model, verdict.labels, verdict.reader, version,
             observer_name=verdict.reader,  # the reader's full name once the users file holds one
             replaces=replaces, instance_number=len(earlier) + 1,
+            cardiothoracic_ratio=verdict.cardiothoracic_ratio,  # measured in the viewer, None where not
         )  # fmt: skip
         self.pacs.store([report], origin.study)
         self.ledger.mark_sent(film.id, "verdict", version, str(report.SOPInstanceUID))

@@ -13,7 +13,8 @@ from cxr_regions.serve.schema import Film, Verdict
 
 @dataclass(frozen=True)
 class FilmRecord:
-    """A detached snapshot of one ``films`` row; JSON columns decoded."""
+    """A detached snapshot of one ``films`` row; JSON columns decoded (its full-depth header, which may
+    hold VOI LUT tables, only through ``Store.film_depth``)."""
 
     id: int
     image_id: str
@@ -35,6 +36,12 @@ class FilmRecord:
     probabilities: dict[str, float] | None
     max_probability: float | None
     processed_at: datetime | None
+    full_depth_path: str | None
+    patient_key: str | None
+    study_day: int | None
+    urgent: bool
+    raw_probabilities: dict[str, float] | None
+    raw_max_probability: float | None
 
     @classmethod
     def of(cls, row: Film) -> FilmRecord:
@@ -61,8 +68,13 @@ class VerdictRecord:
     labels: dict[str, str]
     note: str
     saved_at: datetime
+    cardiothoracic_ratio: float | None = None
+    measurements: dict | None = None
 
     @classmethod
     def of(cls, row: Verdict) -> VerdictRecord:
         labels = {k: getattr(row, k) for k in REGION_KEYS}
-        return cls(row.id, row.film_id, row.reader, labels, row.note, row.saved_at)
+        return cls(
+            row.id, row.film_id, row.reader, labels, row.note, row.saved_at,
+            row.cardiothoracic_ratio, row.measurements,
+        )  # fmt: skip
