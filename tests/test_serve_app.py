@@ -173,7 +173,10 @@ def test_every_state_changing_route_checks_csrf(served):
     routes = [r for r in [*(x for router in ROUTERS for x in router.routes), *client.app.routes]]
     routes = [r for r in routes if isinstance(r, APIRoute)]
     changing = [r for r in routes if r.methods - {"GET", "HEAD"}]
-    assert {r.path for r in changing} == {"/login", "/logout", "/upload", "/films/{film_id}/verdict"}
+    assert {r.path for r in changing} == {
+        "/login", "/logout", "/upload", "/films/{film_id}/verdict", "/films/{film_id}/urgent",
+        "/api/queue/pause", "/api/queue/resume",
+    }  # fmt: skip
     for route in changing:
         assert route.methods == {"POST"}, route.path
         assert auth.csrf_protect in [d.call for d in route.dependant.dependencies], route.path
@@ -249,7 +252,7 @@ def test_worklist_sorts_filters_and_pages(served):
     for key in REGION_KEYS:
         assert all(key in r["flags"] for r in client.get(f"/api/worklist?region={key}").json()["rows"])
     page = client.get("/worklist").text
-    assert "most suspicious first" in page and "page 1 of 1" in page
+    assert 'title="sort by the highest probability' in page and "page 1 of 1" in page
 
 
 def test_reports_table_is_joined_by_accession_and_the_config_is_saved(trained_run, phantom, tmp_path):

@@ -398,3 +398,37 @@ def test_the_worklist_searches_by_accession_sorts_by_any_column_and_says_when_a_
     assert "past the last page" in page and "No films here yet" not in page
     for sort in ("received", "state", "status", "urgent", "suspicion", "heart"):
         assert room.client.get("/api/worklist", params={"sort": sort}).status_code == 200
+
+
+def test_the_browsers_png_decoder_reads_every_filter_and_both_depths_exactly(room, browser):
+    import base64
+
+    rng = np.random.default_rng(5)
+    page = browser.new_page()
+    page.goto(f"{room.url}/healthz")
+    cases = []
+    for depth, dtype in ((8, np.uint8), (16, np.uint16)):
+        smooth = np.add.outer(np.arange(37), np.arange(53)) * (40 if depth == 16 else 2)
+        image = (smooth + rng.integers(0, 9 if depth == 8 else 900, smooth.shape)).astype(dtype)
+        for name in ("NONE", "SUB", "UP", "AVG", "PAETH"):
+            flag = getattr(cv2, f"IMWRITE_PNG_FILTER_{name}")
+            ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_FILTER, flag])
+            assert ok
+            cases.append((f"{depth}-bit {name}", image, base64.b64encode(buf.tobytes()).decode()))
+    decoded = page.evaluate(
+        """async (pngs) => {
+            const { decodeGrayPng } = await import("/static/png.js");
+            const out = [];
+            for (const b64 of pngs) {
+                const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+                const png = await decodeGrayPng(bytes.buffer);
+                out.push([png.width, png.height, png.depth, Array.from(png.data)]);
+            }
+            return out;
+        }""",
+        [b64 for _, _, b64 in cases],
+    )
+    for (label, image, _), (width, height, depth, values) in zip(cases, decoded, strict=True):
+        assert (width, height, depth) == (53, 37, image.itemsize * 8), label
+        assert np.array_equal(np.asarray(values).reshape(image.shape), image), label
+    page.close()

@@ -48,11 +48,14 @@ class WorklistFilters:
         }
 
     def params(self) -> dict[str, str]:
-        """The parameters as given (for links and the forms' hidden fields)."""
-        return {k: v for k, v in asdict(self).items() if v}
+        """The parameters that differ from the defaults (for links and the forms' hidden fields)."""
+        defaults = asdict(WorklistFilters())
+        return {k: v for k, v in asdict(self).items() if v and v != defaults[k]}
 
     def encoded(self, **changes: str) -> str:
-        return urlencode({k: v for k, v in {**self.params(), **changes}.items() if v})
+        defaults = asdict(WorklistFilters())
+        merged = {**self.params(), **changes}
+        return urlencode({k: v for k, v in merged.items() if v and v != defaults.get(k)})
 
     def sort_links(self) -> dict[str, dict[str, Any]]:
         """Per sortable column: the worklist link sorting by it (the other way round where it is the

@@ -32,24 +32,22 @@ FILM_COLUMNS = (
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("films") as batch:
-        for name, kind in FILM_COLUMNS:
-            batch.add_column(sa.Column(name, kind, nullable=True))
-        batch.add_column(sa.Column("urgent", sa.Boolean(), nullable=False, server_default=sa.false()))
+    for name, kind in FILM_COLUMNS:
+        op.add_column("films", sa.Column(name, kind, nullable=True))
+    op.add_column("films", sa.Column("urgent", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_index("ix_films_patient_key", "films", ["patient_key"])
     op.create_index("ix_films_urgent", "films", ["urgent"])
-    with op.batch_alter_table("verdicts") as batch:
-        batch.add_column(sa.Column("cardiothoracic_ratio", sa.Float(), nullable=True))
-        batch.add_column(sa.Column("measurements", sa.JSON(), nullable=True))
+    op.add_column("verdicts", sa.Column("cardiothoracic_ratio", sa.Float(), nullable=True))
+    op.add_column("verdicts", sa.Column("measurements", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("verdicts") as batch:
-        batch.drop_column("measurements")
-        batch.drop_column("cardiothoracic_ratio")
+    # plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+): a batch copy would drop ``films``, which the
+    # verdicts' foreign key forbids
+    op.drop_column("verdicts", "measurements")
+    op.drop_column("verdicts", "cardiothoracic_ratio")
     op.drop_index("ix_films_urgent", "films")
     op.drop_index("ix_films_patient_key", "films")
-    with op.batch_alter_table("films") as batch:
-        batch.drop_column("urgent")
-        for name, _ in reversed(FILM_COLUMNS):
-            batch.drop_column(name)
+    op.drop_column("films", "urgent")
+    for name, _ in reversed(FILM_COLUMNS):
+        op.drop_column("films", name)

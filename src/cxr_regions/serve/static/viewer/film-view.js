@@ -30,6 +30,7 @@ export class FilmView {
     this.frame = null; // what is drawn: a canvas (values windowed) or an image (first frame)
     this.overlays = []; // [{image, alpha}]
     this.css = { w: 0, h: 0 };
+    this.times = {}; // ms since the page's navigation began: firstFrame, fullDepth (benchmarks/viewer_speed.py)
     this.observer = new ResizeObserver(() => this.resize());
     this.observer.observe(this.wrap);
     this.resize();
@@ -48,6 +49,8 @@ export class FilmView {
     this.bits = png.depth;
     if (firstFrame) await firstFrame.catch(() => {});
     this.render();
+    this.times.fullDepth = performance.now();
+    this.times.firstFrame ??= this.times.fullDepth;
     this.canvas.dataset.fullDepth = "1";
     return this;
   }
@@ -59,6 +62,7 @@ export class FilmView {
     this.frame = image;
     this.frameScale = this.width / image.width;
     this.draw();
+    this.times.firstFrame = performance.now();
     this.canvas.dataset.firstFrame = "1";
   }
 
