@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import signal
 import subprocess
 import sys
@@ -64,13 +65,14 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def opened(page) -> tuple[float, float]:
+def opened(page, film_id: int) -> tuple[float, float]:
     """Seconds from the last click or key press to the first frame and to the full-depth film."""
-    page.wait_for_function("window.viewer && window.viewer.view.times.fullDepth", timeout=120_000)
+    page.wait_for_url(re.compile(rf"/films/{film_id}(\?|$)"), wait_until="commit", timeout=120_000)
+    page.wait_for_function("window.filmViewer && window.filmViewer.view.times.fullDepth", timeout=120_000)
     return page.evaluate(
         """() => {
             const at = Number(sessionStorage.getItem("benchInputAt"));
-            const t = window.viewer.view.times, origin = performance.timeOrigin;
+            const t = window.filmViewer.view.times, origin = performance.timeOrigin;
             return [(origin + t.firstFrame - at) / 1000, (origin + t.fullDepth - at) / 1000];
         }"""
     )
@@ -133,16 +135,17 @@ def main() -> None:
                 page = context.new_page()
                 from_list, by_key = [], []
                 half = len(ids) // 2
-                for film_id in ids[:half]:  # a click on the worklist: nothing loaded ahead
+                for film_id in reversed(ids[:half]):  # a click on the worklist: nothing loaded ahead
+                    # (each viewer loads the film after it ahead, which was opened already)
                     page.goto(f"{url}/worklist?sort=received&order=asc")
                     page.click(f"#worklist tr[data-id='{film_id}'] a")
-                    from_list.append(opened(page))
+                    from_list.append(opened(page, film_id))
                 page.goto(f"{url}/films/{ids[half]}?sort=received&order=asc")
-                opened(page)
-                for _ in ids[half + 1 :]:  # n in the viewer: this film was loaded ahead
+                opened(page, ids[half])
+                for film_id in ids[half + 1 :]:  # n in the viewer: this film was loaded ahead
                     page.wait_for_timeout(1500)  # a reader looks at a film for longer than this
                     page.keyboard.press("n")
-                    by_key.append(opened(page))
+                    by_key.append(opened(page, film_id))
                 browser.close()
             report("click in the worklist", from_list)
             report("n (loaded ahead)", by_key)

@@ -303,6 +303,12 @@ def test_a_verdict_by_keys_only_and_a_cardiothoracic_ratio_are_saved_and_exporte
     page.keyboard.press("r")
     page.keyboard.press("s")
     expect(page.locator("#read-state")).to_have_text("new")
+    # arrow keys on a focused radio button never change the verdict silently
+    page.locator("input[name=v_lungs][value='1']").focus()
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    assert page.locator("input[name=v_lungs][value='1']").is_checked()
+    expect(page.locator("#verdict-form")).to_have_attribute("data-dirty", "0")
     assert page.errors == []
     page.close()
 
@@ -359,7 +365,9 @@ def test_the_patients_other_films_are_shown_with_their_days_and_verdicts(room, b
     page.close()
 
 
-def test_an_urgent_film_uploaded_after_fifty_normal_ones_is_read_first(room):
+def test_an_urgent_film_uploaded_after_fifty_normal_ones_is_read_first(room, browser):
+    from playwright.sync_api import expect
+
     for i in range(50):
         qa_dicom(room.folder / "queue" / f"n{i:02d}.dcm", 48, 32, seed=100 + i, patient=f"Q{i}")
     qa_dicom(room.folder / "queue" / "urgent.dcm", 48, 32, seed=999, patient="QURGENT")
@@ -372,8 +380,14 @@ def test_an_urgent_film_uploaded_after_fifty_normal_ones_is_read_first(room):
         assert all(
             room.client.get(f"/api/films/{i}").json()["status"] == "queued" for i in (*waiting[:3], urgent)
         )
+        page = open_viewer(browser, room, urgent)  # not read by the model yet: open and read it anyway
+        expect(page.locator("#proc-status")).to_have_text("queued")
+        assert page.locator("input[name=v_heart][value=agree]").is_disabled()
     finally:
         assert room.post("/api/queue/resume").json() == {"paused": False}
+    expect(page.locator("#proc-status")).to_have_text("ready", timeout=60_000)  # shown without a reload
+    assert page.locator("input[name=v_heart][value=agree]").is_enabled()
+    page.close()
     done = {i: wait_ready(room.client, i)["processed_at"] for i in (*waiting, urgent)}
     assert done[urgent] < min(done[i] for i in waiting)
 

@@ -21,13 +21,11 @@ from cxr_regions.regions import REGION_KEYS, VALUES
 from cxr_regions.serve.database import make_engine, upgrade, writer
 from cxr_regions.serve.records import FilmRecord, VerdictRecord
 from cxr_regions.serve.schema import FILM_SOURCES, FILM_STATUSES, Film, Verdict
-from cxr_regions.serve.worklist import SORTS, STATUSES, WorklistQuery
+from cxr_regions.serve.worklist import WorklistQuery
 
 __all__ = ["DB_NAME", "DuplicateFilm", "FilmRecord", "Store", "VerdictRecord"]
 
 DB_NAME = "reading-room.sqlite"
-WORKLIST_STATUSES = STATUSES
-__all__ += ["SORTS", "WORKLIST_STATUSES"]
 
 
 class DuplicateFilm(Exception):
@@ -308,7 +306,7 @@ class Store:
 
         ``status``: 'new' (unread), 'read' or None (all); ``region``: only films the model calls abnormal
         there with ``thresholds`` (the room's; 0.5 where a region has none); ``q``: accession numbers
-        containing it; ``sort``: one of ``SORTS`` (default urgent first, then triage order), in its
+        containing it; ``sort``: one of ``worklist.SORTS`` (default urgent first, then triage order), in its
         natural ``direction`` or the one given ('asc', 'desc').
         """
         query = WorklistQuery(status, region, sort, direction, q, thresholds)

@@ -20,7 +20,7 @@ const form = new VerdictForm($("verdict-form"), {
 let view = null; // set below; its constructor already draws (and calls showView)
 const measure = new Measurements(data.depth.spacing, () => { showMeasure(); view?.draw(); });
 view = new FilmView(canvas, data, { onDraw: (ctx, v) => measure.draw(ctx, v), onChange: () => showView() });
-window.viewer = { view, measure, form }; // for the page's tests and the console
+window.filmViewer = { view, measure, form }; // for benchmarks/viewer_speed.py and the console
 
 // --- loading, then the next film ahead ---------------------------------------------------------------
 view.load().then(() => {

@@ -149,7 +149,6 @@ export class VerdictForm {
     this.baseline = JSON.stringify(this.snapshot());
     this.form.dataset.dirty = "0";
     this.say("Verdict saved.", "ok");
-    this.status.id = "verdict-status";
     this.onSaved(data);
     if (andNext) {
       if (data.next_url) window.location.href = data.next_url;
