@@ -68,7 +68,8 @@ def percentile(values: list[float], q: float) -> float:
 def opened(page, film_id: int) -> tuple[float, float]:
     """Seconds from the last click or key press to the first frame and to the full-depth film."""
     page.wait_for_url(re.compile(rf"/films/{film_id}(\?|$)"), wait_until="commit", timeout=120_000)
-    page.wait_for_function("window.filmViewer && window.filmViewer.view.times.fullDepth", timeout=120_000)
+    drawn = "() => window.filmViewer && window.filmViewer.view.times.fullDepth"
+    page.wait_for_function(drawn, timeout=120_000)
     return page.evaluate(
         """() => {
             const at = Number(sessionStorage.getItem("benchInputAt"));

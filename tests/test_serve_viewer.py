@@ -309,6 +309,10 @@ def test_a_verdict_by_keys_only_and_a_cardiothoracic_ratio_are_saved_and_exporte
     page.keyboard.press("ArrowRight")
     assert page.locator("input[name=v_lungs][value='1']").is_checked()
     expect(page.locator("#verdict-form")).to_have_attribute("data-dirty", "0")
+    page.reload()  # the saved ratio and its widths come back, and nothing is left unsaved
+    expect(page.locator("#film-canvas")).to_have_attribute("data-full-depth", "1")
+    expect(page.locator("#ctr-value")).to_have_text("0.40")
+    assert page.locator("#verdict-form").get_attribute("data-dirty") in (None, "0")
     assert page.errors == []
     page.close()
 

@@ -8,6 +8,22 @@ import { asWindow, screenTable, viewsOf } from "./windowing.js";
 
 const MIN_SCALE = 0.02, MAX_SCALE = 40;
 
+// Decode a PNG in a worker (module workers are same-origin files: script-src 'self' covers them), or
+// here where a worker cannot start.
+function decode(buffer) {
+  let worker;
+  try {
+    worker = new Worker(new URL("../png-worker.js", import.meta.url), { type: "module" });
+  } catch {
+    return decodeGrayPng(buffer);
+  }
+  return new Promise((resolve, reject) => {
+    worker.onmessage = ({ data }) => { worker.terminate(); data.error ? reject(new Error(data.error)) : resolve(data.png); };
+    worker.onerror = (event) => { worker.terminate(); event.preventDefault(); decodeGrayPng(buffer).then(resolve, reject); };
+    worker.postMessage(buffer);
+  });
+}
+
 export class FilmView {
   // film: {width, height, depth (header), full_depth_url, display_url, first_frame_url}
   constructor(canvas, film, { onDraw = () => {}, onChange = () => {} } = {}) {
@@ -37,17 +53,19 @@ export class FilmView {
   }
 
   // Load: the first frame at once where there is one, then the values (full depth, or the display PNG
-  // of a picture). Resolves when the values are drawn.
+  // of a picture), fetched at the same time but decoded once the first frame is drawn, in a worker.
+  // Resolves when the values are drawn.
   async load() {
-    const firstFrame = this.film.first_frame_url ? this.loadFirstFrame(this.film.first_frame_url) : null;
     const source = this.film.full_depth_url || this.film.display_url;
-    const response = await fetch(source, { credentials: "same-origin" });
-    if (!response.ok) throw new Error(`the film's values did not load (${response.status})`);
-    const png = await decodeGrayPng(await response.arrayBuffer());
+    const bytes = fetch(source, { credentials: "same-origin" }).then((response) => {
+      if (!response.ok) throw new Error(`the film's values did not load (${response.status})`);
+      return response.arrayBuffer();
+    });
+    if (this.film.first_frame_url) await this.loadFirstFrame(this.film.first_frame_url).catch(() => {});
+    const png = await decode(await bytes);
     if (png.width !== this.width || png.height !== this.height) throw new Error("the film's values have another size than the film");
     this.values = png.data;
     this.bits = png.depth;
-    if (firstFrame) await firstFrame.catch(() => {});
     this.render();
     this.times.fullDepth = performance.now();
     this.times.firstFrame ??= this.times.fullDepth;
@@ -58,7 +76,6 @@ export class FilmView {
   async loadFirstFrame(url) {
     const blob = await (await fetch(url, { credentials: "same-origin" })).blob();
     const image = await createImageBitmap(blob);
-    if (this.values) return; // the values won the race
     this.frame = image;
     this.frameScale = this.width / image.width;
     this.draw();

@@ -68,9 +68,7 @@ function showMeasure() {
   $("tool-ruler").classList.toggle("on", measure.tool === "ruler");
   $("tool-ctr").classList.toggle("on", measure.tool === "ctr");
   const saved = form.field("cardiothoracic_ratio").value;
-  const now = ratio === null ? "" : ratio.toFixed(4);
-  if (!measure.dragging && measure.ctr.thorax && now !== saved) form.setRatio(ratio, measure.widths());
-  $("ctr-value").textContent = form.field("cardiothoracic_ratio").value ? Number(form.field("cardiothoracic_ratio").value).toFixed(2) : "none";
+  $("ctr-value").textContent = saved ? Number(saved).toFixed(2) : "none";
 }
 showMeasure();
 
@@ -104,7 +102,17 @@ canvas.addEventListener("pointermove", (e) => {
     drag.x = p.x; drag.y = p.y;
   }
 });
-const end = () => { if (drag?.tool) measure.up(); drag = null; };
+const end = () => {
+  if (drag?.tool) {
+    const ratioTool = measure.tool === "ctr";
+    measure.up();
+    if (ratioTool && measure.ctr.thorax) { // both widths drawn: the verdict's ratio (none if heart >= thorax)
+      form.setRatio(measure.ratio(), measure.widths());
+      showMeasure();
+    }
+  }
+  drag = null;
+};
 canvas.addEventListener("pointerup", end);
 canvas.addEventListener("pointercancel", end);
 canvas.addEventListener("pointerleave", () => { $("pixel-readout").textContent = ""; });
