@@ -95,7 +95,9 @@ export class Measurements {
       ctx.strokeStyle = colour; ctx.fillStyle = colour;
       ctx.beginPath(); ctx.moveTo(s.x1, s.y1); ctx.lineTo(s.x2, s.y2); ctx.stroke();
       for (const [x, y] of [[s.x1, s.y1], [s.x2, s.y2]]) { ctx.beginPath(); ctx.arc(x, y, 3 * lw, 0, 2 * Math.PI); ctx.fill(); }
-      ctx.fillText(label, Math.max(s.x1, s.x2) + 6 * lw, s.y2 - 4 * lw);
+      ctx.textAlign = "center"; // above the middle of the line: inside the film wherever the line lies
+      ctx.fillText(label, (s.x1 + s.x2) / 2, Math.min(s.y1, s.y2) - 6 * lw);
+      ctx.textAlign = "start";
     };
     if (this.ruler) line(this.ruler, "#ffd400", this.length(this.ruler.x1, this.ruler.y1, this.ruler.x2, this.ruler.y2).text);
     const { heart, thorax } = this.ctr;
