@@ -3,7 +3,6 @@ reading the results the reading room sent back."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -17,12 +16,28 @@ def tiny_run(folder: Path) -> Path:
     from cxr_regions.training import save_model
 
     torch.manual_seed(0)
-    dataset = folder / "dataset"
-    dataset.mkdir(parents=True)
-    (dataset / "dataset.json").write_text(json.dumps({"size": 64}))
+    dataset = tiny_dataset(folder / "dataset", size=64)
     model = create_model("resnet18", len(REGION_KEYS), input_size=64)
     save_model(model, folder / "run", list(REGION_KEYS), dataset_path=str(dataset))
     return folder / "run"
+
+
+def tiny_dataset(folder: Path, size: int, films: int = 30) -> Path:
+    """A built dataset of random films (``build_from_arrays``): what a run's model.json points at."""
+    import numpy as np
+    import pandas as pd
+
+    from cxr_regions.build import BuildConfig, build_from_arrays
+    from cxr_regions.regions import REGION_KEYS
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {"image_id": [f"f{i:03d}" for i in range(films)], "patient_key": [f"p{i}" for i in range(films)]}
+    )
+    for key in REGION_KEYS:
+        table[key] = rng.integers(0, 2, films)
+    images = rng.integers(0, 255, (films, size, size), dtype=np.uint8)
+    return build_from_arrays(folder, images, table, BuildConfig(size=size, progress=False))
 
 
 def wait_for(check, timeout: float = 180.0, every: float = 0.3, what: str = "condition"):

@@ -117,14 +117,14 @@ def test_ingest_file_writes_the_full_depth_png_and_its_header(tmp_path):
         shared_path("dicom", "RG1_UNCI.dcm"), tmp_path / "out", IngestConfig(keep_full=True), SALT,
         full_depth=True,
     )  # fmt: skip
-    assert row["status"] == "ok"
-    png = tmp_path / "out" / FULL_DEPTH_DIR / f"{row['image_id']}.png"
+    assert row.ok
+    png = tmp_path / "out" / FULL_DEPTH_DIR / f"{row.image_id}.png"
     header = json.loads(png.with_suffix(".json").read_text())
     values = cv2.imread(str(png), cv2.IMREAD_UNCHANGED)
     reference = pydicom.dcmread(shared_path("dicom", "RG1_UNCI.dcm")).pixel_array
     assert np.array_equal(values, reference) and header["width"] == 1841 and header["height"] == 1955
     plain = ingest_file(shared_path("dicom", "RG1_UNCI.dcm"), tmp_path / "plain", IngestConfig(), SALT)
-    assert plain["status"] == "ok" and not (tmp_path / "plain" / FULL_DEPTH_DIR).exists()
+    assert plain.ok and not (tmp_path / "plain" / FULL_DEPTH_DIR).exists()
 
 
 def test_study_dates_are_shifted_per_patient_keeping_the_days_between_films():

@@ -35,18 +35,19 @@ def urgent_by_header(ds: Any) -> bool:
     return any(p in URGENT_PRIORITIES for p in priorities)
 
 
-def dicom_extras(out: Path, row: dict[str, Any], dicom: Path, salt: bytes, urgent: bool) -> dict[str, Any]:
+def dicom_extras(out: Path, row: Any, dicom: Path, salt: bytes, urgent: bool) -> dict[str, Any]:
     """What intake stores beside ingest's row for a DICOM film taken with ``full_depth=True``: the
     full-depth PNG (``full_depth``, a path under ``out``, or None for a colour film) and its header
-    (``depth``), the salted patient key, the per-patient shifted study day, and ``urgent``."""
+    (``depth``), the salted patient key, the per-patient shifted study day, and ``urgent``. ``row``:
+    ingest's :class:`~cxr_regions.contracts.ImageRow` of the film."""
     from pydicom import dcmread
 
     from cxr_regions.ingest import FULL_DEPTH_DIR, shifted_study_day
 
-    png = Path(out) / FULL_DEPTH_DIR / f"{row['image_id']}.png"
+    png = Path(out) / FULL_DEPTH_DIR / f"{row.image_id}.png"
     header = json.loads(png.with_suffix(".json").read_text("utf-8")) if png.is_file() else None
     ds = dcmread(dicom, stop_before_pixels=True, force=True)
-    key = str(row.get("patient_key") or "") or None
+    key = row.patient_key or None
     return {
         "full_depth": png if header is not None else None,
         "depth": header,
