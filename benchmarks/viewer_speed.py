@@ -28,7 +28,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serve_load import session, start, untrained_run
+from serve_load import session, start
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
@@ -36,6 +36,29 @@ MARK_INPUT = """
 const mark = () => sessionStorage.setItem("benchInputAt", String(performance.timeOrigin + performance.now()));
 for (const kind of ["click", "keydown"]) document.addEventListener(kind, mark, true);
 """
+
+
+def random_run(folder: Path) -> Path:
+    """resnet18 with random weights and a 64-px frame, over a built dataset of random films: the
+    viewer's speed does not depend on the model's skill."""
+    import pandas as pd
+
+    from cxr_regions.build import BuildConfig, build_from_arrays
+    from cxr_regions.models import create_model
+    from cxr_regions.regions import REGION_KEYS
+    from cxr_regions.training import save_model
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {"image_id": [f"f{i:02d}" for i in range(20)], "patient_key": [f"p{i}" for i in range(20)]}
+    )
+    for key in REGION_KEYS:
+        table[key] = rng.integers(0, 2, len(table))
+    images = rng.integers(0, 255, (len(table), 64, 64), dtype=np.uint8)
+    dataset = build_from_arrays(folder / "dataset", images, table, BuildConfig(size=64, progress=False))
+    model = create_model("resnet18", len(REGION_KEYS), input_size=64)
+    save_model(model, folder / "run", list(REGION_KEYS), dataset_path=str(dataset))
+    return folder / "run"
 
 
 def films(folder: Path, n: int, size: int) -> list[Path]:
@@ -100,7 +123,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPU cores; load before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory(prefix="viewer-speed-") as tmp:
         folder = Path(tmp)
-        run = args.run or untrained_run(folder / "model", "resnet18", 64)
+        run = args.run or random_run(folder / "model")
         process, url = start(run, folder / "room", threads=1)
         try:
             client, token = session(url)

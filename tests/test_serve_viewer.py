@@ -21,9 +21,10 @@ import pydicom
 import pytest
 
 from conftest import shared_path
+from pacs_helpers import tiny_run
 from serve_helpers import free_port, make_phantom_dicoms, start_server, wait_ready, wait_server
 from test_ingest_depth import pydicom_shown
-from viewer_films import BACKGROUND, DISC, qa_dicom, untrained_run
+from viewer_films import BACKGROUND, DISC, qa_dicom
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -70,7 +71,7 @@ def room(tmp_path_factory):
         pytest.skip("Debian's chromium is not installed (apt-get install chromium); the viewer tests need it")
     pytest.importorskip("playwright.sync_api")
     folder = tmp_path_factory.mktemp("viewer")
-    run = untrained_run(folder / "model")
+    run = tiny_run(folder / "model")  # random weights: the viewer needs the model to run, not to be right
     port, log = free_port(), folder / "serve.log"
     process = start_server(run, folder / "room", port, log)
     try:

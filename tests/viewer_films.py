@@ -83,24 +83,3 @@ def qa_dicom(
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
     return stored, layout
-
-
-def untrained_run(folder: Path, frame: int = 64) -> Path:
-    """A run folder with a randomly initialised resnet18 (the real classes, no training): the viewer's
-    tests need the model to run, not to be right."""
-    import json
-
-    from cxr_regions.models import create_model
-    from cxr_regions.regions import REGION_KEYS
-    from cxr_regions.training import save_model
-
-    dataset = folder / "dataset"
-    dataset.mkdir(parents=True)
-    (dataset / "dataset.json").write_text(json.dumps({"size": frame}))
-    save_model(
-        create_model("resnet18", len(REGION_KEYS)),
-        folder / "run",
-        list(REGION_KEYS),
-        dataset_path=str(dataset),
-    )
-    return folder / "run"
