@@ -112,7 +112,7 @@ def test_a_database_from_before_the_pacs_link_is_upgraded_with_its_films(tmp_pat
     ledger.remember(Origin("1.1", "1.2", "1.3"), "duplicate", film_id=1)  # the first record stands
     assert ledger.known(["1.3", "9.9"]) == {"1.3"} and ledger.counts()["stored"] == 1
     store.close()
-    assert current_revision(make_engine(tmp_path / DB_NAME)) == head_revision()  # 0002 and the later ones
+    assert current_revision(make_engine(tmp_path / DB_NAME)) == head_revision()
 
 
 def test_the_secondary_capture_picture_shows_the_film_unflipped_with_heat_only_on_flagged_regions():

@@ -141,11 +141,11 @@ def test_migration_0006_goes_down_and_up_keeping_the_films(tmp_path):
     store.save_verdict(film.id, "dr_li", ALL_NORMAL, cardiothoracic_ratio=0.5)
     store.close()
     engine = make_engine(tmp_path / "reading-room.sqlite")
-    for target in ("0002", "head"):
+    for target in ("0004", "head"):
         config = alembic_config(engine)
         with writer(engine).begin() as connection:
             config.attributes["connection"] = connection
-            (command.downgrade if target == "0002" else command.upgrade)(config, target)
+            (command.downgrade if target == "0004" else command.upgrade)(config, target)
     assert current_revision(engine) == "0006"
     engine.dispose()
     again = Store(tmp_path)

@@ -7,8 +7,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from cxr_regions.regions import REGION_KEYS, calls
+from cxr_regions.regions import REGION_KEYS, VALUES, calls
 from cxr_regions.serve.schema import Film, Verdict
+
+
+def checked_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    """A verdict's labels in region order; ``ValueError`` unless each region has one of ``1``/``u``/``0``."""
+    unknown = sorted(set(labels) - set(REGION_KEYS))
+    missing = [k for k in REGION_KEYS if k not in labels]
+    if unknown or missing:
+        raise ValueError(
+            f"a verdict needs one label per region ({', '.join(REGION_KEYS)}); "
+            f"missing {missing or 'none'}, unknown {unknown or 'none'}"
+        )
+    bad = {k: v for k, v in labels.items() if v not in VALUES}
+    if bad:
+        raise ValueError(f"label values must be one of {', '.join(VALUES)}; got {bad}")
+    return {k: labels[k] for k in REGION_KEYS}
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,16 @@ import contextlib
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cxr_regions.regions import REGION_KEYS, VALUES
+from cxr_regions.regions import REGION_KEYS
+from cxr_regions.serve.audit import Actor, verdict_event
 from cxr_regions.serve.database import make_engine, upgrade, writer
-from cxr_regions.serve.records import FilmRecord, VerdictRecord
+from cxr_regions.serve.records import FilmRecord, VerdictRecord, checked_labels
 from cxr_regions.serve.schema import FILM_SOURCES, FILM_STATUSES, Film, Verdict
 from cxr_regions.serve.worklist import WorklistQuery
 
@@ -40,18 +42,11 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _check_labels(labels: Mapping[str, str]) -> dict[str, str]:
-    unknown = sorted(set(labels) - set(REGION_KEYS))
-    missing = [k for k in REGION_KEYS if k not in labels]
-    if unknown or missing:
-        raise ValueError(
-            f"a verdict needs one label per region ({', '.join(REGION_KEYS)}); "
-            f"missing {missing or 'none'}, unknown {unknown or 'none'}"
-        )
-    bad = {k: v for k, v in labels.items() if v not in VALUES}
-    if bad:
-        raise ValueError(f"label values must be one of {', '.join(VALUES)}; got {bad}")
-    return {k: labels[k] for k in REGION_KEYS}
+def _verdict_values(row: Verdict, film: Film) -> dict[str, Any]:
+    """A verdict as the audit trail keeps it: its labels, its note, its cardiothoracic ratio and the
+    film's read state."""
+    labels = {k: getattr(row, k) for k in REGION_KEYS}
+    return {**labels, "note": row.note, "cardiothoracic_ratio": row.cardiothoracic_ratio, "read": film.read}
 
 
 class Store:
@@ -355,7 +350,7 @@ class Store:
 
     def save_verdict(
         self, film_id: int, reader: str, labels: dict[str, str], note: str = "",
-        mark_read: bool | None = None, cardiothoracic_ratio: float | None = None,
+        mark_read: bool | None = None, audit: Actor | None = None, cardiothoracic_ratio: float | None = None,
         measurements: dict | None = None,
     ) -> VerdictRecord:  # fmt: skip
         """Save (or replace) ``reader``'s verdict on a film in one transaction; ``mark_read`` True marks
@@ -363,9 +358,11 @@ class Store:
 
         ``labels``: one of ``1``/``u``/``0`` for every region (``ValueError`` otherwise); ``KeyError`` if
         the film does not exist. ``cardiothoracic_ratio`` (with the two ``measurements`` it came from):
-        in (0, 1] (the verdict SR's range), or None. Returns only after the transaction is committed to disk.
+        in (0, 1] (the verdict SR's range), or None. Returns only after the transaction is committed to
+        disk. With ``audit`` (who saves it, from where) the audit trail gets the old and new values in
+        that same transaction.
         """
-        values = _check_labels(labels)
+        values = checked_labels(labels)
         if cardiothoracic_ratio is not None and not 0 < cardiothoracic_ratio <= 1:
             raise ValueError(f"a cardiothoracic ratio lies in (0, 1], got {cardiothoracic_ratio}")
         if not reader:
@@ -377,6 +374,7 @@ class Store:
             row = session.scalars(
                 select(Verdict).where(Verdict.film_id == film_id, Verdict.reader == reader)
             ).first()
+            before = None if row is None else _verdict_values(row, film)
             if row is None:
                 row = Verdict(film_id=film_id, reader=reader)
                 session.add(row)
@@ -388,6 +386,8 @@ class Store:
             row.measurements = dict(measurements) if measurements and cardiothoracic_ratio else None
             if mark_read is not None:
                 film.read = bool(mark_read)
+            if audit is not None:
+                session.add(verdict_event(film_id, audit, before, _verdict_values(row, film)))
             session.flush()
             return VerdictRecord.of(row)
 

@@ -16,6 +16,7 @@ from cxr_regions.serve.deps import (
     CSRF_CHECKED,
     ConfigDep,
     FilmDep,
+    OpenedFilmDep,
     PagesDep,
     ReaderDep,
     StoreDep,
@@ -70,7 +71,7 @@ def notes_of(store: Store, thresholds: Thresholds) -> list[str]:
 
 @router.get("/films/{film_id}", response_class=HTMLResponse)
 def viewer_page(
-    request: Request, film: FilmDep, store: StoreDep, thresholds: ThresholdsDep, pages: PagesDep,
+    request: Request, film: OpenedFilmDep, store: StoreDep, thresholds: ThresholdsDep, pages: PagesDep,
     reader: ReaderDep, filters: FiltersDep, saved: int = 0,
 ) -> HTMLResponse:  # fmt: skip
     """The film at its own bit depth with its regions' probabilities, calls and heatmaps, the report,
@@ -125,7 +126,9 @@ def viewer_page(
 
 
 @router.get("/api/films/{film_id}")
-def api_film(film: FilmDep, store: StoreDep, thresholds: ThresholdsDep, reader: ReaderDep) -> dict[str, Any]:
+def api_film(
+    film: OpenedFilmDep, store: StoreDep, thresholds: ThresholdsDep, reader: ReaderDep
+) -> dict[str, Any]:
     """A film's status, probabilities, thresholds and calls, the verdicts saved on it, where its
     full-depth PNG is with its windows and spacing, and the patient's other films."""
     depth = depth_of(store, film)
@@ -147,13 +150,13 @@ def api_film(film: FilmDep, store: StoreDep, thresholds: ThresholdsDep, reader: 
 
 
 @router.get("/films/{film_id}/image.png")
-def film_image(film: FilmDep, config: ConfigDep, reader: ReaderDep) -> FileResponse:
+def film_image(film: OpenedFilmDep, config: ConfigDep, reader: ReaderDep) -> FileResponse:
     """The stored display film (de-identified 8-bit PNG at its full stored resolution)."""
     return FileResponse(Path(config.data) / film.png_path, media_type="image/png", headers=CACHED)
 
 
 @router.get("/films/{film_id}/full-depth.png")
-def film_full_depth(film: FilmDep, config: ConfigDep, reader: ReaderDep) -> FileResponse:
+def film_full_depth(film: OpenedFilmDep, config: ConfigDep, reader: ReaderDep) -> FileResponse:
     """The film at its stored resolution and bit depth, modality LUT applied: a 16-bit grayscale PNG
     (``value = png * slope + intercept``, from ``/api/films/{id}``'s ``full_depth``)."""
     if not film.full_depth_path:
@@ -162,7 +165,7 @@ def film_full_depth(film: FilmDep, config: ConfigDep, reader: ReaderDep) -> File
 
 
 @router.get("/films/{film_id}/first-frame.jpg")
-async def film_first_frame(film: FilmDep, config: ConfigDep, reader: ReaderDep) -> FileResponse:
+async def film_first_frame(film: OpenedFilmDep, config: ConfigDep, reader: ReaderDep) -> FileResponse:
     """The film downscaled (longest side 1,024 px, default window): shown at once while it loads."""
     data = Path(config.data)
     path = await run_in_threadpool(preview_file, data, film.image_id, data / film.png_path)

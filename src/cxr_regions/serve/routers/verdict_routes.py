@@ -17,8 +17,11 @@ from starlette.concurrency import run_in_threadpool
 
 from cxr_regions.contracts.names import VERDICTS_CSV
 from cxr_regions.regions import REGION_KEYS
+from cxr_regions.serve.audit import Action
 from cxr_regions.serve.deps import (
     CSRF_CHECKED,
+    ActorDep,
+    AuditDep,
     FilmDep,
     PagesDep,
     ReaderDep,
@@ -63,11 +66,12 @@ def ratio_of(form: Any) -> tuple[float | None, dict | None]:
 @router.post("/films/{film_id}/verdict", dependencies=CSRF_CHECKED)
 async def verdict(
     request: Request, film: FilmDep, store: StoreDep, thresholds: ThresholdsDep, reader: ReaderDep,
-    json: WantsJsonDep,
+    json: WantsJsonDep, actor: ActorDep,
 ) -> Response:  # fmt: skip
     """Save this reader's verdict (per region agree / 1 / u / 0, a note, a cardiothoracic ratio) and
     the film's read state; ``agree`` takes the model's call as the viewer shows it. ``and_next=1``: go
-    on to the next film of the worklist (with the form's filters) afterwards."""
+    on to the next film of the worklist (with the form's filters) afterwards. The audit trail gets the
+    old and new values in the same transaction."""
     form = await request.form()
     calls = {r["key"]: r["call"] for r in region_rows(film, thresholds.values)}
     labels = {}
@@ -83,7 +87,9 @@ async def verdict(
     note = str(form.get("note", ""))[:2000]
     read = read_state(form)
     ratio, widths = ratio_of(form)
-    saved = await run_in_threadpool(store.save_verdict, film.id, reader, labels, note, read, ratio, widths)
+    saved = await run_in_threadpool(
+        store.save_verdict, film.id, reader, labels, note, read, actor, ratio, widths
+    )
     fields = ("status", "region", "q", "sort", "order")
     filters = WorklistFilters(**{k: str(form.get(k, "") or "") for k in fields})
     query = filters.encoded()
@@ -104,12 +110,13 @@ async def verdict(
 
 
 @router.get("/export/verdicts.csv")
-def export(store: StoreDep, reader: ReaderDep) -> Response:
+def export(store: StoreDep, reader: ReaderDep, audit: AuditDep, actor: ActorDep) -> Response:
     """Every saved verdict in labels.csv form (``cxr-regions verdicts export`` writes the same)."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / VERDICTS_CSV
-        export_verdicts(store, out)
+        rows = export_verdicts(store, out)
         body = out.read_bytes()
+    audit.record(Action.EXPORT, actor, detail={"what": "verdicts", "rows": rows})
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

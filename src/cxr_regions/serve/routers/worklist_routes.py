@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from cxr_regions.serve.deps import (
     CSRF_CHECKED,
+    AdminDep,
     ConfigDep,
     PagesDep,
     ReaderDep,
@@ -99,14 +100,14 @@ def api_worklist(
 
 
 @router.post("/api/queue/pause", dependencies=CSRF_CHECKED)
-def pause_queue(worker: WorkerDep, reader: ReaderDep) -> dict[str, bool]:
-    """Stop the model taking new films from the queue (the film being read is finished)."""
+def pause_queue(worker: WorkerDep, admin: AdminDep) -> dict[str, bool]:
+    """Stop the model taking new films from the queue (the film being read is finished); admins only."""
     worker.pause()
     return {"paused": True}
 
 
 @router.post("/api/queue/resume", dependencies=CSRF_CHECKED)
-def resume_queue(worker: WorkerDep, reader: ReaderDep) -> dict[str, bool]:
-    """Let the model take films from the queue again, urgent ones first."""
+def resume_queue(worker: WorkerDep, admin: AdminDep) -> dict[str, bool]:
+    """Let the model take films from the queue again, urgent ones first; admins only."""
     worker.resume()
     return {"paused": False}

@@ -1,7 +1,7 @@
 """the viewer's films: full depth, priors, urgent, raw scores; the cardiothoracic ratio of a verdict
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-07
 
 Films gain the film at its own bit depth (``full_depth_path``, its header in ``depth``: windows, VOI
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0002"
+down_revision = "0004"  # the head of main when this branch was last merged with it
 branch_labels = None
 depends_on = None
 

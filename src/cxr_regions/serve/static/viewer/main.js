@@ -31,7 +31,8 @@ view.load().then(() => {
 function preload(next) {
   if (!next) return;
   for (const url of [next.first_frame_url, next.full_depth_url || next.display_url]) {
-    if (url) fetch(url, { credentials: "same-origin", priority: "low" }).then((r) => r.blob()).catch(() => {});
+    // X-Purpose: the audit trail records these as loaded ahead, not as opened by the reader
+    if (url) fetch(url, { credentials: "same-origin", priority: "low", headers: { "X-Purpose": "preload" } }).then((r) => r.blob()).catch(() => {});
   }
 }
 
