@@ -53,16 +53,17 @@ export class FilmView {
   }
 
   // Load: the first frame at once where there is one, then the values (full depth, or the display PNG
-  // of a picture), fetched at the same time but decoded once the first frame is drawn, in a worker.
+  // of a picture), fetched and decoded (in a worker) at the same time, drawn once the first frame is.
   // Resolves when the values are drawn.
   async load() {
     const source = this.film.full_depth_url || this.film.display_url;
-    const bytes = fetch(source, { credentials: "same-origin" }).then((response) => {
+    const decoded = fetch(source, { credentials: "same-origin" }).then((response) => {
       if (!response.ok) throw new Error(`the film's values did not load (${response.status})`);
       return response.arrayBuffer();
-    });
+    }).then(decode);
+    decoded.catch(() => {}); // reported below, after the first frame
     if (this.film.first_frame_url) await this.loadFirstFrame(this.film.first_frame_url).catch(() => {});
-    const png = await decode(await bytes);
+    const png = await decoded;
     if (png.width !== this.width || png.height !== this.height) throw new Error("the film's values have another size than the film");
     this.values = png.data;
     this.bits = png.depth;
