@@ -1,4 +1,4 @@
-"""labels.csv as one typed contract (cxr_regions.contracts.labels): the label stage writes it, build,
+"""labels.csv as one typed contract (cxr_regions.contracts.label_rows): the label stage writes it, build,
 report, label-eval and the verdict export read or write it through the same record, and files written
 before the evidence had a ``hedge`` key still read."""
 
@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from cxr_regions.build.join import join_tables
-from cxr_regions.contracts import labels as contract
-from cxr_regions.contracts.labels import Evidence, LabelRow, parse_evidence
+from cxr_regions.contracts import label_rows as contract
+from cxr_regions.contracts.label_rows import Evidence, LabelRow, parse_evidence
 from cxr_regions.errors import UserError
 from cxr_regions.label import label_file
 from cxr_regions.label.scoring import read_gold, read_predictions, score

@@ -16,10 +16,11 @@ explain -> report``), with the stages that have no command of their own put wher
   names; pacs knows nothing of the reading room (its ledger of fetched and sent instances lives in
   serve's database), so the dependency runs one way.
 
-Shared modules below every stage may be imported anywhere and import no stage: contracts (the files
-that cross stages, as typed records), regions, errors,
+Shared modules below every stage may be imported anywhere and import no stage: regions, errors,
 fileio, configfile, lazy, progress, imageio, options (CLI options from typed configs), confidence (AUCs with
-patient-bootstrap CIs, used by pretrain and evaluation), the package root
+patient-bootstrap CIs, used by pretrain and evaluation), contracts (the typed records of every file
+that crosses stages, read and written through them by every stage), redaction (no identity in a log: the
+filter every log record passes, the identifying values ingest scrubs from its texts), the package root
 (its version); the CLI entry point imports each stage's ``commands`` by name, not by an import
 statement, and is not checked.
 """
@@ -47,7 +48,6 @@ ORDER = (
     "serve",
 )
 SHARED = {
-    "contracts",
     "regions",
     "errors",
     "fileio",
@@ -57,6 +57,8 @@ SHARED = {
     "imageio",
     "options",
     "confidence",
+    "contracts",
+    "redaction",
     "cli",
     "__init__",
 }

@@ -7,11 +7,13 @@ pixels); :func:`ingest_file` runs both on one file, for callers that receive fil
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cxr_regions.contracts.images import FULL_DIR, IMAGES, IMAGES_DIR, ErrorRow, ImageRow
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_bytes
 from cxr_regions.imageio import png_bytes
@@ -26,11 +28,12 @@ from cxr_regions.ingest.decode import (
     read_dicom,
 )
 from cxr_regions.ingest.deid import Redactor, image_id, keyed_hash, patient_key
+from cxr_regions.ingest.depth import FULL_DEPTH_DIR
+from cxr_regions.ingest.depth import full_depth as values_at_full_depth
 from cxr_regions.ingest.resize import pad_square, resize_film
 from cxr_regions.ingest.selection import select_film
-from cxr_regions.ingest.settings import FULL_DIR, IMAGES_DIR, IngestConfig
+from cxr_regions.ingest.settings import IngestConfig
 
-STATUS_OK = "ok"
 # Modules the worker processes import once, before any film: those the two halves below need.
 WORKER_PRELOAD = ("cxr_regions.ingest.convert", "pydicom", "pydicom.pixels", "cv2")
 
@@ -43,6 +46,7 @@ class FileContext:
     out: str
     salt: bytes
     config: IngestConfig
+    full_depth: bool = False
 
 
 def error_row(source: str, status: str, message: str) -> dict[str, Any]:
@@ -135,22 +139,27 @@ def _convert(ctx: FileContext, job: tuple[str, str]) -> dict[str, Any]:
     rel, film_id = job
     config = ctx.config
     path = Path(ctx.root, rel)
+    reduce_for = None if ctx.full_depth else config.reduce_for
     try:
-        display, _ = decode_display(
-            path, config.window, tuple(config.percentiles), config.reduce_for, config.reduce_jpeg2000
+        display, ds = decode_display(
+            path, config.window, tuple(config.percentiles), reduce_for, config.reduce_jpeg2000
         )
         small = resize_film(display.values, config.size, config.resize)
         outputs = {IMAGES_DIR: pad_square(quantise(small, config.bit_depth, display.invert), config.size)}
         if config.keep_full:
             outputs[FULL_DIR] = quantise(display.values, config.bit_depth, display.invert)
-        encoded = {folder: png_bytes(image, compression=3) for folder, image in outputs.items()}
+        encoded = {f"{d}/{film_id}.png": png_bytes(image, compression=3) for d, image in outputs.items()}
+        if ctx.full_depth and display.window != "colour":
+            depth = values_at_full_depth(ds, display.stored)
+            encoded[f"{FULL_DEPTH_DIR}/{film_id}.png"] = depth.png_bytes()
+            encoded[f"{FULL_DEPTH_DIR}/{film_id}.json"] = json.dumps(depth.header()).encode()
     except FilmError as exc:
         status, message = exc.status, exc.message
     except Exception as exc:
         status, message = STATUS_DECODE_ERROR, f"{type(exc).__name__}: {exc}"
     else:
-        for folder, data in encoded.items():
-            target = Path(ctx.out, folder, f"{film_id}.png")
+        for name, data in encoded.items():
+            target = Path(ctx.out, name)
             try:
                 write_bytes(target, data)
             except OSError as exc:
@@ -180,20 +189,25 @@ def ingest_file(
     salt: bytes,
     *,
     root: str | os.PathLike[str] | None = None,
-) -> dict[str, Any]:
+    full_depth: bool = False,
+) -> ImageRow | ErrorRow:
     """Ingest one file into ``out_dir`` exactly as :func:`~cxr_regions.ingest.tree` does each file.
 
-    Returns the film's images.csv row (``png_path`` relative to ``out_dir``) with ``status`` ``"ok"``,
-    ``message`` ``""`` and ``full_png_path`` (``full/<image_id>.png`` with ``config.keep_full``, else
-    ``""``); or, for a file that is skipped or cannot be read or decoded, the errors.csv row
-    (``source_path``, ``status`` such as ``skipped_modality`` or ``decode_error``, ``message``).
-    Bad input never raises; an output folder that cannot be written raises :class:`UserError`.
+    Returns the film's images.csv row, an :class:`~cxr_regions.contracts.ImageRow` (``png_path``
+    relative to ``out_dir``; with ``config.keep_full`` the full-resolution PNG is at its
+    ``full_png_path``); or, for a file that is skipped or cannot be read or decoded, its errors.csv
+    row, an :class:`~cxr_regions.contracts.ErrorRow` (``status`` such as ``skipped_modality`` or
+    ``decode_error``, and ``message``). ``row.ok`` tells them apart. Bad input never raises; an output
+    folder that cannot be written raises :class:`UserError`.
 
     ``salt`` is the hospital's salt as :func:`~cxr_regions.ingest.deid.load_or_create_salt` returns it.
     ``image_id`` is derived from the SOP Instance UID with ``salt`` (as in the batch, where only a
     second file with the same UID gets a ``-2`` suffix); ``source_path`` is ``path`` relative to
     ``root`` (default: its folder), redacted of the patient's name and ID. Runs in this process: a
     decoder that crashes the process is isolated only by the batch's worker pool.
+
+    ``full_depth``: also the film at its own bit depth for a viewer, ``full16/<image_id>.png`` and
+    ``full16/<image_id>.json`` (:func:`~cxr_regions.ingest.full_depth`; none for a colour film).
     """
     config = config or IngestConfig()
     config.validate()
@@ -202,12 +216,13 @@ def ingest_file(
     path, out = Path(path), Path(out_dir)
     base = Path(root) if root is not None else path.parent
     rel = path.relative_to(base).as_posix()
-    ctx = FileContext(str(base), str(out), salt, config)
+    ctx = FileContext(str(base), str(out), salt, config, full_depth)
     scanned = scan_file(ctx, rel)
     if "error" in scanned:
-        return scanned["error"]
+        return ErrorRow(**scanned["error"])
     film_id = scanned["base_id"]
-    for folder in (IMAGES_DIR, FULL_DIR) if config.keep_full else (IMAGES_DIR,):
+    folders = [IMAGES_DIR] + [FULL_DIR] * config.keep_full + [FULL_DEPTH_DIR] * full_depth
+    for folder in folders:
         try:
             (out / folder).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -216,12 +231,5 @@ def ingest_file(
     if "fatal" in converted:
         raise UserError(converted["fatal"])
     if "error" in converted:
-        return converted["error"]
-    return {
-        **scanned["row"],
-        "image_id": film_id,
-        "png_path": f"{IMAGES_DIR}/{film_id}.png",
-        "full_png_path": f"{FULL_DIR}/{film_id}.png" if config.keep_full else "",
-        "status": STATUS_OK,
-        "message": "",
-    }
+        return ErrorRow(**converted["error"])
+    return IMAGES.row_of({**scanned["row"], "image_id": film_id, "png_path": f"{IMAGES_DIR}/{film_id}.png"})

@@ -9,32 +9,19 @@ error messages) is scrubbed of the patient's ID and name.
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import hmac
 import os
-import re
 import secrets
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from cxr_regions.errors import UserError
+from cxr_regions.redaction import PATIENT_KEYWORDS, identity_pattern
 
 SALT_NAME = "salt.txt"
 REDACTED = "{patient}"
-
-# Attributes whose values identify a patient and must never reach an output or a log.
-IDENTITY_KEYWORDS = (
-    "PatientName",
-    "PatientID",
-    "OtherPatientIDs",
-    "OtherPatientNames",
-    "PatientBirthName",
-    "PatientMotherBirthName",
-    "PatientBirthDate",
-    "PatientAddress",
-    "PatientTelephoneNumbers",
-    "MedicalRecordLocator",
-)
 
 
 def load_or_create_salt(out: Path, salt_file: Path | None) -> tuple[bytes, Path]:
@@ -81,28 +68,40 @@ def image_id(salt: bytes, sop_instance_uid: str) -> str:
     return keyed_hash(salt, "sop:" + sop_instance_uid.strip())[:20]
 
 
+DATE_SHIFT_DAYS = 3650
+_EPOCH = _dt.date(1970, 1, 1)
+
+
+def shifted_study_day(salt: bytes, patient_key_: str, study_date: str | None) -> int | None:
+    """A study date (DICOM ``YYYYMMDD``) as a day number shifted by a secret per-patient offset.
+
+    The day number counts from 1970-01-01, plus an offset of up to ±10 years derived from the salt and
+    the patient key: the same for every film of one patient, so the days between two of their films are
+    kept exactly, while the date itself cannot be read back (DICOM PS3.15's "Retain Longitudinal
+    Temporal Information with Modified Dates"). None for a missing or malformed date.
+    """
+    text = (study_date or "").strip()
+    try:
+        day = (_dt.datetime.strptime(text[:8], "%Y%m%d").date() - _EPOCH).days if len(text) >= 8 else None
+    except ValueError:
+        day = None
+    if day is None:
+        return None
+    digest = hmac.new(salt, f"date-shift:{patient_key_}".encode(), hashlib.sha256).digest()
+    return day + int.from_bytes(digest[:4], "big") % (2 * DATE_SHIFT_DAYS + 1) - DATE_SHIFT_DAYS
+
+
 class Redactor:
-    """Replaces a patient's ID and name (and their parts) in free text with ``{patient}``.
+    """Replaces a patient's ID and name (and their parts, spelled as :func:`value_spellings` lists) in
+    free text with ``{patient}``.
 
     Exports often name folders after the patient, and error texts may quote values; every text
     that goes to ``images.csv``, ``errors.csv`` or the console passes through here first.
     """
 
     def __init__(self, values: Iterable[str]) -> None:
-        needles: set[str] = set()
-        for value in values:
-            value = value.strip()
-            if len(value) < 2:
-                continue
-            needles.add(value)
-            parts = [p for p in re.split(r"[\^=\s,_.\-]+", value) if p]
-            if len(parts) > 1:
-                needles.update(sep.join(parts) for sep in ("_", " ", "", "-", "."))
-                needles.update(p for p in parts if len(p) >= 4)
-        ordered = sorted(needles, key=len, reverse=True)
-        self._pattern = (
-            re.compile("|".join(re.escape(n) for n in ordered), re.IGNORECASE) if ordered else None
-        )
+        # parts of under 4 characters would scrub unrelated words from paths: only whole values
+        self._pattern = identity_pattern(values, min_part=4, words=False)
 
     @classmethod
     def from_dataset(cls, ds: object) -> Redactor:
@@ -110,7 +109,7 @@ class Redactor:
         values: list[str] = []
         items = [ds, *(getattr(ds, "OtherPatientIDsSequence", None) or [])]
         for item in items:
-            for keyword in IDENTITY_KEYWORDS:
+            for keyword in PATIENT_KEYWORDS:
                 value = getattr(item, keyword, None)
                 if value is None:
                     continue

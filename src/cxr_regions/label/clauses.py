@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cxr_regions.contracts.labels import EXACT, HEDGE, TYPO, Evidence
+from cxr_regions.contracts.label_rows import EXACT, HEDGE, TYPO, Evidence
 from cxr_regions.label.language import rules_for
 from cxr_regions.label.postposed import PostposedChain
 from cxr_regions.label.reading import NO_REGION, SUBJECT_REGION, Clause, SentenceState, Token

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from cxr_regions.contracts.labels import TYPO, parse_evidence
+from cxr_regions.contracts.label_rows import TYPO, parse_evidence
 from cxr_regions.label.scoring import Disagreement, Score
 from cxr_regions.regions import REGION_KEYS
 

@@ -1,4 +1,4 @@
-"""Label a whole report table into ``labels.csv`` (:mod:`cxr_regions.contracts.labels`), in chunks.
+"""Label a whole report table into ``labels.csv`` (:mod:`cxr_regions.contracts.label_rows`), in chunks.
 
 Rows stream from the input (see :mod:`tables`) through the labeler to the output, a chunk at a
 time, so millions of reports keep memory flat; a progress bar shows bytes (or rows) done. The
@@ -22,7 +22,7 @@ from operator import itemgetter
 from pathlib import Path
 
 from cxr_regions.configfile import save_config
-from cxr_regions.contracts import labels as contract
+from cxr_regions.contracts import label_rows as contract
 from cxr_regions.fileio import atomic_path
 from cxr_regions.label.bilingual import AutoLabeler, make_labeler
 from cxr_regions.label.labeler import STATUS_EMPTY, Labeler

@@ -1,11 +1,11 @@
 """What the labeler returns: one report's five region values, each with the evidence that set it
-(:class:`Evidence` is labels.csv's record, :mod:`cxr_regions.contracts.labels`)."""
+(:class:`Evidence` is labels.csv's record, :mod:`cxr_regions.contracts.label_rows`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cxr_regions.contracts.labels import DEFAULT, EXACT, HEDGE, STATUS_EMPTY, STATUS_OK, TYPO, Evidence
+from cxr_regions.contracts.label_rows import DEFAULT, EXACT, HEDGE, STATUS_EMPTY, STATUS_OK, TYPO, Evidence
 from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN, label_string, to_binary
 
 __all__ = ["STATUS_EMPTY", "STATUS_OK", "Evidence", "ReportLabels"]
@@ -24,7 +24,7 @@ class ReportLabels:
     typos: list[tuple[str, str, str]] = field(default_factory=list)  # (clause, written, read as)
 
     def basis(self, region: str) -> str:
-        """How ``region``'s value was reached (contracts.labels.BASES): the basis of its evidence
+        """How ``region``'s value was reached (contracts.label_rows.BASES): the basis of its evidence
         (``typo`` before ``hedge`` before ``exact``), ``default`` where nothing abnormal was read."""
         found = {e.basis for e in self.evidence if e.region == region and e.value == self.values[region]}
         return next((b for b in (TYPO, HEDGE, EXACT) if b in found), DEFAULT)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cxr_regions.contracts.labels import EXACT, TYPO
+from cxr_regions.contracts.label_rows import EXACT, TYPO
 from cxr_regions.label.vocabulary import CUE, DEVICE, EXPLAINED, FINDING, SUBJECT, Cue, FindingGroup
 from cxr_regions.regions import ABNORMAL, NORMAL, UNCERTAIN
 

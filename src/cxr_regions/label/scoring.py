@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cxr_regions.contracts import labels as labels_contract
+from cxr_regions.contracts import label_rows as labels_contract
 from cxr_regions.errors import UserError
 from cxr_regions.label.labeler import Labeler
 from cxr_regions.label.vocabulary import load_vocabulary

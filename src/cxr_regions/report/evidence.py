@@ -1,6 +1,6 @@
 """A report's text as HTML with the labeler's evidence marked: each clause behind a label is
 underlined in its region's colour and its cue word (and hedge) highlighted, with the label in a tooltip.
-The evidence is labels.csv's :class:`~cxr_regions.contracts.labels.Evidence` (read with
+The evidence is labels.csv's :class:`~cxr_regions.contracts.label_rows.Evidence` (read with
 :func:`parse_evidence`)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 
 from markupsafe import Markup, escape
 
-from cxr_regions.contracts.labels import Evidence, parse_evidence
+from cxr_regions.contracts.label_rows import Evidence, parse_evidence
 from cxr_regions.regions import label_title
 
 __all__ = ["Evidence", "highlight", "parse_evidence", "region_title"]

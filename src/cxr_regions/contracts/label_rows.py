@@ -25,6 +25,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from cxr_regions.contracts.names import LABELS_CSV
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import atomic_path
 from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN, VALUES, label_string
@@ -32,7 +33,7 @@ from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN, VALUES
 if TYPE_CHECKING:
     import pandas as pd
 
-FILE = "labels.csv"
+FILE = LABELS_CSV
 ID = "report_id"
 COLUMNS: tuple[str, ...] = (
     ID, *REGION_KEYS, "label_string", "markings_only", "status", "evidence", "unread",
@@ -299,3 +300,29 @@ def _json_list(cell: object) -> list[str]:
 def read_rows(path: str | os.PathLike[str], what: str = FILE) -> dict[str, LabelRow]:
     """labels.csv as ``{report_id: row}`` (a repeated id keeps its last row)."""
     return {row.report_id: row for row in rows(read(path, what=what))}
+
+
+class LabelsTable:
+    """labels.csv as one object, in the pattern of the other tables: ``LABELS.read(path)`` (a checked
+    frame of text), ``LABELS.rows(frame)`` / ``LABELS.read_rows(path)`` (typed :class:`LabelRow`),
+    ``LABELS.write(path, rows)`` and ``LABELS.stream(out)`` (a streaming :class:`LabelsWriter`).
+
+    Its rows are plain dataclasses rather than pydantic records: ``label`` writes millions of them.
+    """
+
+    file = FILE
+    writer = "cxr-regions label"
+    columns = COLUMNS
+    required = REQUIRED
+    read = staticmethod(read)
+    rows = staticmethod(rows)
+    read_rows = staticmethod(read_rows)
+    write = staticmethod(write)
+    stream = LabelsWriter
+
+    def __repr__(self) -> str:
+        return f"LabelsTable({self.file!r}, LabelRow)"
+
+
+LABELS = LabelsTable()
+"""``labels.csv``: what ``label`` writes; ``build``, ``report``, ``label-eval`` and the demo read it."""
