@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cxr_regions.cli import app
+from cxr_regions.errors import UserError
 from cxr_regions.label import Labeler
 from cxr_regions.label.behaviour import Case, generate, templates
 from cxr_regions.label.behaviour_score import Outcome, failure_table, markdown, run
@@ -86,3 +87,10 @@ def test_label_eval_prints_the_failure_rate_table(tmp_path: Path) -> None:
         "invariance", "typo", "directional", "functionality",
     }  # fmt: skip
     assert (tmp_path / "behaviour_failures.csv").is_file()
+
+
+def test_label_eval_needs_gold_or_behaviour() -> None:
+    """``--gold`` is optional only because ``--behaviour`` may run alone: with neither, a clear error."""
+    result = CliRunner().invoke(app, ["label-eval"])
+    assert isinstance(result.exception, UserError), result.output
+    assert "--gold" in str(result.exception) and "--behaviour" in str(result.exception)
