@@ -114,7 +114,7 @@ def base_args(path: tuple[str, ...], folder: Path, file: Path, leave_out: str) -
         "ingest": [folder, folder / "out"],
         "label": [file],
         "label-stats": [file],
-        "label-eval": ["--gold", file],
+        "label-eval": [],  # --gold is optional: --behaviour runs without it
         "build": [folder, "--labels", file, "--images", file],
         "train": [folder],
         "pretrain-prepare": [folder, "-o", folder / "prep"],

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cxr_regions.contracts.label_rows import evidence_json
 from cxr_regions.errors import UserError
 
 if TYPE_CHECKING:
@@ -64,5 +64,4 @@ class ReportBook:
             if self._labeler is None:
                 self._labeler = Labeler()
             result = self._labeler.label(text)
-        evidence = json.dumps([e.to_dict() for e in result.evidence], ensure_ascii=False)
-        return dict(result.values), evidence
+        return dict(result.values), evidence_json(result.evidence)
