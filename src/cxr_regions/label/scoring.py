@@ -172,7 +172,7 @@ def read_predictions(path: str | Path) -> dict[str, labels_contract.LabelRow]:
 
 def score(
     gold: list[dict],
-    predictions: dict[str, dict] | None = None,
+    predictions: dict[str, labels_contract.LabelRow] | None = None,
     labeler: Labeler | AutoLabeler | None = None,
 ) -> Score:
     """Compare predictions (labels.csv rows by id, or the labeler run on the gold texts) with gold."""

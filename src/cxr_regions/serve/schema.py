@@ -130,6 +130,8 @@ class Verdict(Base):
         reader: Mapped[str]
         note: Mapped[str]
         saved_at: Mapped[datetime]
+        cardiothoracic_ratio: Mapped[float | None]
+        measurements: Mapped[dict[str, Any] | None]
 
 
 PACS_OUTCOMES: tuple[str, ...] = ("stored", "duplicate", "refused", "lateral")
