@@ -152,9 +152,11 @@ def pretrain_command(
     """
     from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
+    from cxr_regions.models import default_arch
     from cxr_regions.pretrain.run import default_prepared_dir, default_run_dir, pretrain
 
-    out = train_options.pop("out") or default_run_dir(train_options["arch"])
+    arch = train_options["arch"] or default_arch(train_options["init"])
+    out = train_options.pop("out") or default_run_dir(arch.replace(":", "-").replace("/", "-"))
     prepared = prepared or default_prepared_dir(out, size)
     prepare = _prepare_config(
         nih_dir, prepared, size, pack_workers, resize, val_fraction, test_fraction, split_seed, allow_missing

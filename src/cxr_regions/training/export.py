@@ -19,6 +19,7 @@ from cxr_regions.models import (
     INFO_FILE,
     WEIGHTS_FILE,
     ModelSpec,
+    Provenance,
     RegionNet,
     model_from_spec,
     resolve_checkpoint,
@@ -65,6 +66,7 @@ def save_model(
         **model.spec.to_dict(),
         "label_names": list(label_names),
         "init_report": model.init_report,
+        "provenance": model.provenance,
         "cxr_regions_version": __version__,
         "written_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         **extra,
@@ -87,6 +89,7 @@ def load_run(run_dir: Path | str) -> LoadedRun:
     spec = ModelSpec.from_dict(info)
     model = model_from_spec(spec, empty=True)
     model.init_report = info.get("init_report", {})
+    model.provenance = info.get("provenance") or {}
     try:
         model.load_state_dict(load_file(str(weights_path)), strict=True, assign=True)
     except RuntimeError as exc:
@@ -105,3 +108,15 @@ def load_run(run_dir: Path | str) -> LoadedRun:
         input_size=int(spec.input_size),
         path=weights_path.parent,
     )
+
+
+def read_provenance(run_dir: Path | str) -> Provenance:
+    """Where a run's starting weights came from (``model.json``'s ``provenance``): library, name,
+    file hash, licence, intended use, and whether they are for research only. For the pages of
+    ``serve`` and the model card; reading it loads no weights."""
+    _, info_path = resolve_checkpoint(run_dir)
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read {info_path}: {exc}") from None
+    return Provenance.from_dict(info.get("provenance"))
