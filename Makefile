@@ -9,9 +9,8 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -e '.[test,cluster]'
-	# The IU X-ray reports of the English gold set (tests/test_iu_xray.py): only its data file is read.
-	$(PY) -m pip install -q --no-deps 'torchxrayvision>=1.2'
+	# english: the IU X-ray reports of the English gold set; txv, timm, hf: the starting points' tests.
+	$(PY) -m pip install -q -e '.[test,cluster,english,txv,timm,hf]'
 	touch $(STAMP)
 
 demo: $(STAMP)
