@@ -138,6 +138,16 @@ def test_a_starting_point_trains_evaluates_explains_and_serves(
     heat = served.heatmaps(film)
     assert all(m.shape == film.shape and 0 <= m.min() <= m.max() <= 1 for m in heat.values())
 
+    import cv2
+
+    png = tmp_path / "film.png"
+    cv2.imwrite(str(png), np.pad(film, ((4, 4), (0, 0))))  # 40×32: not square
+    explained = runner.invoke(
+        app, ["explain", str(run), str(png), "-o", str(tmp_path / "explain"), "--no-panels"]
+    )
+    assert explained.exit_code == 0, explained.output + repr(explained.exception)
+    assert list((tmp_path / "explain").rglob("*.png"))
+
     from cxr_regions.training import read_provenance
 
     shown_provenance = read_provenance(run)
