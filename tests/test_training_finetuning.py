@@ -100,3 +100,22 @@ def test_unfreeze_needs_a_frozen_backbone(dataset, tmp_path):
         _config(dataset, tmp_path / "x", freeze_backbone=False)
     with pytest.raises(UserError, match="--unfreeze-after"):
         _config(dataset, tmp_path / "x", unfreeze_after=0)
+
+
+def test_a_run_saved_before_these_settings_still_resumes(dataset, tmp_path):
+    """config.yaml of a run written before --freeze-backbone/--unfreeze-after/--upsample existed."""
+    import dataclasses
+
+    import yaml
+
+    from cxr_regions.training.trainer import _check_resume
+
+    config = _config(dataset, tmp_path / "old", freeze_backbone=False, unfreeze_after=None)
+    saved = dataclasses.asdict(config)
+    for key in ("freeze_backbone", "unfreeze_after", "upsample"):
+        saved.pop(key)
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "config.yaml").write_text(yaml.safe_dump({k: str(v) for k, v in saved.items()}))
+    _check_resume(tmp_path / "old", config)
+    with pytest.raises(UserError, match="freeze_backbone"):
+        _check_resume(tmp_path / "old", dataclasses.replace(config, freeze_backbone=True))

@@ -215,8 +215,10 @@ def _check_resume(run: Path, resolved: TrainConfig) -> None:
         return
     saved = load_config(saved_path)
     current = dataclasses.asdict(resolved)
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
     for key in _RESUME_MUST_MATCH:
-        theirs, ours = saved.get(key), current[key]
+        # A setting newer than the run's config.yaml was then at its default.
+        theirs, ours = saved.get(key, defaults[key]), current[key]
         same = (
             Path(str(theirs)).resolve() == Path(ours).resolve()
             if key == "dataset"
