@@ -8,7 +8,9 @@ Rows (films per second, 224-px crops of 256-px films, one input channel, five lo
   else timm's ``vit_base_patch14_dinov2``), all from random weights;
 - the loader path feeding DenseNet-121: a packed uint8 memory-mapped array sliced by DataLoader
   workers, made float and augmented on the GPU (one ``grid_sample`` per batch: random crop,
-  rotation within ±15°, brightness/contrast; never a flip), as a share of the model-only speed;
+  rotation within ±15°, brightness/contrast; never a flip), as a share of the model-only speed.
+  It is the work ``train --augment-on device`` does, written here with torch alone: the package's
+  own loader needs OpenCV and pandas, which a bare GPU machine may lack;
 - batched inference as ``serve`` and ``evaluate`` run it (DenseNet-121, fp32, batch 64);
 - one DDP training step across two processes, where two GPUs exist.
 
