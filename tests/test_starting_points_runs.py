@@ -61,8 +61,8 @@ def weights(tmp_path_factory):
         hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, patch_size=8
     )
     transformers.Dinov2Model(config).save_pretrained(encoder)
-    transformers.BitImageProcessor(
-        crop_size={"height": SIZE, "width": SIZE}, image_mean=[0.5] * 3, image_std=[0.25] * 3
+    transformers.BitImageProcessor(  # made for 48-px films: the run upsamples its 32-px crops
+        crop_size={"height": 48, "width": 48}, image_mean=[0.5] * 3, image_std=[0.25] * 3
     ).save_pretrained(encoder)
     (encoder / "README.md").write_text("---\nlicense: mit\n---\nShared for research purposes only.\n")
     hub_snapshot(hub, "example-org/chest-dino", {p.name: p for p in encoder.iterdir()})
@@ -75,7 +75,7 @@ def weights(tmp_path_factory):
 
 ROUTES = {
     "timm": ["--arch", "timm:resnet10t", "--init", "imagenet"],
-    "hf": ["--init", "hf:example-org/chest-dino", "--freeze-backbone", "--unfreeze-after", "1"],
+    "hf": ["--init", "hf:example-org/chest-dino", "--freeze-backbone", "--unfreeze-after", "1", "--upsample"],
     "txv": ["--init", "txv:densenet121-res224-nih", "--no-upsample"],
 }
 
@@ -107,6 +107,7 @@ def test_a_starting_point_trains_evaluates_explains_and_serves(
     assert "## Starting weights" in card and provenance["sha256"] in card
     if route == "hf":
         assert info["frozen"]["unfreeze_after"] == 1 and "fine-tuned from epoch 1" in card
+        assert info["resize_to"] == 48 and info["in_channels"] == 3  # serve must do the same
         assert "Research use only" in card and provenance["research_only"] is True
     if route == "txv":
         assert info["resize_to"] is None and info["native_size"] == 224 and "Research use only" in card
