@@ -1,28 +1,37 @@
 # The two commands: `make demo` and `make test`. Each sets up .venv on first use.
+# `make docs` builds the documentation site into site/ (open site/index.html).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	# english: the IU X-ray reports of the English gold set; txv, timm, hf: the starting points' tests.
-	$(PY) -m pip install -q -e '.[test,cluster,english,txv,timm,hf]'
+	# docs: the site's build check; english: the IU X-ray reports of the English gold set;
+	# txv, timm, hf: the starting points' tests (docs/starting-points.md).
+	$(PY) -m pip install -q -e '.[test,cluster,docs,english,txv,timm,hf]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/cxr-regions demo -o demo-output
 
 test: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff check src tests benchmarks docs/hooks
+	$(MKDOCS) --quiet
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks
-	$(PY) -m ruff format --check src tests benchmarks
+	$(PY) -m ruff check src tests benchmarks docs/hooks
+	$(PY) -m ruff format --check src tests benchmarks docs/hooks
+
+# The site: offline (no plugin that downloads, the theme's web fonts off), --strict: a broken link,
+# anchor or nav entry fails the build. The command reference is generated from the CLI (docs/hooks).
+docs: $(STAMP)
+	$(MKDOCS)
 
 clean:
-	rm -rf demo-output .pytest_cache
+	rm -rf demo-output .pytest_cache site

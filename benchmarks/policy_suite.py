@@ -1,4 +1,4 @@
-"""The policy suite's pass rate per rule and per family, as Markdown (the README's label section).
+"""The policy suite's pass rate per rule and per family, as Markdown (docs/results.md, label).
 
 tests/data/policy_suite.jsonl holds short clauses and reports written from the labeling policy, each
 with its five expected values and the rule it tests (``thorax.vertebra``, ``device.tube``...; the

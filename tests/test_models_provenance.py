@@ -26,14 +26,17 @@ def test_research_only_weights_stay_research_only_after_a_pretraining_hop(tmp_pa
     with one_torch_thread():
         pretrained = create_model("resnet18", 14, "scratch", input_size=32)
         pretrained.provenance = Provenance(
-            "torchxrayvision", "densenet-like weights", research_only=True, intended_use="not for medical use"
+            library="torchxrayvision",
+            weights="densenet-like weights",
+            research_only=True,
+            intended_use="not for medical use",
         ).to_dict()
         save_model(pretrained, tmp_path / "pretrain", [f"f{i}" for i in range(14)])
         tuned = create_model("resnet18", 5, f"chestx14:{tmp_path / 'pretrain'}", input_size=32)
     provenance = Provenance.from_dict(tuned.provenance)
     assert provenance.library == "cxr-regions" and len(provenance.sha256) == 64
     assert provenance.research_only and provenance.intended_use == "not for medical use"
-    assert provenance.based_on["library"] == "torchxrayvision"
+    assert provenance.based_on.library == "torchxrayvision"
     save_model(tuned, tmp_path / "tuned", [f"r{i}" for i in range(5)])
     assert json.loads((tmp_path / "tuned" / "model.json").read_text())["provenance"]["research_only"] is True
     read = read_provenance(tmp_path / "tuned")

@@ -98,6 +98,12 @@ def test_pacs_films_come_in_results_go_back_and_a_restart_duplicates_nothing(ort
             client.post(f"/films/{first['id']}/verdict", data=form, follow_redirects=False).status_code == 303
         )
         wait_for(lambda: client.get("/api/pacs").json()["counts"]["sent_verdicts"] == 1, what="verdict sent")
+        # the reader changes their mind: the new verdict SR replaces the first in the same series
+        form = {**form, "v_aorta": "1"}
+        assert (
+            client.post(f"/films/{first['id']}/verdict", data=form, follow_redirects=False).status_code == 303
+        )
+        wait_for(lambda: client.get("/api/pacs").json()["counts"]["sent_verdicts"] == 2, what="new verdict")
         [saved] = client.get(f"/api/films/{first['id']}").json()["verdicts"]
         page = client.get("/worklist").text
         assert "PACS http://127.0.0.1:" in page and "films in: connected" in page
@@ -106,9 +112,13 @@ def test_pacs_films_come_in_results_go_back_and_a_restart_duplicates_nothing(ort
         if str(pydicom.dcmread(p).AccessionNumber) == first["accession"]
     )  # fmt: skip
     reports = study_objects(orthanc, study)["SR"]
-    assert len(reports) == 2
+    assert len(reports) == 3
     model_sr = next(r for r in reports if r.SeriesNumber == 9902)
-    verdict_sr = next(r for r in reports if r.SeriesNumber == 9903)
+    verdicts = sorted((r for r in reports if r.SeriesNumber == 9903), key=lambda r: r.InstanceNumber)
+    earlier, verdict_sr = verdicts
+    assert earlier.SeriesInstanceUID == verdict_sr.SeriesInstanceUID  # one series of this reader's verdicts
+    [replaced] = verdict_sr.PredecessorDocumentsSequence[0].ReferencedSeriesSequence[0].ReferencedSOPSequence
+    assert replaced.ReferencedSOPInstanceUID == earlier.SOPInstanceUID
     evidence = {
         item.ReferencedSOPInstanceUID
         for study_item in verdict_sr.CurrentRequestedProcedureEvidenceSequence
@@ -134,7 +144,7 @@ def test_pacs_films_come_in_results_go_back_and_a_restart_duplicates_nothing(ort
     assert len(sops) == len(set(sops)) == 4 and len(fetched) == len(set(fetched)) == 5
     assert database.execute("SELECT count(*) FROM pacs_sent WHERE kind = 'results'").fetchone() == (4,)
     database.close()
-    assert len(study_objects(orthanc, study)["SR"]) == 2
+    assert len(study_objects(orthanc, study)["SR"]) == 3
     # the worklist and the database stay de-identified
     raw = (data / "reading-room.sqlite").read_bytes()
     for path in phantom[:4]:

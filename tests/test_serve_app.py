@@ -166,16 +166,16 @@ def test_state_changes_without_the_csrf_token_are_refused(served, phantom):
 def test_every_state_changing_route_checks_csrf(served):
     from fastapi.routing import APIRoute
 
-    from cxr_regions.serve import actions, auth, pages
+    from cxr_regions.serve import auth
+    from cxr_regions.serve.routers import ROUTERS
 
     client, _ = served
-    routes = [
-        r
-        for r in [*actions.router.routes, *pages.router.routes, *client.app.routes]
-        if isinstance(r, APIRoute)
-    ]
+    routes = [r for r in [*(x for router in ROUTERS for x in router.routes), *client.app.routes]]
+    routes = [r for r in routes if isinstance(r, APIRoute)]
     changing = [r for r in routes if r.methods - {"GET", "HEAD"}]
-    assert {r.path for r in changing} == {"/login", "/logout", "/upload", "/films/{film_id}/verdict"}
+    users = {f"/admin/users/{{name}}/{what}" for what in ("role", "full-name", "password", "remove")}
+    users |= {"/account/password", "/admin/users"}
+    assert {r.path for r in changing} == {"/login", "/logout", "/upload", "/films/{film_id}/verdict", *users}
     for route in changing:
         assert route.methods == {"POST"}, route.path
         assert auth.csrf_protect in [d.call for d in route.dependant.dependencies], route.path

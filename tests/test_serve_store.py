@@ -102,19 +102,27 @@ def test_queue_results_flags_and_triage_order(tmp_path):
     assert store.claim_queued(limit=5)[0].id == films[3].id
     assert store.claim_queued() == []
     low = dict.fromkeys(REGION_KEYS, 0.1)
-    store.set_result(films[0].id, {**low, "heart": 0.7}, {"heart": 0.6})
-    store.set_result(films[1].id, {**low, "lungs": 0.9, "heart": 0.55}, {"heart": 0.6})
-    store.set_result(films[2].id, {**low, "aorta": 0.5}, {})
+    cuts = {"heart": 0.6}  # the other regions at the default 0.5
+    store.set_result(films[0].id, {**low, "heart": 0.7})
+    store.set_result(films[1].id, {**low, "lungs": 0.9, "heart": 0.55})
+    store.set_result(films[2].id, {**low, "aorta": 0.5})
     store.set_failed(films[3].id, "not a chest film")
     first = store.film(films[0].id)
-    assert first.status == "ready" and first.flags == "00010" and first.flagged == ("heart",)
+    assert first.status == "ready" and first.flagged(cuts) == ("heart",)
     assert first.max_probability == pytest.approx(0.7) and first.processed_at is not None
-    assert store.film(films[1].id).flags == "01000"
-    assert store.film(films[2].id).flags == "00100"  # default threshold 0.5, at threshold counts
-    assert store.film(films[3].id).error == "not a chest film"
+    assert store.film(films[1].id).flagged(cuts) == ("lungs",)
+    assert store.film(films[2].id).flagged(cuts) == ("aorta",)  # default threshold 0.5, at threshold counts
+    assert store.film(films[3].id).error == "not a chest film" and store.film(films[3].id).calls(cuts) is None
     rows, _ = store.worklist()
     assert [r.id for r in rows] == [films[1].id, films[0].id, films[2].id, films[3].id]
-    assert [r.id for r in store.worklist(region="heart")[0]] == [films[0].id]
+    assert [r.id for r in store.worklist(region="heart", thresholds=cuts)[0]] == [films[0].id]
+    assert [r.id for r in store.worklist(region="aorta", thresholds=cuts)[0]] == [films[2].id]
+    # the region filter follows the thresholds it is given, as the pages' calls do
+    assert store.worklist(region="heart", thresholds={"heart": 0.5}) == (
+        [store.film(films[1].id), store.film(films[0].id)],
+        2,
+    )
+    assert store.neighbours(films[0].id, region="heart", thresholds={"heart": 0.5}) == (films[1].id, None)
     assert store.neighbours(films[0].id) == (films[1].id, films[2].id)
     assert store.neighbours(films[1].id) == (None, films[0].id)
     assert store.neighbours(films[3].id, sort="suspicion") == (films[2].id, None)
@@ -123,7 +131,7 @@ def test_queue_results_flags_and_triage_order(tmp_path):
     with pytest.raises(KeyError):
         store.neighbours(999)
     with pytest.raises(ValueError, match="missing"):
-        store.set_result(films[0].id, {"heart": 0.2}, {})
+        store.set_result(films[0].id, {"heart": 0.2})
     assert store.counts() == {
         "queued": 0,
         "processing": 0,
@@ -158,3 +166,26 @@ def test_report_can_be_attached_later(tmp_path):
     )
     with pytest.raises(KeyError):
         store.set_report(99, "x", {}, "")
+
+
+def test_the_region_filter_calls_exactly_as_the_pages_do_at_the_threshold(tmp_path):
+    """SQLite hands the stored probability over unchanged, so a film exactly at its threshold is listed
+    and one a hair below is not, as ``regions.call`` decides on the pages."""
+    import math
+    import random
+
+    from cxr_regions.regions import call
+
+    store = Store(tmp_path)
+    random.seed(3)
+    values = [0.1 + 0.2, 1 / 3, *(random.random() for _ in range(30))]
+    films = []
+    for n, p in enumerate(values):
+        film = _add(store, n)
+        store.set_result(film.id, {**dict.fromkeys(REGION_KEYS, 0.0), "heart": p})
+        films.append(film.id)
+    for p in values[:12]:
+        for cut in (p, math.nextafter(p, 1.0), math.nextafter(p, 0.0)):
+            listed, total = store.worklist(region="heart", thresholds={"heart": cut}, limit=1000)
+            expected = [f for f, q in zip(films, values, strict=True) if call(q, cut)]
+            assert sorted(r.id for r in listed) == sorted(expected) and total == len(expected)

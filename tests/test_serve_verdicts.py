@@ -36,8 +36,8 @@ def room(tmp_path):
     )  # fmt: skip
     bare = store.add_film(image_id="img-x", png_path="x.png", width=8, height=8, source="upload")
     low = dict.fromkeys(REGION_KEYS, 0.2)
-    store.set_result(a1.id, {**low, "heart": 0.9}, {})
-    store.set_result(a2.id, {**low, "lungs": 0.7}, {})
+    store.set_result(a1.id, {**low, "heart": 0.9})
+    store.set_result(a2.id, {**low, "lungs": 0.7})
     store.save_verdict(a1.id, "dr_li", {**NORMAL, "heart": "1"}, note="大心", mark_read=True)
     store.save_verdict(a2.id, "dr_li", NORMAL, mark_read=True)
     store.save_verdict(a1.id, "dr_wang", {**NORMAL, "heart": "u", "lungs": "1"})
@@ -111,10 +111,10 @@ def test_build_joins_the_exported_verdicts_to_films(room, tmp_path):
 
 
 def test_agreement_counts_u_as_abnormal(room):
-    stats = agreement(room)
+    stats = agreement(room, {})  # every region at the default 0.5
     heart = stats["heart"]
     assert (heart.n, heart.tp, heart.fp, heart.tn, heart.fn) == (3, 2, 0, 1, 0)
-    assert heart.sensitivity == 1.0 and heart.specificity == 1.0 and heart.threshold is None
+    assert heart.sensitivity == 1.0 and heart.specificity == 1.0 and heart.threshold == 0.5
     lungs = stats["lungs"]
     assert (lungs.tp, lungs.fp, lungs.tn, lungs.fn) == (0, 1, 1, 1)
     assert lungs.sensitivity == 0.0 and lungs.specificity == 0.5

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from conftest import one_torch_thread
 from cxr_regions.cli import app
+from cxr_regions.contracts import ModelInfo
 from starting_points_helpers import hub_snapshot, tiny_dataset
 
 SIZE = 32
@@ -102,7 +103,9 @@ def test_a_starting_point_trains_evaluates_explains_and_serves(
     provenance = info["provenance"]
     assert provenance["library"] == {"timm": "timm", "hf": "transformers", "txv": "torchxrayvision"}[route]
     assert len(provenance["sha256"]) == 64
-    assert {"mean", "std", "in_channels", "input_size", "native_size", "resize_to"} <= set(info)
+    assert {"mean", "std", "in_channels", "input_size", "library"} <= set(info)
+    # native_size and resize_to are left out of the file where unset (the contracts' rule): read as None
+    stored = ModelInfo.read(run)
     card = (run / "MODEL_CARD.md").read_text()
     assert "## Starting weights" in card and provenance["sha256"] in card
     if route == "hf":
@@ -110,7 +113,9 @@ def test_a_starting_point_trains_evaluates_explains_and_serves(
         assert info["resize_to"] == 48 and info["in_channels"] == 3  # serve must do the same
         assert "Research use only" in card and provenance["research_only"] is True
     if route == "txv":
-        assert info["resize_to"] is None and info["native_size"] == 224 and "Research use only" in card
+        assert stored.resize_to is None and info["native_size"] == 224 and "Research use only" in card
+    if route == "timm":
+        assert stored.native_size is None and stored.resize_to is None
 
     # From here on, the run is all there is: nothing may be unpickled (no cache, no pickle).
     def refuse(*args, **kwargs):

@@ -106,8 +106,7 @@ def test_a_run_saved_before_these_settings_still_resumes(dataset, tmp_path):
     """config.yaml of a run written before --freeze-backbone/--unfreeze-after/--upsample existed."""
     import dataclasses
 
-    import yaml
-
+    from cxr_regions.configfile import save_config
     from cxr_regions.training.trainer import _check_resume
 
     config = _config(dataset, tmp_path / "old", freeze_backbone=False, unfreeze_after=None)
@@ -115,7 +114,7 @@ def test_a_run_saved_before_these_settings_still_resumes(dataset, tmp_path):
     for key in ("freeze_backbone", "unfreeze_after", "upsample"):
         saved.pop(key)
     (tmp_path / "old").mkdir()
-    (tmp_path / "old" / "config.yaml").write_text(yaml.safe_dump({k: str(v) for k, v in saved.items()}))
+    save_config(saved, tmp_path / "old" / "config.yaml", command="train")  # as the older version wrote it
     _check_resume(tmp_path / "old", config)
     with pytest.raises(UserError, match="freeze_backbone"):
         _check_resume(tmp_path / "old", dataclasses.replace(config, freeze_backbone=True))

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from cxr_regions import __version__
 from cxr_regions.errors import UserError
+from cxr_regions.redaction import install_log_redaction
 
 STAGES = (
     "phantom",
@@ -68,7 +69,11 @@ for _stage in STAGES:
 
 
 def main() -> None:
-    """Entry point: run the app, turning :class:`UserError` into a clear message and exit 2."""
+    """Entry point: run the app, turning :class:`UserError` into a clear message and exit 2.
+
+    Every log record of every command passes the redaction filter (:mod:`cxr_regions.redaction`).
+    """
+    install_log_redaction()
     try:
         app(standalone_mode=False)
     except UserError as exc:
@@ -82,12 +87,11 @@ def main() -> None:
     except typer.Abort:
         err_console.print("[yellow]aborted[/]")
         sys.exit(1)
-    except Exception as exc:  # click usage errors carry their own exit codes
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:  # usage errors (click's, or the copy typer carries) know their exit code
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
         raise
 
 

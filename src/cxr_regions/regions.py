@@ -1,13 +1,23 @@
-"""The five anatomical regions of the method and the three label values.
+"""The five anatomical regions of the method, the three label values, and the one rule that turns a
+probability into a call.
 
 This module is the one place where region keys, names and order are spelled out; everything
-else iterates over ``REGIONS`` or ``REGION_KEYS``.
+else iterates over ``REGIONS`` or ``REGION_KEYS``. It is also the one place that says when a model's
+probability counts as abnormal (:func:`call`: at or above the threshold) and which threshold applies
+where none was chosen (``DEFAULT_THRESHOLD``); evaluate, explain, report, the PACS results and the
+reading room all call through it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, overload
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 
 @dataclass(frozen=True)
@@ -84,3 +94,53 @@ def to_binary(value: str) -> int:
 def label_string(values: Mapping[str, str]) -> str:
     """Five characters in region order, ``u`` counted as ``1`` (the paper's ``01101`` form)."""
     return "".join(str(to_binary(values.get(k, NORMAL))) for k in REGION_KEYS)
+
+
+# --- calls: probability -> abnormal ---------------------------------------------------------------
+
+DEFAULT_THRESHOLD = 0.5
+"""The operating threshold of a label that has none (no evaluation, or a validation split that could
+not choose one)."""
+
+
+@overload
+def call(p: float, threshold: float) -> bool: ...
+@overload
+def call(p: NDArray[Any], threshold: float) -> NDArray[np.bool_]: ...
+@overload
+def call(p: Any, threshold: float) -> Any: ...
+def call(p: Any, threshold: float) -> Any:
+    """The one rule: a probability is called abnormal when it is at or above its threshold (the
+    threshold itself counts). Elementwise on a NumPy array of scores; on a SQL column expression it
+    is the same condition for the database (the reading room's worklist filter)."""
+    return p >= threshold
+
+
+def threshold_or_default(value: float | None) -> float:
+    """A threshold as chosen, or ``DEFAULT_THRESHOLD`` where none was (``None`` or NaN)."""
+    if value is None or math.isnan(float(value)):
+        return DEFAULT_THRESHOLD
+    return float(value)
+
+
+def operating_thresholds(
+    given: Mapping[str, float | None] | float | None, names: Iterable[str] = REGION_KEYS
+) -> dict[str, float]:
+    """One threshold per name: one number for all, or each name's from a mapping (e.g. evaluate's
+    ``thresholds.csv``); a name without one (missing, ``None`` or NaN) gets ``DEFAULT_THRESHOLD``."""
+    if given is None or isinstance(given, (int, float)):
+        return dict.fromkeys(names, threshold_or_default(given))
+    return {n: threshold_or_default(given.get(n)) for n in names}
+
+
+def calls(probabilities: Mapping[str, float], thresholds: Mapping[str, float]) -> dict[str, bool]:
+    """Per name of ``probabilities`` (in their order): called abnormal by :func:`call`; a name
+    without a threshold is called at ``DEFAULT_THRESHOLD``."""
+    return {
+        k: bool(call(float(p), threshold_or_default(thresholds.get(k)))) for k, p in probabilities.items()
+    }
+
+
+def called(probabilities: Mapping[str, float], thresholds: Mapping[str, float]) -> list[str]:
+    """The names :func:`calls` calls abnormal, in the order of ``probabilities``."""
+    return [k for k, abnormal in calls(probabilities, thresholds).items() if abnormal]

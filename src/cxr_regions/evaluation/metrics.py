@@ -23,6 +23,7 @@ from cxr_regions.confidence import (  # noqa: F401  (this stage's public names)
     roc_auc,
     weighted_auc,
 )
+from cxr_regions.regions import call
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def youden_threshold(y_true: np.ndarray, y_score: np.ndarray) -> float:
 def operating_point(y_true: np.ndarray, y_score: np.ndarray, threshold: float, source: str) -> OperatingPoint:
     """Sensitivity, specificity and F1 when calling ``score >= threshold`` abnormal (labelled films)."""
     y, s = _known(y_true, y_score)
-    pred = (s >= threshold).astype(int)
+    pred = call(s, threshold).astype(int)
     tp = int(((pred == 1) & (y == 1)).sum())
     fp = int(((pred == 1) & (y == 0)).sum())
     tn = int(((pred == 0) & (y == 0)).sum())

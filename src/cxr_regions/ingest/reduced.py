@@ -14,7 +14,7 @@ is most of the work. Both codecs can decode a smaller image directly:
 size (so that area resizing still averages over several pixels) and returns ``None``
 wherever it cannot help or does not apply (a film too small, another codec, colour, signed values, a
 codestream with fewer levels, any decoder error): the caller then decodes in full, exactly. Measured
-against the full decode on the real films: see the README's ingest section.
+against the full decode on the real films: docs/results.md, the reduced decode.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ Public API::
                markings_abnormal=False) -> LabelSummary      # writes labels.csv
     read_report_texts(path, id_col=None, text_cols=None) -> {report id: text}   # as label reads it
     open_report_table(path, id_col=None, text_cols=None) -> ReportTable          # .chunks() streams
+    inspect_table(path) -> TableInfo; column_named(info, name) -> str | None      # a table's columns
     table1(labels_frame) -> DataFrame;  table1_markdown(table) -> str
 
 The names are imported on first use (PEP 562), so that ``cxr-regions --help``, which imports
@@ -31,6 +32,10 @@ _EXPORTS = {
     "detect_language": "language",
     "LabelSummary": "files",
     "label_file": "files",
+    "TableInfo": "table_reader",
+    "column_listing": "table_reader",
+    "column_named": "table_reader",
+    "inspect_table": "table_reader",
     "ReportTable": "texts",
     "open_report_table": "texts",
     "read_report_texts": "texts",
@@ -53,5 +58,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from cxr_regions.label.labeler import Evidence, Labeler, ReportLabels, label_text
     from cxr_regions.label.language import detect_language
     from cxr_regions.label.table_one import table1, table1_markdown
+    from cxr_regions.label.table_reader import TableInfo, column_listing, column_named, inspect_table
     from cxr_regions.label.texts import ReportTable, open_report_table, read_report_texts
     from cxr_regions.label.vocabulary import Vocabulary, load_vocabulary

@@ -247,16 +247,28 @@ def _xlsx_rows(path: Path) -> Iterator[tuple]:
         book.close()
 
 
+def column_named(info: TableInfo, name: str) -> str | None:
+    """The table's column called ``name``: exactly, else compared case- and space-insensitively; None
+    where there is none."""
+    if name in info.columns:
+        return name
+    return {_norm(c): c for c in info.columns}.get(_norm(name))
+
+
+def column_listing(info: TableInfo) -> str:
+    """The table's columns for an error message."""
+    return ", ".join(repr(c) for c in info.columns) or "(none)"
+
+
 def pick_columns(info: TableInfo, id_col: str | None, text_cols: list[str] | None) -> tuple[str, list[str]]:
     """Resolve the id and text columns (given, or recognised by name); errors list what is there."""
     present = {_norm(c): c for c in info.columns}
-    listing = ", ".join(repr(c) for c in info.columns) or "(none)"
+    listing = column_listing(info)
 
     def resolve(name: str, option: str) -> str:
-        if name in info.columns:
-            return name
-        if _norm(name) in present:
-            return present[_norm(name)]
+        found = column_named(info, name)
+        if found is not None:
+            return found
         raise UserError(
             f"{info.path}: no column {name!r}. The columns are: {listing}. Choose one with {option}."
         )

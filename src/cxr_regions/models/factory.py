@@ -222,7 +222,7 @@ def create_model(
         from cxr_regions.models.hf_encoders import build_encoder
 
         folder = start.folder if kind == "hf" else None
-        net, config = build_encoder(num_classes, folder, start.info.get("backbone_config"), repo=arch[3:])
+        net, config = build_encoder(num_classes, folder, start.backbone_config, repo=arch[3:])
         first_conv, head = "", "head"
         report = {"source": start.source, "missing": [], "unexpected": []} if kind == "hf" else {}
     spec = ModelSpec(

@@ -21,13 +21,16 @@ import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 LIBRARIES: tuple[str, ...] = ("torchvision", "timm", "transformers")
+
+if TYPE_CHECKING:
+    from cxr_regions.contracts.run_folder import ModelInfo
 
 
 @dataclass(frozen=True)
@@ -59,9 +62,9 @@ class ModelSpec:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+    def from_info(cls, info: ModelInfo) -> ModelSpec:
+        """The network's part of a run's ``model.json``."""
+        return cls(**{f.name: getattr(info, f.name) for f in dataclasses.fields(cls)})
 
 
 def _channel_constant(value: float | list[float], channels: int) -> torch.Tensor:

@@ -1,6 +1,7 @@
 """Where a model's starting weights came from: a fact saved in ``model.json`` and the model card.
 
-:class:`Provenance` records the library that published the weights, their name, the file read and its
+:class:`Provenance` (the ``model.json`` contract's record, :mod:`cxr_regions.contracts.run_folder`)
+records the library that published the weights, their name, the file read and its
 SHA-256, the licence and the intended use as published, and whether the publisher restricts them to
 research. A model trained from research-only weights stays research-only, also after a
 ``chestx14:`` hop, and ``serve`` says so on every film page.
@@ -12,13 +13,22 @@ this package's own cache, :func:`cache_dir`.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from cxr_regions.contracts.run_folder import Provenance
+
+__all__ = [
+    "CACHE_ENV",
+    "RESEARCH_ONLY_LICENCES",
+    "Provenance",
+    "cache_dir",
+    "inherits",
+    "research_only_text",
+    "sha256_file",
+]
 
 CACHE_ENV = "CXR_REGIONS_CACHE"
 
@@ -60,64 +70,15 @@ def research_only_text(text: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
-class Provenance:
-    """Where a model's starting weights came from (``model.json``'s ``provenance``).
-
-    ``library``: who published them (torchvision, timm, torchxrayvision, transformers, cxr-regions);
-    ``weights``: their published name (weight enum, model tag, repository); ``file`` / ``sha256``: the
-    file read; ``converted_file`` / ``converted_sha256``: the safetensors file made from it where it
-    had to be converted; ``licence`` and ``intended_use`` as published (``None``: not stated);
-    ``research_only``: the publisher restricts them to research (no clinical use); ``based_on``: the
-    provenance of the weights a ``chestx14:`` checkpoint itself started from.
-    """
-
-    library: str
-    weights: str
-    library_version: str | None = None
-    file: str | None = None
-    sha256: str | None = None
-    converted_file: str | None = None
-    converted_sha256: str | None = None
-    url: str | None = None
-    licence: str | None = None
-    intended_use: str | None = None
-    research_only: bool = False
-    based_on: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> Provenance:
-        """From ``model.json``; a run written before provenance was recorded reads as unknown."""
-        if not data:
-            return cls(library="unknown", weights="not recorded")
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
-    def summary(self) -> str:
-        """One line for pages and cards: library, weights, licence, and the research-only note."""
-        parts = [
-            f"{self.weights} ({self.library}{' ' + self.library_version if self.library_version else ''})"
-        ]
-        if self.sha256:
-            parts.append(f"SHA-256 {self.sha256[:12]}…")
-        parts.append(f"licence: {self.licence or 'not stated'}")
-        if self.research_only:
-            parts.append("RESEARCH USE ONLY as published")
-        return "; ".join(parts)
-
-
-def inherits(provenance: Provenance, parent: dict[str, Any] | None) -> Provenance:
+def inherits(provenance: Provenance, parent: Provenance | None) -> Provenance:
     """``provenance`` of a checkpoint-based start, carrying over the checkpoint's own provenance:
     weights that started from research-only weights stay research-only."""
-    if not parent:
+    if parent is None:
         return provenance
-    before = Provenance.from_dict(parent)
-    return dataclasses.replace(
-        provenance,
-        based_on=parent,
-        research_only=provenance.research_only or before.research_only,
-        intended_use=provenance.intended_use or before.intended_use,
+    return provenance.model_copy(
+        update={
+            "based_on": parent,
+            "research_only": provenance.research_only or parent.research_only,
+            "intended_use": provenance.intended_use or parent.intended_use,
+        }
     )

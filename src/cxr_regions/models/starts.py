@@ -33,13 +33,18 @@ class Start:
     native_size: int | None = None
     file: Path | None = None
     folder: Path | None = None
-    info: dict[str, Any] = dataclasses.field(default_factory=dict)
+    backbone_config: dict[str, Any] | None = None
+    """The encoder configuration of a ``chestx14:`` checkpoint made from an ``hf:`` encoder."""
 
 
 def find_start(arch: str, kind: str, value: Any, weights: Path | str | None) -> Start:
     """Find the weights of an initialisation (nothing is downloaded) and what they expect."""
     if kind == "scratch":
-        return Start(SCRATCH_MEAN, SCRATCH_STD, Provenance("cxr-regions", "random initialisation (seeded)"))
+        return Start(
+            SCRATCH_MEAN,
+            SCRATCH_STD,
+            Provenance(library="cxr-regions", weights="random initialisation (seeded)"),
+        )
     if kind == "txv":
         from cxr_regions.models.txv_weights import TXV_MEAN, TXV_STD, converted_weights, txv_resolution
 
@@ -59,21 +64,21 @@ def find_start(arch: str, kind: str, value: Any, weights: Path | str | None) -> 
         weights_path, _ = weights_mod.resolve_checkpoint(value)
         provenance = inherits(
             Provenance(
-                "cxr-regions",
-                f"pretraining run {weights_path.parent.name}",
+                library="cxr-regions",
+                weights=f"pretraining run {weights_path.parent.name}",
                 file=str(weights_path),
                 sha256=sha256_file(weights_path),
             ),
-            info.get("provenance"),
+            info.provenance,
         )
         return Start(
-            info["mean"],
-            info["std"],
+            info.mean,
+            info.std,
             provenance,
             str(value),
-            int(info.get("in_channels", 1)),
-            info.get("native_size"),
-            info=info,
+            info.in_channels,
+            info.native_size,
+            backbone_config=info.backbone_config,
         )
     if arch.startswith("timm:"):
         from cxr_regions.models.timm_backbones import imagenet_start
@@ -82,8 +87,8 @@ def find_start(arch: str, kind: str, value: Any, weights: Path | str | None) -> 
         return Start(mean, std, provenance, str(file), file=file)
     enum, path = weights_mod.imagenet_weights_path(arch, weights)
     provenance = Provenance(
-        "torchvision",
-        str(enum),
+        library="torchvision",
+        weights=str(enum),
         library_version=_torchvision_version(),
         file=str(path),
         sha256=sha256_file(path),

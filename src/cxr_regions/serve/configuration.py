@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ipaddress
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cxr_regions.configfile import save_config
 from cxr_regions.errors import UserError
+from cxr_regions.options import cli, duration
+from cxr_regions.pacs.query import DEFAULT_QUERY
 
 CONFIG_FILE = "serve.config.yaml"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 LOCAL_READER = "local"
-DEFAULT_THRESHOLD = 0.5
 FILES_PER_UPLOAD = 20
 
 
@@ -25,26 +27,78 @@ class ServeConfig:
     folder (or its ``thresholds.csv``); otherwise every region is called at 0.5.
     """
 
-    run: Path
-    data: Path
-    host: str = "127.0.0.1"
-    port: int = 8000
-    users: Path | None = None
-    thresholds: Path | None = None
-    watch: Path | None = None
-    reports: Path | None = None
-    max_upload_mb: float = 64.0
-    workers: int = 1
-    method: str = "layercam"
-    device: str = "auto"
+    run: Path = field(
+        metadata=cli("Run folder (`cxr-regions train` output) whose model reads films.", argument=True)
+    )
+    data: Path = field(
+        default=Path("reading-room"),
+        metadata=cli("Folder for the database, the films and the heatmap cache."),
+    )
+    host: str = field(default="127.0.0.1", metadata=cli("Address to bind; others need --users."))
+    port: int = field(default=8000, metadata=cli("TCP port."))
+    users: Path | None = field(
+        default=None, metadata=cli("Users file (`cxr-regions serve-user add`): logins on.")
+    )
+    thresholds: Path | None = field(
+        default=None,
+        metadata=cli("Evaluation folder or thresholds.csv (default: RUN/evaluation, else 0.5 per region)."),
+    )
+    watch: Path | None = field(
+        default=None, metadata=cli("Folder to take new DICOM files from (PACS export).")
+    )
+    reports: Path | None = field(
+        default=None, metadata=cli("Report table (accession_number + findings/impression or text).")
+    )
+    max_upload_mb: float = field(default=64.0, metadata=cli("Largest file one may upload."))
+    workers: int = field(default=1, metadata=cli("Inference threads."))
+    method: str = field(default="layercam", metadata=cli("Heatmap method (as `explain --method`)."))
+    device: str = field(default="auto", metadata=cli("cpu, cuda or auto."))
+    threads: int = field(default=1, metadata=cli("PyTorch threads."))
     demo: bool = True
     poll_seconds: float = 0.5
-    pacs: str | None = None
-    pacs_auth: str | None = None
-    pacs_poll: float = 30.0
-    pacs_query: str | None = None
-    send_results: bool = False
+    pacs: str | None = field(
+        default=None,
+        metadata=cli("PACS DICOMweb root to take new chest films from, e.g. http://localhost:8042/dicom-web"),
+    )
+    pacs_auth: str | None = field(default=None, metadata=cli("USER:PASSWORD-FILE for the PACS (basic auth)."))
+    pacs_poll: float = field(
+        default=30.0,
+        metadata=cli(
+            "How often to ask the PACS for new films (30s, 2m).",
+            "--poll",
+            type=str,
+            parse=lambda t: parse_duration(t),
+            show="30s",
+        ),
+    )
+    pacs_query: str | None = field(
+        default=DEFAULT_QUERY,
+        metadata=cli("QIDO-RS filters KEY=VALUE joined by &; \\ separates alternatives.", "--query"),
+    )
+    send_results: bool = field(
+        default=False,
+        metadata=cli("Send each film's Secondary Capture + SR (and verdicts) back to the PACS."),
+    )
     pacs_max_backoff: float = 300.0
+    session_idle_minutes: float = field(
+        default=30.0,
+        metadata=cli("Minutes without a request after which a login ends (the user logs in again)."),
+    )
+    session_max_hours: float = field(
+        default=12.0, metadata=cli("Hours after which a login ends however busy it is.")
+    )
+    tls_cert: Path | None = field(
+        default=None, metadata=cli("TLS certificate (PEM, chain included): serve HTTPS; needs --tls-key.")
+    )
+    tls_key: Path | None = field(default=None, metadata=cli("The TLS certificate's private key (PEM)."))
+    forwarded_allow_ips: str | None = field(
+        default=None,
+        metadata=cli(
+            "Addresses or networks of trusted reverse proxies, comma-separated (as uvicorn names it): "
+            "the client's address and https come from their X-Forwarded-For/-Proto headers, never "
+            "from anyone else's."
+        ),
+    )
 
     def validate(self) -> None:
         """Raise :class:`UserError` for settings that cannot work or would expose patient films."""
@@ -88,8 +142,57 @@ class ServeConfig:
             problems.append("--send-results and --pacs-auth need --pacs URL")
         if not 1 <= self.port <= 65535:
             problems.append(f"--port must be 1-65535, got {self.port}")
+        problems += self._session_problems()
         if problems:
             raise UserError("; ".join(problems))
+
+    def _session_problems(self) -> list[str]:
+        problems = []
+        if self.session_idle_minutes <= 0:
+            problems.append(f"--session-idle-minutes must be positive, got {self.session_idle_minutes}")
+        if self.session_max_hours <= 0:
+            problems.append(f"--session-max-hours must be positive, got {self.session_max_hours}")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            problems.append("--tls-cert and --tls-key go together: give both, or neither")
+        elif self.tls_cert is not None and self.tls_key is not None:
+            problems += _tls_problems(Path(self.tls_cert), Path(self.tls_key))
+        for item in trusted_proxies(self.forwarded_allow_ips):
+            if item == "*":
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                problems.append(
+                    f"--forwarded-allow-ips: {item!r} is not an IP address or network (e.g. 127.0.0.1, "
+                    "10.0.0.0/8); name the reverse proxies by address"
+                )
+        return problems
+
+    def warnings(self) -> list[str]:
+        """Settings that work but that a hospital's IT team should hear about at start."""
+        out = []
+        if self.host not in LOCAL_HOSTS and not self.tls:
+            proxy = (
+                f"; only the proxies of --forwarded-allow-ips ({self.forwarded_allow_ips}) should reach "
+                f"port {self.port}"
+                if self.forwarded_allow_ips
+                else ""
+            )
+            out.append(
+                f"serving http://{self.host}:{self.port}/ beyond this computer without TLS: passwords, "
+                "session cookies and films cross the network readable by anyone on it; give "
+                f"--tls-cert/--tls-key, or put a TLS reverse proxy in front (docs/reading-room.md){proxy}"
+            )
+        if "*" in trusted_proxies(self.forwarded_allow_ips):
+            out.append(
+                "--forwarded-allow-ips '*' trusts X-Forwarded-For from every client: anyone can choose "
+                "the address the login throttle and the audit trail see; name the proxies instead"
+            )
+        return out
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None and self.tls_key is not None
 
     @property
     def max_upload_bytes(self) -> int:
@@ -105,16 +208,32 @@ class ServeConfig:
         return save_config(self, Path(self.data) / CONFIG_FILE, command="serve")
 
 
-def parse_duration(text: str) -> float:
-    """``30s``, ``2m``, ``1h`` or plain seconds (``30``) -> seconds."""
-    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
-    value = text.strip().lower()
-    scale = units.get(value[-1:])
-    number = value[:-1] if scale else value
+def trusted_proxies(value: str | None) -> list[str]:
+    """The items of ``--forwarded-allow-ips`` (empty: trust no forwarded header)."""
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def _tls_problems(cert: Path, key: Path) -> list[str]:
+    """Whether the certificate and key load (as uvicorn will load them), said before anything starts."""
+    import ssl
+
+    missing = [f"{name} {path} does not exist" for name, path in (("--tls-cert", cert), ("--tls-key", key))
+               if not path.is_file()]  # fmt: skip
+    if missing:
+        return missing
     try:
-        seconds = float(number) * (scale or 1.0)
-    except ValueError:
-        raise UserError(f"--poll {text!r} is not a duration such as 30s, 2m or 30") from None
-    if seconds <= 0:
-        raise UserError(f"--poll must be positive, got {text!r}")
-    return seconds
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key, password=lambda: b"")
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        return [
+            f"--tls-cert {cert} / --tls-key {key} do not load ({exc}); both must be PEM files and the "
+            "key must belong to the certificate (a key with a passphrase is not supported)"
+        ]
+    return []
+
+
+def parse_duration(text: str | float) -> float:
+    """``30s``, ``2m``, ``1h`` or plain seconds (``30``) -> seconds, for ``--poll``."""
+    try:
+        return duration(text)
+    except UserError as exc:
+        raise UserError(f"--poll: {exc}") from None

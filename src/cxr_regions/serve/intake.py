@@ -164,6 +164,7 @@ class Intake:
     def _take_dicom(
         self, path: Path, name: str, source: str, digest: str, report_text: str | None
     ) -> Outcome:
+        from cxr_regions.contracts import ErrorRow
         from cxr_regions.ingest import IngestConfig, ingest_file
 
         work = self.data / INCOMING_DIR / uuid.uuid4().hex
@@ -173,28 +174,25 @@ class Intake:
         try:
             # ingest redacts the patient's name and ID from the file name it reports (source_path)
             row = ingest_file(named, work / "out", IngestConfig(keep_full=True), self.salt, root=named.parent)
-            shown = safe_name(str(row.get("source_path") or "")) if row.get("source_path") else name
-            if row.get("status") != "ok":
-                status = str(row.get("status", ""))
-                reason = INGEST_REASONS.get(status, status or "refused by ingest")
-                detail = str(row.get("message") or "")
-                return Outcome(shown, "refused", f"{reason}: {detail}" if detail else reason)
-            uid = str(row.get("sop_uid") or "") or None
+            shown = safe_name(row.source_path) if row.source_path else name
+            if isinstance(row, ErrorRow):
+                reason = INGEST_REASONS.get(row.status, row.status or "refused by ingest")
+                return Outcome(shown, "refused", f"{reason}: {row.message}" if row.message else reason)
+            uid = row.sop_uid or None
             same = self.store.find_duplicate(sop_instance_uid=uid) if uid else None
             if same is not None:
                 return Outcome(
                     shown, "duplicate", "this SOP Instance UID is already on the worklist", same.id
                 )
-            picture = work / "out" / str(row.get("full_png_path") or row["png_path"])
-            accession = str(row.get("accession_number") or "") or None
+            accession = row.accession_number or None
             return self._store(
-                picture,
+                work / "out" / row.full_png_path,
                 shown,
-                image_id=str(row["image_id"]),
+                image_id=row.image_id,
                 source=source,
                 sop_instance_uid=uid,
                 content_sha256=digest,
-                study_instance_uid=str(row.get("study_uid") or "") or None,
+                study_instance_uid=row.study_uid or None,
                 accession=accession,
                 report_text=report_text or self.reports.text(accession),
             )

@@ -8,7 +8,6 @@ not re-entrant, and on a small server one film at a time is the fastest anyway.
 
 from __future__ import annotations
 
-import math
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +16,7 @@ from typing import Any
 import numpy as np
 
 from cxr_regions.errors import UserError
-from cxr_regions.regions import REGION_KEYS
-from cxr_regions.serve.configuration import DEFAULT_THRESHOLD
+from cxr_regions.regions import REGION_KEYS, operating_thresholds
 
 
 @dataclass(frozen=True)
@@ -41,15 +39,11 @@ class Thresholds:
         """From evaluate's ``thresholds.csv`` (or its folder); 0.5 for every region without one; with
         the folder's ``calibration.json`` where ``evaluate`` wrote one."""
         if path is None:
-            return cls(dict.fromkeys(REGION_KEYS, DEFAULT_THRESHOLD), "default")
+            return cls(operating_thresholds(None), "default")
         from cxr_regions.evaluation import CALIBRATION_FILE, load_calibration
         from cxr_regions.explain import read_thresholds
 
-        read = read_thresholds(path)
-        values = {}
-        for key in REGION_KEYS:
-            value = float(read.get(key, DEFAULT_THRESHOLD))
-            values[key] = DEFAULT_THRESHOLD if math.isnan(value) else value
+        values = operating_thresholds(read_thresholds(path))
         folder = Path(path) if Path(path).is_dir() else Path(path).parent
         calibration = load_calibration(folder) if (folder / CALIBRATION_FILE).is_file() else None
         return cls(_calibrated(calibration, values), str(path), calibration)
@@ -98,7 +92,7 @@ class FilmModel:
         self.frame = frame_size_of(loaded.info, self.crop)
         self.method = method.lower()
         self.layer = target_layer(self.model, min(self.crop, self.frame), min_map_side(self.method))
-        self.arch = str(loaded.info.get("arch", "?"))
+        self.arch = loaded.info.arch
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:

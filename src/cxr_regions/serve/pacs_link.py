@@ -94,6 +94,9 @@ class _Loop:
 class PacsLink:
     """The poller and (with ``send_results``) the sender for one PACS."""
 
+    observer_name = str
+    """A reader's name as the verdict SR shows the observer (``Services`` sets the users' full names)."""
+
     def __init__(
         self, pacs, filters: list[dict[str, str]], store, intake, worker, thresholds,
         poll_seconds: float = 30.0, send_results: bool = False, max_backoff: float = 300.0,
@@ -186,20 +189,31 @@ class PacsLink:
         header = self.pacs.header(InstanceRef(origin.study, origin.series, origin.sop))
         picture = self.worker.film_array(film)
         values = self.thresholds.values
-        flagged = any(film.probabilities[k] >= values[k] for k in values)
-        heatmaps = self.worker.model.heatmaps(picture) if flagged else {}
+        heatmaps = self.worker.model.heatmaps(picture) if film.flagged(values) else {}
         objects = result_objects(header, picture, heatmaps, film.probabilities, values)
         self.pacs.store([objects.secondary_capture, objects.report], origin.study)
         self.ledger.mark_sent(film.id, "results", "model", str(objects.report.SOPInstanceUID))
         log.info("results of film %s sent to the PACS", film.id)
 
     def _send_verdict(self, verdict, film, origin: Origin) -> None:
-        from cxr_regions.pacs import InstanceRef, model_report, verdict_report
+        from cxr_regions.pacs import InstanceRef, PriorReport, model_report, verdict_report
+        from cxr_regions.pacs import verdict_series_uid as series_uid
 
         header = self.pacs.header(InstanceRef(origin.study, origin.series, origin.sop))
         model = model_report(header, film.probabilities, self.thresholds.values)
         version = verdict_version(verdict)
-        report = verdict_report(header, model, verdict.labels, verdict.reader, version)
+        earlier = [
+            uid for kind, sent_version, uid in self.ledger.sent(film.id)
+            if kind == "verdict" and sent_version.rpartition("@")[0] == verdict.reader
+        ]  # fmt: skip
+        replaces = None
+        if earlier:  # the reader changed their mind: the new SR replaces the last one sent
+            replaces = PriorReport(origin.study, series_uid(origin.sop, verdict.reader), earlier[-1])
+        report = verdict_report(
+            header, model, verdict.labels, verdict.reader, version,
+            observer_name=self.observer_name(verdict.reader),
+            replaces=replaces, instance_number=len(earlier) + 1,
+        )  # fmt: skip
         self.pacs.store([report], origin.study)
         self.ledger.mark_sent(film.id, "verdict", version, str(report.SOPInstanceUID))
         log.info("verdict of %s on film %s sent to the PACS", verdict.reader, film.id)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from cxr_regions.regions import REGION_KEYS
+from cxr_regions.regions import REGION_KEYS, calls
 from cxr_regions.serve.schema import Film, Verdict
 
 
@@ -33,17 +34,21 @@ class FilmRecord:
     report_evidence: str | None
     probabilities: dict[str, float] | None
     max_probability: float | None
-    flags: str | None
     processed_at: datetime | None
 
     @classmethod
     def of(cls, row: Film) -> FilmRecord:
         return cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(cls)})
 
-    @property
-    def flagged(self) -> tuple[str, ...]:
-        """The region keys the model flags (probability at or above the region's threshold)."""
-        return tuple(k for k, c in zip(REGION_KEYS, self.flags or "", strict=False) if c == "1")
+    def calls(self, thresholds: Mapping[str, float]) -> dict[str, bool] | None:
+        """Per region, called abnormal with ``thresholds`` (``regions.calls``); None before a result."""
+        if not self.probabilities:
+            return None
+        return calls({k: self.probabilities[k] for k in REGION_KEYS}, thresholds)
+
+    def flagged(self, thresholds: Mapping[str, float]) -> tuple[str, ...]:
+        """The regions called abnormal with ``thresholds``, in region order (none before a result)."""
+        return tuple(k for k, abnormal in (self.calls(thresholds) or {}).items() if abnormal)
 
 
 @dataclass(frozen=True)

@@ -15,19 +15,26 @@ TEXT_COLUMNS = (("findings", "impression"), ("text",), ("report",), ("findings",
 
 def read_report_table(path: Path) -> dict[str, str]:
     """Accession number -> report text from a CSV/TSV/XLSX table (the tables ``label`` reads): an id
-    column (accession_number, accession or report_id) and findings + impression, or text."""
-    from cxr_regions.label import read_report_texts
+    column (accession_number, accession or report_id) and findings + impression, or text.
 
-    for id_col in ID_COLUMNS:
-        for text_cols in TEXT_COLUMNS:
-            try:
-                return read_report_texts(path, id_col, list(text_cols))
-            except UserError as exc:
-                if "no column" not in str(exc):
-                    raise
+    The columns are chosen from the table's header, first id name then first text names that are all
+    there (names compared as ``label`` compares them), and the table is read once.
+    """
+    from cxr_regions.label import ReportTable, column_listing, column_named, inspect_table
+
+    info = inspect_table(path)
+    for id_name in ID_COLUMNS:
+        id_col = column_named(info, id_name)
+        if id_col is None:
+            continue
+        for text_names in TEXT_COLUMNS:
+            text_cols = [column_named(info, name) for name in text_names]
+            if all(text_cols):
+                table = ReportTable(info, id_col, tuple(c for c in text_cols if c))
+                return {i: t for ids, texts, _ in table.chunks() for i, t in zip(ids, texts, strict=True)}
     raise UserError(
-        f"{path}: no accession and report columns found; give accession_number and findings + impression "
-        "(or text) columns"
+        f"{path}: no accession and report columns found (the columns are: {column_listing(info)}); give "
+        "accession_number and findings + impression (or text) columns"
     )
 
 

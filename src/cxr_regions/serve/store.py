@@ -18,15 +18,15 @@ from sqlalchemy import and_, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cxr_regions.regions import REGION_KEYS, REGIONS, VALUES
+from cxr_regions.regions import REGION_KEYS, VALUES, call, threshold_or_default
+from cxr_regions.serve.audit import Actor, verdict_event
 from cxr_regions.serve.database import make_engine, upgrade, writer
 from cxr_regions.serve.records import FilmRecord, VerdictRecord
 from cxr_regions.serve.schema import FILM_SOURCES, FILM_STATUSES, Film, Verdict
 
-__all__ = ["DB_NAME", "DEFAULT_THRESHOLD", "DuplicateFilm", "FilmRecord", "Store", "VerdictRecord"]
+__all__ = ["DB_NAME", "DuplicateFilm", "FilmRecord", "Store", "VerdictRecord"]
 
 DB_NAME = "reading-room.sqlite"
-DEFAULT_THRESHOLD = 0.5
 WORKLIST_STATUSES: tuple[str | None, ...] = ("new", "read", None)
 SORTS: tuple[str, ...] = ("suspicion", "received")
 
@@ -55,6 +55,11 @@ def _check_labels(labels: Mapping[str, str]) -> dict[str, str]:
     if bad:
         raise ValueError(f"label values must be one of {', '.join(VALUES)}; got {bad}")
     return {k: labels[k] for k in REGION_KEYS}
+
+
+def _verdict_values(row: Verdict, film: Film) -> dict[str, Any]:
+    """A verdict as the audit trail keeps it: its labels, its note and the film's read state."""
+    return {**{k: getattr(row, k) for k in REGION_KEYS}, "note": row.note, "read": film.read}
 
 
 class Store:
@@ -209,25 +214,20 @@ class Store:
             )
             return int(result.rowcount or 0)
 
-    def set_result(self, film_id: int, probabilities: dict[str, float], thresholds: dict[str, float]) -> None:
-        """Store the model's probabilities: status ``ready``, ``max_probability`` and the region flags.
+    def set_result(self, film_id: int, probabilities: Mapping[str, float]) -> None:
+        """Store the model's probabilities (one per region): status ``ready`` and ``max_probability``.
 
-        ``probabilities``: one per region. A region is flagged (``1`` in ``flags``, regions in
-        ``REGION_KEYS`` order) when its probability is at or above its threshold, as ``evaluate`` calls
-        it; a region missing from ``thresholds`` uses ``DEFAULT_THRESHOLD`` (0.5).
+        The calls are not stored: every page derives them from these probabilities and the thresholds
+        the room runs with (``regions.call``), so the worklist and the viewer always agree.
         """
         missing = [k for k in REGION_KEYS if k not in probabilities]
         if missing:
             raise ValueError(f"probabilities missing for {', '.join(missing)}")
         probs = {k: float(probabilities[k]) for k in REGION_KEYS}
-        flags = "".join(
-            "1" if probs[k] >= float(thresholds.get(k, DEFAULT_THRESHOLD)) else "0" for k in REGION_KEYS
-        )
         with self._write() as session:
             row = self._get(session, film_id)
             row.probabilities = probs
             row.max_probability = max(probs.values())
-            row.flags = flags
             row.status = "ready"
             row.error = None
             row.processed_at = _now()
@@ -270,17 +270,19 @@ class Store:
     # --- worklist --------------------------------------------------------------------------------------
 
     @staticmethod
-    def _filters(status: str | None, region: str | None) -> list[Any]:
+    def _filters(status: str | None, region: str | None, thresholds: Mapping[str, float] | None) -> list[Any]:
         if status not in WORKLIST_STATUSES:
             raise ValueError(f"worklist status must be 'new', 'read' or None, got {status!r}")
         filters: list[Any] = []
         if status is not None:
             filters.append(Film.read.is_(status == "read"))
         if region is not None:
-            index = {r.key: r.index for r in REGIONS}.get(region)
-            if index is None:
+            if region not in REGION_KEYS:
                 raise ValueError(f"unknown region {region!r}; the regions are {', '.join(REGION_KEYS)}")
-            filters.append(func.substr(Film.flags, index + 1, 1) == "1")
+            # regions.call itself, on the stored probability (json_extract gives the stored double):
+            # the database lists exactly the films the pages call abnormal with these thresholds
+            probability = func.json_extract(Film.probabilities, f"$.{region}")
+            filters.append(call(probability, threshold_or_default((thresholds or {}).get(region))))
         return filters
 
     @staticmethod
@@ -299,14 +301,15 @@ class Store:
         sort: str = "suspicion",
         offset: int = 0,
         limit: int = 50,
+        thresholds: Mapping[str, float] | None = None,
     ) -> tuple[list[FilmRecord], int]:
         """One page of films and the total that match.
 
-        ``status``: 'new' (unread), 'read' or None (all); ``region``: only films the model flags there;
-        ``sort``: 'suspicion' (highest probability first, films without a result last) or 'received'
-        (newest first).
+        ``status``: 'new' (unread), 'read' or None (all); ``region``: only films the model calls abnormal
+        there with ``thresholds`` (the room's; 0.5 where a region has none); ``sort``: 'suspicion'
+        (highest probability first, films without a result last) or 'received' (newest first).
         """
-        filters = self._filters(status, region)
+        filters = self._filters(status, region, thresholds)
         order = self._order(sort)
         with self._read() as session:
             total = session.scalar(select(func.count(Film.id)).where(*filters)) or 0
@@ -316,14 +319,15 @@ class Store:
             return [FilmRecord.of(r) for r in rows], int(total)
 
     def neighbours(
-        self, film_id: int, *, status: str | None = None, region: str | None = None, sort: str = "suspicion"
-    ) -> tuple[int | None, int | None]:
+        self, film_id: int, *, status: str | None = None, region: str | None = None, sort: str = "suspicion",
+        thresholds: Mapping[str, float] | None = None,
+    ) -> tuple[int | None, int | None]:  # fmt: skip
         """The previous and next film ids around ``film_id`` in the worklist with these filters.
 
         Works even when the film itself no longer matches them (e.g. just marked read while the list
         shows new films): its place in the order is used. ``KeyError`` if the film does not exist.
         """
-        filters = self._filters(status, region)
+        filters = self._filters(status, region, thresholds)
         order = self._order(sort)
         matching = or_(Film.id == film_id, and_(true(), *filters))
         with self._read() as session:
@@ -347,12 +351,14 @@ class Store:
     # --- verdicts --------------------------------------------------------------------------------------
 
     def save_verdict(
-        self, film_id: int, reader: str, labels: dict[str, str], note: str = "", mark_read: bool = False
-    ) -> VerdictRecord:
+        self, film_id: int, reader: str, labels: dict[str, str], note: str = "", mark_read: bool = False,
+        audit: Actor | None = None,
+    ) -> VerdictRecord:  # fmt: skip
         """Save (or replace) ``reader``'s verdict on a film in one transaction; optionally mark it read.
 
         ``labels``: one of ``1``/``u``/``0`` for every region (``ValueError`` otherwise); ``KeyError`` if
-        the film does not exist. Returns only after the transaction is committed to disk.
+        the film does not exist. Returns only after the transaction is committed to disk. With ``audit``
+        (who saves it, from where) the audit trail gets the old and new values in that same transaction.
         """
         values = _check_labels(labels)
         if not reader:
@@ -364,6 +370,7 @@ class Store:
             row = session.scalars(
                 select(Verdict).where(Verdict.film_id == film_id, Verdict.reader == reader)
             ).first()
+            before = None if row is None else _verdict_values(row, film)
             if row is None:
                 row = Verdict(film_id=film_id, reader=reader)
                 session.add(row)
@@ -373,6 +380,8 @@ class Store:
             row.saved_at = _now()
             if mark_read:
                 film.read = True
+            if audit is not None:
+                session.add(verdict_event(film_id, audit, before, _verdict_values(row, film)))
             session.flush()
             return VerdictRecord.of(row)
 

@@ -16,21 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from cxr_regions.fileio import write_csv
-from cxr_regions.regions import REGION_KEYS, label_string, to_binary
-from cxr_regions.serve.store import DEFAULT_THRESHOLD, Store
+from cxr_regions.contracts.verdict_export import VERDICTS
+from cxr_regions.regions import REGION_KEYS, label_string, operating_thresholds, to_binary
+from cxr_regions.serve.store import Store
 
-EXPORT_COLUMNS: tuple[str, ...] = (
-    "report_id",
-    *REGION_KEYS,
-    "label_string",
-    "reader",
-    "saved_at",
-    "note",
-    "image_id",
-    "accession",
-    "text",
-)
+EXPORT_COLUMNS: tuple[str, ...] = tuple(VERDICTS.columns(REGION_KEYS))
 
 
 def verdict_table(store: Store) -> pd.DataFrame:
@@ -63,19 +53,17 @@ def verdict_table(store: Store) -> pd.DataFrame:
 def export_verdicts(store: Store, out: Path) -> int:
     """Write every verdict to ``out`` (atomically, UTF-8 CSV) in the labels.csv format; returns the rows."""
     table = verdict_table(store)
-    write_csv(out, table)
+    VERDICTS.write(out, table, REGION_KEYS)
     return len(table)
 
 
 @dataclass(frozen=True)
 class RegionAgreement:
-    """Model call vs radiologists for one region: counts, sensitivity and specificity (NaN if undefined).
-
-    ``threshold`` is None where the stored flags were used.
-    """
+    """Model call vs radiologists for one region at ``threshold``: counts, sensitivity and specificity
+    (NaN if undefined)."""
 
     region: str
-    threshold: float | None
+    threshold: float
     n: int
     tp: int
     fp: int
@@ -89,33 +77,29 @@ class RegionAgreement:
         return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
 
 
-def agreement(store: Store, thresholds: Mapping[str, float] | None = None) -> dict[str, RegionAgreement]:
-    """Per region, the model's call (probability >= threshold) against each radiologist's verdict.
+def agreement(store: Store, thresholds: Mapping[str, float]) -> dict[str, RegionAgreement]:
+    """Per region, the model's call (``regions.call`` at the region's threshold, as the pages show it)
+    against each radiologist's verdict.
 
     Every (film, reader) verdict on a film with probabilities is one case; films still queued or failed
     are left out. The radiologist's ``u`` counts as abnormal (the method's binary reading), so sensitivity
     is ``tp / (tp + fn)`` over the verdicts ``1`` or ``u`` and specificity ``tn / (tn + fp)`` over ``0``.
-    Without ``thresholds`` the calls stored with each result (the worklist's flags) are used; a region
-    missing from ``thresholds`` uses ``DEFAULT_THRESHOLD`` (0.5).
+    A region missing from ``thresholds`` is called at ``regions.DEFAULT_THRESHOLD`` (0.5).
     """
+    cuts = operating_thresholds(thresholds)
     verdicts = store.verdicts()
     films = store.films(v.film_id for v in verdicts)
     counts = {k: {"tp": 0, "fp": 0, "tn": 0, "fn": 0} for k in REGION_KEYS}
     for v in verdicts:
-        film = films[v.film_id]
-        if not film.probabilities:
+        calls = films[v.film_id].calls(cuts)
+        if calls is None:
             continue
-        for key in REGION_KEYS:
-            if thresholds is None:
-                called = key in film.flagged
-            else:
-                called = film.probabilities[key] >= float(thresholds.get(key, DEFAULT_THRESHOLD))
+        for key, called in calls.items():
             truth = bool(to_binary(v.labels[key]))
             counts[key][("t" if called == truth else "f") + ("p" if called else "n")] += 1
     out = {}
     for key, c in counts.items():
         sens = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else math.nan
         spec = c["tn"] / (c["tn"] + c["fp"]) if c["tn"] + c["fp"] else math.nan
-        threshold = None if thresholds is None else float(thresholds.get(key, DEFAULT_THRESHOLD))
-        out[key] = RegionAgreement(key, threshold, sum(c.values()), **c, sensitivity=sens, specificity=spec)
+        out[key] = RegionAgreement(key, cuts[key], sum(c.values()), **c, sensitivity=sens, specificity=spec)
     return out

@@ -1,14 +1,22 @@
-"""What the pages and the JSON endpoints show of a film: plain dicts, never a patient's identity."""
+"""What the pages and the JSON endpoints show of a film: plain dicts, never a patient's identity.
+
+A film's calls (the worklist's flags, the viewer's model column) come from its stored probabilities and
+the thresholds the room runs with, through ``regions.calls``: one source, so the two always agree.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from cxr_regions.regions import REGION_KEYS, REGIONS
+from cxr_regions.serve.records import FilmRecord
 
 PAGE_SIZE = 50
 STATUS_FILTERS = ("new", "read", "all")
 
 
-def film_summary(film, thresholds: dict[str, float]) -> dict:
+def film_summary(film: FilmRecord, thresholds: Mapping[str, float]) -> dict[str, Any]:
     """A worklist row: accession, received time, processing status, read/new, flags and probabilities."""
     probabilities = film.probabilities or {}
     return {
@@ -18,7 +26,7 @@ def film_summary(film, thresholds: dict[str, float]) -> dict:
         "status": film.status,
         "read": bool(film.read),
         "state": "read" if film.read else "new",
-        "flags": list(film.flagged),
+        "flags": list(film.flagged(thresholds)),
         "max_probability": film.max_probability,
         "probabilities": {k: probabilities.get(k) for k in REGION_KEYS} if probabilities else None,
         "error": film.error,
@@ -27,23 +35,23 @@ def film_summary(film, thresholds: dict[str, float]) -> dict:
     }
 
 
-def region_rows(film, thresholds: dict[str, float]) -> list[dict]:
+def region_rows(film: FilmRecord, thresholds: Mapping[str, float]) -> list[dict[str, Any]]:
     """Per region: names, probability, threshold, the model's call and the report's label."""
     probabilities = film.probabilities or {}
+    calls = film.calls(thresholds) or {}
     report = film.report_labels or {}
     rows = []
     for i, region in enumerate(REGIONS):
-        p = probabilities.get(region.key)
-        cut = thresholds[region.key]
+        called = calls.get(region.key)
         rows.append(
             {
                 "key": region.key,
                 "zh": region.zh,
                 "en": region.en,
                 "number": i + 1,
-                "p": p,
-                "threshold": cut,
-                "call": None if p is None else ("1" if p >= cut else "0"),
+                "p": probabilities.get(region.key),
+                "threshold": thresholds[region.key],
+                "call": None if called is None else ("1" if called else "0"),
                 "report": report.get(region.key),
             }
         )

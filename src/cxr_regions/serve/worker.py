@@ -87,7 +87,7 @@ class InferenceWorker:
             log.warning("film %s failed: %s", film.id, type(exc).__name__)
             self.store.set_failed(film.id, f"the model could not read this film ({type(exc).__name__})")
             return
-        self.store.set_result(film.id, self.thresholds.shown(probabilities), self.thresholds.values)
+        self.store.set_result(film.id, self.thresholds.shown(probabilities))
 
     def heatmap_path(self, film, region: str) -> Path:
         """The cached heatmap PNG of one film and region, computing all five on first request."""

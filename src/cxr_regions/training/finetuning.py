@@ -11,9 +11,12 @@ learning rate, so that the pretrained features are adjusted, not overwritten.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lightning.pytorch.callbacks import BaseFinetuning
+
+if TYPE_CHECKING:
+    from cxr_regions.training.recipe import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +49,12 @@ class UnfreezeBackbone(BaseFinetuning):
             log.info("epoch %d: backbone unfrozen, learning rate %.3g", epoch, lr)
 
 
-def frozen_record(config: dict[str, Any]) -> dict[str, Any] | None:
-    """What a run froze, from its resolved configuration (for ``model.json``): ``None`` when every
-    layer learned."""
-    if not config.get("freeze_backbone"):
+def frozen_record(config: TrainConfig) -> dict[str, Any] | None:
+    """What a run froze, from its configuration (``model.json``'s ``frozen``, a
+    :class:`~cxr_regions.contracts.run_folder.FrozenLayers`): ``None`` when every layer learned."""
+    if not config.freeze_backbone:
         return None
-    after = config.get("unfreeze_after")
+    after = config.unfreeze_after
     return {
         "layers": "backbone (every layer but the classifier)",
         "unfreeze_after": after,

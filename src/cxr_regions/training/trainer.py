@@ -25,7 +25,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMon
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
-from cxr_regions.configfile import load_config, save_config
+from cxr_regions.contracts.run_folder import SavedConfig
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_csv
 from cxr_regions.models import create_model, input_size, min_input_size, model_from_spec
@@ -37,7 +37,6 @@ from cxr_regions.training.recipe import TrainConfig
 
 log = logging.getLogger(__name__)
 
-CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.csv"
 CHECKPOINTS = "checkpoints"
 # Settings a resumed run must share with the run it continues.
@@ -210,15 +209,11 @@ def _check_labels(data: Any) -> None:
 
 
 def _check_resume(run: Path, resolved: TrainConfig) -> None:
-    saved_path = run / CONFIG_FILE
-    if not saved_path.is_file():
+    if not SavedConfig.exists(run):
         return
-    saved = load_config(saved_path)
-    current = dataclasses.asdict(resolved)
-    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    saved = SavedConfig.read(run).as_config(TrainConfig)
     for key in _RESUME_MUST_MATCH:
-        # A setting newer than the run's config.yaml was then at its default.
-        theirs, ours = saved.get(key, defaults[key]), current[key]
+        theirs, ours = getattr(saved, key), getattr(resolved, key)
         same = (
             Path(str(theirs)).resolve() == Path(ours).resolve()
             if key == "dataset"
@@ -291,7 +286,7 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
     )
     if rank_zero_only.rank == 0:
         run.mkdir(parents=True, exist_ok=True)
-        save_config(resolved, run / CONFIG_FILE, command="train")
+        SavedConfig.write(resolved, run, command="train")
 
     with _restored_torch_flags(), _without_lightning_noise(ckpt_path is not None, config.freeze_backbone):
         trainer, best = _trainer(config, run, data.label_names, precision, deterministic, callbacks)
@@ -299,7 +294,7 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
         trainer.log_every_n_steps = max(1, min(50, train_films // (config.batch_size * trainer.world_size)))
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     if trainer.is_global_zero:
-        export_best(run, best.best_model_path or str(last), model, data)
+        export_best(run, best.best_model_path or str(last), model, data, config)
         write_model_card(run)
     return run
 
@@ -357,8 +352,11 @@ def _trainer(
     return trainer, best
 
 
-def export_best(run: Path, checkpoint_path: str | Path, model: Any, data: Any) -> Path:
-    """Write the weights of ``checkpoint_path`` (the best epoch) as ``model.safetensors`` + ``model.json``."""
+def export_best(
+    run: Path, checkpoint_path: str | Path, model: Any, data: Any, config: TrainConfig | None = None
+) -> Path:
+    """Write the weights of ``checkpoint_path`` (the best epoch) as ``model.safetensors`` + ``model.json``
+    (with what ``config`` froze, where given)."""
     checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
     best = model_from_spec(model.spec, empty=True)
     best.init_report = model.init_report
@@ -370,7 +368,7 @@ def export_best(run: Path, checkpoint_path: str | Path, model: Any, data: Any) -
         "dataset_path": str(Path(data.path).resolve()),
         "best_epoch": int(checkpoint["epoch"]),
         "labelled_train_films": data.labelled(data.split("train")),
-        "frozen": frozen_record(load_config(run / CONFIG_FILE) if (run / CONFIG_FILE).is_file() else {}),
+        "frozen": frozen_record(config) if config is not None else None,
     }
     extra["untrained_labels"] = [n for n, count in extra["labelled_train_films"].items() if count == 0]
     metrics_path = run / METRICS_FILE

@@ -1,16 +1,17 @@
-"""The README's demo figures, from what a `cxr-regions demo` run wrote (its summary.json).
+"""The demo page's figures, from what a `cxr-regions demo` run wrote (its summary.json).
 
-    .venv/bin/python benchmarks/readme_demo_figures.py demo-output             # print the paragraph
-    .venv/bin/python benchmarks/readme_demo_figures.py demo-output --write     # put it in README.md
-    .venv/bin/python benchmarks/readme_demo_figures.py demo-output --check     # exit 1 if README differs
-    .venv/bin/python benchmarks/readme_demo_figures.py demo-output seed1 seed2 # + spread over more runs
+    .venv/bin/python benchmarks/demo_figures.py demo-output             # print the paragraph
+    .venv/bin/python benchmarks/demo_figures.py demo-output --write     # put it in the demo page
+    .venv/bin/python benchmarks/demo_figures.py demo-output --check     # exit 1 if the page differs
+    .venv/bin/python benchmarks/demo_figures.py demo-output seed1 seed2 # + spread over more runs
 
 The first folder gives the figures: test mean AUC with its 95% patient-bootstrap interval, the AUC
 per region, and per region how often the heatmap peaks inside the region on the test films whose
 label calls it abnormal, beside the chance level (the region's share of the film). Further folders
 (demo runs with other ``--seed``s, or the same seed again) add the range of the mean AUC over all
 runs given. ``--write`` replaces the text between ``<!-- demo-figures -->`` and
-``<!-- /demo-figures -->`` in the README, so the README quotes no figure that a run did not print.
+``<!-- /demo-figures -->`` in the demo page (docs/getting-started.md), so the documentation quotes no
+demo figure that a run did not print.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 from cxr_regions.regions import REGION_KEYS
 
 START, END = "<!-- demo-figures -->", "<!-- /demo-figures -->"
-README = Path(__file__).resolve().parents[1] / "README.md"
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "getting-started.md"
 
 
 def read_summary(demo: Path) -> dict[str, Any]:
@@ -86,11 +87,11 @@ def wrap(text: str, width: int = 100) -> str:
     return "\n".join([*lines, line])
 
 
-def replace_between_markers(readme: str, paragraph: str) -> str:
-    """``readme`` with the text between the demo-figures markers replaced by ``paragraph``."""
-    if readme.count(START) != 1 or readme.count(END) != 1 or readme.index(START) > readme.index(END):
-        raise SystemExit(f"README needs one {START} … {END} pair around the demo figures")
-    head, rest = readme.split(START)
+def replace_between_markers(page: str, paragraph: str) -> str:
+    """``page`` with the text between the demo-figures markers replaced by ``paragraph``."""
+    if page.count(START) != 1 or page.count(END) != 1 or page.index(START) > page.index(END):
+        raise SystemExit(f"the demo page needs one {START} … {END} pair around the demo figures")
+    head, rest = page.split(START)
     _, tail = rest.split(END)
     return f"{head}{START}\n{paragraph}\n{END}{tail}"
 
@@ -98,10 +99,10 @@ def replace_between_markers(readme: str, paragraph: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("demo", type=Path, nargs="+", help="demo output folders; the first gives the figures")
-    parser.add_argument("--readme", type=Path, default=README)
+    parser.add_argument("--page", type=Path, default=PAGE, help="the page holding the markers")
     action = parser.add_mutually_exclusive_group()
-    action.add_argument("--write", action="store_true", help="replace the figures in the README")
-    action.add_argument("--check", action="store_true", help="exit 1 if the README's figures differ")
+    action.add_argument("--write", action="store_true", help="replace the figures in the page")
+    action.add_argument("--check", action="store_true", help="exit 1 if the page's figures differ")
     args = parser.parse_args(argv)
 
     summaries = [read_summary(d) for d in args.demo]
@@ -109,16 +110,16 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.write or args.check):
         print(paragraph)
         return 0
-    readme = args.readme.read_text(encoding="utf-8")
-    updated = replace_between_markers(readme, paragraph)
+    page = args.page.read_text(encoding="utf-8")
+    updated = replace_between_markers(page, paragraph)
     if args.check:
-        if updated != readme:
-            print(f"{args.readme}: the demo figures differ from {args.demo[0]}/summary.json:\n{paragraph}")
+        if updated != page:
+            print(f"{args.page}: the demo figures differ from {args.demo[0]}/summary.json:\n{paragraph}")
             return 1
-        print(f"{args.readme}: the demo figures match {args.demo[0]}/summary.json")
+        print(f"{args.page}: the demo figures match {args.demo[0]}/summary.json")
         return 0
-    args.readme.write_text(updated, encoding="utf-8")
-    print(f"wrote the demo figures of {args.demo[0]} into {args.readme}")
+    args.page.write_text(updated, encoding="utf-8")
+    print(f"wrote the demo figures of {args.demo[0]} into {args.page}")
     return 0
 
 

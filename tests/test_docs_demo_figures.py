@@ -1,4 +1,5 @@
-"""benchmarks/readme_demo_figures.py writes the README's demo figures from a demo's summary.json.
+"""benchmarks/demo_figures.py writes the demo page's figures (docs/getting-started.md) from a demo's
+summary.json.
 
 The demo folder here is made without training: a DemoResult with known tables, written by the demo's
 own ``summary_record``, so the script reads exactly what ``cxr-regions demo`` writes.
@@ -22,9 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def figures():
-    spec = importlib.util.spec_from_file_location(
-        "readme_demo_figures", ROOT / "benchmarks" / "readme_demo_figures.py"
-    )
+    spec = importlib.util.spec_from_file_location("demo_figures", ROOT / "benchmarks" / "demo_figures.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -82,20 +81,20 @@ def test_more_runs_add_the_spread_of_the_mean_auc(figures, tmp_path):
 
 def test_write_replaces_only_the_marked_figures_and_check_sees_drift(figures, tmp_path, capsys):
     demo = fake_demo(tmp_path / "demo-output", seed=0, mean_auc=0.9)
-    readme = tmp_path / "README.md"
-    readme.write_text(
+    page = tmp_path / "getting-started.md"
+    page.write_text(
         "# x\n\nBefore. <!-- demo-figures -->\nmean AUC 0.5 (old)\n<!-- /demo-figures --> After.\n",
         encoding="utf-8",
     )
-    assert figures.main([str(demo), "--readme", str(readme), "--check"]) == 1
-    assert figures.main([str(demo), "--readme", str(readme), "--write"]) == 0
-    written = readme.read_text(encoding="utf-8")
+    assert figures.main([str(demo), "--page", str(page), "--check"]) == 1
+    assert figures.main([str(demo), "--page", str(page), "--write"]) == 0
+    written = page.read_text(encoding="utf-8")
     assert written.startswith("# x\n\nBefore. <!-- demo-figures -->\n")
     assert written.endswith("\n<!-- /demo-figures --> After.\n")
     assert "0.5 (old)" not in written and "test mean AUC 0.900" in written
-    assert figures.main([str(demo), "--readme", str(readme), "--check"]) == 0
-    assert figures.main([str(demo), "--readme", str(readme), "--write"]) == 0
-    assert readme.read_text(encoding="utf-8") == written  # idempotent
+    assert figures.main([str(demo), "--page", str(page), "--check"]) == 0
+    assert figures.main([str(demo), "--page", str(page), "--write"]) == 0
+    assert page.read_text(encoding="utf-8") == written  # idempotent
 
 
 def test_missing_summary_or_markers_say_what_to_do(figures, tmp_path):
@@ -105,10 +104,23 @@ def test_missing_summary_or_markers_say_what_to_do(figures, tmp_path):
         figures.replace_between_markers("no markers here", "text")
 
 
-def test_the_readme_has_the_markers_and_names_the_command(figures):
+def test_the_demo_page_has_the_markers_and_names_the_command(figures):
+    page = figures.PAGE.read_text(encoding="utf-8")
+    assert figures.PAGE == ROOT / "docs" / "getting-started.md"
+    assert page.count(figures.START) == 1 and page.count(figures.END) == 1
+    assert "<!-- section: demo -->" in page and "<!-- /section: demo -->" in page
+    assert "benchmarks/demo_figures.py" in page
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme.count(figures.START) == 1 and readme.count(figures.END) == 1
-    assert "benchmarks/readme_demo_figures.py" in readme
+    assert figures.START not in readme  # one copy of the figures: the demo page's
+
+
+def test_the_demo_pages_figures_are_a_paragraph_the_script_writes(figures):
+    """The marked text has the script's shape (so ``--write`` replaces it whole, not half of it)."""
+    page = figures.PAGE.read_text(encoding="utf-8")
+    marked = page.split(figures.START)[1].split(figures.END)[0].strip()
+    assert marked.startswith("With `--seed 0` (")
+    assert "test mean AUC" in marked and "heatmap peaks inside the region on:" in marked
+    assert max(len(line) for line in marked.splitlines()) <= 100
 
 
 def test_summary_json_is_plain_json(tmp_path):
