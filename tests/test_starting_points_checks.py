@@ -19,7 +19,7 @@ GPU_CHECK = ROOT / "benchmarks" / "gpu_check.py"
 
 
 def test_the_grid_takes_timm_names_and_lists_missing_timm_weights(tmp_path, monkeypatch):
-    pytest.importorskip("timm")
+    pytest.importorskip("timm", reason="the timm extra: pip install -e '.[timm]' (make test installs it)")
     from huggingface_hub import constants
 
     from cxr_regions.workflows.experiment import GridConfig, plan_cells

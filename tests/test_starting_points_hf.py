@@ -14,7 +14,9 @@ from cxr_regions.models import create_model, model_from_spec, target_layer
 from cxr_regions.models.network import TokenGrid
 from starting_points_helpers import head_input, hub_snapshot, loss_falls, phantom_films
 
-transformers = pytest.importorskip("transformers")
+transformers = pytest.importorskip(
+    "transformers", reason="the hf extra: pip install -e '.[hf]' (make test installs it)"
+)
 
 REPO = "example-org/tiny-chest-dino"
 CARD = """---

@@ -13,8 +13,8 @@ from cxr_regions.models import create_model, model_from_spec, target_layer
 from cxr_regions.models.network import TokenGrid
 from starting_points_helpers import head_input, hub_snapshot, loss_falls, phantom_films
 
-timm = pytest.importorskip("timm")
-safetensors_torch = pytest.importorskip("safetensors.torch")
+timm = pytest.importorskip("timm", reason="the timm extra: pip install -e '.[timm]' (make test installs it)")
+safetensors_torch = pytest.importorskip("safetensors.torch", reason="safetensors comes with the timm extra")
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,9 @@ from cxr_regions.models import create_model
 from starting_points_helpers import head_input, loss_falls, phantom_films
 
 with warnings.catch_warnings():  # torchxrayvision silences every warning of the process on import
-    xrv = pytest.importorskip("torchxrayvision")
+    xrv = pytest.importorskip(
+        "torchxrayvision", reason="the txv extra: pip install -e '.[txv]' (make test installs it)"
+    )
 
 NIH = "densenet121-res224-nih"
 NIH_FILE = "nih-densenet121-d121-tw-lr001-rot45-tr15-sc15-seed0-best.pt"
