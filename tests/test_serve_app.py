@@ -174,7 +174,7 @@ def test_every_state_changing_route_checks_csrf(served):
     routes = [r for r in routes if isinstance(r, APIRoute)]
     changing = [r for r in routes if r.methods - {"GET", "HEAD"}]
     users = {f"/admin/users/{{name}}/{what}" for what in ("role", "full-name", "password", "remove")}
-    users |= {"/account/password", "/admin/users"}
+    users |= {"/account/password", "/admin/users", "/pacs/retry"}
     assert {r.path for r in changing} == {"/login", "/logout", "/upload", "/films/{film_id}/verdict", *users}
     for route in changing:
         assert route.methods == {"POST"}, route.path

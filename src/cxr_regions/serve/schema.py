@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -130,6 +131,8 @@ class PacsFetched(Base):
     film_id: Mapped[int | None] = mapped_column(ForeignKey("films.id"), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    via: Mapped[str | None] = mapped_column(String(16))  # poll, listener, lookup (None: before 0005)
+    revision: Mapped[str | None] = mapped_column(String(128))  # the PACS's own, where it tells one
 
 
 class PacsSent(Base):
@@ -147,6 +150,51 @@ class PacsSent(Base):
     version: Mapped[str] = mapped_column(String(256))
     sop_instance_uid: Mapped[str] = mapped_column(String(128))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+PACS_JOB_KINDS: tuple[str, ...] = ("fetch", "lookup", "results", "verdict")
+PACS_JOB_STATES: tuple[str, ...] = ("pending", "running", "done", "failed", "set_aside")
+
+
+class PacsJob(Base):
+    """One piece of the PACS link's work on one object: fetch an instance, look a film up in the PACS,
+    send a film's results or one version of a verdict. ``failed`` waits for ``next_try_at``;
+    ``set_aside`` waits for a person (``cxr-regions pacs retry``)."""
+
+    __tablename__ = "pacs_jobs"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", PACS_JOB_KINDS), name="ck_pacs_jobs_kind"),
+        CheckConstraint(_one_of("state", PACS_JOB_STATES), name="ck_pacs_jobs_state"),
+        UniqueConstraint("kind", "sop_instance_uid", "version", name="uq_pacs_jobs_kind_sop_version"),
+        Index("ix_pacs_jobs_state_next_try_at", "state", "next_try_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    sop_instance_uid: Mapped[str] = mapped_column(String(128))  # the original instance's
+    version: Mapped[str] = mapped_column(String(256))  # a verdict's version; "" for the other kinds
+    study_instance_uid: Mapped[str | None] = mapped_column(String(128))
+    series_instance_uid: Mapped[str | None] = mapped_column(String(128))
+    film_id: Mapped[int | None] = mapped_column(ForeignKey("films.id"), index=True)
+    revision: Mapped[str | None] = mapped_column(String(128))  # fetch: the PACS's revision when queued
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_try_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PacsCursor(Base):
+    """Where the PACS poller left off (``cxr_regions.pacs.PollState`` as JSON), saved with the jobs it
+    queued."""
+
+    __tablename__ = "pacs_cursor"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)  # which poller ("poll")
+    state: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class LoginSession(Base):
