@@ -114,6 +114,7 @@ class ResultSender:
         report = verdict_report(
             header, model, verdict.labels, reader, job.version, observer_name=self.full_name(reader),
             replaces=replaces, instance_number=len(earlier) + 1,
+            cardiothoracic_ratio=verdict.cardiothoracic_ratio,  # measured in the viewer, None where not
         )  # fmt: skip
         self.pacs.store([report], origin.study)
         self.fault("pacs.sent")

@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import false
 from sqlalchemy.types import TypeDecorator
 
 from cxr_regions.regions import REGION_KEYS, VALUES
@@ -90,6 +91,15 @@ class Film(Base):
     # runs with (regions.call), so they cannot go stale when the thresholds change; a migration may drop it
     flags: Mapped[str | None] = mapped_column(String(16))
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # migration 0006: the film at its own bit depth (its header, with VOI LUT tables, is loaded only on
+    # request: Store.film_depth), priors, urgent first, and the model's uncalibrated scores for triage ties
+    full_depth_path: Mapped[str | None] = mapped_column(String(512))
+    depth: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
+    patient_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    study_day: Mapped[int | None] = mapped_column(Integer)
+    urgent: Mapped[bool] = mapped_column(Boolean, index=True, default=False, server_default=false())
+    raw_probabilities: Mapped[dict[str, float] | None] = mapped_column(JSON)
+    raw_max_probability: Mapped[float | None] = mapped_column(Float)
 
 
 verdicts_table = Table(
@@ -101,13 +111,16 @@ verdicts_table = Table(
     *(Column(key, String(1), nullable=False) for key in REGION_KEYS),
     Column("note", Text, nullable=False, default=""),
     Column("saved_at", UTCDateTime, nullable=False),
+    Column("cardiothoracic_ratio", Float, nullable=True),  # migration 0006
+    Column("measurements", JSON, nullable=True),  # the two widths behind the ratio, in film pixels
     UniqueConstraint("film_id", "reader", name="uq_verdicts_film_reader"),
     *(CheckConstraint(_one_of(key, VALUES), name=f"ck_verdicts_{key}") for key in REGION_KEYS),
 )
 
 
 class Verdict(Base):
-    """A reader's current verdict on a film: one column per region (``1``/``u``/``0``) and a note."""
+    """A reader's current verdict on a film: one column per region (``1``/``u``/``0``), a note, and the
+    cardiothoracic ratio where the reader measured one."""
 
     __table__ = verdicts_table
 
