@@ -11,7 +11,8 @@ MKDOCS := NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	# every extra (docs/getting-started.md, "Install by need"), the site's tools and the test tools
+	# every extra (docs/getting-started.md, "Install by need"; the starting points' tests need
+	# txv, timm and hf, the English gold set english), the site's tools and the test tools
 	$(PY) -m pip install -q -e '.[all,docs,test]'
 	touch $(STAMP)
 

@@ -173,7 +173,9 @@ class RegionModule(L.LightningModule):
 
     def configure_optimizers(self) -> Any:
         hparams: Any = self.hparams  # Lightning's AttributeDict of the saved arguments
-        optimizer = torch.optim.Adam(self.model.parameters(), lr=hparams.lr)
+        # Frozen parameters (--freeze-backbone) stay out until they are thawed (training.finetuning).
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(trainable, lr=hparams.lr)
         if hparams.lr_schedule == "step":
             scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=hparams.lr_factor)
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
