@@ -35,7 +35,14 @@ DEVELOPER_EXTRAS = {"docs", "test", "all"}
 STAGE_EXTRAS = {"pacs": {"pacs"}, "serve": {"serve", "pacs"}}
 # Core modules that import an extra's modules inside the function a `require_extra` check guards
 # (module by module, so that a new one is a decision, not an accident).
-GUARDED = {"ingest/engine.py": {"cluster"}}
+GUARDED = {
+    "ingest/engine.py": {"cluster"},
+    # the starting points: each raises a UserError naming its extra where the library is missing
+    "models/registry.py": {"timm"},
+    "models/timm_backbones.py": {"timm"},
+    "models/hf_encoders.py": {"hf"},
+    "models/txv_weights.py": {"txv"},
+}
 
 
 def _name(requirement: str) -> str:
