@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -253,7 +253,8 @@ def create_model(
 
         state = load_file(str(start.file))
         head_keys = {k for k in state if k.startswith(f"{head}.")}
-        report = weights_mod.load_backbone(model.net, state, head_keys, start.file, arch)
+        source = cast(Path, start.file)  # a txv start's converted weights file
+        report = weights_mod.load_backbone(model.net, state, head_keys, source, arch)
     unloaded = [name for name, t in model.state_dict().items() if t.is_meta]
     if unloaded:
         raise UserError(f"{init} left {len(unloaded)} tensors without weights, e.g. {unloaded[:3]}")

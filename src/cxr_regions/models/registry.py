@@ -18,7 +18,7 @@ import fnmatch
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from torch import nn
 
@@ -160,12 +160,13 @@ for _entry in (
 
 def _timm_stages(net: nn.Module) -> list[nn.Module]:
     """timm CNNs: the modules of timm's ``feature_info`` (one per reduction), shallow to deep."""
-    return [net.get_submodule(info["module"]) for info in net.feature_info]
+    feature_info: Any = net.feature_info  # timm's FeatureInfo
+    return [net.get_submodule(info["module"]) for info in feature_info]
 
 
 def _token_grid(net: nn.Module) -> list[nn.Module]:
     """ViT-style models: the patch tokens entering the last block, as a grid (``net.token_grid``)."""
-    return [net.token_grid]
+    return [cast(nn.Module, net.token_grid)]
 
 
 TIMM_CNN = ArchEntry("timm-cnn", ("timm:*",), min_input_size=32, target_layers=_timm_stages)

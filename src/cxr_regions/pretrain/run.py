@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from cxr_regions.configfile import save_config
 from cxr_regions.pretrain.finding_auc import evaluate_pretraining
@@ -35,7 +35,7 @@ def pretrain(prepare: PrepareConfig, train_config: TrainConfig) -> Path:
     from cxr_regions.training import train
 
     create_model(
-        train_config.arch,
+        cast(str, train_config.arch),  # resolved by TrainConfig.__post_init__
         len(FINDING_KEYS),
         train_config.init,
         train_config.weights,

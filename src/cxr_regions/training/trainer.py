@@ -236,7 +236,8 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
     data = open_dataset(config.dataset)
     _check_labels(data)
     run = Path(config.out) if config.out is not None else config.default_out()
-    size = resolve_input_size(config.arch, config.input_size, data.size)
+    arch = cast(str, config.arch)  # resolved from --init by TrainConfig.__post_init__ when not given
+    size = resolve_input_size(arch, config.input_size, data.size)
     precision = resolve_precision(config)
     deterministic = resolve_deterministic(config)
     resolved = dataclasses.replace(
@@ -257,9 +258,7 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
         log.warning("nothing to resume in %s (no %s): starting a new run", run, last)
 
     L.seed_everything(config.seed, workers=True, verbose=False)
-    model = create_model(
-        config.arch, len(data.label_names), config.init, config.weights, size, config.upsample
-    )
+    model = create_model(arch, len(data.label_names), config.init, config.weights, size, config.upsample)
     if config.freeze_backbone:
         model.freeze_backbone()
         log.info(
