@@ -58,6 +58,11 @@ def register(app: typer.Typer) -> None:
             "--send-results",
             help="Send each film's Secondary Capture + SR (and verdicts) back to the PACS.",
         ),
+        db_busy_timeout: float = typer.Option(
+            30.0,
+            "--db-busy-timeout",
+            help="Seconds a database write waits while another process holds a lock on it.",
+        ),
     ) -> None:
         """Start the reading room: a web worklist and viewer where radiologists read films with the
         model's probabilities and heatmaps, and save their verdicts (docs/reading-room.md).
@@ -80,7 +85,7 @@ def register(app: typer.Typer) -> None:
             run=run, data=data, host=host, port=port, users=users, thresholds=thresholds, watch=watch,
             reports=reports, max_upload_mb=max_upload_mb, workers=workers, method=method, device=device,
             pacs=pacs, pacs_auth=pacs_auth, pacs_poll=parse_duration(poll), pacs_query=query,
-            send_results=send_results,
+            send_results=send_results, db_busy_timeout=db_busy_timeout,
         )  # fmt: skip
         config.validate()
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -44,6 +44,9 @@ class ServeConfig:
     pacs_query: str | None = None
     send_results: bool = False
     pacs_max_backoff: float = 300.0
+    # seconds a database write waits for a lock another process (a backup, a second tool) holds before
+    # the upload or verdict fails with "database is locked" (nothing half-stored; send it again)
+    db_busy_timeout: float = 30.0
 
     def validate(self) -> None:
         """Raise :class:`UserError` for settings that cannot work or would expose patient films."""
@@ -70,6 +73,8 @@ class ServeConfig:
             problems.append(f"thresholds {self.thresholds} do not exist; pass an evaluation folder")
         if self.max_upload_mb <= 0:
             problems.append(f"--max-upload-mb must be positive, got {self.max_upload_mb}")
+        if self.db_busy_timeout <= 0:
+            problems.append(f"--db-busy-timeout must be positive, got {self.db_busy_timeout} s")
         if self.workers < 1:
             problems.append(f"--workers must be at least 1, got {self.workers}")
         if self.pacs is not None:

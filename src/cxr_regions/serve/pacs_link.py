@@ -147,7 +147,7 @@ class PacsLink:
                 continue
             path = self.intake.incoming_path()
             self.pacs.retrieve(ref, path)  # a PacsError leaves it unrecorded: fetched next round
-            outcome = self.intake.take(path, f"{ref.sop}.dcm", "pacs")
+            outcome = self.intake.take(path, "pacs")
             self.ledger.remember(origin, outcome.status, outcome.film_id, outcome.reason or None)
             stored += outcome.status == "stored"
         took = time.monotonic() - started

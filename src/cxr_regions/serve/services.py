@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from cxr_regions.serve.auth import LoginThrottle
 from cxr_regions.serve.configuration import ServeConfig
+from cxr_regions.serve.filing import DataLock
 from cxr_regions.serve.intake import Intake
 from cxr_regions.serve.model import FilmModel, Thresholds
 from cxr_regions.serve.rendering import Pages
@@ -45,14 +46,18 @@ class Services:
     users: Users | None = None
     pacs_link: PacsLink | None = None
     watcher: FolderWatcher | None = None
+    lock: DataLock | None = None
 
     @classmethod
     def build(cls, config: ServeConfig) -> Services:
         """Check and save ``config``, open the store and load the model (nothing runs yet)."""
+        from cxr_regions.serve.faults import check_environment
+
         config.validate()
+        check_environment()
         config.save()
         data = Path(config.data)
-        store = Store(data)
+        store = Store(data, config.db_busy_timeout)
         model = FilmModel(Path(config.run), config.method, config.device)
         thresholds = Thresholds.load(config.thresholds)
         worker = InferenceWorker(store, model, thresholds, data, config.workers, config.poll_seconds)
@@ -75,7 +80,10 @@ class Services:
         return cls(config, store, model, thresholds, worker, intake, pages, LoginThrottle(), users, link)
 
     def start(self) -> None:
-        """Start the worker, seed the demo films, watch the folder and start the PACS link."""
+        """Take the data folder (one server per folder), finish or remove what a killed server left
+        half-done, then start the worker, seed the demo films, watch the folder and start the PACS link."""
+        self.lock = DataLock.take(Path(self.config.data))
+        self.intake.recover()
         self.worker.start()
         if self.config.demo:
             from cxr_regions.serve.demo_films import seed_demo
@@ -99,3 +107,6 @@ class Services:
             self.watcher = None
         self.worker.stop()
         self.store.close()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None

@@ -1,5 +1,6 @@
 """The inference worker: background threads that take queued films from the store, run the model
-and store the probabilities, and the heatmap cache (computed on demand, kept as PNG under DATA).
+and store the probabilities, and the heatmap cache (computed on demand, kept as PNG under DATA; each
+file written durably, so a kill leaves whole heatmaps or none, and one found torn is computed again).
 
 The web server's event loop never runs the network: the worker runs in its own threads (PyTorch
 releases the GIL while it computes), and heatmap requests go to a thread pool. At start-up every
@@ -12,13 +13,12 @@ import logging
 import threading
 from pathlib import Path
 
-from cxr_regions.fileio import write_bytes
 from cxr_regions.regions import REGION_KEYS
+from cxr_regions.serve.faults import fault_point
+from cxr_regions.serve.filing import HEATMAPS_DIR, is_complete_png, write_durably
 from cxr_regions.serve.model import FilmModel, Thresholds, heat_png
 
 log = logging.getLogger("cxr_regions.serve")
-
-HEATMAPS_DIR = "heatmaps"
 
 
 class InferenceWorker:
@@ -85,9 +85,29 @@ class InferenceWorker:
             probabilities = self.model.probabilities(self.film_array(film))
         except Exception as exc:
             log.warning("film %s failed: %s", film.id, type(exc).__name__)
-            self.store.set_failed(film.id, f"the model could not read this film ({type(exc).__name__})")
+            reason = f"the model could not read this film ({type(exc).__name__})"
+            self._save(film.id, self.store.set_failed, reason)
             return
-        self.store.set_result(film.id, self.thresholds.shown(probabilities))
+        self._save(film.id, self.store.set_result, self.thresholds.shown(probabilities))
+
+    def _save(self, film_id: int, action, value) -> None:
+        """Store one film's result; while the database cannot be written (locked by another process,
+        a full disk), try again with a growing delay. Stopped meanwhile, the film stays ``processing``
+        and is queued again at the next start."""
+        delay = self.poll_seconds
+        while True:
+            try:
+                action(film_id, value)
+                return
+            except KeyError:
+                return  # the film is gone
+            except Exception as exc:
+                if self._stop.is_set():
+                    return
+                reason = getattr(exc, "orig", exc)
+                log.warning("film %s: cannot store its result (%s); trying again", film_id, reason)
+                self._stop.wait(delay)
+                delay = min(30.0, delay * 2)
 
     def heatmap_path(self, film, region: str) -> Path:
         """The cached heatmap PNG of one film and region, computing all five on first request."""
@@ -95,13 +115,14 @@ class InferenceWorker:
             raise KeyError(region)
         folder = self.data / HEATMAPS_DIR / film.image_id
         path = folder / f"{region}.png"
-        if path.exists():
+        if is_complete_png(path):
             return path
         with self._heat_guard:
             lock = self._heat_locks.setdefault(film.id, threading.Lock())
         with lock:
-            if not path.exists():
+            if not is_complete_png(path):
                 heatmaps = self.model.heatmaps(self.film_array(film))
                 for key, heat in heatmaps.items():
-                    write_bytes(folder / f"{key}.png", heat_png(heat))
+                    write_durably(heat_png(heat), folder / f"{key}.png")
+                    fault_point("heatmaps.written")
         return path
