@@ -3,7 +3,6 @@ reading the results the reading room sent back."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -17,12 +16,28 @@ def tiny_run(folder: Path) -> Path:
     from cxr_regions.training import save_model
 
     torch.manual_seed(0)
-    dataset = folder / "dataset"
-    dataset.mkdir(parents=True)
-    (dataset / "dataset.json").write_text(json.dumps({"size": 64}))
+    dataset = tiny_dataset(folder / "dataset", size=64)
     model = create_model("resnet18", len(REGION_KEYS), input_size=64)
     save_model(model, folder / "run", list(REGION_KEYS), dataset_path=str(dataset))
     return folder / "run"
+
+
+def tiny_dataset(folder: Path, size: int, films: int = 30) -> Path:
+    """A built dataset of random films (``build_from_arrays``): what a run's model.json points at."""
+    import numpy as np
+    import pandas as pd
+
+    from cxr_regions.build import BuildConfig, build_from_arrays
+    from cxr_regions.regions import REGION_KEYS
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {"image_id": [f"f{i:03d}" for i in range(films)], "patient_key": [f"p{i}" for i in range(films)]}
+    )
+    for key in REGION_KEYS:
+        table[key] = rng.integers(0, 2, films)
+    images = rng.integers(0, 255, (films, size, size), dtype=np.uint8)
+    return build_from_arrays(folder, images, table, BuildConfig(size=size, progress=False))
 
 
 def wait_for(check, timeout: float = 180.0, every: float = 0.3, what: str = "condition"):
@@ -62,3 +77,82 @@ def sr_values(dataset) -> dict[str, tuple[float | None, str]]:
         probability = float(measurements[0].value) if measurements else None
         values[key] = (probability, str(finding.value.meaning))
     return values
+
+
+# --- Orthanc with more settings, copies of films under new UIDs, dcmtk's storescu
+
+
+def start_orthanc(folder: Path, **extra):
+    """A running local Orthanc (``"OverwriteInstances": true`` unless told otherwise, plus ``extra``
+    configuration) on free HTTP and DICOM ports; skip where Orthanc is not installed. Stop it with
+    ``.stop()`` (by its pid)."""
+    import pytest
+
+    from cxr_regions.pacs.orthanc import LocalOrthanc, missing
+
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
+    return LocalOrthanc(folder, extra={"OverwriteInstances": True, **extra}).start()
+
+
+def copy_dicom(source: Path, **attributes) -> bytes:
+    """``source`` as a new instance (new study, series and SOP Instance UIDs), with ``attributes``
+    (DICOM keywords) set; the encoded file."""
+    from io import BytesIO
+
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    dataset = pydicom.dcmread(source)
+    dataset.StudyInstanceUID = generate_uid()
+    dataset.SeriesInstanceUID = generate_uid()
+    dataset.SOPInstanceUID = generate_uid()
+    for keyword, value in attributes.items():
+        setattr(dataset, keyword, value)
+    dataset.file_meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
+    out = BytesIO()
+    dataset.save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+def upload_bytes(server, data: bytes) -> dict:
+    """Store one encoded DICOM file in Orthanc through its REST API; Orthanc's answer (``ID``...)."""
+    import httpx
+
+    response = httpx.post(f"{server.url}/instances", content=data, timeout=60)
+    response.raise_for_status()
+    return response.json()
+
+
+def register_modality(server, name: str, ae_title: str, port: int, host: str = "127.0.0.1") -> None:
+    """Declare a DICOM modality in Orthanc (``PUT /modalities/{name}``), as a PACS administrator does."""
+    import httpx
+
+    body = {"AET": ae_title, "Host": host, "Port": port}
+    httpx.put(f"{server.url}/modalities/{name}", json=body, timeout=30).raise_for_status()
+
+
+def push_to_modality(server, name: str, orthanc_ids: list[str]):
+    """Orthanc sends instances to a declared modality over DICOM (``POST /modalities/{name}/store``)."""
+    import httpx
+
+    body = {"Resources": orthanc_ids, "Synchronous": True}
+    return httpx.post(f"{server.url}/modalities/{name}/store", json=body, timeout=120)
+
+
+def dcmtk_missing() -> str | None:
+    import shutil
+
+    if not (shutil.which("storescu") and shutil.which("echoscu")):
+        return "dcmtk's storescu/echoscu not found (Debian: apt-get install dcmtk)"
+    return None
+
+
+def storescu(port: int, files: list[Path], called: str, calling: str = "STORESCU", *options: str):
+    """Send ``files`` with dcmtk's storescu in one association (verbose, so its statuses can be read);
+    ``options`` e.g. ``-xv`` to propose JPEG 2000 lossless besides the uncompressed syntaxes."""
+    import subprocess
+
+    command = ["storescu", "-v", "-aet", calling, "-aec", called, *options, "127.0.0.1", str(port)]
+    return subprocess.run([*command, *map(str, files)], capture_output=True, text=True, timeout=120)

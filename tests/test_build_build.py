@@ -84,24 +84,24 @@ def test_oversampling_touches_only_train_and_reaches_the_share(clean):
     assert plain["thorax"] < 0.2 and plain["diaphragm"] < 0.2
     for key in REGION_KEYS:
         assert shares[key] >= 0.2 - 1e-9, key
-    assert clean.meta["oversampling"]["share_after"]["thorax"] == pytest.approx(shares["thorax"])
+    assert clean.meta.oversampling.share_after["thorax"] == pytest.approx(shares["thorax"])
 
 
 def test_u_is_folded_to_abnormal_and_counted_raw(clean, arrays):
     _, table = arrays
-    raw = clean.meta["raw_label_counts"]["aorta"]
+    raw = clean.meta.raw_label_counts["aorta"]
     assert raw["u"] == (table["aorta"] == "u").sum() > 0
     assert clean.manifest["aorta"].sum() == raw["1"] + raw["u"]
 
 
 def test_leak_check_finds_paper_leakage_and_none_under_clean(clean, paper):
-    assert clean.meta["leaking"] is False
-    assert clean.meta["leak_check"]["test"]["sharing_source_film_with_train"] == 0
-    assert clean.meta["leak_check"]["test"]["sharing_patient_with_train"] == 0
-    leak = paper.meta["leak_check"]
-    assert paper.meta["leaking"] is True
-    assert leak["test"]["sharing_source_film_with_train"] > 0.5 * leak["test"]["films"]
-    assert leak["patients_in_several_splits"] > 0
+    assert clean.meta.leaking is False
+    assert clean.meta.leak_check.test.sharing_source_film_with_train == 0
+    assert clean.meta.leak_check.test.sharing_patient_with_train == 0
+    leak = paper.meta.leak_check
+    assert paper.meta.leaking is True
+    assert leak.test.sharing_source_film_with_train > 0.5 * leak.test.films
+    assert leak.patients_in_several_splits > 0
     stats = (paper.path / "stats.md").read_text(encoding="utf-8")
     assert "LEAKING" in stats
 
@@ -195,7 +195,7 @@ def test_build_command_writes_both_protocols(tmp_path):
     assert result.exit_code == 0, result.output
     assert "LEAKING" in result.output
     paper = open_dataset(tmp_path / "paper")
-    assert paper.meta["leaking"] is True and len(paper.manifest) == round(40 * 8632 / 1877)
+    assert paper.meta.leaking is True and len(paper.manifest) == round(40 * 8632 / 1877)
 
 
 def test_join_by_image_id_lists_every_film_and_report_left_out(tmp_path):
@@ -218,7 +218,7 @@ def test_join_by_image_id_lists_every_film_and_report_left_out(tmp_path):
     assert films[lateral] == "view LATERAL not selected"
     assert reports[lateral].startswith("its film(s) left out")
     assert reports[empty] == "report text is empty"
-    assert data.meta["join"]["reports_without_film"] == 0
+    assert data.meta.join.reports_without_film == 0
     assert len(data.manifest) == len(images) - 2
     assert not {lateral, empty} & set(data.manifest["image_id"])
     heart = data.manifest.set_index("image_id").loc[images.loc[3, "image_id"], "heart"]
@@ -238,9 +238,9 @@ def test_a_share_that_cannot_be_reached_is_reported_not_looped(tmp_path):
     images = np.zeros((n, 16, 16), dtype=np.uint8)
     config = BuildConfig(size=16, min_share=0.2, progress=False)
     data = open_dataset(build_from_arrays(tmp_path / "ds", images, table, config, label_names=names))
-    oversampling = data.meta["oversampling"]
-    assert oversampling["unreachable"], "8 disjoint labels cannot each be 20% of the draws"
-    assert oversampling["epoch_draws"] <= (10 / (1 - 0.2) + 1) * oversampling["films"]
+    oversampling = data.meta.oversampling
+    assert oversampling.unreachable, "8 disjoint labels cannot each be 20% of the draws"
+    assert oversampling.epoch_draws <= (10 / (1 - 0.2) + 1) * oversampling.films
     assert data.label_names == names and list(data.manifest.columns[3:11]) == names
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from conftest import shared_path
+from cxr_regions.contracts import IMAGES, ErrorRow, ImageRow
 from cxr_regions.errors import UserError
 from cxr_regions.ingest import IngestConfig, ingest, ingest_file, load_or_create_salt
 from cxr_regions.ingest.deid import image_id
@@ -25,9 +26,9 @@ def salt_file(folder: Path) -> Path:
     return path
 
 
-def batch_row(out: Path, source: str) -> dict[str, str]:
-    images = pd.read_csv(out / "images.csv", dtype=str, keep_default_na=False)
-    return images.loc[images["source_path"] == source].iloc[0].to_dict()
+def batch_row(out: Path, source: str) -> ImageRow:
+    images = IMAGES.read(out)
+    return next(IMAGES.rows(images.loc[images["source_path"] == source]))
 
 
 def test_a_real_film_gives_the_batch_row_and_the_same_pngs(tmp_path):
@@ -40,19 +41,17 @@ def test_a_real_film_gives_the_batch_row_and_the_same_pngs(tmp_path):
     assert load_or_create_salt(tmp_path, config.salt_file)[0] == SALT
 
     row = ingest_file(dicom_dir / "RG1_UNCI.dcm", tmp_path / "one", config, SALT)
-    assert row["status"] == "ok" and row["message"] == ""
-    assert {
-        k: str(v) for k, v in row.items() if k not in ("status", "message", "full_png_path")
-    } == batch_row(tmp_path / "batch", "RG1_UNCI.dcm")
-    assert row["image_id"] == image_id(SALT, row["sop_uid"]) and row["sop_uid"]
-    assert (row["modality"], row["view"], row["rows"], row["columns"]) == ("CR", "PA", 1955, 1841)
-    assert row["study_uid"] and row["series_uid"] and "accession_number" in row
-    assert row["full_png_path"] == f"full/{row['image_id']}.png"
-    for name in (row["png_path"], row["full_png_path"]):
+    assert isinstance(row, ImageRow) and row.ok
+    assert row == batch_row(tmp_path / "batch", "RG1_UNCI.dcm")
+    assert row.image_id == image_id(SALT, row.sop_uid) and row.sop_uid
+    assert (row.modality, row.view, row.rows, row.columns) == ("CR", "PA", 1955, 1841)
+    assert row.study_uid and row.series_uid and row.status is None
+    assert row.full_png_path == f"full/{row.image_id}.png"
+    for name in (row.png_path, row.full_png_path):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "batch" / name).read_bytes()
-    full = cv2.imread(str(tmp_path / "one" / row["full_png_path"]), cv2.IMREAD_UNCHANGED)
+    full = cv2.imread(str(tmp_path / "one" / row.full_png_path), cv2.IMREAD_UNCHANGED)
     assert full.shape == (1955, 1841)
-    small = cv2.imread(str(tmp_path / "one" / row["png_path"]), cv2.IMREAD_UNCHANGED)
+    small = cv2.imread(str(tmp_path / "one" / row.png_path), cv2.IMREAD_UNCHANGED)
     assert small.shape == (64, 64) and small.dtype == np.uint8
 
 
@@ -66,12 +65,12 @@ def test_skipped_and_broken_files_come_back_as_error_rows(tmp_path):
     }
     for name, status in expected.items():
         row = ingest_file(dicom_dir / name, out, IngestConfig(size=32), SALT)
-        assert row["status"] == status and row["source_path"] == name and row["message"]
-        assert set(row) == {"source_path", "status", "message"}
+        assert isinstance(row, ErrorRow) and not row.ok
+        assert row.status == status and row.source_path == name and row.message
     text = tmp_path / "notes.txt"
     text.write_text("not a radiograph")
-    assert ingest_file(text, out, IngestConfig(), SALT)["status"] == "not_dicom"
-    assert ingest_file(tmp_path / "missing.dcm", out, IngestConfig(), SALT)["status"] == "unreadable"
+    assert ingest_file(text, out, IngestConfig(), SALT).status == "not_dicom"
+    assert ingest_file(tmp_path / "missing.dcm", out, IngestConfig(), SALT).status == "unreadable"
     assert not list((out / "images").glob("*.png"))  # nothing written for films that are not kept
 
 
@@ -93,12 +92,12 @@ def test_a_phantom_film_matches_the_batch_and_its_truth(tmp_path):
     path = tmp_path / "phantom" / first["dicom_path"]
 
     row = ingest_file(path, tmp_path / "one", IngestConfig(size=64), SALT, root=tree)
-    assert row["status"] == "ok" and row["accession_number"] == first["accession_number"]
-    batch = batch_row(tmp_path / "batch", row["source_path"])
-    assert row["source_path"] == path.relative_to(tree).as_posix()
-    assert (row["image_id"], row["patient_key"]) == (batch["image_id"], batch["patient_key"])
-    assert row["full_png_path"] == ""
-    assert (tmp_path / "one" / row["png_path"]).read_bytes() == (
-        tmp_path / "batch" / batch["png_path"]
+    assert row.ok and row.accession_number == first["accession_number"]
+    batch = batch_row(tmp_path / "batch", row.source_path)
+    assert row.source_path == path.relative_to(tree).as_posix()
+    assert (row.image_id, row.patient_key) == (batch.image_id, batch.patient_key)
+    assert not (tmp_path / "one" / row.full_png_path).exists()  # no --keep-full
+    assert (tmp_path / "one" / row.png_path).read_bytes() == (
+        tmp_path / "batch" / batch.png_path
     ).read_bytes()
     assert first["patient_id"] not in str(row)

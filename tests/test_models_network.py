@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cxr_regions.contracts import ModelInfo
 from cxr_regions.models import ModelSpec, RegionNet
 
 
@@ -27,4 +28,4 @@ def test_the_model_normalises_its_input_and_keeps_the_constants_out_of_the_state
 
 def test_spec_round_trips_and_ignores_unknown_keys():
     spec = _tiny().spec
-    assert ModelSpec.from_dict({**spec.to_dict(), "label_names": ["a", "b", "c"]}) == spec
+    assert ModelSpec.from_info(ModelInfo(**spec.to_dict(), label_names=["a", "b", "c"])) == spec

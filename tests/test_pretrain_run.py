@@ -105,7 +105,8 @@ def test_pretrain_takes_every_option_of_train():
     from typer.main import get_command
 
     commands = get_command(app).commands
-    train_options = {p.name for p in commands["train"].params} - {"dataset"}
-    pretrain_options = {p.name for p in commands["pretrain"].params}
+    train_options = {o for p in commands["train"].params if p.name != "dataset" for o in p.opts}
+    pretrain_options = {o for p in commands["pretrain"].params for o in p.opts}
     assert train_options <= pretrain_options
-    assert {"nih_dir", "prepared", "size", "allow_missing"} <= pretrain_options
+    assert {"--prepared", "--size", "--allow-missing", "--pack-workers", "--split-seed"} <= pretrain_options
+    assert [p.metavar for p in commands["pretrain"].params if p.param_type_name == "argument"] == ["NIH_DIR"]

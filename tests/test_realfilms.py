@@ -93,9 +93,9 @@ def test_region_dataset_maps_nih_findings_and_leaves_thorax_and_aorta_missing(re
     assert (labels[:, REGION_KEYS.index("diaphragm")] == diaphragm).all()
     assert (labels[:, REGION_KEYS.index("lungs")] == m[LUNG_FINDINGS].max(axis=1).to_numpy()).all()
     meta = data.meta
-    assert meta["unlabelled_labels"] == UNLABELLED and meta["kind"] == "chestx14-regions"
-    assert {r["finding"] for r in meta["label_mapping"]} >= {"cardiomegaly", "effusion", "hernia"}
-    assert meta["counts"]["test"]["thorax"] is None
+    assert meta.unlabelled_labels == UNLABELLED and meta.kind == "chestx14-regions"
+    assert {r.finding for r in meta.label_mapping} >= {"cardiomegaly", "effusion", "hernia"}
+    assert meta.counts.test.label("thorax") is None
     stats = (regions_dataset / "stats.md").read_text(encoding="utf-8")
     assert "| thorax | 胸廓 | not labelled |" in stats and "| aorta | 主动脉 | not labelled |" in stats
 

@@ -86,6 +86,29 @@ def test_a_second_run_starts_from_a_clean_folder_but_keeps_other_files(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
+def test_run_demo_clears_an_earlier_demos_outputs_before_it_runs(tmp_path):
+    """A rerun into the same folder starts clean (run_demo did not call clear_previous before): no
+    stage may resume from, or refuse, the files of an earlier run; files no demo wrote stay."""
+    from cxr_regions.workflows.demo import DemoConfig, run_demo
+
+    (tmp_path / "demo.yaml").write_text("old", encoding="utf-8")
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "run" / "checkpoints" / "last.ckpt").write_bytes(b"an earlier run")
+    (tmp_path / "summary.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_the_first_stage(step: int, stage: str, what: str) -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        run_demo(DemoConfig(out=tmp_path, progress=False), stop_at_the_first_stage)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.yaml", "notes.txt"]
+    assert "command: demo" in (tmp_path / "demo.yaml").read_text(encoding="utf-8")
+
+
 def test_demo_config_is_saved(tiny_demo):
     import yaml
 

@@ -15,10 +15,6 @@ log = logging.getLogger("mkdocs.hooks.placeholders")
 
 # page -> (title, what it will hold)
 PENDING: dict[str, tuple[str, str]] = {
-    "pacs-link.md": (
-        "The PACS link",
-        "how the reading room exchanges studies and results with a PACS over DICOMweb and DIMSE",
-    ),
     "starting-points.md": (
         "Starting points",
         "the pretrained models a training run can start from, and how to install them",

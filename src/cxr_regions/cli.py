@@ -82,12 +82,11 @@ def main() -> None:
     except typer.Abort:
         err_console.print("[yellow]aborted[/]")
         sys.exit(1)
-    except Exception as exc:  # click usage errors carry their own exit codes
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:  # usage errors (click's, or the copy typer carries) know their exit code
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
         raise
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from cxr_regions.lazy import lazy_exports
 
 _EXPORTS = {
-    "BuildConfig": "folder",
+    "BuildConfig": "build_config",
     "build_dataset": "folder",
     "build_from_arrays": "folder",
     "pack_images": "pack",
@@ -47,7 +47,8 @@ __all__ = [
 
 if TYPE_CHECKING:
     from cxr_regions.build.augment import AugmentParams
-    from cxr_regions.build.folder import BuildConfig, build_dataset, build_from_arrays
+    from cxr_regions.build.build_config import BuildConfig
+    from cxr_regions.build.folder import build_dataset, build_from_arrays
     from cxr_regions.build.pack import pack_images
     from cxr_regions.build.packed import PackedData, open_dataset
     from cxr_regions.build.paper_protocol import leak_check

@@ -17,7 +17,6 @@ import hashlib
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,52 +26,29 @@ import pandas as pd
 from cxr_regions import __version__
 from cxr_regions.build import packed
 from cxr_regions.build.augment import offline_variant
-from cxr_regions.build.grouped_split import parse_fractions, stratified_split
+from cxr_regions.build.build_config import BuildConfig
+from cxr_regions.build.grouped_split import stratified_split
 from cxr_regions.build.join import UNMATCHED_COLUMNS, fold, join_tables, raw_values, value_counts
 from cxr_regions.build.oversample import repeat_factors
-from cxr_regions.build.pack import RESIZE_MODES, fit_square, pack_images, write_array
-from cxr_regions.build.paper_protocol import AUGMENTED, ORIGINAL, PAPER_EXPANSION, leak_check, paper_rows
+from cxr_regions.build.pack import fit_square, pack_images, write_array
+from cxr_regions.build.paper_protocol import AUGMENTED, ORIGINAL, leak_check, paper_rows
 from cxr_regions.build.split_stats import stats_markdown
 from cxr_regions.configfile import save_config, to_dict
+from cxr_regions.contracts.dataset import (
+    IMAGES_FILE,
+    MANIFEST,
+    STATS_FILE,
+    UNMATCHED_FILE,
+    DatasetCounts,
+    DatasetInfo,
+    JoinCounts,
+    LeakCheck,
+    Oversampling,
+    PackedArray,
+)
 from cxr_regions.errors import UserError
-from cxr_regions.fileio import write_csv, write_json, write_text
+from cxr_regions.fileio import write_csv, write_text
 from cxr_regions.regions import REGION_KEYS
-
-PROTOCOLS = ("clean", "paper")
-
-
-@dataclass
-class BuildConfig:
-    """How a dataset is built (saved as ``build.yaml`` and inside ``dataset.json``)."""
-
-    join: str = "accession"
-    split: tuple[float, float, float] = (0.8, 0.1, 0.1)
-    seed: int = 0
-    min_share: float = 0.2
-    protocol: str = "clean"
-    size: int = 256
-    resize: str = "pad"
-    workers: int = 1
-    engine: str = "local"
-    scheduler: str | None = None
-    views: tuple[str, ...] = ()
-    min_positives: int = 10
-    paper_expansion: float = PAPER_EXPANSION
-    paper_crop_fraction: float = 224 / 256
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        self.split = parse_fractions(self.split)
-        if self.protocol not in PROTOCOLS:
-            raise UserError(f"--protocol must be one of {', '.join(PROTOCOLS)}, got {self.protocol!r}")
-        if self.resize not in RESIZE_MODES:
-            raise UserError(f"--resize must be one of {', '.join(RESIZE_MODES)}, got {self.resize!r}")
-        if not 0 <= self.min_share < 1:
-            raise UserError(f"--min-share must be in [0, 1), got {self.min_share}")
-        if self.size < 8:
-            raise UserError(f"--size must be at least 8 pixels, got {self.size}")
-        if self.paper_expansion < 1:
-            raise UserError(f"the paper expansion factor must be ≥ 1, got {self.paper_expansion}")
 
 
 def build_dataset(
@@ -168,7 +144,7 @@ def _build(
 ) -> Path:
     _check_films(films)
     out.mkdir(parents=True, exist_ok=True)
-    (out / packed.META).unlink(missing_ok=True)  # an interrupted rebuild must not look complete
+    DatasetInfo.path_in(out).unlink(missing_ok=True)  # an interrupted rebuild must not look complete
     if config.protocol == "clean":
         manifest, plan, scope = _clean_manifest(films, label_names, config)
     else:
@@ -179,31 +155,31 @@ def _build(
 
     _write_images(out, manifest, config, sources, array)
     manifest = manifest.drop(columns=["source_pos"])
-    write_csv(out / packed.MANIFEST, manifest)
-    digest = hashlib.sha256((out / packed.MANIFEST).read_bytes()).hexdigest()
-    write_csv(out / packed.UNMATCHED, unmatched)
-    meta: dict[str, Any] = {
-        "dataset_id": f"{out.resolve().name}-{digest[:10]}",
-        "protocol": config.protocol,
-        "leaking": bool(leak["leaking"]),
-        "labels": label_names,
-        "seed": config.seed,
-        "size": config.size,
-        "version": __version__,
-        "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "inputs": inputs,
-        "counts": _counts(manifest),
-        "leak_check": leak,
-        "oversampling": {"scope": scope, **plan.as_dict()},
-        "raw_label_counts": raw_counts,
-        "join": join,
-        "images": {"file": packed.IMAGES, "shape": [len(manifest), config.size, config.size]},
-        "manifest_sha256": digest,
-        "config": to_dict(config),
-    }
-    write_text(out / packed.STATS, stats_markdown(manifest, meta))
+    manifest_file = MANIFEST.write(out, manifest, label_names)
+    digest = hashlib.sha256(manifest_file.read_bytes()).hexdigest()
+    write_csv(out / UNMATCHED_FILE, unmatched)
+    info = DatasetInfo(
+        dataset_id=f"{out.resolve().name}-{digest[:10]}",
+        protocol=config.protocol,
+        leaking=bool(leak["leaking"]),
+        labels=label_names,
+        seed=config.seed,
+        size=config.size,
+        version=__version__,
+        built_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        inputs=inputs,
+        counts=DatasetCounts.model_validate(_counts(manifest)),
+        leak_check=LeakCheck.model_validate(leak),
+        oversampling=Oversampling(scope=scope, **plan.as_dict()),
+        raw_label_counts=raw_counts,
+        join=JoinCounts(**join) if join is not None else None,
+        images=PackedArray(file=IMAGES_FILE, shape=[len(manifest), config.size, config.size]),
+        manifest_sha256=digest,
+        config=to_dict(config),
+    )
+    write_text(out / STATS_FILE, stats_markdown(manifest, info))
     save_config(config, out / "build.yaml", command="build")
-    write_json(out / packed.META, meta)
+    info.write(out)
     return out
 
 
@@ -257,7 +233,7 @@ def _write_images(
     sources: list[str] | None,
     array: np.ndarray | None,
 ) -> None:
-    target = out / packed.IMAGES
+    target = out / IMAGES_FILE
     positions = manifest["source_pos"].to_numpy()
     options = {"size": config.size, "workers": config.workers, "resize": config.resize}
     options |= {"engine": config.engine, "scheduler": config.scheduler}
@@ -279,7 +255,7 @@ def _write_images(
             return offline_variant(film, rng, crop_fraction=config.paper_crop_fraction)
         return film
 
-    (out / f"{packed.IMAGES}.pack.json").unlink(missing_ok=True)
+    (out / f"{IMAGES_FILE}.pack.json").unlink(missing_ok=True)
     write_array(target, len(manifest), config.size, fill, config.progress, label="writing images")
     if work.exists():
         shutil.rmtree(work)

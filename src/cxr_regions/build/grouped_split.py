@@ -19,20 +19,6 @@ from cxr_regions.build.packed import SPLITS
 from cxr_regions.errors import UserError
 
 
-def parse_fractions(text: str | Sequence[float]) -> tuple[float, float, float]:
-    """``"0.8,0.1,0.1"`` (or a sequence) -> three fractions summing to 1 (train, val, test)."""
-    try:
-        values = [float(v) for v in (text.split(",") if isinstance(text, str) else text)]
-    except ValueError:
-        raise UserError(f"--split must be three numbers like 0.8,0.1,0.1, got {text!r}") from None
-    if len(values) != 3 or any(v < 0 for v in values) or values[0] <= 0:
-        raise UserError(f"--split must be three non-negative fractions with train > 0, got {text!r}")
-    total = sum(values)
-    if abs(total - 1) > 1e-6:
-        raise UserError(f"--split fractions must sum to 1, got {text!r} (sum {total:g})")
-    return (values[0], values[1], values[2])
-
-
 def group_labels(labels: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-group stratification targets: (unique groups, bool G×(L+1) — any positive per label, any
     all-normal film) and the group index of every row."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cxr_regions.contracts.images import IMAGES
 from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS, VALUES, strongest
 
@@ -92,7 +93,7 @@ def join_tables(
         raise UserError(f"--join must be one of {', '.join(JOIN_KEYS)}, got {on!r}")
     key_col = "accession_number" if on == "accession" else "image_id"
     labels = read_table(labels_csv, ["report_id", *REGION_KEYS], "labels.csv")
-    images = read_table(images_csv, ["image_id", "png_path", "patient_key", key_col], "images.csv")
+    images = IMAGES.read(images_csv, need=[key_col])
     labels[list(REGION_KEYS)] = raw_values(labels, REGION_KEYS, str(labels_csv), "report_id")
     left_out: list[pd.DataFrame] = []
 

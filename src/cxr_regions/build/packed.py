@@ -5,42 +5,36 @@ Needs only numpy and pandas, so that evaluation and reporting code can read a da
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from cxr_regions.contracts.dataset import IMAGES_FILE, MANIFEST, SPLITS, DatasetInfo
 from cxr_regions.errors import UserError
 
-MANIFEST = "manifest.csv"
-IMAGES = "images.npy"
-META = "dataset.json"
-STATS = "stats.md"
-UNMATCHED = "unmatched.csv"
-SPLITS: tuple[str, ...] = ("train", "val", "test")
-ID_COLUMNS: tuple[str, ...] = ("image_id", "patient_key", "source_image_id", "label_string", "split")
 MISSING_OR_BINARY = {"0": 0.0, "1": 1.0, "0.0": 0.0, "1.0": 1.0}
 MISSING_TEXT = frozenset({"", "nan", "<na>", "none"})
-RESERVED_COLUMNS: frozenset[str] = frozenset({"index", "repeat", "kind", *ID_COLUMNS})
+RESERVED_COLUMNS: frozenset[str] = frozenset(MANIFEST.columns())
+"""Manifest columns that a label may not be named like."""
 
 
 @dataclass
 class PackedData:
-    """A built dataset: ``manifest`` (one row per packed image), ``images`` (N×S×S uint8 memmap), ``meta``."""
+    """A built dataset: ``manifest`` (one row per packed image), ``images`` (N×S×S uint8 memmap),
+    ``meta`` (its ``dataset.json``, a :class:`~cxr_regions.contracts.DatasetInfo`)."""
 
     path: Path
     manifest: pd.DataFrame
     images: np.ndarray
-    meta: dict[str, Any]
+    meta: DatasetInfo
 
     @property
     def label_names(self) -> list[str]:
         """The label columns, in order (the five region keys for ``build``, 14 findings for NIH)."""
-        return list(self.meta["labels"])
+        return list(self.meta.labels)
 
     @property
     def size(self) -> int:
@@ -50,7 +44,7 @@ class PackedData:
     @property
     def dataset_id(self) -> str:
         """A short id naming this exact dataset (folder name + manifest digest)."""
-        return str(self.meta.get("dataset_id", self.path.name))
+        return self.meta.dataset_id
 
     def split(self, name: str) -> pd.DataFrame:
         """The manifest rows of one split (``train``, ``val`` or ``test``)."""
@@ -62,7 +56,7 @@ class PackedData:
         """Binary labels as float32 N×L, for all rows or the given manifest rows; NaN where a film's
         label is missing (an empty manifest cell: e.g. ChestX-ray14 says nothing of the aorta)."""
         frame = self.manifest if rows is None else rows
-        return label_matrix(frame, self.label_names, str(self.path / MANIFEST))
+        return label_matrix(frame, self.label_names, str(MANIFEST.path_in(self.path)))
 
     def labelled(self, rows: pd.DataFrame | None = None) -> dict[str, int]:
         """Films with a label (0 or 1, not missing), per label name."""
@@ -90,41 +84,30 @@ def label_matrix(frame: pd.DataFrame, names: list[str], where: str = "manifest")
     return out
 
 
-def read_manifest(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a ``manifest.csv`` keeping ids and label strings as text (no lost leading zeros)."""
-    return pd.read_csv(path, dtype={c: str for c in ID_COLUMNS}, keep_default_na=False)
-
-
 def open_dataset(path: str | os.PathLike[str]) -> PackedData:
-    """Open a dataset folder written by ``build`` (or ``build_from_arrays``) for reading.
+    """Open a dataset folder written by ``build`` (or ``build_from_arrays``, ``pretrain-prepare``).
 
     The image array is memory-mapped, so opening is instant whatever the dataset's size.
     """
     folder = Path(path)
-    meta_path = folder / META
-    if not meta_path.is_file():
+    if not DatasetInfo.exists(folder):
         raise UserError(
-            f"{folder} is not a built dataset: {META} is missing (run `cxr-regions build` first, "
-            "or finish an interrupted build by running it again)"
+            f"{folder} is not a built dataset: {DatasetInfo.FILE} is missing (run `cxr-regions build` "
+            "first, or finish an interrupted build by running it again)"
         )
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    for name in (MANIFEST, IMAGES):
-        if not (folder / name).is_file():
-            raise UserError(f"dataset {folder} is incomplete: {name} is missing; rebuild it")
-    manifest = read_manifest(folder / MANIFEST)
-    images = np.load(folder / IMAGES, mmap_mode="r")
+    meta = DatasetInfo.read(folder)
+    for file in (MANIFEST.path_in(folder), folder / IMAGES_FILE):
+        if not file.is_file():
+            raise UserError(f"dataset {folder} is incomplete: {file.name} is missing; rebuild it")
+    manifest = MANIFEST.read(folder, meta.labels)
+    images = np.load(folder / IMAGES_FILE, mmap_mode="r")
     if images.ndim != 3 or images.dtype != np.uint8 or images.shape[1] != images.shape[2]:
         raise UserError(
-            f"{folder / IMAGES}: expected a uint8 N×S×S array, found {images.dtype} {images.shape}"
+            f"{folder / IMAGES_FILE}: expected a uint8 N×S×S array, found {images.dtype} {images.shape}"
         )
     if len(images) != len(manifest):
         raise UserError(
             f"dataset {folder} is inconsistent: {len(manifest)} manifest rows but {len(images)} "
             "packed images; rebuild it"
-        )
-    missing = [n for n in meta.get("labels", []) if n not in manifest.columns]
-    if "labels" not in meta or missing:
-        raise UserError(
-            f"{meta_path}: label columns {missing or 'list'} missing from the manifest; rebuild it"
         )
     return PackedData(path=folder, manifest=manifest, images=images, meta=meta)

@@ -14,11 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from cxr_regions.build.build_config import PAPER_EXPANSION
 from cxr_regions.build.oversample import RepeatPlan, repeat_factors
-
-PAPER_FILMS = 1877
-PAPER_EXPANDED = 8632
-PAPER_EXPANSION = PAPER_EXPANDED / PAPER_FILMS
 
 ORIGINAL, DUPLICATE, AUGMENTED = "original", "duplicate", "augmented"
 

@@ -3,13 +3,14 @@ the paper's Table 1 for all films and per split (made by the reports stage's ``t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cxr_regions.build.packed import SPLITS, label_matrix
+from cxr_regions.contracts.dataset import DatasetInfo
 from cxr_regions.label import table1, table1_markdown
 from cxr_regions.regions import label_title
 
@@ -50,11 +51,11 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([head, rule, *body])
 
 
-def stats_markdown(manifest: pd.DataFrame, meta: Mapping[str, Any]) -> str:
-    """The text of ``stats.md`` for a built dataset and its ``dataset.json`` content."""
-    label_names = list(meta["labels"])
-    lines = [f"# Dataset `{meta['dataset_id']}`", ""]
-    if meta.get("leaking"):
+def stats_markdown(manifest: pd.DataFrame, meta: DatasetInfo) -> str:
+    """The text of ``stats.md`` for a built dataset and its ``dataset.json``."""
+    label_names = list(meta.labels)
+    lines = [f"# Dataset `{meta.dataset_id}`", ""]
+    if meta.leaking:
         lines += [
             "> **LEAKING — paper protocol.** Films were duplicated and augmented *before* an image-level",
             "> split, so copies of one film (and films of one patient) sit in training and test. Test",
@@ -62,46 +63,45 @@ def stats_markdown(manifest: pd.DataFrame, meta: Mapping[str, Any]) -> str:
             "",
         ]
     lines += [
-        f"Protocol `{meta['protocol']}`, seed {meta['seed']}, size {meta['size']}, "
-        f"built by cxr-regions {meta['version']}.",
+        f"Protocol `{meta.protocol}`, seed {meta.seed}, size {meta.size}, "
+        f"built by cxr-regions {meta.version}.",
         "",
         "## Films and patients per split",
         "",
         markdown_table(split_table(manifest, label_names)),
         "",
     ]
-    leak = meta["leak_check"]
+    leak = meta.leak_check
     lines += ["## Leak check", ""]
-    for split in ("val", "test"):
-        part = leak[split]
+    for split, part in (("val", leak.val), ("test", leak.test)):
         lines.append(
-            f"- {split}: {part['sharing_source_film_with_train']} of {part['films']} films share a "
-            f"source film with training, {part['sharing_patient_with_train']} share a patient."
+            f"- {split}: {part.sharing_source_film_with_train} of {part.films} films share a "
+            f"source film with training, {part.sharing_patient_with_train} share a patient."
         )
-    lines += [f"- patients in several splits: {leak['patients_in_several_splits']}.", ""]
+    lines += [f"- patients in several splits: {leak.patients_in_several_splits}.", ""]
     lines += ["## Table 1: all films", "", table1_markdown(table1(manifest, label_names), title=None)]
     for split in SPLITS:
         part = manifest[manifest["split"] == split]
         lines += [f"## Table 1: {split}", "", table1_markdown(table1(part, label_names), None, note=False)]
-    oversampling = meta.get("oversampling")
+    oversampling = meta.oversampling
     if oversampling:
         share = pd.DataFrame(
             {
                 "label": [label_title(n) for n in label_names],
-                "share before": [f"{oversampling['share_before'][n]:.3f}" for n in label_names],
-                "share after": [f"{oversampling['share_after'][n]:.3f}" for n in label_names],
+                "share before": [f"{oversampling.share_before[n]:.3f}" for n in label_names],
+                "share after": [f"{oversampling.share_after[n]:.3f}" for n in label_names],
             }
         )
         lines += [
-            f"## Oversampling ({oversampling['scope']}, minimum share {meta['config']['min_share']})",
+            f"## Oversampling ({oversampling.scope}, minimum share {meta.config['min_share']})",
             "",
             markdown_table(share),
             "",
-            f"Boosted: {', '.join(oversampling['boosted']) or 'none'}; "
-            f"out of reach: {', '.join(oversampling['unreachable']) or 'none'}.",
+            f"Boosted: {', '.join(oversampling.boosted) or 'none'}; "
+            f"out of reach: {', '.join(oversampling.unreachable) or 'none'}.",
             "",
         ]
-    raw = meta.get("raw_label_counts")
+    raw = meta.raw_label_counts
     if raw:
         frame = pd.DataFrame(
             [{"label": label_title(n), **{v: raw[n].get(v, 0) for v in ("1", "u", "0")}} for n in label_names]
@@ -112,7 +112,8 @@ def stats_markdown(manifest: pd.DataFrame, meta: Mapping[str, Any]) -> str:
             markdown_table(frame),
             "",
         ]
-    join = meta.get("join")
+    join = meta.join
     if join:
-        lines += ["## Join", ""] + [f"- {k.replace('_', ' ')}: {v}" for k, v in join.items()] + [""]
+        counts = join.model_dump()
+        lines += ["## Join", ""] + [f"- {k.replace('_', ' ')}: {v}" for k, v in counts.items()] + [""]
     return "\n".join(lines)

@@ -16,7 +16,17 @@ from typing import Any
 
 import pandas as pd
 
-from cxr_regions.configfile import save_config
+from cxr_regions.contracts.evaluation_files import (
+    AUC,
+    CALIBRATION_TABLE,
+    PREDICTIONS,
+    THRESHOLDS,
+    CalibrationRow,
+    EvaluationInfo,
+    OperatingPointEntry,
+    auc_entry,
+)
+from cxr_regions.contracts.run_folder import ModelInfo, SavedConfig
 from cxr_regions.errors import UserError
 from cxr_regions.evaluation.calibration import (
     Calibration,
@@ -25,6 +35,7 @@ from cxr_regions.evaluation.calibration import (
     reliability_figure,
     save_calibration,
 )
+from cxr_regions.evaluation.evaluate_config import EvaluateConfig
 from cxr_regions.evaluation.metrics import (
     CI_LEVEL,
     AucResult,
@@ -34,23 +45,11 @@ from cxr_regions.evaluation.metrics import (
     youden_threshold,
 )
 from cxr_regions.evaluation.summary import auc_markdown, roc_figure
-from cxr_regions.fileio import write_csv, write_json, write_text
+from cxr_regions.fileio import write_text
 from cxr_regions.regions import DEFAULT_THRESHOLD
 
-EVALUATION_FILE = "evaluation.json"
-PREDICTIONS_FILE = "predictions.csv"
-
-
-@dataclass
-class EvaluateConfig:
-    """What ``evaluate`` was asked to do (saved as ``config.yaml`` in the evaluation folder)."""
-
-    run: Path
-    split: str = "test"
-    out: Path | None = None
-    dataset: Path | None = None
-    n_boot: int = 1000
-    seed: int = 0
+EVALUATION_FILE = EvaluationInfo.FILE
+PREDICTIONS_FILE = PREDICTIONS.file
 
 
 @dataclass
@@ -107,9 +106,8 @@ def check_predictions(frame: pd.DataFrame, label_names: Sequence[str], where: st
 
 
 def read_predictions(path: Path, label_names: Sequence[str]) -> pd.DataFrame:
-    """Read a ``predictions.csv`` written by ``evaluate``."""
-    frame = pd.read_csv(path, dtype={"image_id": str, "patient_key": str})
-    return check_predictions(frame, label_names, str(path))
+    """Read a ``predictions.csv`` written by ``evaluate`` (the file, or its evaluation folder)."""
+    return check_predictions(PREDICTIONS.read(path, label_names), label_names, str(PREDICTIONS.path_in(path)))
 
 
 def evaluate_predictions(
@@ -146,49 +144,38 @@ def auc_frame(auc: dict[str, AucResult]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
-
-
 def write_evaluation(result: EvaluationResult, test: pd.DataFrame) -> Path:
     """Write predictions.csv, auc.csv/.md, thresholds.csv, roc.png, then evaluation.json (last)."""
     out = result.out
-    written = test.astype({n: "Int64" for n in result.label_names})  # 0/1, empty where missing
-    write_csv(out / PREDICTIONS_FILE, written, float_format="%.6f")
-    write_csv(out / "auc.csv", auc_frame(result.auc), float_format="%.4f")
+    names = result.label_names
+    written = test.astype({n: "Int64" for n in names})  # 0/1, empty where missing
+    PREDICTIONS.write(out, written, names, float_format="%.6f")
+    AUC.write(out, auc_frame(result.auc), float_format="%.4f")
     thresholds = pd.DataFrame([{"label": n, **asdict(op)} for n, op in result.thresholds.items()])
-    write_csv(out / "thresholds.csv", thresholds, float_format="%.4f")
+    THRESHOLDS.write(out, thresholds, float_format="%.4f")
     write_text(out / "auc.md", auc_markdown(result))
-    roc_figure(test, result.label_names, result.auc, out / "roc.png")
+    roc_figure(test, names, result.auc, out / "roc.png")
     if result.calibration is not None and result.calibration_table is not None:
         save_calibration(result.calibration, out)
-        write_csv(out / "calibration.csv", result.calibration_table, float_format="%.4f")
-        reliability_figure(test, result.label_names, result.calibration, out / "reliability.png")
-    doc = {
+        CALIBRATION_TABLE.write(out, result.calibration_table, float_format="%.4f")
+        reliability_figure(test, names, result.calibration, out / "reliability.png")
+    calibration = None
+    if result.calibration_table is not None:
+        records = result.calibration_table.to_dict(orient="records")
+        calibration = {r["label"]: CalibrationRow.model_validate(r) for r in records}
+    document = EvaluationInfo(
         **result.info,
-        "split": result.split,
-        "n_films": result.n_films,
-        "n_patients": result.n_patients,
-        "ci_level": CI_LEVEL,
-        "labels": result.label_names,
-        "undefined": result.undefined,
-        "auc": {
-            name: {**asdict(r), "defined": r.defined, "reliable": r.reliable}
-            for name, r in result.auc.items()
-        },
-        "thresholds": {name: asdict(op) for name, op in result.thresholds.items()},
-        "calibration": None
-        if result.calibration_table is None
-        else {r["label"]: r for r in result.calibration_table.to_dict(orient="records")},
-    }
-    write_json(out / EVALUATION_FILE, _json_safe(doc))
-    return out / EVALUATION_FILE
+        split=result.split,
+        n_films=result.n_films,
+        n_patients=result.n_patients,
+        ci_level=CI_LEVEL,
+        labels=names,
+        undefined=result.undefined,
+        auc={name: auc_entry(r) for name, r in result.auc.items()},
+        thresholds={name: OperatingPointEntry(**asdict(op)) for name, op in result.thresholds.items()},
+        calibration=calibration,
+    )
+    return document.write(out)
 
 
 def score_predictions(
@@ -224,13 +211,13 @@ def score_predictions(
     return result
 
 
-def run_dataset(info: dict[str, Any], run_dir: Path) -> Path:
+def run_dataset(info: ModelInfo, run_dir: Path) -> Path:
     """The dataset folder a run was trained on, as recorded in its model.json."""
-    for key in ("dataset_path", "dataset"):
-        value = info.get(key)
-        if isinstance(value, str) and value:
-            return Path(value)
-    raise UserError(f"{run_dir}/model.json records no dataset path; pass the dataset folder with --dataset")
+    if info.dataset_path:
+        return Path(info.dataset_path)
+    raise UserError(
+        f"{ModelInfo.path_in(run_dir)} records no dataset path; pass the dataset folder with --dataset"
+    )
 
 
 def evaluate_run(
@@ -252,10 +239,7 @@ def evaluate_run(
     from cxr_regions.training import load_run
 
     run_dir = Path(run_dir)
-    if n_boot < 1:
-        raise UserError(f"--n-boot must be at least 1, got {n_boot}")
-    if split not in ("train", "val", "test", "all"):
-        raise UserError(f"--split must be train, val, test or all, got {split!r}")
+    EvaluateConfig(run=run_dir, split=split, n_boot=n_boot, seed=seed)  # the settings' checks
     loaded = load_run(run_dir)
     names = list(loaded.label_names)
     try:
@@ -271,9 +255,9 @@ def evaluate_run(
     info: dict[str, Any] = {
         "run": str(run_dir),
         "dataset": str(dataset_dir),
-        "arch": loaded.info.get("arch"),
-        "init": loaded.info.get("init"),
-        "untrained_labels": list(loaded.info.get("untrained_labels") or []),
+        "arch": loaded.info.arch,
+        "init": loaded.info.init,
+        "untrained_labels": list(loaded.info.untrained_labels),
     }
     if is_external(own, dataset_dir, names):
         test, val, facts = external_inputs(loaded, own, dataset_dir, split)
@@ -285,7 +269,7 @@ def evaluate_run(
         default = default_evaluation_dir(run_dir, split)
     out = Path(out) if out else default
     config = EvaluateConfig(run=run_dir, split=split, out=out, dataset=dataset_dir, n_boot=n_boot, seed=seed)
-    save_config(config, out / "config.yaml", command="evaluate")
+    SavedConfig.write(config, out, command="evaluate")
     result = score_predictions(test, names, out, split=split, val=val, n_boot=n_boot, seed=seed, info=info)
     if out == default_evaluation_dir(run_dir, "test"):
         from cxr_regions.training import write_model_card
@@ -294,12 +278,6 @@ def evaluate_run(
     return result
 
 
-def read_evaluation(path: Path) -> dict[str, Any]:
+def read_evaluation(path: Path) -> EvaluationInfo:
     """Read ``evaluation.json`` from an evaluation folder (or the file itself)."""
-    import json
-
-    path = Path(path)
-    file = path / EVALUATION_FILE if path.is_dir() else path
-    if not file.exists():
-        raise UserError(f"no {EVALUATION_FILE} in {path}; run `cxr-regions evaluate` first")
-    return json.loads(file.read_text(encoding="utf-8"))
+    return EvaluationInfo.read(path)

@@ -12,7 +12,6 @@ reading room.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -23,10 +22,11 @@ import numpy as np
 import pandas as pd
 
 from cxr_regions.confidence import patient_codes, patient_weights, percentile_ci
+from cxr_regions.contracts.evaluation_files import CalibrationInfo
 from cxr_regions.errors import UserError
-from cxr_regions.fileio import atomic_path, write_json
+from cxr_regions.fileio import atomic_path
 
-CALIBRATION_FILE = "calibration.json"
+CALIBRATION_FILE = CalibrationInfo.FILE
 METHOD = "temperature"
 N_BINS = 10
 MIN_FILMS = 10
@@ -114,9 +114,7 @@ def fit_calibration(val: pd.DataFrame | None, label_names: Sequence[str]) -> Cal
 
 def save_calibration(calibration: Calibration, out: Path) -> Path:
     """Write ``calibration.json`` in the evaluation folder ``out``."""
-    path = Path(out) / CALIBRATION_FILE
-    write_json(path, asdict(calibration))
-    return path
+    return CalibrationInfo(**asdict(calibration)).write(out)
 
 
 def load_calibration(path: str | Path) -> Calibration:
@@ -124,15 +122,9 @@ def load_calibration(path: str | Path) -> Calibration:
 
     ``load_calibration(EVAL_DIR).apply({"heart": 0.8, ...})`` gives calibrated probabilities.
     """
-    path = Path(path)
-    file = path / CALIBRATION_FILE if path.is_dir() else path
-    if not file.is_file():
+    if not CalibrationInfo.exists(path):
         raise UserError(f"no {CALIBRATION_FILE} in {path}: run `cxr-regions evaluate` (it fits one on val)")
-    doc = json.loads(file.read_text(encoding="utf-8"))
-    try:
-        return Calibration(**doc)
-    except TypeError as exc:
-        raise UserError(f"{file} is not a calibration written by `cxr-regions evaluate`: {exc}") from exc
+    return Calibration(**CalibrationInfo.read(path).model_dump())
 
 
 def _weighted_scores(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -10,38 +10,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from cxr_regions.configfile import save_config
+from cxr_regions.contracts.evaluation_files import PREDICTIONS, EvaluationInfo
+from cxr_regions.contracts.run_folder import ModelInfo, SavedConfig
 from cxr_regions.errors import UserError
 from cxr_regions.evaluation.assess import (
-    EVALUATION_FILE,
-    PREDICTIONS_FILE,
     check_predictions,
     default_evaluation_dir,
     read_evaluation,
     read_predictions,
     run_dataset,
 )
+from cxr_regions.evaluation.evaluate_config import CompareConfig
 from cxr_regions.evaluation.metrics import CI_LEVEL, bootstrap_aucs, percentile_ci, roc_auc
 from cxr_regions.fileio import write_csv, write_text
 from cxr_regions.regions import label_title
-
-
-@dataclass
-class CompareConfig:
-    """What ``compare`` was asked to do (saved beside its outputs)."""
-
-    a: Path
-    b: Path
-    split: str = "test"
-    n_boot: int = 1000
-    seed: int = 0
-    dataset: Path | None = None
 
 
 def compare_predictions(
@@ -143,16 +130,17 @@ def _predictions_of(path: Path, split: str, dataset: Path | None) -> tuple[pd.Da
     """Predictions of an evaluation folder, of a run's evaluation folder, or made now from a run."""
     path = Path(path)
     for folder in (path, default_evaluation_dir(path, split)):
-        if (folder / PREDICTIONS_FILE).exists() and (folder / EVALUATION_FILE).exists():
+        if PREDICTIONS.exists(folder) and EvaluationInfo.exists(folder):
             doc = read_evaluation(folder)
-            if doc.get("split") != split:
+            if doc.split != split:
                 continue
-            if dataset and Path(doc.get("dataset", "")) != Path(dataset):
+            if dataset and Path(doc.dataset or "") != Path(dataset):
                 continue
-            return read_predictions(folder / PREDICTIONS_FILE, doc["labels"]), list(doc["labels"])
-    if not (path / "model.json").exists():
+            return read_predictions(folder, doc.labels), list(doc.labels)
+    if not ModelInfo.exists(path):
         raise UserError(
-            f"{path} is neither a run folder (model.json) nor an evaluation folder ({EVALUATION_FILE})"
+            f"{path} is neither a run folder ({ModelInfo.FILE}) nor an evaluation folder "
+            f"({EvaluationInfo.FILE})"
         )
     from cxr_regions.training import load_run, predict
 
@@ -178,7 +166,7 @@ def compare_runs(
     frame = compare_predictions(pred_a, pred_b, names_a, n_boot=n_boot, seed=seed)
     if out is not None:
         out = Path(out)
-        save_config(CompareConfig(a, b, split, n_boot, seed, dataset), out / "config.yaml", command="compare")
+        SavedConfig.write(CompareConfig(a, b, split, n_boot, seed, dataset, out), out, command="compare")
         write_csv(out / "compare.csv", frame, float_format="%.4f")
         write_text(out / "compare.md", compare_markdown(frame, str(a), str(b), split, n_boot))
     return frame

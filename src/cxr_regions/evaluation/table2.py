@@ -11,11 +11,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from cxr_regions.contracts.evaluation_files import EvaluationInfo
 from cxr_regions.evaluation.paper_table2 import COLUMNS, arch_name, init_name, paper_auc
 from cxr_regions.fileio import atomic_path, write_csv, write_text
 from cxr_regions.regions import BY_KEY
@@ -35,15 +35,15 @@ class CellOutcome:
     positives: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def from_evaluation(cls, init: str, arch: str, evaluation: Mapping[str, Any]) -> CellOutcome:
-        """A done cell from its ``evaluation.json`` content: Table 2's columns (regions, mean)."""
+    def from_evaluation(cls, init: str, arch: str, evaluation: EvaluationInfo) -> CellOutcome:
+        """A done cell from its ``evaluation.json``: Table 2's columns (regions, mean)."""
         nan = float("nan")
         auc = {
-            col: tuple(nan if v is None else float(v) for v in (r["auc"], r["ci_low"], r["ci_high"]))
-            for col, r in evaluation["auc"].items()
+            col: tuple(nan if v is None else float(v) for v in (r.auc, r.ci_low, r.ci_high))
+            for col, r in evaluation.auc.items()
             if col in COLUMNS
         }
-        positives = {col: int(r.get("n_pos", 0)) for col, r in evaluation["auc"].items() if col in COLUMNS}
+        positives = {col: r.n_pos for col, r in evaluation.auc.items() if col in COLUMNS}
         return cls(init, arch, "done", auc=auc, positives=positives)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from cxr_regions.lazy import lazy_exports
 
 _EXPORTS = {
-    "ExplainConfig": "batch",
+    "ExplainConfig": "explain_config",
     "ExplainSummary": "batch",
     "FilmSource": "batch",
     "explain_films": "batch",

@@ -23,37 +23,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxr_regions.configfile import save_config
+from cxr_regions.contracts.dataset import DatasetInfo
+from cxr_regions.contracts.evaluation_files import THRESHOLDS
+from cxr_regions.contracts.explain_files import EXPLAIN, LOCALISATION
+from cxr_regions.contracts.run_folder import ModelInfo, SavedConfig
 from cxr_regions.errors import UserError
 from cxr_regions.explain import localisation
+from cxr_regions.explain.explain_config import ExplainConfig
 from cxr_regions.explain.heatmaps import METHODS, compute_heatmaps, min_map_side, target_layer
 from cxr_regions.explain.overlays import overlay, save_png
 from cxr_regions.explain.panels import panel_png
-from cxr_regions.fileio import write_bytes, write_csv, write_text
+from cxr_regions.fileio import write_bytes, write_text
 from cxr_regions.progress import track
 from cxr_regions.regions import DEFAULT_THRESHOLD, called, operating_thresholds
 
 FILM_SUFFIXES = {".dcm", ".dicom", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ""}
-
-
-@dataclass
-class ExplainConfig:
-    """What ``explain`` was asked to do (saved as ``config.yaml`` in the output folder)."""
-
-    run: Path
-    images: list[Path]
-    out: Path
-    method: str = "gradcam"
-    regions: list[str] | None = None
-    masks: Path | None = None
-    frame_size: int | None = None
-    threshold: float = DEFAULT_THRESHOLD
-    thresholds: Path | None = None
-    calibration: Path | None = None
-    reports: Path | None = None
-    panels: bool = True
-    split: str | None = None
-    dataset: Path | None = None
 
 
 @dataclass
@@ -100,13 +84,7 @@ def expand_images(images: Sequence[os.PathLike[str] | str]) -> list[Path]:
 
 def read_thresholds(path: os.PathLike[str] | str) -> dict[str, float]:
     """Per-label thresholds from evaluate's ``thresholds.csv`` (or the evaluation folder holding it)."""
-    path = Path(path)
-    file = path / "thresholds.csv" if path.is_dir() else path
-    if not file.exists():
-        raise UserError(f"no thresholds file at {file}; pass an evaluation folder or its thresholds.csv")
-    table = pd.read_csv(file)
-    if not {"label", "threshold"} <= set(table.columns):
-        raise UserError(f"{file} needs columns label and threshold (as written by `cxr-regions evaluate`)")
+    table = THRESHOLDS.read(path, only=["label", "threshold"])  # a hand-made table needs no more
     return {str(r.label): float(r.threshold) for r in table.itertuples(index=False)}
 
 
@@ -118,19 +96,12 @@ def read_reports(path: os.PathLike[str] | str) -> dict[str, str]:
     return dict(zip(table["image"], table["text"], strict=True))
 
 
-def frame_size_of(info: Mapping[str, object], fallback: int) -> int:
-    """The pack size the model was trained at (films are resized to it before the heatmap)."""
-    for key in ("dataset_size", "image_size", "pack_size"):
-        value = info.get(key)
-        if isinstance(value, (int, float)) and value > 0:
-            return int(value)
-    dataset = info.get("dataset_path") or info.get("dataset")
-    if isinstance(dataset, str) and (Path(dataset) / "dataset.json").exists():
-        import json
-
-        meta = json.loads((Path(dataset) / "dataset.json").read_text(encoding="utf-8"))
-        if isinstance(meta.get("size"), int):
-            return int(meta["size"])
+def frame_size_of(info: ModelInfo, fallback: int) -> int:
+    """The pack size the model was trained at (films are resized to it before the heatmap): the
+    ``size`` of the dataset its ``model.json`` names, or ``fallback`` where that is not at hand."""
+    dataset = info.dataset_path
+    if dataset and DatasetInfo.exists(dataset):
+        return DatasetInfo.read(dataset).size
     return fallback
 
 
@@ -183,7 +154,7 @@ def explain_split(
     from cxr_regions.training import load_run
 
     if dataset is None:
-        recorded = load_run(run_dir).info.get("dataset_path")
+        recorded = load_run(run_dir).info.dataset_path
         if not recorded:
             raise UserError(f"{run_dir}/model.json records no dataset folder; pass it with --dataset")
         dataset = recorded
@@ -242,7 +213,7 @@ def explain_films(
     wanted = _wanted_regions(regions, names)
     size = frame_size or frame_size_of(loaded.info, int(loaded.input_size))
     cuts = operating_thresholds(thresholds, names)
-    untrained = set(loaded.info.get("untrained_labels") or [])  # never labelled in training: no output
+    untrained = set(loaded.info.untrained_labels)  # never labelled in training: no output
     masks_path = Path(masks_dir) if masks_dir is not None else None
     if masks_path is not None and not masks_path.is_dir():
         raise UserError(f"masks folder {masks_path} does not exist")
@@ -259,7 +230,7 @@ def explain_films(
         masks=masks_path,
         frame_size=size,
     )
-    save_config(config, out / "config.yaml", command="explain")
+    SavedConfig.write(config, out, command="explain")
 
     rows, scores, missing = [], [], []
     for item in track(films, "explain", enabled=progress):
@@ -301,7 +272,7 @@ def explain_films(
             else:
                 missing.append(name)
     films = pd.DataFrame(rows)
-    write_csv(out / "explain.csv", films, float_format="%.6f")
+    EXPLAIN.write(out, films, names, float_format="%.6f")
     summary = ExplainSummary(out=out, films=films, missing_masks=missing)
     if masks_path is not None:
         if not scores:
@@ -309,7 +280,7 @@ def explain_films(
                 f"none of the {len(films)} films has a mask in {masks_path} (expected <film name>.npz)"
             )
         per_film = pd.concat(scores, ignore_index=True)
-        write_csv(out / "localisation.csv", per_film, float_format="%.6f")
+        LOCALISATION.write(out, per_film, float_format="%.6f")
         summary.localisation = localisation.summarise(per_film)
         note = (
             f"\n{len(missing)} film(s) had no mask and were not scored: {', '.join(missing)}\n"

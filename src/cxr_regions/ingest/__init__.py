@@ -2,30 +2,47 @@
 
 Public API: :func:`load_film` (any DICOM/PNG/JPEG film as 2-D uint8, bone bright),
 :func:`ingest` with :class:`IngestConfig` / :class:`IngestSummary` for a folder tree,
-:func:`ingest_file` for one file through the same steps (returns its images.csv or errors.csv row), with the
-salt from :func:`load_or_create_salt`, :func:`open_engine` (``ENGINES``: where per-film work runs, this
-machine's processes or a Dask cluster), and :func:`fit_square` / :func:`fit_square_placed` (with
-:class:`Placement`): the one way every stage fits a film into a square.
+:func:`ingest_file` for one file through the same steps (returns its images.csv row, an
+:class:`~cxr_regions.contracts.ImageRow`, or its errors.csv row, an :class:`~cxr_regions.contracts.ErrorRow`),
+with the salt from :func:`load_or_create_salt`, :func:`open_engine` (``ENGINES``: where per-film work
+runs, this machine's processes or a Dask cluster), and :func:`fit_square` / :func:`fit_square_placed`
+(with :class:`Placement`): the one way every stage fits a film into a square.
+
+The public names are imported on first use (PEP 562), so that ``cxr-regions --help`` reads the
+settings without loading the decoders' and the tables' libraries.
 """
 
-from cxr_regions.ingest.convert import ingest_file
-from cxr_regions.ingest.deid import load_or_create_salt
-from cxr_regions.ingest.engine import ENGINES, open_engine
-from cxr_regions.ingest.film import load_film
-from cxr_regions.ingest.resize import RESIZE_MODES, Placement, fit_square, fit_square_placed
-from cxr_regions.ingest.tree import IngestConfig, IngestSummary, ingest
+from __future__ import annotations
 
-__all__ = [
-    "ENGINES",
-    "RESIZE_MODES",
-    "IngestConfig",
-    "IngestSummary",
-    "Placement",
-    "fit_square",
-    "fit_square_placed",
-    "ingest",
-    "ingest_file",
-    "load_film",
-    "load_or_create_salt",
-    "open_engine",
-]
+from typing import TYPE_CHECKING
+
+from cxr_regions.lazy import lazy_exports
+
+_EXPORTS = {
+    "ingest_file": "convert",
+    "load_or_create_salt": "deid",
+    "ENGINES": "engine",
+    "open_engine": "engine",
+    "load_film": "film",
+    "RESIZE_MODES": "resize",
+    "Placement": "resize",
+    "fit_square": "resize",
+    "fit_square_placed": "resize",
+    "IngestConfig": "settings",
+    "IngestSummary": "tree",
+    "ingest": "tree",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    # ruff: noqa: F401
+    from cxr_regions.ingest.convert import ingest_file
+    from cxr_regions.ingest.deid import load_or_create_salt
+    from cxr_regions.ingest.engine import ENGINES, open_engine
+    from cxr_regions.ingest.film import load_film
+    from cxr_regions.ingest.resize import RESIZE_MODES, Placement, fit_square, fit_square_placed
+    from cxr_regions.ingest.settings import IngestConfig
+    from cxr_regions.ingest.tree import IngestSummary, ingest

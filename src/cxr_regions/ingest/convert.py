@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cxr_regions.contracts.images import FULL_DIR, IMAGES, IMAGES_DIR, ErrorRow, ImageRow
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_bytes
 from cxr_regions.imageio import png_bytes
@@ -28,9 +29,8 @@ from cxr_regions.ingest.decode import (
 from cxr_regions.ingest.deid import Redactor, image_id, keyed_hash, patient_key
 from cxr_regions.ingest.resize import pad_square, resize_film
 from cxr_regions.ingest.selection import select_film
-from cxr_regions.ingest.settings import FULL_DIR, IMAGES_DIR, IngestConfig
+from cxr_regions.ingest.settings import IngestConfig
 
-STATUS_OK = "ok"
 # Modules the worker processes import once, before any film: those the two halves below need.
 WORKER_PRELOAD = ("cxr_regions.ingest.convert", "pydicom", "pydicom.pixels", "cv2")
 
@@ -180,14 +180,15 @@ def ingest_file(
     salt: bytes,
     *,
     root: str | os.PathLike[str] | None = None,
-) -> dict[str, Any]:
+) -> ImageRow | ErrorRow:
     """Ingest one file into ``out_dir`` exactly as :func:`~cxr_regions.ingest.tree` does each file.
 
-    Returns the film's images.csv row (``png_path`` relative to ``out_dir``) with ``status`` ``"ok"``,
-    ``message`` ``""`` and ``full_png_path`` (``full/<image_id>.png`` with ``config.keep_full``, else
-    ``""``); or, for a file that is skipped or cannot be read or decoded, the errors.csv row
-    (``source_path``, ``status`` such as ``skipped_modality`` or ``decode_error``, ``message``).
-    Bad input never raises; an output folder that cannot be written raises :class:`UserError`.
+    Returns the film's images.csv row, an :class:`~cxr_regions.contracts.ImageRow` (``png_path``
+    relative to ``out_dir``; with ``config.keep_full`` the full-resolution PNG is at its
+    ``full_png_path``); or, for a file that is skipped or cannot be read or decoded, its errors.csv
+    row, an :class:`~cxr_regions.contracts.ErrorRow` (``status`` such as ``skipped_modality`` or
+    ``decode_error``, and ``message``). ``row.ok`` tells them apart. Bad input never raises; an output
+    folder that cannot be written raises :class:`UserError`.
 
     ``salt`` is the hospital's salt as :func:`~cxr_regions.ingest.deid.load_or_create_salt` returns it.
     ``image_id`` is derived from the SOP Instance UID with ``salt`` (as in the batch, where only a
@@ -205,7 +206,7 @@ def ingest_file(
     ctx = FileContext(str(base), str(out), salt, config)
     scanned = scan_file(ctx, rel)
     if "error" in scanned:
-        return scanned["error"]
+        return ErrorRow(**scanned["error"])
     film_id = scanned["base_id"]
     for folder in (IMAGES_DIR, FULL_DIR) if config.keep_full else (IMAGES_DIR,):
         try:
@@ -216,12 +217,5 @@ def ingest_file(
     if "fatal" in converted:
         raise UserError(converted["fatal"])
     if "error" in converted:
-        return converted["error"]
-    return {
-        **scanned["row"],
-        "image_id": film_id,
-        "png_path": f"{IMAGES_DIR}/{film_id}.png",
-        "full_png_path": f"{FULL_DIR}/{film_id}.png" if config.keep_full else "",
-        "status": STATUS_OK,
-        "message": "",
-    }
+        return ErrorRow(**converted["error"])
+    return IMAGES.row_of({**scanned["row"], "image_id": film_id, "png_path": f"{IMAGES_DIR}/{film_id}.png"})

@@ -27,8 +27,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from cxr_regions.contracts.images import ERRORS, FULL_DIR, IMAGES, IMAGES_DIR
 from cxr_regions.errors import UserError
-from cxr_regions.fileio import write_csv, write_json
+from cxr_regions.fileio import write_json
 from cxr_regions.ingest.convert import (
     WORKER_PRELOAD,
     FileContext,
@@ -41,28 +42,12 @@ from cxr_regions.ingest.decode import STATUS_DECODE_ERROR
 from cxr_regions.ingest.deid import load_or_create_salt
 from cxr_regions.ingest.engine import open_engine
 from cxr_regions.ingest.journal import Journal
-from cxr_regions.ingest.settings import (
-    ERROR_COLUMNS,
-    ERROR_STATUSES,
-    ERRORS_CSV,
-    FULL_DIR,
-    IMAGE_COLUMNS,
-    IMAGES_CSV,
-    IMAGES_DIR,
-    JOURNAL,
-    IngestConfig,
-)
+from cxr_regions.ingest.settings import ERROR_STATUSES, JOURNAL, IngestConfig
 from cxr_regions.ingest.workers import Workers
 from cxr_regions.progress import progress_bar
 
 __all__ = [
-    "ERRORS_CSV",
-    "ERROR_COLUMNS",
     "ERROR_STATUSES",
-    "FULL_DIR",
-    "IMAGES_CSV",
-    "IMAGES_DIR",
-    "IMAGE_COLUMNS",
     "JOURNAL",
     "IngestConfig",
     "IngestSummary",
@@ -150,7 +135,7 @@ def ingest(
     errors: dict[str, dict[str, Any]] = {}
     films: list[dict[str, Any]] = []
     summary = IngestSummary(
-        out=out, images_csv=out / IMAGES_CSV, errors_csv=out / ERRORS_CSV, files=len(files)
+        out=out, images_csv=IMAGES.path_in(out), errors_csv=ERRORS.path_in(out), files=len(files)
     )
     try:
         pool = open_engine(config.engine, config.workers, config.scheduler, WORKER_PRELOAD, init_worker)
@@ -214,10 +199,11 @@ def ingest(
     import pandas as pd
 
     kept = [f for f in films if f["rel"] in done]
-    images = pd.DataFrame([f["row"] for f in kept], columns=IMAGE_COLUMNS)
-    error_rows = pd.DataFrame([errors[rel] for rel in sorted(errors)], columns=ERROR_COLUMNS)
-    write_csv(summary.images_csv, images)
-    write_csv(summary.errors_csv, error_rows)
+    images = pd.DataFrame([f["row"] for f in kept], columns=IMAGES.columns())
+    IMAGES.write(summary.images_csv, images)
+    ERRORS.write(
+        summary.errors_csv, pd.DataFrame([errors[rel] for rel in sorted(errors)], columns=ERRORS.columns())
+    )
     journal.rewrite({f["key"]: f["row"]["image_id"] for f in kept})
     _remove_torn_temporaries(out / IMAGES_DIR, out / FULL_DIR)  # of a worker killed while writing
 

@@ -139,7 +139,7 @@ def create_model(
     elif kind == "chestx14":
         assert path is not None
         info = weights_mod.read_checkpoint_info(path, arch)
-        mean, std, init_source = float(info["mean"]), float(info["std"]), str(path)
+        mean, std, init_source = info.mean, info.std, str(path)
     else:
         mean, std, init_source = SCRATCH_MEAN, SCRATCH_STD, None
 

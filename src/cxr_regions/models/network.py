@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
+
+if TYPE_CHECKING:
+    from cxr_regions.contracts.run_folder import ModelInfo
 
 
 @dataclass(frozen=True)
@@ -29,9 +32,9 @@ class ModelSpec:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+    def from_info(cls, info: ModelInfo) -> ModelSpec:
+        """The network's part of a run's ``model.json``."""
+        return cls(**{f.name: getattr(info, f.name) for f in dataclasses.fields(cls)})
 
 
 class RegionNet(nn.Module):

@@ -7,7 +7,6 @@ listing them, except the classifier layer that is replaced on purpose.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from pathlib import Path
@@ -16,13 +15,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from cxr_regions.contracts.run_folder import WEIGHTS_FILE, ModelInfo
 from cxr_regions.errors import UserError
 from cxr_regions.models.network import RegionNet
 
 log = logging.getLogger(__name__)
 
-WEIGHTS_FILE = "model.safetensors"
-INFO_FILE = "model.json"
+INFO_FILE = ModelInfo.FILE
 
 # torchvision's DenseNet checkpoints still use the old layer names ``norm.1`` etc.
 _LEGACY_DENSENET_KEY = re.compile(
@@ -110,18 +109,14 @@ def resolve_checkpoint(path: Path | str) -> tuple[Path, Path]:
     return weights, info
 
 
-def read_checkpoint_info(path: Path | str, arch: str) -> dict[str, Any]:
+def read_checkpoint_info(path: Path | str, arch: str) -> ModelInfo:
     """The ``model.json`` of a pretraining checkpoint, refusing one made for another architecture."""
     _, info_path = resolve_checkpoint(path)
-    try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read {info_path}: {exc}") from None
-    their = info.get("arch")
-    if their != arch:
+    info = ModelInfo.read(info_path)
+    if info.arch != arch:
         raise UserError(
-            f"{info_path} describes a {their} model; a {arch} cannot start from it. "
-            f"Use --arch {their}, or pretrain a {arch} first"
+            f"{info_path} describes a {info.arch} model; a {arch} cannot start from it. "
+            f"Use --arch {info.arch}, or pretrain a {arch} first"
         )
     return info
 

@@ -4,7 +4,9 @@
 ``Modality=CR\\DX``; :func:`pull` copies a PACS's chest films into a folder ``ingest`` reads (resumable);
 :func:`result_objects` builds the Secondary Capture and the measurement-report SR of one film with
 highdicom, and :func:`verdict_report` the radiologist's SR that references the model's and replaces the
-reader's previous one (:class:`PriorReport`, :func:`verdict_series_uid`). The reading room
+reader's previous one (:class:`PriorReport`, :func:`verdict_series_uid`).
+:class:`DicomListener` takes films the PACS pushes over DICOM (C-STORE); :class:`Poller` finds the films
+that reached the PACS since the last poll (Orthanc's change feed, or a StudyDate window). The reading room
 (``serve --pacs``) uses these public names; this stage knows nothing of its database. The public names
 load on first use.
 """
@@ -32,6 +34,16 @@ _EXPORTS = {
     "verdict_series_uid": "results",
     "SC_SYNTAXES": "results",
     "DEFAULT_SC_SYNTAX": "results",
+    "DicomListener": "listener",
+    "ListenerConfig": "listener",
+    "Decision": "listener",
+    "Outcome": "listener",
+    "Poller": "polling",
+    "PollConfig": "polling",
+    "PollState": "polling",
+    "PollResult": "polling",
+    "Polled": "polling",
+    "changed_in_pacs": "polling",
     "LocalOrthanc": "orthanc",
     "orthanc_config": "orthanc",
 }

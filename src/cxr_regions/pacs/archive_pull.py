@@ -14,8 +14,9 @@ from datetime import date
 from pathlib import Path
 
 from cxr_regions.errors import UserError
+from cxr_regions.options import cli, day
 from cxr_regions.pacs.client import Pacs, PacsError
-from cxr_regions.pacs.query import InstanceRef, parse_query
+from cxr_regions.pacs.query import DEFAULT_QUERY, InstanceRef, parse_query
 
 log = logging.getLogger("cxr_regions.pacs")
 
@@ -24,13 +25,25 @@ log = logging.getLogger("cxr_regions.pacs")
 class PullConfig:
     """Which PACS, what to ask it for, where to put the files, and how many retrievals run at once."""
 
-    url: str
-    out: Path
-    query: str | None = None
-    since: date | None = None
-    auth: str | None = None  # USER:PASSWORD-FILE
-    workers: int = 4
-    progress: bool = True
+    url: str = field(
+        metadata=cli("The PACS's DICOMweb root, e.g. http://localhost:8042/dicom-web", argument=True)
+    )
+    out: Path = field(
+        metadata=cli("Folder for the DICOM files (then `cxr-regions ingest OUT ...`).", argument=True)
+    )
+    query: str | None = field(
+        default=DEFAULT_QUERY,
+        metadata=cli("QIDO-RS filters KEY=VALUE joined by &; \\ separates alternatives."),
+    )
+    since: date | None = field(
+        default=None,
+        metadata=cli("Only studies from this day on (YYYY-MM-DD).", type=str | None, parse=day),
+    )
+    auth: str | None = field(
+        default=None, metadata=cli("USER:PASSWORD-FILE for HTTP basic auth.", "--pacs-auth")
+    )
+    workers: int = field(default=4, metadata=cli("Retrievals at once."))
+    progress: bool = field(default=True, metadata=cli("Show a progress bar.", "--progress/--no-progress"))
 
     def validate(self) -> None:
         if self.workers < 1:

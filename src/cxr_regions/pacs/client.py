@@ -2,6 +2,12 @@
 
 Every failure to reach the PACS or an error answer becomes :class:`PacsError` with the URL and the HTTP
 status, never the body (which may name a patient); callers retry with back-off.
+
+Each request is tried once: dicomweb-client's own retries (up to 5 tries with 2, 4, 8, 16 s pauses, on
+connection errors, timeouts and HTTP 408/429/503/504) are switched off, and so are urllib3's, so that a
+PACS that is down is noticed within one connect timeout and the caller's back-off is what happens. A
+request that gets no byte of its answer for ``read_timeout`` seconds fails (the read timeout bounds each
+wait for data, not the whole transfer).
 """
 
 from __future__ import annotations
@@ -10,17 +16,28 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from cxr_regions.errors import UserError
 from cxr_regions.pacs.query import InstanceRef
 
 PAGE = 500
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 30.0
+POOL_SIZE = 16
 ORIGINAL_SYNTAX = (("application/dicom", "*"),)  # the instance as stored, no transcoding
 ASKED_FIELDS = ("ViewPosition",)
 
 
 class PacsError(Exception):
-    """The PACS could not be reached or answered with an error (worth retrying later)."""
+    """The PACS could not be reached or answered with an error (worth retrying later).
+
+    ``status``: the HTTP status where the PACS answered one (404: not there), None where it could not
+    be reached, timed out or its answer was cut short."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def read_auth(spec: str | None) -> tuple[str, str] | None:
@@ -42,33 +59,70 @@ def read_auth(spec: str | None) -> tuple[str, str] | None:
 
 
 class Pacs:
-    """One PACS's DICOMweb root (e.g. ``http://localhost:8042/dicom-web``), with optional basic auth."""
+    """One PACS's DICOMweb root (e.g. ``http://localhost:8042/dicom-web``), with optional basic auth.
 
-    def __init__(self, url: str, auth: tuple[str, str] | None = None, timeout: float = 30.0) -> None:
-        import requests
+    ``connect_timeout``: seconds to open a connection; ``read_timeout``: seconds to wait for the next
+    piece of an answer. ``pool_size``: connections kept open for requests made from several threads."""
+
+    def __init__(
+        self,
+        url: str,
+        auth: tuple[str, str] | None = None,
+        *,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        read_timeout: float = READ_TIMEOUT,
+        pool_size: int = POOL_SIZE,
+    ) -> None:
         from dicomweb_client.api import DICOMwebClient
 
         if not url.startswith(("http://", "https://")):
             raise UserError(f"PACS URL {url!r} must start with http:// or https:// (its DICOMweb root)")
+        if connect_timeout <= 0 or read_timeout <= 0:
+            raise UserError("PACS timeouts must be positive numbers of seconds")
         self.url = url.rstrip("/")
-        session = requests.Session()
-        if auth is not None:
-            session.auth = auth
-        self._client = DICOMwebClient(self.url, session=session, timeout=timeout)
+        self.timeout = (float(connect_timeout), float(read_timeout))
+        self.session = _session(auth, pool_size)
+        self._client = DICOMwebClient(self.url, session=self.session, timeout=self.timeout)
+        self._client.set_http_retry_params(retry=False)
 
     def _call(self, what: str, fn, *args: Any, **kwargs: Any) -> Any:
         import requests
+        from pydicom.errors import InvalidDicomError
 
         try:
             return fn(*args, **kwargs)
         except requests.HTTPError as exc:
-            status = exc.response.status_code if exc.response is not None else "?"
+            status = exc.response.status_code if exc.response is not None else None
             hint = " (check --pacs-auth: user and password file)" if status in (401, 403) else ""
-            raise PacsError(f"{what} at {self.url} failed: HTTP {status}{hint}") from None
+            raise PacsError(f"{what} at {self.url} failed: HTTP {status or '?'}{hint}", status) from None
+        except requests.Timeout as exc:
+            kind = "connecting" if isinstance(exc, requests.ConnectTimeout) else "waiting for the answer"
+            raise PacsError(f"{what} at {self.url} failed: timed out {kind} (is the PACS running?)") from None
         except requests.RequestException as exc:
             raise PacsError(
                 f"{what} at {self.url} failed: {type(exc).__name__} (is the PACS running?)"
             ) from None
+        except (ValueError, EOFError, InvalidDicomError) as exc:  # an answer cut short or garbled
+            problem = f"unreadable answer ({type(exc).__name__})"
+            raise PacsError(f"{what} at {self.url} failed: {problem}") from None
+
+    def get_json(self, url: str, params: dict[str, Any] | None = None) -> Any:
+        """GET a JSON resource outside DICOMweb (e.g. Orthanc's ``/changes``) with this client's session,
+        timeouts and errors."""
+        return self._call(f"GET {urlsplit(url).path}", lambda: self._send("GET", url, params=params).json())
+
+    def post_json(self, url: str, data: bytes) -> Any:
+        """POST ``data`` to a resource outside DICOMweb; its JSON answer."""
+        return self._call(f"POST {urlsplit(url).path}", lambda: self._send("POST", url, data=data).json())
+
+    def get_text(self, url: str) -> str:
+        """GET a text resource outside DICOMweb."""
+        return self._call(f"GET {urlsplit(url).path}", lambda: self._send("GET", url).text)
+
+    def _send(self, method: str, url: str, **kwargs: Any):
+        response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        response.raise_for_status()
+        return response
 
     def search(self, filters: Sequence[dict[str, str]]) -> Iterator[InstanceRef]:
         """Every instance matching any of ``filters`` (QIDO-RS, page by page), each once."""
@@ -144,3 +198,18 @@ class Pacs:
     def check(self) -> None:
         """One small search, to tell early whether the PACS answers."""
         self._call("QIDO-RS search", self._client.search_for_studies, limit=1)
+
+
+def _session(auth: tuple[str, str] | None, pool_size: int):
+    """A requests session whose transport never retries on its own (urllib3 ``Retry(0)``)."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    session = requests.Session()
+    if auth is not None:
+        session.auth = auth
+    adapter = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=False), pool_maxsize=pool_size)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session

@@ -56,18 +56,18 @@ def _free_port() -> int:
 
 class LocalOrthanc:
     """Orthanc on free ports with its storage in ``folder``; ``start()``/``stop()`` (by its pid) and again,
-    keeping the same ports and storage, as a restarted PACS does."""
+    keeping the same ports and storage, as a restarted PACS does. ``extra``: more configuration entries
+    (e.g. ``{"OverwriteInstances": True}``)."""
 
-    def __init__(self, folder: Path, users: dict[str, str] | None = None) -> None:
+    def __init__(self, folder: Path, users: dict[str, str] | None = None, extra: dict | None = None) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.http_port = _free_port()
         self.dicom_port = _free_port()
         self.users = users
         self.config_path = self.folder / "orthanc.json"
-        self.config_path.write_text(
-            json.dumps(orthanc_config(self.folder, self.http_port, self.dicom_port, users), indent=2)
-        )
+        config = orthanc_config(self.folder, self.http_port, self.dicom_port, users)
+        self.config_path.write_text(json.dumps({**config, **(extra or {})}, indent=2))
         self.process: subprocess.Popen | None = None
 
     @property

@@ -22,8 +22,10 @@ import numpy as np
 
 from cxr_regions import __version__
 from cxr_regions.configfile import to_dict
+from cxr_regions.contracts.names import TRUTH_CSV
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import atomic_path, remove_outputs, write_bytes, write_csv, write_json
+from cxr_regions.options import cli
 from cxr_regions.phantom.dicom_export import (
     PHANTOM_NOTE,
     FilmMeta,
@@ -36,7 +38,7 @@ from cxr_regions.phantom.truth import Prevalence, sample_truth
 from cxr_regions.progress import progress_bar
 from cxr_regions.regions import NORMAL, REGION_KEYS, label_string
 
-OWNED = ("dicom", "masks", "reports.csv", "reports.xlsx", "truth.csv", "phantom.json", "preview.png")
+OWNED = ("dicom", "masks", "reports.csv", "reports.xlsx", TRUTH_CSV, "phantom.json", "preview.png")
 PREVIEW_FILMS = 16
 _FIXED_TIME = _dt.datetime(2020, 1, 1)
 
@@ -45,14 +47,24 @@ _FIXED_TIME = _dt.datetime(2020, 1, 1)
 class PhantomConfig:
     """Options of the ``phantom`` command."""
 
-    n: int = 400
-    size: int = 1024
-    seed: int = 0
-    prevalence: Prevalence = field(default_factory=Prevalence)
-    preview: bool = False
+    n: int = field(default=400, metadata=cli("Number of films.", "--n"))
+    size: int = field(default=1024, metadata=cli("Film width and height in pixels."))
+    seed: int = field(default=0, metadata=cli("Random seed: the same seed gives byte-identical output."))
+    prevalence: Prevalence = field(
+        default_factory=Prevalence,
+        metadata=cli(
+            "How often each region is abnormal: 'paper' (about 35% of films abnormal, as the paper's "
+            "Table 1), 'balanced' (30% per region), and/or KEY=P items, "
+            "e.g. 'lungs=0.3,heart=0.2,uncertain=0.1'.",
+            type=str,
+            parse=Prevalence.parse,
+            show="paper",
+        ),
+    )
+    preview: bool = field(default=False, metadata=cli("Also write preview.png: 16 films with their labels."))
     ap_share: float = 0.15
-    workers: int = 1
-    overwrite: bool = False
+    workers: int = field(default=1, metadata=cli("Processes rendering films in parallel."))
+    overwrite: bool = field(default=False, metadata=cli("Replace a phantom already in OUT."))
     progress: bool = True
 
 
@@ -257,7 +269,9 @@ def make_phantom(out: Path, config: PhantomConfig) -> PhantomSummary:
     truth = pd.DataFrame([r[0] for r in results])
     syntax_counts = Counter(truth.pop("_syntax"))
     reports = pd.DataFrame([r[1] for r in results])
-    write_csv(out / "truth.csv", truth)
+    from cxr_regions.contracts.phantom_files import TRUTH  # here: --help reads this module's settings
+
+    TRUTH.write(out, truth, REGION_KEYS)
     write_csv(out / "reports.csv", reports, encoding="gb18030")
     write_bytes(out / "reports.xlsx", _deterministic_xlsx(reports))
 

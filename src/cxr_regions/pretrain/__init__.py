@@ -22,9 +22,10 @@ _EXPORTS = {
     "FINDING_KEYS": "nih_findings",
     "NihIndex": "nih",
     "read_nih": "nih",
-    "SplitConfig": "nih_split",
+    "SplitConfig": "prepare_config",
     "assign_splits": "nih_split",
-    "PrepareConfig": "prepare",
+    "PrepareConfig": "prepare_config",
+    "PretrainConfig": "prepare_config",
     "prepare_nih": "prepare",
     "pretrain": "run",
     "CHEXNET_AUC": "chexnet",
@@ -43,6 +44,7 @@ __all__ = [
     "UNLABELLED_REGIONS",
     "NihIndex",
     "PrepareConfig",
+    "PretrainConfig",
     "SplitConfig",
     "assign_splits",
     "evaluate_pretraining",
@@ -58,8 +60,9 @@ if TYPE_CHECKING:
     from cxr_regions.pretrain.finding_auc import evaluate_pretraining
     from cxr_regions.pretrain.nih import NihIndex, read_nih
     from cxr_regions.pretrain.nih_findings import FINDING_KEYS, FINDINGS
-    from cxr_regions.pretrain.nih_split import SplitConfig, assign_splits
-    from cxr_regions.pretrain.prepare import PrepareConfig, prepare_nih
+    from cxr_regions.pretrain.nih_split import assign_splits
+    from cxr_regions.pretrain.prepare import prepare_nih
+    from cxr_regions.pretrain.prepare_config import PrepareConfig, PretrainConfig, SplitConfig
     from cxr_regions.pretrain.region_map import FINDING_REGION, UNLABELLED_REGIONS, region_labels
     from cxr_regions.pretrain.run import pretrain
 

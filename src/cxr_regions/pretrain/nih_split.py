@@ -7,25 +7,15 @@ With the official list files, ``test`` is ``test_list.txt`` and ``val`` is a sha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import GroupShuffleSplit
 
 from cxr_regions.errors import UserError
 from cxr_regions.pretrain.nih import LIST_FILES, NihIndex
+from cxr_regions.pretrain.prepare_config import SplitConfig
 
 SPLITS = ("train", "val", "test")
-
-
-@dataclass(frozen=True)
-class SplitConfig:
-    """Shares of patients: ``val_fraction`` of the non-test patients; ``test_fraction`` only without lists."""
-
-    val_fraction: float = 0.1
-    test_fraction: float = 0.2
-    seed: int = 0
 
 
 def _hold_out(groups: pd.Series, fraction: float, seed: int) -> np.ndarray:

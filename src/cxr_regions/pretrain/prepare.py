@@ -9,20 +9,30 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from cxr_regions import __version__
 from cxr_regions.configfile import load_config, save_config, to_dict
+from cxr_regions.contracts.dataset import (
+    IMAGES_FILE,
+    MANIFEST,
+    STATS_FILE,
+    DatasetCounts,
+    DatasetInfo,
+    LeakCheck,
+    PackedArray,
+)
 from cxr_regions.errors import UserError
-from cxr_regions.fileio import write_csv, write_json, write_text
+from cxr_regions.fileio import write_csv, write_text
 from cxr_regions.pretrain.nih import read_nih
 from cxr_regions.pretrain.nih_findings import FINDING_KEYS, FINDINGS
-from cxr_regions.pretrain.nih_split import SplitConfig, assign_splits
+from cxr_regions.pretrain.nih_split import assign_splits
+from cxr_regions.pretrain.prepare_config import PrepareConfig
 from cxr_regions.pretrain.region_map import regions_manifest, regions_meta, regions_stats_markdown
+from cxr_regions.regions import REGION_KEYS
 
 KIND = "chestx14"
 MANIFEST_COLUMNS = (
@@ -36,23 +46,6 @@ MANIFEST_COLUMNS = (
     "source_image_id",
     "view",
 )
-
-
-@dataclass
-class PrepareConfig:
-    """How to pack a ChestX-ray14 folder: image size, workers, the split, partial downloads."""
-
-    nih_dir: Path
-    out: Path
-    size: int = 256
-    workers: int = 4
-    resize: str = "pad"
-    engine: str = "local"
-    scheduler: str | None = None
-    split: SplitConfig = field(default_factory=SplitConfig)
-    allow_missing: bool = False
-    progress: bool = True
-    regions: bool = False
 
 
 @dataclass
@@ -108,14 +101,14 @@ def _counts(manifest: pd.DataFrame) -> dict[str, dict[str, int]]:
     return out
 
 
-def stats_markdown(manifest: pd.DataFrame, meta: dict) -> str:
+def stats_markdown(manifest: pd.DataFrame, meta: DatasetInfo) -> str:
     """Films, patients and positive films per finding, per split."""
-    counts = meta["counts"]
+    counts = meta.counts.model_dump()
     lines = [
         "# ChestX-ray14, prepared",
         "",
-        f"Source: `{meta['source']}` ({meta['labels_csv']}); split: {meta['split_source']}; "
-        f"{meta['size']}×{meta['size']} px.",
+        f"Source: `{meta.source}` ({meta.labels_csv}); split: {meta.split_source}; "
+        f"{meta.size}×{meta.size} px.",
         "",
         "| | train | val | test | all |",
         "|---|---:|---:|---:|---:|",
@@ -129,25 +122,24 @@ def stats_markdown(manifest: pd.DataFrame, meta: dict) -> str:
         lines.append(f"| {f.name} | {' | '.join(map(str, cells))} | {int(manifest[f.key].sum())} |")
     no_finding = int((manifest[list(FINDING_KEYS)].sum(axis=1) == 0).sum())
     lines += ["", f"No Finding (all 14 zero): {no_finding} films.", ""]
-    if meta["missing_films"]:
-        lines += [f"{meta['missing_films']} films of the label file had no image: see missing.csv.", ""]
-    if meta["unlabelled_images"]:
-        lines += [f"{meta['unlabelled_images']} image files are not in the label file and were not used.", ""]
+    if meta.missing_films:
+        lines += [f"{meta.missing_films} films of the label file had no image: see missing.csv.", ""]
+    if meta.unlabelled_images:
+        lines += [f"{meta.unlabelled_images} image files are not in the label file and were not used.", ""]
     return "\n".join(lines)
 
 
 def _check_folder(out: Path, digest: str) -> bool:
     """True where ``out`` is already this preparation, complete; raise where it holds something else."""
-    meta_path = out / "dataset.json"
-    if meta_path.is_file():
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("manifest_digest") == digest:
+    if DatasetInfo.exists(out):
+        meta = DatasetInfo.read(out)
+        if meta.manifest_digest == digest:
             return True
         raise UserError(
             f"{out} already holds a prepared dataset of other films, size, resizing or split "
-            f"({meta.get('source')}, {meta.get('size')} px): choose another folder or delete it."
+            f"({meta.source}, {meta.size} px): choose another folder or delete it."
         )
-    manifest_csv = out / "manifest.csv"
+    manifest_csv = MANIFEST.path_in(out)
     if manifest_csv.is_file():
         saved = load_config(out / "prepare.yaml") if (out / "prepare.yaml").is_file() else {}
         text = manifest_csv.read_text(encoding="utf-8")
@@ -181,11 +173,12 @@ def prepare_nih(config: PrepareConfig) -> Path:
         raise RuntimeError(f"ChestX-ray14 split puts a patient in two splits: {leak}")
     out.mkdir(parents=True, exist_ok=True)
     save_config(config, out / "prepare.yaml", command="pretrain-prepare")
-    write_text(out / "manifest.csv", todo.manifest.to_csv(index=False))
+    labels = list(REGION_KEYS if config.regions else FINDING_KEYS)
+    MANIFEST.write(out, todo.manifest, labels)
     write_csv(out / "missing.csv", todo.missing)
     pack_images(
         todo.sources,
-        out / "images.npy",
+        out / IMAGES_FILE,
         size=config.size,
         workers=config.workers,
         resize=config.resize,
@@ -193,28 +186,28 @@ def prepare_nih(config: PrepareConfig) -> Path:
         engine=config.engine,
         scheduler=config.scheduler,
     )
-    meta = {
-        "kind": KIND,
-        "dataset_id": f"{out.resolve().name}-{digest}",
-        "protocol": "clean",
-        "leaking": False,
-        "labels": list(FINDING_KEYS),
-        "seed": config.split.seed,
-        "size": config.size,
-        "version": __version__,
-        "built_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    meta = DatasetInfo(
+        kind=KIND,
+        dataset_id=f"{out.resolve().name}-{digest}",
+        protocol="clean",
+        leaking=False,
+        labels=list(FINDING_KEYS),
+        seed=config.split.seed,
+        size=config.size,
+        version=__version__,
+        built_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         **todo.facts,
-        "missing_films": len(todo.missing),
-        "counts": _counts(todo.manifest),
-        "leak_check": leak,
-        "images": {"file": "images.npy", "shape": [len(todo.manifest), config.size, config.size]},
-        "manifest_digest": digest,
-        "config": to_dict(config),
-    }
+        missing_films=len(todo.missing),
+        counts=DatasetCounts.model_validate(_counts(todo.manifest)),
+        leak_check=LeakCheck.model_validate(leak),
+        images=PackedArray(file=IMAGES_FILE, shape=[len(todo.manifest), config.size, config.size]),
+        manifest_digest=digest,
+        config=to_dict(config),
+    )
     if config.regions:
-        meta |= regions_meta(todo.manifest)
-        write_text(out / "stats.md", regions_stats_markdown(todo.manifest, meta))
+        meta = DatasetInfo.model_validate({**meta.model_dump(), **regions_meta(todo.manifest)})
+        write_text(out / STATS_FILE, regions_stats_markdown(todo.manifest, meta))
     else:
-        write_text(out / "stats.md", stats_markdown(todo.manifest, meta))
-    write_json(out / "dataset.json", meta)
+        write_text(out / STATS_FILE, stats_markdown(todo.manifest, meta))
+    meta.write(out)
     return out

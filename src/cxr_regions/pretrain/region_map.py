@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cxr_regions.contracts.dataset import DatasetInfo
 from cxr_regions.pretrain.nih_findings import FINDING_KEYS
 from cxr_regions.regions import REGION_KEYS
 
@@ -101,17 +102,17 @@ def regions_meta(manifest: pd.DataFrame) -> dict[str, object]:
     }
 
 
-def regions_stats_markdown(manifest: pd.DataFrame, meta: dict) -> str:
+def regions_stats_markdown(manifest: pd.DataFrame, meta: DatasetInfo) -> str:
     """``stats.md`` of a region preparation: films, patients, Table 1, and the mapping."""
     from cxr_regions.label import table1, table1_markdown
 
     splits = ("train", "val", "test")
-    counts = meta["counts"]
+    counts = meta.counts.model_dump()
     lines = [
         "# ChestX-ray14 as the five regions",
         "",
-        f"Source: `{meta['source']}` ({meta['labels_csv']}); split: {meta['split_source']}; "
-        f"{meta['size']}×{meta['size']} px. Labels: {LABEL_SOURCE}.",
+        f"Source: `{meta.source}` ({meta.labels_csv}); split: {meta.split_source}; "
+        f"{meta.size}×{meta.size} px. Labels: {LABEL_SOURCE}.",
         f"Not labelled (missing on every film, not normal): {', '.join(UNLABELLED_REGIONS)}.",
         "",
         "| | train | val | test |",

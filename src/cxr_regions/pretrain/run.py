@@ -14,20 +14,11 @@ from typing import TYPE_CHECKING
 from cxr_regions.configfile import save_config
 from cxr_regions.pretrain.finding_auc import evaluate_pretraining
 from cxr_regions.pretrain.nih_findings import FINDING_KEYS
-from cxr_regions.pretrain.prepare import PrepareConfig, prepare_nih
+from cxr_regions.pretrain.prepare import prepare_nih
+from cxr_regions.pretrain.prepare_config import PrepareConfig
 
 if TYPE_CHECKING:
     from cxr_regions.training import TrainConfig
-
-
-def default_run_dir(arch: str) -> Path:
-    """``runs/chestx14-<arch>`` when no ``-o`` is given."""
-    return Path("runs") / f"chestx14-{arch}"
-
-
-def default_prepared_dir(run_dir: Path, size: int) -> Path:
-    """Beside the run folder, shared by the runs of every architecture: ``<parent>/chestx14-<size>px``."""
-    return Path(run_dir).parent / f"chestx14-{size}px"
 
 
 def pretrain(prepare: PrepareConfig, train_config: TrainConfig) -> Path:

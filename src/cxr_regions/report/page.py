@@ -22,6 +22,14 @@ import numpy as np
 import pandas as pd
 
 from cxr_regions import __version__
+from cxr_regions.contracts.evaluation_files import (
+    PREDICTIONS,
+    CalibrationInfo,
+    CalibrationRow,
+    EvaluationInfo,
+)
+from cxr_regions.contracts.explain_files import LOCALISATION
+from cxr_regions.contracts.images import IMAGES
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_text
 from cxr_regions.imageio import png_bytes
@@ -136,31 +144,31 @@ def dataset_tables(data: Any) -> dict[str, Any]:
     }
 
 
-def auc_table(evaluation: Mapping[str, Any]) -> dict[str, Any]:
+def auc_table(evaluation: EvaluationInfo) -> dict[str, Any]:
     """The AUC table with intervals and operating points, from evaluate's ``evaluation.json``."""
-    level = round(float(evaluation.get("ci_level", 0.95)) * 100)
+    level = round(evaluation.ci_level * 100)
     rows = []
-    for name in [*evaluation["labels"], "mean"]:
-        auc = evaluation["auc"].get(name, {})
-        point = evaluation.get("thresholds", {}).get(name, {})
-        ci = f"{_fmt(auc.get('ci_low'))} – {_fmt(auc.get('ci_high'))}" if auc.get("auc") is not None else "–"
-        value = _fmt(auc.get("auc"))
-        if auc.get("auc") is None and auc.get("n_pos", 0) + auc.get("n_neg", 0) == 0:
+    for name in [*evaluation.labels, "mean"]:
+        auc = evaluation.auc.get(name)
+        point = evaluation.thresholds.get(name)
+        value = _fmt(auc.auc) if auc else "–"
+        ci = f"{_fmt(auc.ci_low)} – {_fmt(auc.ci_high)}" if auc and auc.auc is not None else "–"
+        if auc is None or (auc.auc is None and auc.n_pos + auc.n_neg == 0):
             value = "not labelled"
-        elif auc.get("auc") is None:
+        elif auc.auc is None:
             value = "undefined (one class)"
-        elif auc.get("auc") is not None and name != "mean" and not auc.get("reliable", True):
+        elif name != "mean" and not auc.reliable:
             value += " (unreliable: < 10 abnormal)"
         rows.append(
             [
                 region_title(name) if name != "mean" else "mean",
                 value,
                 ci,
-                _fmt(auc.get("n_pos", "")) if name != "mean" else "",
-                _fmt(auc.get("n_neg", "")) if name != "mean" else "",
-                _fmt(point.get("threshold")) if point else "",
-                _fmt(point.get("sensitivity")) if point else "",
-                _fmt(point.get("specificity")) if point else "",
+                _fmt(auc.n_pos if auc else "") if name != "mean" else "",
+                _fmt(auc.n_neg if auc else "") if name != "mean" else "",
+                _fmt(point.threshold) if point else "",
+                _fmt(point.sensitivity) if point else "",
+                _fmt(point.specificity) if point else "",
             ]
         )
     columns = [
@@ -176,27 +184,27 @@ def auc_table(evaluation: Mapping[str, Any]) -> dict[str, Any]:
     return {"columns": columns, "rows": rows, "is_mean_last": True}
 
 
-def calibration_table(evaluation: Mapping[str, Any]) -> dict[str, Any] | None:
+def calibration_table(evaluation: EvaluationInfo) -> dict[str, Any] | None:
     """Temperature, ECE and Brier before/after (with CIs) per region, from ``evaluation.json``."""
     rows = []
-    for name, c in (evaluation.get("calibration") or {}).items():
+    for name, c in (evaluation.calibration or {}).items():
 
-        def cell(metric: str, when: str, c: Mapping[str, Any] = c) -> str:
-            value = c.get(f"{metric}_{when}")
+        def cell(metric: str, when: str, c: CalibrationRow = c) -> str:
+            value = getattr(c, f"{metric}_{when}")
             if value is None:
-                return "not labelled" if not c.get("n_films") else "–"
-            low, high = c.get(f"{metric}_{when}_ci_low"), c.get(f"{metric}_{when}_ci_high")
+                return "not labelled" if not c.n_films else "–"
+            low, high = getattr(c, f"{metric}_{when}_ci_low"), getattr(c, f"{metric}_{when}_ci_high")
             return f"{value:.3f} ({_fmt(low)}–{_fmt(high)})"
 
         rows.append(
             {
                 "region": region_title(name),
-                "T": _fmt(c.get("temperature"), 2),
+                "T": _fmt(c.temperature, 2),
                 "ECE before": cell("ece", "before"),
                 "ECE after": cell("ece", "after"),
                 "Brier before": cell("brier", "before"),
                 "Brier after": cell("brier", "after"),
-                "fit": c.get("fit", ""),
+                "fit": c.fit,
             }
         )
     return _table(pd.DataFrame(rows)) if rows else None
@@ -208,10 +216,9 @@ def localisation_table(explain: Path, manifest: pd.DataFrame) -> dict[str, Any] 
     the suspected area means something), each beside the chance level."""
     from cxr_regions.explain import summarise_by_label
 
-    file = explain / "localisation.csv"
-    if not file.exists():
+    if not LOCALISATION.exists(explain):
         return None
-    table = summarise_by_label(pd.read_csv(file, dtype={"image": str}), manifest)
+    table = summarise_by_label(LOCALISATION.read(explain), manifest)
 
     def pct(value: float) -> str:
         return "–" if pd.isna(value) else f"{value:.0%}"
@@ -236,8 +243,8 @@ def _report_links(inputs: ReportInputs) -> tuple[dict[str, str], dict[str, dict[
     """image_id -> report id, and report id -> its labels.csv row."""
     link: dict[str, str] = {}
     if inputs.images is not None:
-        table = pd.read_csv(inputs.images, dtype=str, keep_default_na=False)
-        if {"image_id", "accession_number"} <= set(table.columns):
+        table = IMAGES.read(inputs.images)
+        if "accession_number" in table.columns:
             link = dict(zip(table["image_id"], table["accession_number"], strict=True))
     labels: dict[str, dict[str, Any]] = {}
     if inputs.labels is not None:
@@ -246,16 +253,14 @@ def _report_links(inputs: ReportInputs) -> tuple[dict[str, str], dict[str, dict[
     return link, labels
 
 
-def gallery(inputs: ReportInputs, data: Any, evaluation: Mapping[str, Any]) -> list[dict[str, Any]]:
+def gallery(inputs: ReportInputs, data: Any, evaluation: EvaluationInfo) -> list[dict[str, Any]]:
     """Cards for up to ``gallery_size`` test films (films with abnormal labels first)."""
-    names = list(evaluation["labels"])
-    predictions = pd.read_csv(
-        inputs.evaluation / "predictions.csv", dtype={"image_id": str, "patient_key": str}
-    )
-    chosen = evaluation.get("thresholds", {})
-    cuts = operating_thresholds({n: chosen.get(n, {}).get("threshold") for n in names}, names)
+    names = list(evaluation.labels)
+    predictions = PREDICTIONS.read(inputs.evaluation, names)
+    points = evaluation.thresholds
+    cuts = operating_thresholds({n: points[n].threshold if n in points else None for n in names}, names)
     calibration = _calibration(inputs.evaluation)
-    untrained = set(evaluation.get("untrained_labels") or [])
+    untrained = set(evaluation.untrained_labels)
     manifest = data.manifest.assign(image_id=data.manifest["image_id"].astype(str))
     index = dict(zip(manifest["image_id"], manifest["index"], strict=True))
     predictions = predictions.assign(_abnormal=predictions[names].sum(axis=1)).sort_values("image_id")
@@ -319,18 +324,14 @@ def _calibration(folder: Path) -> Any:
     """The calibration ``evaluate`` saved beside the thresholds, or None (older folders)."""
     from cxr_regions import evaluation
 
-    if not (Path(folder) / "calibration.json").is_file():
-        return None
-    return evaluation.load_calibration(folder)
+    return evaluation.load_calibration(folder) if CalibrationInfo.exists(folder) else None
 
 
-def read_evaluation(folder: Path) -> dict[str, Any]:
+def read_evaluation(folder: Path) -> EvaluationInfo:
     """evaluate's ``evaluation.json``, checking that its ``predictions.csv`` is there too."""
-    from cxr_regions import evaluation
-
-    result = evaluation.read_evaluation(Path(folder))
-    if not (Path(folder) / "predictions.csv").exists():
-        raise UserError(f"no predictions.csv in {folder}; run `cxr-regions evaluate` on the run again")
+    result = EvaluationInfo.read(folder)
+    if not PREDICTIONS.exists(folder):
+        raise UserError(f"no {PREDICTIONS.file} in {folder}; run `cxr-regions evaluate` on the run again")
     return result
 
 
@@ -361,7 +362,7 @@ def render(inputs: ReportInputs) -> str:
         "calibration": calibration_table(evaluation),
         "localisation": localisation_table(inputs.explain, data.manifest) if inputs.explain else None,
         "cards": gallery(inputs, data, evaluation),
-        "n_test": int(evaluation.get("n_films", 0)),
+        "n_test": evaluation.n_films,
         "version": __version__,
         "written_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "region_css": region_css(),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
+
+from cxr_regions.options import command
+from cxr_regions.serve.configuration import UserAddConfig, VerdictsExportConfig
 
 
 def register(app: typer.Typer) -> None:
@@ -14,53 +15,46 @@ def register(app: typer.Typer) -> None:
     app.add_typer(serve_user, name="serve-user")
     app.add_typer(verdicts, name="verdicts")
 
-    @serve_user.command("add")
-    def add(
-        name: str = typer.Argument(..., help="User name (letters, digits, _ . @ -); goes with each verdict."),
-        users: Path = typer.Option(Path("users.yaml"), "--users", help="The users file (made if absent)."),
-        password_stdin: bool = typer.Option(
-            False, "--password-stdin", help="Read the password from the first line of standard input."
-        ),
-        force: bool = typer.Option(False, "--force", help="Replace the password of an existing user."),
-    ) -> None:
-        """Add a user (or, with --force, set a new password); asks for the password twice, hidden."""
-        from cxr_regions.errors import UserError
-        from cxr_regions.serve.users import Users, add_user, check_name
+    command(serve_user, "add", UserAddConfig, add)
+    command(verdicts, "export", VerdictsExportConfig, export)
 
-        check_name(name)
-        if users.exists() and name in Users.load(users) and not force:
-            raise UserError(f"user {name!r} already exists in {users}; use --force to replace their password")
-        if password_stdin:
-            password = typer.get_text_stream("stdin").readline().rstrip("\r\n")
-        else:
-            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-        add_user(users, name, password, replace=force)
-        typer.echo(f"{'updated' if force else 'added'} user {name} in {users} (argon2id hash, mode 0600)")
 
-    @verdicts.command("export")
-    def export(
-        data: Path = typer.Option(..., "--data", help="The reading room's data folder (`serve --data`)."),
-        output: Path = typer.Option(Path("verdicts.csv"), "-o", "--output", help="Where to write the CSV."),
-    ) -> None:
-        """Write every verdict as labels.csv (report_id = accession number, the five regions, reader, time).
+def add(config: UserAddConfig) -> None:
+    """Add a user (or, with --force, set a new password); asks for the password twice, hidden."""
+    from cxr_regions.errors import UserError
+    from cxr_regions.serve.users import Users, add_user, check_name
 
-        The file works as `label-eval --gold` and as `build --labels` (use `--join image_id` for films
-        without an accession number). With no verdicts saved yet it is an error and no file is written.
-        """
-        from cxr_regions.errors import UserError
-        from cxr_regions.serve.store import DB_NAME, Store
-        from cxr_regions.serve.verdicts import export_verdicts
+    name, users, force = config.name, config.users, config.force
+    check_name(name)
+    if users.exists() and name in Users.load(users) and not force:
+        raise UserError(f"user {name!r} already exists in {users}; use --force to replace their password")
+    if config.password_stdin:
+        password = typer.get_text_stream("stdin").readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    add_user(users, name, password, replace=force)
+    typer.echo(f"{'updated' if force else 'added'} user {name} in {users} (argon2id hash, mode 0600)")
 
-        if not data.is_dir():
-            raise UserError(
-                f"data folder not found: {data}; give the --data folder the reading room runs with"
-            )
-        if not (data / DB_NAME).is_file():
-            raise UserError(
-                f"{data} holds no reading-room database ({DB_NAME}); is it the folder `serve --data` used?"
-            )
-        with Store(data) as store:
-            if not store.verdicts():
-                raise UserError(f"no verdicts saved yet in {data / DB_NAME}; nothing written to {output}")
-            rows = export_verdicts(store, output)
-        typer.echo(f"wrote {rows} verdict(s) to {output}")
+
+def export(config: VerdictsExportConfig) -> None:
+    """Write every verdict as labels.csv (report_id = accession number, the five regions, reader, time).
+
+    The file works as `label-eval --gold` and as `build --labels` (use `--join image_id` for films
+    without an accession number). With no verdicts saved yet it is an error and no file is written.
+    """
+    from cxr_regions.errors import UserError
+    from cxr_regions.serve.store import DB_NAME, Store
+    from cxr_regions.serve.verdicts import export_verdicts
+
+    data, output = config.data, config.output
+    if not data.is_dir():
+        raise UserError(f"data folder not found: {data}; give the --data folder the reading room runs with")
+    if not (data / DB_NAME).is_file():
+        raise UserError(
+            f"{data} holds no reading-room database ({DB_NAME}); is it the folder `serve --data` used?"
+        )
+    with Store(data) as store:
+        if not store.verdicts():
+            raise UserError(f"no verdicts saved yet in {data / DB_NAME}; nothing written to {output}")
+        rows = export_verdicts(store, output)
+    typer.echo(f"wrote {rows} verdict(s) to {output}")

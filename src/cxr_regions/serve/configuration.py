@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cxr_regions.configfile import save_config
+from cxr_regions.contracts.names import VERDICTS_CSV
 from cxr_regions.errors import UserError
+from cxr_regions.options import cli, duration
+from cxr_regions.pacs.query import DEFAULT_QUERY
 
 CONFIG_FILE = "serve.config.yaml"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -24,29 +27,64 @@ class ServeConfig:
     folder (or its ``thresholds.csv``); otherwise every region is called at 0.5.
     """
 
-    run: Path
-    data: Path
-    host: str = "127.0.0.1"
-    port: int = 8000
-    users: Path | None = None
-    thresholds: Path | None = None
-    watch: Path | None = None
-    reports: Path | None = None
-    max_upload_mb: float = 64.0
-    workers: int = 1
-    method: str = "layercam"
-    device: str = "auto"
+    run: Path = field(
+        metadata=cli("Run folder (`cxr-regions train` output) whose model reads films.", argument=True)
+    )
+    data: Path = field(
+        default=Path("reading-room"),
+        metadata=cli("Folder for the database, the films and the heatmap cache."),
+    )
+    host: str = field(default="127.0.0.1", metadata=cli("Address to bind; others need --users."))
+    port: int = field(default=8000, metadata=cli("TCP port."))
+    users: Path | None = field(
+        default=None, metadata=cli("Users file (`cxr-regions serve-user add`): logins on.")
+    )
+    thresholds: Path | None = field(
+        default=None,
+        metadata=cli("Evaluation folder or thresholds.csv (default: RUN/evaluation, else 0.5 per region)."),
+    )
+    watch: Path | None = field(
+        default=None, metadata=cli("Folder to take new DICOM files from (PACS export).")
+    )
+    reports: Path | None = field(
+        default=None, metadata=cli("Report table (accession_number + findings/impression or text).")
+    )
+    max_upload_mb: float = field(default=64.0, metadata=cli("Largest file one may upload."))
+    workers: int = field(default=1, metadata=cli("Inference threads."))
+    method: str = field(default="layercam", metadata=cli("Heatmap method (as `explain --method`)."))
+    device: str = field(default="auto", metadata=cli("cpu, cuda or auto."))
+    threads: int = field(default=1, metadata=cli("PyTorch threads."))
     demo: bool = True
     poll_seconds: float = 0.5
-    pacs: str | None = None
-    pacs_auth: str | None = None
-    pacs_poll: float = 30.0
-    pacs_query: str | None = None
-    send_results: bool = False
+    pacs: str | None = field(
+        default=None,
+        metadata=cli("PACS DICOMweb root to take new chest films from, e.g. http://localhost:8042/dicom-web"),
+    )
+    pacs_auth: str | None = field(default=None, metadata=cli("USER:PASSWORD-FILE for the PACS (basic auth)."))
+    pacs_poll: float = field(
+        default=30.0,
+        metadata=cli(
+            "How often to ask the PACS for new films (30s, 2m).",
+            "--poll",
+            type=str,
+            parse=lambda t: parse_duration(t),
+            show="30s",
+        ),
+    )
+    pacs_query: str | None = field(
+        default=DEFAULT_QUERY,
+        metadata=cli("QIDO-RS filters KEY=VALUE joined by &; \\ separates alternatives.", "--query"),
+    )
+    send_results: bool = field(
+        default=False,
+        metadata=cli("Send each film's Secondary Capture + SR (and verdicts) back to the PACS."),
+    )
     pacs_max_backoff: float = 300.0
-    # seconds a database write waits for a lock another process (a backup, a second tool) holds before
+    # a database write waits this long for a lock another process (a backup, a second tool) holds, then
     # the upload or verdict fails with "database is locked" (nothing half-stored; send it again)
-    db_busy_timeout: float = 30.0
+    db_busy_timeout: float = field(
+        default=30.0, metadata=cli("Seconds a database write waits while another process holds it locked.")
+    )
 
     def validate(self) -> None:
         """Raise :class:`UserError` for settings that cannot work or would expose patient films."""
@@ -109,16 +147,33 @@ class ServeConfig:
         return save_config(self, Path(self.data) / CONFIG_FILE, command="serve")
 
 
-def parse_duration(text: str) -> float:
-    """``30s``, ``2m``, ``1h`` or plain seconds (``30``) -> seconds."""
-    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
-    value = text.strip().lower()
-    scale = units.get(value[-1:])
-    number = value[:-1] if scale else value
+@dataclass
+class UserAddConfig:
+    """What one ``cxr-regions serve-user add`` call is given."""
+
+    name: str = field(
+        metadata=cli("User name (letters, digits, _ . @ -); goes with each verdict.", argument=True)
+    )
+    users: Path = field(default=Path("users.yaml"), metadata=cli("The users file (made if absent)."))
+    password_stdin: bool = field(
+        default=False, metadata=cli("Read the password from the first line of standard input.")
+    )
+    force: bool = field(default=False, metadata=cli("Replace the password of an existing user."))
+
+
+@dataclass
+class VerdictsExportConfig:
+    """What one ``cxr-regions verdicts export`` call is given."""
+
+    data: Path = field(metadata=cli("The reading room's data folder (`serve --data`).", "--data"))
+    output: Path = field(
+        default=Path(VERDICTS_CSV), metadata=cli("Where to write the CSV.", "-o", "--output")
+    )
+
+
+def parse_duration(text: str | float) -> float:
+    """``30s``, ``2m``, ``1h`` or plain seconds (``30``) -> seconds, for ``--poll``."""
     try:
-        seconds = float(number) * (scale or 1.0)
-    except ValueError:
-        raise UserError(f"--poll {text!r} is not a duration such as 30s, 2m or 30") from None
-    if seconds <= 0:
-        raise UserError(f"--poll must be positive, got {text!r}")
-    return seconds
+        return duration(text)
+    except UserError as exc:
+        raise UserError(f"--poll: {exc}") from None

@@ -14,16 +14,22 @@ log = logging.getLogger("cxr_regions.serve")
 
 def demo_folder(run: Path) -> Path | None:
     """The demo output folder a run folder belongs to (it holds ``demo.yaml``), if any."""
+    from cxr_regions.contracts import IMAGES, MANIFEST
+
     folder = Path(run).resolve().parent
-    needed = ("demo.yaml", "dataset/manifest.csv", "ingest/images.csv", "phantom/dicom")
-    return folder if all((folder / n).exists() for n in needed) else None
+    needed = (
+        folder / "demo.yaml",
+        MANIFEST.path_in(folder / "dataset"),
+        IMAGES.path_in(folder / "ingest"),
+        folder / "phantom" / "dicom",
+    )
+    return folder if all(path.exists() for path in needed) else None
 
 
 def seed_demo(run: Path, intake: Intake, split: str = "test") -> int:
     """Put the demo's ``split`` films on the worklist (with their reports); returns how many were new."""
-    import pandas as pd
-
     from cxr_regions.build import open_dataset
+    from cxr_regions.contracts import IMAGES
     from cxr_regions.label import read_report_texts
 
     folder = demo_folder(run)
@@ -32,7 +38,7 @@ def seed_demo(run: Path, intake: Intake, split: str = "test") -> int:
     manifest = open_dataset(folder / "dataset").manifest
     rows = manifest[(manifest["split"] == split) & (manifest["image_id"] == manifest["source_image_id"])]
     wanted = set(rows["image_id"].astype(str))
-    images = pd.read_csv(folder / "ingest" / "images.csv", dtype=str, keep_default_na=False)
+    images = IMAGES.read(folder / "ingest")
     images = images[images["image_id"].isin(wanted)].sort_values("image_id")
     reports = folder / "phantom" / "reports.csv"
     texts = (

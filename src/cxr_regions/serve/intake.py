@@ -220,6 +220,7 @@ class Intake:
         return self._take_picture(path, kind, ref, source, digest, report_text)
 
     def _take_dicom(self, path: Path, ref: str, source: str, digest: str, report_text: str | None) -> Outcome:
+        from cxr_regions.contracts import ErrorRow
         from cxr_regions.ingest import IngestConfig, ingest_file
 
         work = self.data / INCOMING_DIR / uuid.uuid4().hex
@@ -233,23 +234,20 @@ class Intake:
                 )
             except UserError as exc:  # ingest could not write its output: the room's trouble, not the film's
                 raise OSError(errno.EIO, str(exc)) from exc
-            if row.get("status") != "ok":
-                status = str(row.get("status", ""))
-                reason = INGEST_REASONS.get(status, status or "refused by ingest")
-                detail = str(row.get("message") or "")
-                return Outcome(ref, "refused", f"{reason}: {detail}" if detail else reason)
+            if isinstance(row, ErrorRow):
+                reason = INGEST_REASONS.get(row.status, row.status or "refused by ingest")
+                return Outcome(ref, "refused", f"{reason}: {row.message}" if row.message else reason)
             fault_point("intake.decoded")
-            uid = str(row.get("sop_uid") or "") or None
+            uid = row.sop_uid or None
             same = self.store.find_duplicate(sop_instance_uid=uid) if uid else None
             if same is not None:
                 return Outcome(ref, "duplicate", "this SOP Instance UID is already on the worklist", same.id)
-            picture = work / "out" / str(row.get("full_png_path") or row["png_path"])
-            accession = str(row.get("accession_number") or "") or None
+            picture = work / "out" / (row.full_png_path or row.png_path)
+            accession = row.accession_number or None
             width, height = png_size(picture)
             fields = FilmFields(
-                image_id=str(row["image_id"]), source=source, width=width, height=height,
-                sop_instance_uid=uid, content_sha256=digest,
-                study_instance_uid=str(row.get("study_uid") or "") or None, accession=accession,
+                image_id=row.image_id, source=source, width=width, height=height, sop_instance_uid=uid,
+                content_sha256=digest, study_instance_uid=row.study_uid or None, accession=accession,
                 **self._report(report_text or self.reports.text(accession)),
             )  # fmt: skip
             return self._file(picture, fields, ref)

@@ -92,7 +92,7 @@ class FilmModel:
         self.frame = frame_size_of(loaded.info, self.crop)
         self.method = method.lower()
         self.layer = target_layer(self.model, min(self.crop, self.frame), min_map_side(self.method))
-        self.arch = str(loaded.info.get("arch", "?"))
+        self.arch = loaded.info.arch
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:

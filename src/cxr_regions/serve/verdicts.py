@@ -16,21 +16,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from cxr_regions.fileio import write_csv
+from cxr_regions.contracts.verdict_export import VERDICTS
 from cxr_regions.regions import REGION_KEYS, label_string, operating_thresholds, to_binary
 from cxr_regions.serve.store import Store
 
-EXPORT_COLUMNS: tuple[str, ...] = (
-    "report_id",
-    *REGION_KEYS,
-    "label_string",
-    "reader",
-    "saved_at",
-    "note",
-    "image_id",
-    "accession",
-    "text",
-)
+EXPORT_COLUMNS: tuple[str, ...] = tuple(VERDICTS.columns(REGION_KEYS))
 
 
 def verdict_table(store: Store) -> pd.DataFrame:
@@ -63,7 +53,7 @@ def verdict_table(store: Store) -> pd.DataFrame:
 def export_verdicts(store: Store, out: Path) -> int:
     """Write every verdict to ``out`` (atomically, UTF-8 CSV) in the labels.csv format; returns the rows."""
     table = verdict_table(store)
-    write_csv(out, table)
+    VERDICTS.write(out, table, REGION_KEYS)
     return len(table)
 
 

@@ -3,21 +3,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 
 from cxr_regions.errors import UserError
-from cxr_regions.options import options_from, with_options
+from cxr_regions.options import command
 from cxr_regions.training.recipe import TrainConfig
 
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the ``cxr-regions`` app."""
-    app.command("train")(with_options(train_command, options_from(TrainConfig)))
+    command(app, "train", TrainConfig, train_command)
 
 
-def train_command(**options: Any) -> None:
+def train_command(config: TrainConfig) -> None:
     """Train a network on a built dataset with the paper's recipe: BCE, Adam, lr halving, early stopping.
 
     Writes config.yaml, metrics.csv, tb/, checkpoints/ (best, last) and model.safetensors + model.json.
@@ -28,7 +26,6 @@ def train_command(**options: Any) -> None:
     """
     from cxr_regions.training.trainer import train
 
-    config = TrainConfig(**options)
     if not config.dataset.exists():
         raise UserError(f"dataset folder {config.dataset} not found (build one with `cxr-regions build`)")
     run = train(config)

@@ -7,25 +7,17 @@ anything: the weights are safetensors, the description is JSON.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cxr_regions import __version__
+from cxr_regions.contracts.run_folder import WEIGHTS_FILE, ModelInfo
 from cxr_regions.errors import UserError
-from cxr_regions.fileio import atomic_path, write_json
-from cxr_regions.models import (
-    INFO_FILE,
-    WEIGHTS_FILE,
-    ModelSpec,
-    RegionNet,
-    model_from_spec,
-    resolve_checkpoint,
-)
+from cxr_regions.fileio import atomic_path
+from cxr_regions.models import ModelSpec, RegionNet, model_from_spec, resolve_checkpoint
 
-FORMAT = "cxr-regions/model"
-FORMAT_VERSION = 1
+FORMAT = ModelInfo.LEADING["format"]
 
 
 @dataclass
@@ -33,7 +25,7 @@ class LoadedRun:
     """A trained model ready for inference, and what ``model.json`` says about it."""
 
     model: RegionNet
-    info: dict[str, Any]
+    info: ModelInfo
     label_names: list[str]
     input_size: int
     path: Path
@@ -48,7 +40,8 @@ def save_model(
 ) -> Path:
     """Write ``model.safetensors`` and ``model.json`` into ``out_dir``; returns the weights path.
 
-    ``extra`` (dataset id and path, best epoch, validation AUCs...) is added to ``model.json``.
+    ``extra`` (dataset id and path, best epoch, validation AUCs...: fields of
+    :class:`~cxr_regions.contracts.ModelInfo`) goes into ``model.json``.
     """
     from safetensors.torch import save_file
 
@@ -59,17 +52,15 @@ def save_model(
     weights_path = out_dir / WEIGHTS_FILE
     with atomic_path(weights_path) as tmp:
         save_file(state, str(tmp), metadata={"format": FORMAT, "arch": model.spec.arch})
-    info = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+    info = ModelInfo(
         **model.spec.to_dict(),
-        "label_names": list(label_names),
-        "init_report": model.init_report,
-        "cxr_regions_version": __version__,
-        "written_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        label_names=list(label_names),
+        init_report=model.init_report,
+        cxr_regions_version=__version__,
+        written_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         **extra,
-    }
-    write_json(out_dir / INFO_FILE, info)
+    )
+    info.write(out_dir)
     return weights_path
 
 
@@ -78,15 +69,10 @@ def load_run(run_dir: Path | str) -> LoadedRun:
     from safetensors.torch import load_file
 
     weights_path, info_path = resolve_checkpoint(run_dir)
-    try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read {info_path}: {exc}") from None
-    if info.get("format") != FORMAT:
-        raise UserError(f"{info_path} is not a cxr-regions model description (format {info.get('format')!r})")
-    spec = ModelSpec.from_dict(info)
+    info = ModelInfo.read(info_path)
+    spec = ModelSpec.from_info(info)
     model = model_from_spec(spec, empty=True)
-    model.init_report = info.get("init_report", {})
+    model.init_report = dict(info.init_report)
     try:
         model.load_state_dict(load_file(str(weights_path)), strict=True, assign=True)
     except RuntimeError as exc:
@@ -101,7 +87,7 @@ def load_run(run_dir: Path | str) -> LoadedRun:
     return LoadedRun(
         model=model,
         info=info,
-        label_names=list(info["label_names"]),
+        label_names=list(info.label_names),
         input_size=int(spec.input_size),
         path=weights_path.parent,
     )

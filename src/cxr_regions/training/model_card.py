@@ -8,14 +8,15 @@ folder's ``evaluation.json``), so it can be regenerated at any time.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
-from cxr_regions.configfile import load_config
+from cxr_regions.contracts.evaluation_files import EvaluationInfo
+from cxr_regions.contracts.run_folder import ModelInfo, SavedConfig
 from cxr_regions.fileio import write_text
 from cxr_regions.regions import label_title
+from cxr_regions.training.recipe import TrainConfig
 
 MODEL_CARD = "MODEL_CARD.md"
 DEFAULT_SOURCE = "report labels from `cxr-regions label` (docs/labeling-policy.md)"
@@ -50,24 +51,24 @@ def _num(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
-def _data_section(run_info: dict[str, Any]) -> tuple[list[str], list[str]]:
+def _data_section(run_info: ModelInfo) -> tuple[list[str], list[str]]:
     """Lines on the data set, and the limits it implies (labels never seen, few positives)."""
     from cxr_regions.build import open_dataset
 
-    path = run_info.get("dataset_path")
+    path = run_info.dataset_path
     limits: list[str] = []
     if not path or not Path(path).is_dir():
         return [f"Data set `{path}` is not at hand: films and prevalence not shown."], limits
     data = open_dataset(path)
     meta, names = data.meta, data.label_names
-    kind = str(meta.get("kind", "build"))
+    kind = meta.kind
     lines = [
         f"- Data set: `{data.dataset_id}` ({kind}, {data.size} px), `{path}`.",
-        f"- Sites: {', '.join(meta.get('sites', [])) or SITES.get(kind, 'not recorded (one export)')}.",
-        f"- Label source: {meta.get('label_source') or SOURCES.get(kind, DEFAULT_SOURCE)}.",
+        f"- Sites: {', '.join(meta.sites or []) or SITES.get(kind, 'not recorded (one export)')}.",
+        f"- Label source: {meta.label_source or SOURCES.get(kind, DEFAULT_SOURCE)}.",
     ]
-    if meta.get("label_mapping"):
-        pairs = "; ".join(f"{r['finding']} → {r['region']}" for r in meta["label_mapping"])
+    if meta.label_mapping:
+        pairs = "; ".join(f"{r.finding} → {r.region}" for r in meta.label_mapping)
         lines.append(f"- Mapping (docs/chestx14.md): {pairs}.")
         limits.append(
             "A mapped region's 0 means none of its NIH findings was listed, not a reading of the region."
@@ -100,32 +101,32 @@ def _isnan(values: Any) -> Any:
     return np.isnan(values)
 
 
-def _evaluation_sections(evaluation: dict[str, Any]) -> tuple[list[str], list[str]]:
+def _evaluation_sections(evaluation: EvaluationInfo) -> tuple[list[str], list[str]]:
     """Test AUCs with CIs, calibration and thresholds from ``evaluation.json``; and limits."""
     limits: list[str] = []
-    pct = round(float(evaluation.get("ci_level", 0.95)) * 100)
+    pct = round(evaluation.ci_level * 100)
     lines = [
-        f"## Test performance ({evaluation.get('split')} split of `{evaluation.get('dataset')}`)",
+        f"## Test performance ({evaluation.split} split of `{evaluation.dataset}`)",
         "",
-        f"{evaluation.get('n_films')} films of {evaluation.get('n_patients')} patients; {pct}% CIs from "
-        f"{evaluation.get('n_boot')} patient resamples.",
+        f"{evaluation.n_films} films of {evaluation.n_patients} patients; {pct}% CIs from "
+        f"{evaluation.n_boot} patient resamples.",
         "",
         f"| region | AUC | {pct}% CI | abnormal | normal | note |",
         "|---|---:|---|---:|---:|---|",
     ]
-    for name in [*evaluation["labels"], "mean"]:
-        r = evaluation["auc"][name]
+    for name in [*evaluation.labels, "mean"]:
+        r = evaluation.auc[name]
         title = "mean" if name == "mean" else label_title(name)
-        if r["auc"] is None:
-            note = "not labelled" if r["n_pos"] + r["n_neg"] == 0 else "undefined: one class"
-            lines.append(f"| {title} | — | — | {r['n_pos']} | {r['n_neg']} | {note} |")
+        if r.auc is None:
+            note = "not labelled" if r.n_pos + r.n_neg == 0 else "undefined: one class"
+            lines.append(f"| {title} | — | — | {r.n_pos} | {r.n_neg} | {note} |")
             continue
-        note = "" if r.get("reliable", True) or name == "mean" else "unreliable: < 10 positives"
+        note = "" if r.reliable or name == "mean" else "unreliable: < 10 positives"
         if note:
-            limits.append(f"{title}: test AUC over {r['n_pos']} abnormal films only — unreliable.")
-        ci = f"{_num(r['ci_low'])}–{_num(r['ci_high'])}"
-        lines.append(f"| {title} | {r['auc']:.3f} | {ci} | {r['n_pos']} | {r['n_neg']} | {note} |")
-    calibration = evaluation.get("calibration") or {}
+            limits.append(f"{title}: test AUC over {r.n_pos} abnormal films only — unreliable.")
+        ci = f"{_num(r.ci_low)}–{_num(r.ci_high)}"
+        lines.append(f"| {title} | {r.auc:.3f} | {ci} | {r.n_pos} | {r.n_neg} | {note} |")
+    calibration = evaluation.calibration or {}
     if calibration:
         lines += [
             "",
@@ -135,10 +136,9 @@ def _evaluation_sections(evaluation: dict[str, Any]) -> tuple[list[str], list[st
             "|---|---:|---|---|---|",
         ]
         for name, c in calibration.items():
-            ece = f"{_num(c.get('ece_before'))} → {_num(c.get('ece_after'))}"
-            brier = f"{_num(c.get('brier_before'))} → {_num(c.get('brier_after'))}"
-            temperature = _num(c.get("temperature"), 2)
-            lines.append(f"| {label_title(name)} | {temperature} | {ece} | {brier} | {c.get('fit')} |")
+            ece = f"{_num(c.ece_before)} → {_num(c.ece_after)}"
+            brier = f"{_num(c.brier_before)} → {_num(c.brier_after)}"
+            lines.append(f"| {label_title(name)} | {_num(c.temperature, 2)} | {ece} | {brier} | {c.fit} |")
     lines += [
         "",
         "## Thresholds (Youden's J on validation; sensitivity and specificity on test)",
@@ -146,9 +146,9 @@ def _evaluation_sections(evaluation: dict[str, Any]) -> tuple[list[str], list[st
         "| region | threshold | source | sensitivity | specificity |",
         "|---|---:|---|---:|---:|",
     ]
-    for name, t in evaluation.get("thresholds", {}).items():
-        sens, spec = _num(t.get("sensitivity")), _num(t.get("specificity"))
-        lines.append(f"| {label_title(name)} | {_num(t['threshold'])} | {t['source']} | {sens} | {spec} |")
+    for name, t in evaluation.thresholds.items():
+        sens, spec = _num(t.sensitivity), _num(t.specificity)
+        lines.append(f"| {label_title(name)} | {_num(t.threshold)} | {t.source} | {sens} | {spec} |")
     return lines, limits
 
 
@@ -156,14 +156,14 @@ def write_model_card(run_dir: str | Path, evaluation_dir: str | Path | None = No
     """Write ``RUN/MODEL_CARD.md`` (with the test evaluation of ``evaluation_dir``, by default
     ``RUN/evaluation`` where it exists); return its path."""
     run = Path(run_dir)
-    info = json.loads((run / "model.json").read_text(encoding="utf-8"))
-    config = load_config(run / "config.yaml") if (run / "config.yaml").is_file() else {}
+    info = ModelInfo.read(run)
+    config = SavedConfig.read(run).as_config(TrainConfig) if SavedConfig.exists(run) else None
     lines = [
         f"# Model card: `{run.name}`",
         "",
-        f"{info.get('arch')} from {info.get('init')} ({info.get('init_source') or 'no file'}), "
-        f"{info.get('input_size')} px input, labels: {', '.join(info.get('label_names', []))}. "
-        f"Best epoch {info.get('best_epoch')} of {info.get('epochs_trained')} epochs trained.",
+        f"{info.arch} from {info.init} ({info.init_source or 'no file'}), "
+        f"{info.input_size} px input, labels: {', '.join(info.label_names)}. "
+        f"Best epoch {info.best_epoch} of {info.epochs_trained} epochs trained.",
         "",
         "## Intended use",
         "",
@@ -174,13 +174,12 @@ def write_model_card(run_dir: str | Path, evaluation_dir: str | Path | None = No
     ]
     data_lines, limits = _data_section(info)
     lines += [*data_lines, "", "## Training recipe", ""]
-    lines += [f"- {k}: {config[k]}" for k in RECIPE_KEYS if k in config]
+    lines += [f"- {k}: {getattr(config, k)}" for k in RECIPE_KEYS if config is not None]
     lines.append("- loss: binary cross-entropy over the labelled regions only (a missing label adds nothing)")
     evaluation_dir = Path(evaluation_dir) if evaluation_dir else run / "evaluation"
-    evaluation_file = evaluation_dir / "evaluation.json"
     lines.append("")
-    if evaluation_file.is_file():
-        section, more = _evaluation_sections(json.loads(evaluation_file.read_text(encoding="utf-8")))
+    if EvaluationInfo.exists(evaluation_dir):
+        section, more = _evaluation_sections(EvaluationInfo.read(evaluation_dir))
         lines += section
         limits += more
     else:

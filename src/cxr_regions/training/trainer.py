@@ -25,7 +25,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMon
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
-from cxr_regions.configfile import load_config, save_config
+from cxr_regions.contracts.run_folder import SavedConfig
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_csv
 from cxr_regions.models import create_model, input_size, min_input_size, model_from_spec
@@ -36,7 +36,6 @@ from cxr_regions.training.recipe import TrainConfig
 
 log = logging.getLogger(__name__)
 
-CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.csv"
 CHECKPOINTS = "checkpoints"
 # Settings a resumed run must share with the run it continues.
@@ -196,13 +195,11 @@ def _check_labels(data: Any) -> None:
 
 
 def _check_resume(run: Path, resolved: TrainConfig) -> None:
-    saved_path = run / CONFIG_FILE
-    if not saved_path.is_file():
+    if not SavedConfig.exists(run):
         return
-    saved = load_config(saved_path)
-    current = dataclasses.asdict(resolved)
+    saved = SavedConfig.read(run).as_config(TrainConfig)
     for key in _RESUME_MUST_MATCH:
-        theirs, ours = saved.get(key), current[key]
+        theirs, ours = getattr(saved, key), getattr(resolved, key)
         same = (
             Path(str(theirs)).resolve() == Path(ours).resolve()
             if key == "dataset"
@@ -266,7 +263,7 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
     )
     if rank_zero_only.rank == 0:
         run.mkdir(parents=True, exist_ok=True)
-        save_config(resolved, run / CONFIG_FILE, command="train")
+        SavedConfig.write(resolved, run, command="train")
 
     with _restored_torch_flags(), _without_lightning_noise(resuming=ckpt_path is not None):
         trainer, best = _trainer(config, run, data.label_names, precision, deterministic, callbacks)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from cxr_regions.lazy import lazy_exports
 
 _EXPORTS = {
-    "DemoConfig": "demo",
+    "DemoConfig": "workflow_config",
     "DemoResult": "demo",
     "run_demo": "demo",
     "ExperimentResult": "experiment",
@@ -30,5 +30,6 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     # ruff: noqa: F401
-    from cxr_regions.workflows.demo import DemoConfig, DemoResult, run_demo
+    from cxr_regions.workflows.demo import DemoResult, run_demo
     from cxr_regions.workflows.experiment import ExperimentResult, GridConfig, load_grid, run_experiment
+    from cxr_regions.workflows.workflow_config import DemoConfig

@@ -17,39 +17,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxr_regions.configfile import save_config
+from cxr_regions.configfile import save_config, to_dict
+from cxr_regions.contracts.demo_summary import DemoSummary
+from cxr_regions.contracts.evaluation_files import AUC, PREDICTIONS
+from cxr_regions.contracts.explain_files import LOCALISATION
+from cxr_regions.contracts.images import IMAGES
+from cxr_regions.contracts.names import SUMMARY_JSON
+from cxr_regions.contracts.phantom_files import TRUTH
 from cxr_regions.errors import UserError
-from cxr_regions.fileio import remove_outputs, write_json, write_text
+from cxr_regions.fileio import remove_outputs, write_text
 from cxr_regions.regions import REGION_KEYS, to_binary
-
-
-@dataclass
-class DemoConfig:
-    """What the demo makes (saved as ``demo.yaml``); the defaults fit ten minutes on two CPU cores.
-
-    ``threads``: PyTorch threads for training and heatmaps. One is the default: on these small
-    tensors a second OpenMP thread gains little, and where anything else shares the cores it makes
-    each step many times slower (measured: ResNet-18, batch 5 at 64 px, forward + backward 0.17 s on
-    one thread, 2.0 s on two while another job ran).
-    """
-
-    out: Path = Path("demo-output")
-    films: int = 600
-    phantom_size: int = 256
-    size: int = 64
-    prevalence: str = "balanced"
-    arch: str = "resnet18"
-    epochs: int = 12
-    batch_size: int = 32
-    lr: float = 1e-3
-    augment: bool = True
-    seed: int = 0
-    n_boot: int = 1000
-    method: str = "layercam"
-    gallery: int = 16
-    workers: int = 2
-    threads: int = 1
-    progress: bool = True
+from cxr_regions.workflows.workflow_config import DemoConfig
 
 
 @dataclass
@@ -72,7 +50,7 @@ class DemoResult:
 STAGES = ("phantom", "ingest", "label", "build", "train", "evaluate", "explain", "report")
 OUTPUTS = (
     "phantom", "ingest", "labels.csv", "labels.config.yaml", "dataset", "run", "explain", "explain-masks",
-    "report.html", "summary.md", "summary.json", "demo.yaml",
+    "report.html", "summary.md", SUMMARY_JSON, "demo.yaml",
 )  # fmt: skip
 """What the demo writes into its folder (and removes before it runs again there)."""
 
@@ -103,10 +81,7 @@ def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | Non
     from cxr_regions.training import TrainConfig, train
 
     out = Path(config.out)
-    if out.exists() and any(out.iterdir()) and not (out / "demo.yaml").exists():
-        raise UserError(
-            f"{out} holds files that the demo did not write; choose an empty or new folder with -o"
-        )
+    clear_previous(out)  # no stage may resume from an earlier demo's files
     out.mkdir(parents=True, exist_ok=True)
     save_config(config, out / "demo.yaml", command="demo")
     result = DemoResult(out=out, report=out / "report.html")
@@ -158,9 +133,9 @@ def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | Non
             text_cols=["findings", "impression"], progress=config.progress,
         ),
     )  # fmt: skip
-    result.labeler_agreement = labeler_agreement(paths["phantom"] / "truth.csv", paths["labels"])
-    images_csv = paths["ingest"] / "images.csv"
-    build_config = BuildConfig(size=config.size, seed=config.seed, progress=config.progress)
+    result.labeler_agreement = labeler_agreement(paths["phantom"], paths["labels"])
+    images_csv = IMAGES.path_in(paths["ingest"])
+    build_config = BuildConfig(size=config.size, seed=config.seed, workers=1, progress=config.progress)
     stage(
         4, "build", "patient split 80/10/10, oversampling, packed films",
         lambda: build_dataset(paths["labels"], images_csv, paths["dataset"], build_config),
@@ -187,19 +162,17 @@ def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | Non
         6, "evaluate", f"test-split AUCs with patient-bootstrap intervals ({config.n_boot} resamples)",
         lambda: evaluate_run(paths["run"], "test", paths["evaluation"], n_boot=config.n_boot),
     )  # fmt: skip
-    result.auc = pd.read_csv(paths["evaluation"] / "auc.csv")
+    result.auc = AUC.read(paths["evaluation"])
 
     data = open_dataset(paths["dataset"])
     test_ids = data.manifest.loc[data.manifest["split"] == "test", "image_id"].astype(str).tolist()
-    images = pd.read_csv(paths["ingest"] / "images.csv", dtype=str, keep_default_na=False)
+    images = IMAGES.read(paths["ingest"])
     texts = read_report_texts(
         paths["phantom"] / "reports.csv", "accession_number", ["findings", "impression"]
     )
     film_texts = texts_by_image(images, test_ids, texts)
     write_masks(paths["phantom"], images, test_ids, paths["masks"])
-    gallery = gallery_films(
-        pd.read_csv(paths["evaluation"] / "predictions.csv", dtype={"image_id": str}), config
-    )
+    gallery = gallery_films(PREDICTIONS.read(paths["evaluation"], REGION_KEYS), config)
     cuts = {name: point.threshold for name, point in evaluation.thresholds.items()}
     explained = stage(
         7, "explain", f"{config.method} heatmaps of the {len(test_ids)} test films, panels, localisation",
@@ -209,14 +182,14 @@ def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | Non
             progress=config.progress,
         ),
     )  # fmt: skip
-    result.localisation = localisation_by_truth(paths["explain"] / "localisation.csv", data.manifest)
+    result.localisation = localisation_by_truth(paths["explain"], data.manifest)
     result.counts["heatmap_films"] = len(explained.films)
     inputs = ReportInputs(
         dataset=paths["dataset"],
         evaluation=paths["evaluation"],
         explain=paths["explain"],
         labels=paths["labels"],
-        images=paths["ingest"] / "images.csv",
+        images=images_csv,
         reports=texts,
         title="cxr-regions demo on a PHANTOM",
         phantom=True,
@@ -225,13 +198,13 @@ def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | Non
     )
     stage(8, "report", "one self-contained HTML file", lambda: write_html_report(result.report, inputs))
     write_text(out / "summary.md", summary_markdown(config, result))
-    write_json(out / "summary.json", summary_record(config, result))
+    summary_document(config, result).write(out)
     return result
 
 
-def labeler_agreement(truth_csv: Path, labels_csv: Path) -> dict[str, float]:
+def labeler_agreement(phantom: Path, labels_csv: Path) -> dict[str, float]:
     """Per region, the share of reports whose binary label matches the phantom's ground truth."""
-    truth = pd.read_csv(truth_csv, dtype=str, keep_default_na=False).set_index("accession_number")
+    truth = TRUTH.read(phantom, REGION_KEYS).set_index("accession_number")
     labels = pd.read_csv(labels_csv, dtype=str, keep_default_na=False).set_index("report_id")
     common = truth.index.intersection(labels.index)
     agreement = {}
@@ -241,13 +214,13 @@ def labeler_agreement(truth_csv: Path, labels_csv: Path) -> dict[str, float]:
     return agreement
 
 
-def localisation_by_truth(scores_csv: Path, manifest: pd.DataFrame) -> pd.DataFrame:
+def localisation_by_truth(explain_dir: Path, manifest: pd.DataFrame) -> pd.DataFrame:
     """Per region with abnormal test films, the localisation scores over those films (the films
     where a heatmap of the suspected area means something) and the pointing game over all of them
     (``explain.summarise_by_label``, in the summary's column names)."""
     from cxr_regions.explain import summarise_by_label
 
-    table = summarise_by_label(pd.read_csv(scores_csv, dtype={"image": str}), manifest)
+    table = summarise_by_label(LOCALISATION.read(explain_dir), manifest)
     table = table[table["abnormal_films"] > 0]
     return pd.DataFrame(
         {
@@ -270,7 +243,7 @@ def texts_by_image(images: pd.DataFrame, image_ids: list[str], texts: dict[str, 
 
 def write_masks(phantom: Path, images: pd.DataFrame, image_ids: list[str], out: Path) -> Path:
     """The phantom's region masks (by film id) copied to ``<image id>.npz`` for ``explain --masks``."""
-    truth = pd.read_csv(phantom / "truth.csv", dtype=str, keep_default_na=False)
+    truth = TRUTH.read(phantom, REGION_KEYS)
     film_of = dict(zip(truth["accession_number"], truth["film_id"], strict=True))
     out.mkdir(parents=True, exist_ok=True)
     table = images.set_index("image_id")
@@ -344,19 +317,23 @@ def demo_salt(folder: Path, seed: int) -> Path:
 
 
 def summary_record(config: DemoConfig, result: DemoResult) -> dict[str, Any]:
-    """``summary.json``: the settings and the figures of ``summary.md`` as data, for scripts
+    """``summary.json``'s content: the settings and the figures of ``summary.md`` as data, for scripts
     (``benchmarks/demo_figures.py`` writes the figures of docs/getting-started.md from it)."""
-    import dataclasses
+    return summary_document(config, result).to_dict()
+
+
+def summary_document(config: DemoConfig, result: DemoResult) -> DemoSummary:
+    """``summary.json`` as its record."""
     import json
 
     def records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
         return [] if frame is None else json.loads(frame.to_json(orient="records"))
 
-    return {
-        "config": dataclasses.asdict(config),
-        "seconds": result.seconds,
-        "counts": result.counts,
-        "labeler_agreement": result.labeler_agreement,
-        "auc": records(result.auc),
-        "localisation": records(result.localisation),
-    }
+    return DemoSummary(
+        config=to_dict(config),
+        seconds=result.seconds,
+        counts=result.counts,
+        labeler_agreement=result.labeler_agreement,
+        auc=records(result.auc),
+        localisation=records(result.localisation),
+    )

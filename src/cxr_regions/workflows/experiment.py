@@ -21,10 +21,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from cxr_regions.configfile import load_config, save_config
+from cxr_regions.configfile import save_config
+from cxr_regions.contracts.evaluation_files import EvaluationInfo
+from cxr_regions.contracts.run_folder import WEIGHTS_FILE, ModelInfo, SavedConfig
 from cxr_regions.errors import UserError
 from cxr_regions.evaluation import (
-    EVALUATION_FILE,
     INITS,
     CellOutcome,
     arch_name,
@@ -153,7 +154,7 @@ def plan_cells(grid: GridConfig) -> list[Cell]:
                 missing = None
                 if checkpoint is None:
                     missing = f"weights missing: no ChestX-ray14 checkpoint (set chestx14.{arch} in the grid)"
-                elif not (checkpoint / "model.safetensors" if checkpoint.is_dir() else checkpoint).is_file():
+                elif not (checkpoint / WEIGHTS_FILE if checkpoint.is_dir() else checkpoint).is_file():
                     missing = (
                         f"weights missing: {checkpoint} holds no model.safetensors; run "
                         f"`cxr-regions pretrain --arch {arch}` and point chestx14.{arch} at its run folder"
@@ -231,18 +232,20 @@ def check_cells(grid: GridConfig, cells: list[Cell], out: Path, film_size: int) 
 
 def _check_trained_as_asked(grid: GridConfig, cell: Cell, run_dir: Path, config: Any) -> None:
     """A run folder already in the grid must match the grid's settings, or its AUCs are not comparable."""
-    saved_path = run_dir / "config.yaml"
-    if not saved_path.is_file():
+    if not SavedConfig.exists(run_dir):
         return
-    saved = load_config(saved_path)
-    asked = dataclasses.asdict(config)
+    saved = SavedConfig.read(run_dir).as_config(type(config))
     keys = ["arch", "init", "seed", *grid.train, *grid.per_arch.get(cell.arch, {})]
     # a setting left to its automatic value (None) is saved resolved, so only explicit ones compare
-    differ = [k for k in dict.fromkeys(keys) if asked[k] is not None and str(saved.get(k)) != str(asked[k])]
-    if Path(str(saved.get("dataset"))).resolve() != Path(asked["dataset"]).resolve():
+    differ = [
+        k
+        for k in dict.fromkeys(keys)
+        if getattr(config, k) is not None and str(getattr(saved, k)) != str(getattr(config, k))
+    ]
+    if Path(saved.dataset).resolve() != Path(config.dataset).resolve():
         differ.insert(0, "dataset")
     if differ:
-        found = ", ".join(f"{k}={saved.get(k)} (grid: {asked[k]})" for k in differ)
+        found = ", ".join(f"{k}={getattr(saved, k)} (grid: {getattr(config, k)})" for k in differ)
         raise UserError(
             f"{run_dir} was trained with {found}; its AUCs would not be comparable with the other cells. "
             "Use another --out folder, or delete that cell's folder to retrain it"
@@ -264,23 +267,23 @@ class ExperimentResult:
 
 def _trained(run_dir: Path) -> bool:
     """Training finished: the exported weights and their description are both there."""
-    return (run_dir / "model.safetensors").is_file() and (run_dir / "model.json").is_file()
+    return (run_dir / WEIGHTS_FILE).is_file() and ModelInfo.exists(run_dir)
 
 
-def _evaluated(grid: GridConfig, run_dir: Path) -> dict[str, Any] | None:
+def _evaluated(grid: GridConfig, run_dir: Path) -> EvaluationInfo | None:
     """The cell's evaluation, if one exists for this grid's dataset, split, resamples and seed."""
-    path = default_evaluation_dir(run_dir, grid.split) / EVALUATION_FILE
+    path = EvaluationInfo.path_in(default_evaluation_dir(run_dir, grid.split))
     if not (path.is_file() and _trained(run_dir)):
         return None
     doc = read_evaluation(path)
     same = (
-        doc.get("split") == grid.split
-        and doc.get("n_boot") == grid.n_boot
-        and doc.get("seed") == grid.seed
-        and Path(str(doc.get("dataset"))).resolve() == grid.dataset
+        doc.split == grid.split
+        and doc.n_boot == grid.n_boot
+        and doc.seed == grid.seed
+        and Path(str(doc.dataset)).resolve() == grid.dataset
     )
     # an evaluation older than the exported weights belongs to an earlier training run
-    fresh = path.stat().st_mtime >= (run_dir / "model.safetensors").stat().st_mtime
+    fresh = path.stat().st_mtime >= (run_dir / WEIGHTS_FILE).stat().st_mtime
     return doc if same and fresh else None
 
 

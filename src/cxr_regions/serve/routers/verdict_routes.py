@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from cxr_regions.contracts.names import VERDICTS_CSV
 from cxr_regions.regions import REGION_KEYS
 from cxr_regions.serve.deps import (
     CSRF_CHECKED,
@@ -63,7 +64,7 @@ async def verdict(
 def export(store: StoreDep, reader: ReaderDep) -> Response:
     """Every saved verdict in labels.csv form (``cxr-regions verdicts export`` writes the same)."""
     with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "verdicts.csv"
+        out = Path(folder) / VERDICTS_CSV
         export_verdicts(store, out)
         body = out.read_bytes()
     return Response(
