@@ -79,18 +79,13 @@ class Cycle:
 # --- the pieces: a model, films, a server ----------------------------------------------------------------
 
 
-def tiny_run(folder: Path, frame: int = 64) -> Path:
-    """A run folder with an untrained ResNet-18 at ``frame`` px: costs what a tiny trained one costs."""
-    import json
-
+def tiny_run(folder: Path, size: int = 64) -> Path:
+    """A run folder with an untrained ResNet-18 at ``size`` px (no dataset: films are framed at its input
+    size): it costs what a tiny trained one costs."""
     from cxr_regions.models import create_model
     from cxr_regions.training import save_model
 
-    dataset = folder / "dataset"
-    dataset.mkdir(parents=True, exist_ok=True)
-    (dataset / "dataset.json").write_text(json.dumps({"size": frame}))
-    save_model(create_model("resnet18", len(REGIONS), input_size=frame), folder / "run", list(REGIONS),
-               dataset_path=str(dataset))  # fmt: skip
+    save_model(create_model("resnet18", len(REGIONS), input_size=size), folder / "run", list(REGIONS))
     return folder / "run"
 
 
