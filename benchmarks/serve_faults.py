@@ -15,6 +15,7 @@ kills (a short version for ``make test``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import signal
@@ -33,6 +34,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+DYING_SECONDS = 30.0
 REGIONS = ("thorax", "lungs", "aorta", "heart", "diaphragm")
 PNG_END = b"IEND\xaeB`\x82"
 
@@ -74,6 +76,7 @@ class Cycle:
     acknowledged: int = 0
     start_seconds: float = 0.0
     seconds: float = 0.0
+    stored: list[int] = field(default_factory=list)  # films new in this cycle
 
 
 # --- the pieces: a model, films, a server ----------------------------------------------------------------
@@ -201,6 +204,8 @@ def load(server: Server, films: list[Film], ledger: Ledger, cycle: int, clients:
             ledger.film(film.sop, film_id)
             with guard:
                 result.acknowledged += 1
+                if outcome["status"] == "stored":
+                    result.stored.append(film_id)
             note = f"cycle {cycle:03d}"
             labels = _verdict_labels(random.Random(f"{seed}-{cycle}-{film_id}"))
             with ledger.lock:
@@ -223,7 +228,8 @@ def load(server: Server, films: list[Film], ledger: Ledger, cycle: int, clients:
 
 
 def heatmaps(server: Server, film_ids: list[int]) -> None:
-    """Ask for every heatmap of a few films (a kill at ``heatmaps.written`` lands here)."""
+    """Ask for every heatmap of a few films stored in this cycle, so none is in the cache yet (a kill at
+    ``heatmaps.written`` lands here)."""
     try:
         client = httpx.Client(base_url=server.url, timeout=120.0)
         for film_id in film_ids:
@@ -253,9 +259,12 @@ def run_cycle(
         timer.start()
     result = load(server, order, ledger, cycle, clients, seed)
     if server.alive:
-        heatmaps(server, sorted(set(ledger.films.values()))[:2])
+        heatmaps(server, result.stored[:2])
     if timer is not None:
         timer.join()
+    elif server.alive:  # a server that hit its fault point may still be dying: wait for it, not guess
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.process.wait(DYING_SECONDS)
     result.fault = fault
     result.fired = not server.alive
     result.start_seconds = start_seconds
@@ -318,7 +327,8 @@ def final_pass(
         client, _ = server.session()
         ids, page = [], 1
         while True:
-            rows = client.get("/api/worklist", params={"status": "all", "page": page}).json()["rows"]
+            query = {"status": "all", "sort": "received", "page": page}  # an order the worker cannot change
+            rows = client.get("/api/worklist", params=query).json()["rows"]
             if not rows:
                 return final, ids
             ids += [r["id"] for r in rows]
