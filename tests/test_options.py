@@ -85,6 +85,10 @@ STRINGS: dict[str, list[Any]] = {
     "--lr-factor": [0.25],
     "--min-share": [0.3],
     "--bit-depth": [16],
+    "--forwarded-allow-ips": ["10.0.0.0/8", "127.0.0.1"],
+    "--role": ["admin"],
+    "--tls-cert": ["CERT"],
+    "--tls-key": ["KEY"],
 }
 """Values for options whose config checks what they hold."""
 
@@ -93,6 +97,8 @@ COMPANIONS = {
     "--host": ["--users", "FILE"],
     "--pacs-auth": ["--pacs", "http://pacs.example/dicom-web"],
     "--send-results": ["--pacs", "http://pacs.example/dicom-web"],
+    "--tls-cert": ["--tls-key", "KEY"],
+    "--tls-key": ["--tls-cert", "CERT"],
 }
 """Options that are only valid together with another."""
 
@@ -119,7 +125,13 @@ def base_args(path: tuple[str, ...], folder: Path, file: Path, leave_out: str) -
         "serve": [folder],
         "pacs pull": ["http://pacs.example/dicom-web", folder],
         "serve-user add": ["alice"],
+        "serve-user remove": ["alice"],
+        "serve-user list": [],
+        "serve-user passwd": ["alice"],
+        "serve-user role": ["alice", "admin"],
+        "serve-user full-name": ["alice", "Li Wei"],
         "verdicts export": ["--data", folder],
+        "audit export": ["--data", folder],
     }[name]
     if name == "explain" and leave_out == "--split":
         args = [folder]  # films or a split, not both
@@ -158,8 +170,32 @@ def candidates(param, hint: Any, default: Any, folder: Path, file: Path) -> list
     return out
 
 
+@pytest.fixture(scope="module")
+def tls_pair(tmp_path_factory) -> tuple[Path, Path]:
+    """A self-signed certificate and its key (openssl), for the TLS options of ``serve``."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+TLS: dict[str, Path] = {}
+
+
+def real(token: str, file: Path) -> str:
+    """A placeholder of the tables above as the file it stands for."""
+    if token == "FILE":
+        return str(file)
+    return str(TLS[token]) if token in TLS else token
+
+
 @pytest.mark.parametrize("path", sorted(ALL), ids=" ".join)
-def test_every_option_reaches_the_config(path, tmp_path):
+def test_every_option_reaches_the_config(path, tmp_path, tls_pair):
+    TLS.update(CERT=tls_pair[0], KEY=tls_pair[1])
     cmd = ALL[path]
     config_cls = cmd.callback.__config__
     folder, file = tmp_path, tmp_path / "some.csv"
@@ -172,10 +208,11 @@ def test_every_option_reaches_the_config(path, tmp_path):
         default = field_of(defaults, param.name)
         flag = max(param.opts, key=len)
         known = {opt for p in cmd.params for opt in p.opts}
-        companion = [str(file) if a == "FILE" else a for a in COMPANIONS.get(flag, [])]
+        companion = [real(a, file) for a in COMPANIONS.get(flag, [])]
         companion = companion if not companion or companion[0] in known else []
         reached = None
         for tokens in candidates(param, hint, default, folder, file):
+            tokens = [real(token, file) for token in tokens]
             args = [*base_args(path, folder, file, flag), *companion, *tokens]
             given = cmd.make_context("x", list(args)).params[param.name]  # click consumes the list
             try:

@@ -88,3 +88,47 @@ def test_verdicts_export(app, tmp_path):
         "00100",
         "dr_li",
     ]
+
+
+def test_serve_user_list_remove_passwd_role_and_full_name(app, tmp_path):
+    users = tmp_path / "users.yaml"
+    runner = CliRunner()
+
+    def run(*args: str, password: str = ""):
+        return runner.invoke(app, ["serve-user", *args, "--users", str(users)], input=password)
+
+    added = run(
+        "add",
+        "dr_li",
+        "--full-name",
+        "Li Wei",
+        "--role",
+        "admin",
+        "--password-stdin",
+        password="first-pass\n",
+    )
+    assert added.exit_code == 0, added.output
+    assert run("add", "dr_wang", "--password-stdin", password="wang-pass-1\n").exit_code == 0
+    listed = run("list")
+    assert "dr_li\tadmin\tLi Wei" in listed.output and "dr_wang\treader\t" in listed.output
+    assert run("full-name", "dr_wang", "Wang Fang").exit_code == 0
+    assert run("role", "dr_wang", "admin").exit_code == 0
+    assert run("passwd", "dr_wang", "--password-stdin", password="new-wang-pass\n").exit_code == 0
+    table = Users.load(users)
+    assert table.get("dr_wang").full_name == "Wang Fang" and table.get("dr_wang").is_admin
+    assert table.verify("dr_wang", "new-wang-pass") and not table.verify("dr_wang", "wang-pass-1")
+    nobody = run("passwd", "dr_nobody", "--password-stdin", password="whatever-1\n")
+    assert isinstance(nobody.exception, UserError) and "no user 'dr_nobody'" in str(nobody.exception)
+    assert run("remove", "dr_li").exit_code == 0
+    last = run("remove", "dr_wang")
+    assert isinstance(last.exception, UserError) and "only admin" in str(last.exception)
+    assert Users.load(users).names == ["dr_wang"]
+    bad_role = run("role", "dr_wang", "superuser")
+    assert isinstance(bad_role.exception, UserError) and "reader, admin" in str(bad_role.exception)
+
+    broken = users.read_text(encoding="utf-8") + "dr_x: [unclosed\n"
+    users.write_text(broken, encoding="utf-8")
+    for args in (("list",), ("remove", "dr_wang"), ("role", "dr_wang", "reader")):
+        refused = run(*args)
+        assert isinstance(refused.exception, UserError) and "line" in str(refused.exception), args
+    assert users.read_text(encoding="utf-8") == broken  # nothing written over a broken file

@@ -173,7 +173,9 @@ def test_every_state_changing_route_checks_csrf(served):
     routes = [r for r in [*(x for router in ROUTERS for x in router.routes), *client.app.routes]]
     routes = [r for r in routes if isinstance(r, APIRoute)]
     changing = [r for r in routes if r.methods - {"GET", "HEAD"}]
-    assert {r.path for r in changing} == {"/login", "/logout", "/upload", "/films/{film_id}/verdict"}
+    users = {f"/admin/users/{{name}}/{what}" for what in ("role", "full-name", "password", "remove")}
+    users |= {"/account/password", "/admin/users"}
+    assert {r.path for r in changing} == {"/login", "/logout", "/upload", "/films/{film_id}/verdict", *users}
     for route in changing:
         assert route.methods == {"POST"}, route.path
         assert auth.csrf_protect in [d.call for d in route.dependant.dependencies], route.path

@@ -175,15 +175,19 @@ def test_one_server_per_data_folder(tmp_path):
 
 
 def test_migration_0003_keeps_every_row_and_reference_and_goes_back(tmp_path):
+    from importlib import import_module
+
     from alembic import command
 
     from cxr_regions.serve.database import alembic_config, downgrade, make_engine, writer
 
+    migration = import_module("cxr_regions.serve.migrations.versions.0003_films_receiving_and_dicom")
+    before = migration.down_revision
     engine = make_engine(tmp_path / DB_NAME)
     config = alembic_config(engine)
     with writer(engine).begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "0002")
+        command.upgrade(config, before)
     engine.dispose()
     with sqlite3.connect(tmp_path / DB_NAME) as db:
         db.execute(
@@ -204,7 +208,7 @@ def test_migration_0003_keeps_every_row_and_reference_and_goes_back(tmp_path):
             image_id="b", png_path="films/b.png", width=1, height=1, source="dicom", status="receiving"
         )
     engine = make_engine(tmp_path / DB_NAME)
-    downgrade(engine, "0002")
+    downgrade(engine, before)
     engine.dispose()
     with sqlite3.connect(tmp_path / DB_NAME) as db:
         assert db.execute("SELECT id, status FROM films").fetchall() == [(7, "ready")]

@@ -37,12 +37,10 @@ def _secured(response) -> bool:
 
 
 def test_one_middleware_per_concern_in_order(room):
-    from starlette.middleware.sessions import SessionMiddleware
-
-    from cxr_regions.serve.middleware import BodySizeLimit, RequireLogin, SecurityHeaders
+    from cxr_regions.serve.middleware import BodySizeLimit, RequireLogin, SecurityHeaders, Sessions
 
     stack = [m.cls for m in room.app.user_middleware]  # outermost first
-    assert stack == [SecurityHeaders, SessionMiddleware, BodySizeLimit, RequireLogin]
+    assert stack == [SecurityHeaders, Sessions, BodySizeLimit, RequireLogin]
 
 
 def test_every_response_carries_the_security_headers_refusals_too(room):

@@ -53,8 +53,9 @@ def test_bad_names_passwords_and_files_are_user_errors(tmp_path):
     path.write_text("dr_li: [unclosed\n", encoding="utf-8")
     with pytest.raises(UserError, match="YAML"):
         Users.load(path)
-    path.write_text("dr_li: not-a-hash\n", encoding="utf-8")
-    assert not Users.load(path).verify("dr_li", "anything")
+    path.write_text("dr_wang: $argon2id$v=19$x\ndr_li: not-a-hash\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"line 2: user 'dr_li': no argon2 password hash"):
+        Users.load(path)  # a password in clear (or anything else) is refused, with its line
 
 
 def test_unknown_names_cost_hashing_time_too(tmp_path):
@@ -71,3 +72,34 @@ def test_unknown_names_cost_hashing_time_too(tmp_path):
 
     known, unknown = seconds("dr_li"), seconds("nobody")
     assert unknown > 0.3 * known, (known, unknown)
+
+
+def test_concurrent_edits_of_one_file_lose_nothing(tmp_path):
+    """Each edit holds the lock on the file's folder from reading to writing (as `serve-user` and the
+    users page of a running room do), so eight writers at once all land."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "users.yaml"
+    names = [f"dr_{i}" for i in range(8)]
+    with ThreadPoolExecutor(len(names)) as pool:
+        list(pool.map(lambda name: add_user(path, name, f"password of {name}"), names))
+    assert Users.load(path).names == names
+
+
+def test_roles_and_full_names_round_trip_and_the_old_one_line_form_still_reads(tmp_path):
+    from cxr_regions.serve.users import Role, hash_password
+
+    path = tmp_path / "users.yaml"
+    path.write_text(f"dr_old: {hash_password('an old password')}\n", encoding="utf-8")
+    add_user(path, "dr_li", "correct horse", role="admin", full_name="Li  Wei")  # spaces folded
+    users = Users.load(path)
+    assert users.get("dr_old").role is Role.READER and users.get("dr_old").display_name == "dr_old"
+    assert users.verify("dr_old", "an old password")
+    assert users.get("dr_li").role is Role.ADMIN and users.get("dr_li").display_name == "Li Wei"
+    for bad in ("Li\\Wei", "Li=Wei", "x" * 65):
+        with pytest.raises(UserError, match="full name"):
+            add_user(path, "dr_bad", "long enough", full_name=bad)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "dr_li:\n  password: x\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"line \d+: user 'dr_li' is listed twice"):
+        Users.load(path)

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from cxr_regions import __version__
 from cxr_regions.errors import UserError
+from cxr_regions.redaction import install_log_redaction
 
 STAGES = (
     "phantom",
@@ -68,7 +69,11 @@ for _stage in STAGES:
 
 
 def main() -> None:
-    """Entry point: run the app, turning :class:`UserError` into a clear message and exit 2."""
+    """Entry point: run the app, turning :class:`UserError` into a clear message and exit 2.
+
+    Every log record of every command passes the redaction filter (:mod:`cxr_regions.redaction`).
+    """
+    install_log_redaction()
     try:
         app(standalone_mode=False)
     except UserError as exc:

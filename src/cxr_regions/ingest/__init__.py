@@ -1,6 +1,8 @@
 """Stage 2, ingest: DICOM files -> de-identified PNGs and an image table.
 
-Public API: :func:`load_film` (any DICOM/PNG/JPEG film as 2-D uint8, bone bright),
+Public API: :func:`load_film` (any DICOM/PNG/JPEG film as 2-D uint8, bone bright), :func:`read_film`
+(the same as a :class:`Film`, with a picture's :class:`PictureCheck`), :func:`check_picture` (is a PNG/JPEG
+plausibly a radiograph: ``ok``, ``reasons``, ``measures``; limits in :data:`PICTURE_LIMITS`),
 :func:`ingest` with :class:`IngestConfig` / :class:`IngestSummary` for a folder tree,
 :func:`ingest_file` for one file through the same steps (returns its images.csv row, an
 :class:`~cxr_regions.contracts.ImageRow`, or its errors.csv row, an :class:`~cxr_regions.contracts.ErrorRow`),
@@ -23,7 +25,13 @@ _EXPORTS = {
     "load_or_create_salt": "deid",
     "ENGINES": "engine",
     "open_engine": "engine",
+    "Film": "film",
     "load_film": "film",
+    "read_film": "film",
+    "PICTURE_LIMITS": "plausibility",
+    "PictureCheck": "plausibility",
+    "PictureLimits": "plausibility",
+    "check_picture": "plausibility",
     "RESIZE_MODES": "resize",
     "Placement": "resize",
     "fit_square": "resize",
@@ -42,7 +50,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from cxr_regions.ingest.convert import ingest_file
     from cxr_regions.ingest.deid import load_or_create_salt
     from cxr_regions.ingest.engine import ENGINES, open_engine
-    from cxr_regions.ingest.film import load_film
+    from cxr_regions.ingest.film import Film, load_film, read_film
+    from cxr_regions.ingest.plausibility import PICTURE_LIMITS, PictureCheck, PictureLimits, check_picture
     from cxr_regions.ingest.resize import RESIZE_MODES, Placement, fit_square, fit_square_placed
     from cxr_regions.ingest.settings import IngestConfig
     from cxr_regions.ingest.tree import IngestSummary, ingest

@@ -12,29 +12,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import re
 import secrets
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from cxr_regions.errors import UserError
+from cxr_regions.redaction import PATIENT_KEYWORDS, identity_pattern
 
 SALT_NAME = "salt.txt"
 REDACTED = "{patient}"
-
-# Attributes whose values identify a patient and must never reach an output or a log.
-IDENTITY_KEYWORDS = (
-    "PatientName",
-    "PatientID",
-    "OtherPatientIDs",
-    "OtherPatientNames",
-    "PatientBirthName",
-    "PatientMotherBirthName",
-    "PatientBirthDate",
-    "PatientAddress",
-    "PatientTelephoneNumbers",
-    "MedicalRecordLocator",
-)
 
 
 def load_or_create_salt(out: Path, salt_file: Path | None) -> tuple[bytes, Path]:
@@ -82,27 +68,16 @@ def image_id(salt: bytes, sop_instance_uid: str) -> str:
 
 
 class Redactor:
-    """Replaces a patient's ID and name (and their parts) in free text with ``{patient}``.
+    """Replaces a patient's ID and name (and their parts, spelled as :func:`value_spellings` lists) in
+    free text with ``{patient}``.
 
     Exports often name folders after the patient, and error texts may quote values; every text
     that goes to ``images.csv``, ``errors.csv`` or the console passes through here first.
     """
 
     def __init__(self, values: Iterable[str]) -> None:
-        needles: set[str] = set()
-        for value in values:
-            value = value.strip()
-            if len(value) < 2:
-                continue
-            needles.add(value)
-            parts = [p for p in re.split(r"[\^=\s,_.\-]+", value) if p]
-            if len(parts) > 1:
-                needles.update(sep.join(parts) for sep in ("_", " ", "", "-", "."))
-                needles.update(p for p in parts if len(p) >= 4)
-        ordered = sorted(needles, key=len, reverse=True)
-        self._pattern = (
-            re.compile("|".join(re.escape(n) for n in ordered), re.IGNORECASE) if ordered else None
-        )
+        # parts of under 4 characters would scrub unrelated words from paths: only whole values
+        self._pattern = identity_pattern(values, min_part=4, words=False)
 
     @classmethod
     def from_dataset(cls, ds: object) -> Redactor:
@@ -110,7 +85,7 @@ class Redactor:
         values: list[str] = []
         items = [ds, *(getattr(ds, "OtherPatientIDsSequence", None) or [])]
         for item in items:
-            for keyword in IDENTITY_KEYWORDS:
+            for keyword in PATIENT_KEYWORDS:
                 value = getattr(item, keyword, None)
                 if value is None:
                     continue

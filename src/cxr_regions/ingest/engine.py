@@ -9,14 +9,19 @@ The Dask engine connects to a running scheduler (``scheduler="tcp://host:8786"``
 see the input and output folders at the same paths, a shared file system) or, without one, starts a
 ``LocalCluster`` of ``workers`` processes with one thread each. A worker lost mid-run is Dask's to
 handle: its tasks are run again on the others (a film written twice is the same file, written
-atomically), and a task that keeps killing workers ends as ``KilledWorker``, reported as ``CRASHED``.
+atomically). A task that Dask gives up on (``KilledWorker``) only shared a dead worker's time with the
+culprit, perhaps; its films are each run again alone, and only a film that kills its workers alone is
+reported as ``CRASHED``.
 Dask (``pip install 'cxr-regions[cluster]'``) is imported only when this engine is chosen.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from cxr_regions.errors import UserError
@@ -43,15 +48,34 @@ QUIET = {
 }
 
 
-def local_cluster(workers: int):
-    """A Dask ``LocalCluster`` of ``workers`` processes with one thread each, its background quieted."""
+@contextlib.contextmanager
+def local_cluster(workers: int, config: Mapping[str, Any] | None = None) -> Iterator[Any]:
+    """A running Dask ``LocalCluster`` of ``workers`` processes with one thread each, its background
+    quieted and its scratch space in a temporary folder of its own, closed on leaving the ``with`` block.
+
+    While it runs, a worker process that dies is always started again by its nanny: Dask's
+    ``lost-worker-timeout`` (15 s) would otherwise give up a worker for good when, 15 s after one
+    death, it happens to be down again (a film that kills workers a few times in a row), and a cluster
+    with no workers left waits forever. ``config`` adds Dask settings, by dotted name, for the
+    cluster's lifetime (e.g. ``{"distributed.scheduler.allowed-failures": 0}``).
+    """
     import dask
     from distributed import LocalCluster
 
-    with dask.config.set(QUIET):
-        return LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+    settings = {**QUIET, "distributed.deploy.lost-worker-timeout": "3650 days", **(config or {})}
+    with dask.config.set(settings), tempfile.TemporaryDirectory(prefix="cxr-dask-") as scratch:
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            # no dashboard, and the scheduler's small HTTP server on a free port, not first on 8787
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            silence_logs=40,
+            local_directory=scratch,
         )
+        with cluster:
+            yield cluster
 
 
 def _call_on_worker(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
@@ -76,24 +100,24 @@ class DaskWorkers:
                 "--engine dask needs Dask distributed: pip install 'cxr-regions[cluster]' "
                 "(or pip install dask distributed)"
             ) from None
-        self._cluster = None
+        self._stack = contextlib.ExitStack()
         if scheduler:
             try:
                 self.client = Client(scheduler, timeout="30s")
             except OSError as exc:
                 raise UserError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
         else:
-            self._cluster = local_cluster(count)
-            self.client = Client(self._cluster)
-        self._counter = itertools.count()
+            self.client = Client(self._stack.enter_context(local_cluster(count)))
+        # Keys unique to this pool: a key another run (or client) used would be taken as that task.
+        self._run = uuid.uuid4().hex
+        self._keys = itertools.count()
 
     def __enter__(self) -> DaskWorkers:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        self._stack.close()
 
     def threads(self) -> int:
         """Worker threads the cluster has now (at least 1)."""
@@ -103,44 +127,72 @@ class DaskWorkers:
         """Yield ``(item, fn(item))`` in completion order; ``CRASHED`` for an item that kills workers.
 
         Items go to the workers in batches (a few per worker thread at a time, at most ``_BATCH``), so
-        that Dask's per-task cost is shared; a batch that keeps killing workers is retried an item at a
-        time, and only the item that kills its workers alone is reported as ``CRASHED``.
+        that Dask's per-task cost is shared. Dask counts a worker's death against every task assigned to
+        that worker, running or waiting (``distributed.scheduler.allowed-failures``), so a ``KilledWorker``
+        names the films that shared a dead worker's time, not the one that killed it. Every item of such
+        a task is a suspect: no new work is handed out until the tasks in flight are done, then each
+        suspect is run alone, the only task of this run on the cluster, and only one that still kills
+        its workers is reported as ``CRASHED``. Then the rest of the items go on as before.
         """
+        items = list(items)
+        ahead = _AHEAD_PER_THREAD * self.threads()
+        size = max(1, min(_BATCH, len(items) // ahead))
+        batches = iter([items[i : i + size] for i in range(0, len(items), size)])
+        suspects: list[Any] = []
+        while True:
+            yield from self._spread(fn, batches, ahead, suspects)
+            if not suspects:
+                return
+            for item in suspects:
+                yield item, self._alone(fn, item)
+            suspects.clear()
+
+    def _submit(self, fn: Callable[[Any], Any], batch: list[Any]):
+        """One task for ``batch``, under a key no other run or client uses."""
+        key = f"cxr-{self._run}-{next(self._keys)}"
+        return self.client.submit(_call_on_worker, fn, batch, key=key, pure=False)
+
+    def _spread(self, fn, batches: Iterator[list[Any]], ahead: int, suspects: list[Any]):
+        """Run ``batches`` across the cluster, ``ahead`` tasks at a time, yielding ``(item, result)``,
+        until they are done or a task ends as ``KilledWorker``: then its items join ``suspects``, no new
+        task is handed out, and this returns once the tasks in flight are done."""
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
 
-        items = list(items)
-        threads = self.threads()
-        size = max(1, min(_BATCH, len(items) // (_AHEAD_PER_THREAD * threads)))
-        batches = iter([items[i : i + size] for i in range(0, len(items), size)])
         owner: dict[str, list[Any]] = {}
-        run = next(self._counter)
-        keys = itertools.count()
 
         def submit(batch: list[Any]):
-            key = f"cxr-{run}-{next(keys)}"
-            owner[key] = batch
-            return self.client.submit(_call_on_worker, fn, batch, key=key, pure=False)
+            future = self._submit(fn, batch)
+            owner[future.key] = batch
+            return future
 
-        flow = as_completed([submit(b) for b in itertools.islice(batches, _AHEAD_PER_THREAD * threads)])
+        flow = as_completed([submit(b) for b in itertools.islice(batches, ahead)])
         for future in flow:
             batch = owner.pop(future.key)
-            if future.status == "error":
-                error = future.exception()
-                if not isinstance(error, KilledWorker):
-                    raise error
-                future.release()
-                if len(batch) > 1:
-                    for item in batch:
-                        flow.add(submit([item]))
-                else:
-                    yield batch[0], self.CRASHED
+            try:  # a finished task's result can be lost with its worker, run again and killed
+                results = future.result()
+            except KilledWorker:
+                suspects.extend(batch)
                 continue
-            results = future.result()
-            future.release()
+            finally:
+                future.release()
             yield from zip(batch, results, strict=True)
-            for extra in itertools.islice(batches, 1):
-                flow.add(submit(extra))
+            if not suspects:
+                for extra in itertools.islice(batches, 1):
+                    flow.add(submit(extra))
+
+    def _alone(self, fn: Callable[[Any], Any], item: Any) -> Any:
+        """``fn(item)`` as the only task of this run on the cluster, or ``CRASHED`` when it kills its
+        workers alone (Dask gives it up after ``allowed-failures`` deaths)."""
+        from distributed.scheduler import KilledWorker
+
+        future = self._submit(fn, [item])
+        try:
+            return future.result()[0]
+        except KilledWorker:
+            return self.CRASHED
+        finally:
+            future.release()
 
 
 def open_engine(

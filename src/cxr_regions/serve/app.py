@@ -1,6 +1,6 @@
 """The FastAPI application: ``create_app(config)`` makes the room's services (``serve/services.py``),
 puts them on ``app.state.services`` for the typed dependencies (``serve/deps.py``), and wires the
-middleware (``serve/middleware.py``, the session from ``serve/auth.py``), the routers
+middleware (``serve/middleware.py``; sessions kept by ``serve/auth.py``), the routers
 (``serve/routers/``), the static files and the error page together.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -18,11 +17,11 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from cxr_regions.serve import auth
-from cxr_regions.serve.configuration import FILES_PER_UPLOAD, ServeConfig
+from cxr_regions.serve.configuration import FILES_PER_UPLOAD, ServeConfig, trusted_proxies
 from cxr_regions.serve.intake import fault_reason
-from cxr_regions.serve.middleware import BodySizeLimit, RequireLogin, SecurityHeaders
+from cxr_regions.serve.middleware import BodySizeLimit, RequireLogin, SecurityHeaders, Sessions
 from cxr_regions.serve.rendering import package_folder
 from cxr_regions.serve.routers import ROUTERS
 from cxr_regions.serve.services import Services
@@ -46,12 +45,16 @@ def create_app(config: ServeConfig) -> FastAPI:
 
     app = FastAPI(title="cxr-regions reading room", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.services = services
-    # added innermost first: SecurityHeaders, session, BodySizeLimit, RequireLogin, then the routes
+    # added innermost first; from the outside: the trusted proxies' headers (the client's address and
+    # scheme), SecurityHeaders, Sessions, BodySizeLimit, RequireLogin, then the routes
     if config.logins:
         app.add_middleware(RequireLogin)
     app.add_middleware(BodySizeLimit, limit=config.max_upload_bytes * FILES_PER_UPLOAD + (1 << 20))
-    auth.install_sessions(app, Path(config.data))
+    app.add_middleware(Sessions, keeper=services.keeper)
     app.add_middleware(SecurityHeaders)
+    proxies = trusted_proxies(config.forwarded_allow_ips)
+    if proxies:  # uvicorn's own middleware, applied here so that every server and test sees the same
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     app.mount("/static", StaticFiles(directory=str(package_folder("static"))), name="static")
     for router in ROUTERS:
         app.include_router(router)

@@ -40,11 +40,18 @@ def serve(config: ServeConfig) -> None:
     if config.thresholds is None and THRESHOLDS.exists(evaluation):
         config = dataclasses.replace(config, thresholds=evaluation)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for warning in config.warnings():
+        logging.getLogger("cxr_regions.serve").warning(warning)
     application = create_app(config)
+    scheme = "https" if config.tls else "http"
     Console().print(
-        f"reading room on [bold]http://{config.host}:{config.port}/[/] (data in {config.data}; "
+        f"reading room on [bold]{scheme}://{config.host}:{config.port}/[/] (data in {config.data}; "
         f"{'logins on' if config.users else 'no logins, reader = local'}"
         f"{f'; PACS {config.pacs} every {config.pacs_poll:g} s' if config.pacs else ''}); Ctrl+C stops it",
         highlight=False,
     )
-    uvicorn.run(application, host=config.host, port=config.port, log_level="info", access_log=False)
+    uvicorn.run(
+        application, host=config.host, port=config.port, log_level="info", access_log=False,
+        ssl_certfile=config.tls_cert, ssl_keyfile=config.tls_key,
+        proxy_headers=False,  # create_app applies --forwarded-allow-ips itself (uvicorn's middleware)
+    )  # fmt: skip

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cxr_regions.configfile import save_config
-from cxr_regions.contracts.names import VERDICTS_CSV
 from cxr_regions.errors import UserError
 from cxr_regions.options import cli, duration
 from cxr_regions.pacs.query import DEFAULT_QUERY
@@ -80,6 +80,25 @@ class ServeConfig:
         metadata=cli("Send each film's Secondary Capture + SR (and verdicts) back to the PACS."),
     )
     pacs_max_backoff: float = 300.0
+    session_idle_minutes: float = field(
+        default=30.0,
+        metadata=cli("Minutes without a request after which a login ends (the user logs in again)."),
+    )
+    session_max_hours: float = field(
+        default=12.0, metadata=cli("Hours after which a login ends however busy it is.")
+    )
+    tls_cert: Path | None = field(
+        default=None, metadata=cli("TLS certificate (PEM, chain included): serve HTTPS; needs --tls-key.")
+    )
+    tls_key: Path | None = field(default=None, metadata=cli("The TLS certificate's private key (PEM)."))
+    forwarded_allow_ips: str | None = field(
+        default=None,
+        metadata=cli(
+            "Addresses or networks of trusted reverse proxies, comma-separated (as uvicorn names it): "
+            "the client's address and https come from their X-Forwarded-For/-Proto headers, never "
+            "from anyone else's."
+        ),
+    )
     # a database write waits this long for a lock another process (a backup, a second tool) holds, then
     # the upload or verdict fails with "database is locked" (nothing half-stored; send it again)
     db_busy_timeout: float = field(
@@ -130,8 +149,57 @@ class ServeConfig:
             problems.append("--send-results and --pacs-auth need --pacs URL")
         if not 1 <= self.port <= 65535:
             problems.append(f"--port must be 1-65535, got {self.port}")
+        problems += self._session_problems()
         if problems:
             raise UserError("; ".join(problems))
+
+    def _session_problems(self) -> list[str]:
+        problems = []
+        if self.session_idle_minutes <= 0:
+            problems.append(f"--session-idle-minutes must be positive, got {self.session_idle_minutes}")
+        if self.session_max_hours <= 0:
+            problems.append(f"--session-max-hours must be positive, got {self.session_max_hours}")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            problems.append("--tls-cert and --tls-key go together: give both, or neither")
+        elif self.tls_cert is not None and self.tls_key is not None:
+            problems += _tls_problems(Path(self.tls_cert), Path(self.tls_key))
+        for item in trusted_proxies(self.forwarded_allow_ips):
+            if item == "*":
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                problems.append(
+                    f"--forwarded-allow-ips: {item!r} is not an IP address or network (e.g. 127.0.0.1, "
+                    "10.0.0.0/8); name the reverse proxies by address"
+                )
+        return problems
+
+    def warnings(self) -> list[str]:
+        """Settings that work but that a hospital's IT team should hear about at start."""
+        out = []
+        if self.host not in LOCAL_HOSTS and not self.tls:
+            proxy = (
+                f"; only the proxies of --forwarded-allow-ips ({self.forwarded_allow_ips}) should reach "
+                f"port {self.port}"
+                if self.forwarded_allow_ips
+                else ""
+            )
+            out.append(
+                f"serving http://{self.host}:{self.port}/ beyond this computer without TLS: passwords, "
+                "session cookies and films cross the network readable by anyone on it; give "
+                f"--tls-cert/--tls-key, or put a TLS reverse proxy in front (docs/reading-room.md){proxy}"
+            )
+        if "*" in trusted_proxies(self.forwarded_allow_ips):
+            out.append(
+                "--forwarded-allow-ips '*' trusts X-Forwarded-For from every client: anyone can choose "
+                "the address the login throttle and the audit trail see; name the proxies instead"
+            )
+        return out
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None and self.tls_key is not None
 
     @property
     def max_upload_bytes(self) -> int:
@@ -147,28 +215,27 @@ class ServeConfig:
         return save_config(self, Path(self.data) / CONFIG_FILE, command="serve")
 
 
-@dataclass
-class UserAddConfig:
-    """What one ``cxr-regions serve-user add`` call is given."""
-
-    name: str = field(
-        metadata=cli("User name (letters, digits, _ . @ -); goes with each verdict.", argument=True)
-    )
-    users: Path = field(default=Path("users.yaml"), metadata=cli("The users file (made if absent)."))
-    password_stdin: bool = field(
-        default=False, metadata=cli("Read the password from the first line of standard input.")
-    )
-    force: bool = field(default=False, metadata=cli("Replace the password of an existing user."))
+def trusted_proxies(value: str | None) -> list[str]:
+    """The items of ``--forwarded-allow-ips`` (empty: trust no forwarded header)."""
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
-@dataclass
-class VerdictsExportConfig:
-    """What one ``cxr-regions verdicts export`` call is given."""
+def _tls_problems(cert: Path, key: Path) -> list[str]:
+    """Whether the certificate and key load (as uvicorn will load them), said before anything starts."""
+    import ssl
 
-    data: Path = field(metadata=cli("The reading room's data folder (`serve --data`).", "--data"))
-    output: Path = field(
-        default=Path(VERDICTS_CSV), metadata=cli("Where to write the CSV.", "-o", "--output")
-    )
+    missing = [f"{name} {path} does not exist" for name, path in (("--tls-cert", cert), ("--tls-key", key))
+               if not path.is_file()]  # fmt: skip
+    if missing:
+        return missing
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key, password=lambda: b"")
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        return [
+            f"--tls-cert {cert} / --tls-key {key} do not load ({exc}); both must be PEM files and the "
+            "key must belong to the certificate (a key with a passphrase is not supported)"
+        ]
+    return []
 
 
 def parse_duration(text: str | float) -> float:

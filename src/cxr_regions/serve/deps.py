@@ -11,6 +11,8 @@ from typing import Annotated, cast
 from fastapi import Depends, HTTPException, Request
 
 from cxr_regions.serve import auth
+from cxr_regions.serve.accounts import Accounts
+from cxr_regions.serve.audit import Actor, AuditTrail
 from cxr_regions.serve.auth import LoginThrottle
 from cxr_regions.serve.configuration import ServeConfig
 from cxr_regions.serve.intake import Intake
@@ -20,7 +22,7 @@ from cxr_regions.serve.records import FilmRecord
 from cxr_regions.serve.rendering import Pages
 from cxr_regions.serve.services import Services
 from cxr_regions.serve.store import Store
-from cxr_regions.serve.users import Users
+from cxr_regions.serve.users import Account
 from cxr_regions.serve.worker import InferenceWorker
 
 
@@ -59,8 +61,15 @@ def get_throttle(services: ServicesDep) -> LoginThrottle:
     return services.throttle
 
 
-def get_users(services: ServicesDep) -> Users | None:
-    return services.users
+def get_accounts(services: ServicesDep) -> Accounts:
+    """The room's users (from its users file); 404 where the room runs without logins."""
+    if services.accounts is None:
+        raise HTTPException(404, "this reading room has no users: start serve with --users FILE")
+    return services.accounts
+
+
+def get_audit(services: ServicesDep) -> AuditTrail:
+    return services.audit
 
 
 def get_pacs_link(services: ServicesDep) -> PacsLink:
@@ -77,7 +86,8 @@ WorkerDep = Annotated[InferenceWorker, Depends(get_worker)]
 IntakeDep = Annotated[Intake, Depends(get_intake)]
 PagesDep = Annotated[Pages, Depends(get_pages)]
 ThrottleDep = Annotated[LoginThrottle, Depends(get_throttle)]
-UsersDep = Annotated[Users | None, Depends(get_users)]
+AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+AuditDep = Annotated[AuditTrail, Depends(get_audit)]
 PacsLinkDep = Annotated[PacsLink, Depends(get_pacs_link)]
 
 
@@ -89,6 +99,34 @@ def get_reader(request: Request, config: ConfigDep) -> str:
 ReaderDep = Annotated[str, Depends(get_reader)]
 
 
+def get_account(request: Request, config: ConfigDep) -> Account:
+    """The account acting (``auth.account_of``): its name, role and full name; 401 without a login."""
+    return auth.account_of(request, config.logins)
+
+
+AccountDep = Annotated[Account, Depends(get_account)]
+
+
+def get_admin(account: AccountDep) -> Account:
+    """The account acting, if it is an admin's (403 for readers)."""
+    if not account.is_admin:
+        raise HTTPException(403, "only an admin may do this; ask one to make you admin if you need to")
+    return account
+
+
+AdminDep = Annotated[Account, Depends(get_admin)]
+
+
+def get_actor(request: Request, config: ConfigDep) -> Actor:
+    """Who acts, as the audit trail records it: the logged-in user (or ``local``, or nobody yet on the
+    login form) and the client's address."""
+    user = auth.session_user(request) if config.logins else auth.LOCAL_ACCOUNT.name
+    return Actor(user, auth.client_address(request))
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
 def get_film(film_id: int, store: StoreDep) -> FilmRecord:
     """The film of the path's ``film_id``; 404 if there is none."""
     try:
@@ -98,6 +136,18 @@ def get_film(film_id: int, store: StoreDep) -> FilmRecord:
 
 
 FilmDep = Annotated[FilmRecord, Depends(get_film)]
+
+
+def get_opened_film(request: Request, film: FilmDep, reader: ReaderDep, audit: AuditDep) -> FilmRecord:
+    """The path's film, its opening by this reader recorded in the audit trail (by page, image or API)."""
+    path = request.url.path
+    via = "api" if path.startswith("/api/") else "image" if path.endswith(".png") else "page"
+    audit.film_opened(Actor(reader, auth.client_address(request)), film.id, via)
+    return film
+
+
+OpenedFilmDep = Annotated[FilmRecord, Depends(get_opened_film)]
+"""A film the reader opens (viewer page, its image, its JSON): recorded in the audit trail."""
 
 
 def wants_json(request: Request) -> bool:

@@ -1,12 +1,14 @@
 """The reading room's middleware, one concern each (plain ASGI, so responses stream through untouched).
 
-From the outside in (``app.py`` adds them): :class:`SecurityHeaders` on every response, the session
-(``auth.install_sessions``), :class:`BodySizeLimit` on every POST, :class:`RequireLogin` where the room
-has users.
+From the outside in (``app.py`` adds them): uvicorn's ``ProxyHeadersMiddleware`` where
+``--forwarded-allow-ips`` names trusted proxies, :class:`SecurityHeaders` on every response,
+:class:`Sessions` (the request's server-side session, ``auth.SessionKeeper``), :class:`BodySizeLimit` on
+every POST, :class:`RequireLogin` where the room has users.
 """
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -45,6 +47,34 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class Sessions:
+    """Finds each request's session (``auth.SessionKeeper.open``: the cookie's row in the sessions table,
+    its user checked against the users file) for ``auth`` to answer from, and sends the browser a new
+    cookie where the request got one (first visit, login, logout): HttpOnly, SameSite=Strict, and
+    ``Secure`` when the request came over HTTPS (TLS here, or a trusted proxy's ``X-Forwarded-Proto``)."""
+
+    def __init__(self, app: ASGIApp, keeper: auth.SessionKeeper) -> None:
+        self.app = app
+        self.keeper = keeper
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cookie = HTTPConnection(scope).cookies.get(auth.SESSION_COOKIE)
+        state = await run_in_threadpool(self.keeper.open, cookie)
+        scope[auth.SCOPE_KEY] = state
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start" and state.new_cookie:
+                header = self.keeper.cookie_header(state, https=scope.get("scheme") == "https")
+                message.setdefault("headers", [])
+                MutableHeaders(scope=message).append("set-cookie", header.decode("latin-1"))
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
 
 
 class BodySizeLimit:

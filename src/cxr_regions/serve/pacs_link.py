@@ -94,6 +94,9 @@ class _Loop:
 class PacsLink:
     """The poller and (with ``send_results``) the sender for one PACS."""
 
+    observer_name = str
+    """A reader's name as the verdict SR shows the observer (``Services`` sets the users' full names)."""
+
     def __init__(
         self, pacs, filters: list[dict[str, str]], store, intake, worker, thresholds,
         poll_seconds: float = 30.0, send_results: bool = False, max_backoff: float = 300.0,
@@ -208,7 +211,7 @@ class PacsLink:
             replaces = PriorReport(origin.study, series_uid(origin.sop, verdict.reader), earlier[-1])
         report = verdict_report(
             header, model, verdict.labels, verdict.reader, version,
-            observer_name=verdict.reader,  # the reader's full name once the users file holds one
+            observer_name=self.observer_name(verdict.reader),
             replaces=replaces, instance_number=len(earlier) + 1,
         )  # fmt: skip
         self.pacs.store([report], origin.study)

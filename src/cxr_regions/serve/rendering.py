@@ -48,8 +48,10 @@ class Pages:
         self, request: Request, name: str, context: dict[str, Any], status_code: int = 200
     ) -> HTMLResponse:
         """The template ``name`` with ``context`` over the common part."""
+        account = auth.request_session(request).account if self.config.logins else auth.LOCAL_ACCOUNT
         common = {
             "reader": auth.session_user(request) if self.config.logins else "local",
+            "account": account,
             "logins": self.config.logins,
             "thresholds_default": self.thresholds.is_default,
             "thresholds_source": self.thresholds.source,

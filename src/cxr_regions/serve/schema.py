@@ -149,3 +149,34 @@ class PacsSent(Base):
     version: Mapped[str] = mapped_column(String(256))
     sop_instance_uid: Mapped[str] = mapped_column(String(128))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginSession(Base):
+    """One logged-in session: the cookie holds a random id, the table only its keyed hash (a copy of
+    the database opens no session). Logout, a password change, a removed user and the idle time-out
+    delete the row, so the cookie stops working at once."""
+
+    __tablename__ = "sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user: Mapped[str] = mapped_column(String(64), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class AuditEvent(Base):
+    """One line of the audit trail (append-only: triggers refuse updates and deletes): who did what,
+    from which address, on which film or user, with the details (a verdict's old and new values)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str | None] = mapped_column(String(128), index=True)
+    action: Mapped[str] = mapped_column(String(32), index=True)
+    client: Mapped[str | None] = mapped_column(String(64))
+    film_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    subject: Mapped[str | None] = mapped_column(String(128))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

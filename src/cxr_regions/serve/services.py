@@ -1,5 +1,6 @@
 """The reading room's services, made once per app from its :class:`ServeConfig`: the store, the model and
-its thresholds, the inference worker, the intake, the pages, the users and the PACS link.
+its thresholds, the inference worker, the intake, the pages, the sessions, the audit trail, the users and
+the PACS link.
 
 ``create_app`` keeps one :class:`Services` on ``app.state.services`` and starts and stops it with the
 app's lifespan; routes reach its parts only through the typed dependencies of ``serve/deps.py``.
@@ -12,19 +13,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cxr_regions.serve.auth import LoginThrottle
+from cxr_regions.serve.audit import AuditTrail
+from cxr_regions.serve.auth import LoginThrottle, SessionKeeper
 from cxr_regions.serve.configuration import ServeConfig
+from cxr_regions.serve.database import make_engine
 from cxr_regions.serve.filing import DataLock
 from cxr_regions.serve.intake import Intake
 from cxr_regions.serve.model import FilmModel, Thresholds
 from cxr_regions.serve.rendering import Pages
 from cxr_regions.serve.reports import ReportBook
+from cxr_regions.serve.sessions import SessionBook, check_tables, session_secret
 from cxr_regions.serve.store import Store
 from cxr_regions.serve.worker import InferenceWorker
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from cxr_regions.serve.accounts import Accounts
     from cxr_regions.serve.pacs_link import PacsLink
-    from cxr_regions.serve.users import Users
     from cxr_regions.serve.watch import FolderWatcher
 
 log = logging.getLogger("cxr_regions.serve")
@@ -43,7 +49,11 @@ class Services:
     intake: Intake
     pages: Pages
     throttle: LoginThrottle
-    users: Users | None = None
+    engine: Engine
+    sessions: SessionBook
+    audit: AuditTrail
+    keeper: SessionKeeper
+    accounts: Accounts | None = None
     pacs_link: PacsLink | None = None
     watcher: FolderWatcher | None = None
     lock: DataLock | None = None
@@ -57,7 +67,23 @@ class Services:
         check_environment()
         config.save()
         data = Path(config.data)
+        secret = session_secret(data)  # a damaged one stops the start here, before the model loads
+        if config.users is not None:
+            from cxr_regions.serve.users import Users
+
+            Users.load(config.users)  # so does a users file with a bad line
         store = Store(data, config.db_busy_timeout)
+        # sessions and audit trail: tables of the same database
+        engine = make_engine(store.path, config.db_busy_timeout)
+        check_tables(engine)
+        idle, lifetime = config.session_idle_minutes * 60, config.session_max_hours * 3600
+        sessions = SessionBook(engine, secret, idle, lifetime)
+        audit = AuditTrail(engine)
+        accounts = None
+        if config.users is not None:
+            from cxr_regions.serve.accounts import Accounts
+
+            accounts = Accounts(Path(config.users), sessions, audit)
         model = FilmModel(Path(config.run), config.method, config.device)
         thresholds = Thresholds.load(config.thresholds)
         worker = InferenceWorker(store, model, thresholds, data, config.workers, config.poll_seconds)
@@ -71,19 +97,23 @@ class Services:
                 Pacs(config.pacs, read_auth(config.pacs_auth)), parse_query(config.pacs_query), store,
                 intake, worker, thresholds, config.pacs_poll, config.send_results, config.pacs_max_backoff,
             )  # fmt: skip
-        users = None
-        if config.users is not None:
-            from cxr_regions.serve.users import Users
-
-            users = Users.load(config.users)
+            if accounts is not None:
+                link.observer_name = accounts.display_name  # the verdict SR's observer: the full name
         pages = Pages(config, thresholds, model, link)
-        return cls(config, store, model, thresholds, worker, intake, pages, LoginThrottle(), users, link)
+        keeper = SessionKeeper(sessions, accounts)
+        return cls(
+            config, store, model, thresholds, worker, intake, pages, LoginThrottle(), engine, sessions, audit,
+            keeper, accounts, link,
+        )  # fmt: skip
 
     def start(self) -> None:
         """Take the data folder (one server per folder), finish or remove what a killed server left
         half-done, then start the worker, seed the demo films, watch the folder and start the PACS link."""
         self.lock = DataLock.take(Path(self.config.data))
         self.intake.recover()
+        swept = self.sessions.sweep()
+        if swept:
+            log.info("%d timed-out session(s) removed", swept)
         self.worker.start()
         if self.config.demo:
             from cxr_regions.serve.demo_films import seed_demo
@@ -106,6 +136,7 @@ class Services:
             self.watcher.stop()
             self.watcher = None
         self.worker.stop()
+        self.engine.dispose()
         self.store.close()
         if self.lock is not None:
             self.lock.release()

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxr_regions.regions import REGION_KEYS, VALUES, call, threshold_or_default
+from cxr_regions.serve.audit import Actor, verdict_event
 from cxr_regions.serve.database import BUSY_TIMEOUT_SECONDS, make_engine, upgrade, writer
 from cxr_regions.serve.records import FilmRecord, VerdictRecord
 from cxr_regions.serve.schema import FILM_SOURCES, FILM_STATUSES, Film, Verdict
@@ -60,6 +61,11 @@ def _check_labels(labels: Mapping[str, str]) -> dict[str, str]:
     if bad:
         raise ValueError(f"label values must be one of {', '.join(VALUES)}; got {bad}")
     return {k: labels[k] for k in REGION_KEYS}
+
+
+def _verdict_values(row: Verdict, film: Film) -> dict[str, Any]:
+    """A verdict as the audit trail keeps it: its labels, its note and the film's read state."""
+    return {**{k: getattr(row, k) for k in REGION_KEYS}, "note": row.note, "read": film.read}
 
 
 class Store:
@@ -363,12 +369,14 @@ class Store:
     # --- verdicts --------------------------------------------------------------------------------------
 
     def save_verdict(
-        self, film_id: int, reader: str, labels: dict[str, str], note: str = "", mark_read: bool = False
-    ) -> VerdictRecord:
+        self, film_id: int, reader: str, labels: dict[str, str], note: str = "", mark_read: bool = False,
+        audit: Actor | None = None,
+    ) -> VerdictRecord:  # fmt: skip
         """Save (or replace) ``reader``'s verdict on a film in one transaction; optionally mark it read.
 
         ``labels``: one of ``1``/``u``/``0`` for every region (``ValueError`` otherwise); ``KeyError`` if
-        the film does not exist. Returns only after the transaction is committed to disk.
+        the film does not exist. Returns only after the transaction is committed to disk. With ``audit``
+        (who saves it, from where) the audit trail gets the old and new values in that same transaction.
         """
         values = _check_labels(labels)
         if not reader:
@@ -380,6 +388,7 @@ class Store:
             row = session.scalars(
                 select(Verdict).where(Verdict.film_id == film_id, Verdict.reader == reader)
             ).first()
+            before = None if row is None else _verdict_values(row, film)
             if row is None:
                 row = Verdict(film_id=film_id, reader=reader)
                 session.add(row)
@@ -389,6 +398,8 @@ class Store:
             row.saved_at = _now()
             if mark_read:
                 film.read = True
+            if audit is not None:
+                session.add(verdict_event(film_id, audit, before, _verdict_values(row, film)))
             session.flush()
             return VerdictRecord.of(row)
 

@@ -6,7 +6,8 @@
 - ``film_routes``: the viewer page, ``/api/films/{id}``, the film and its heatmaps as PNG;
 - ``upload_routes``: ``POST /upload``;
 - ``verdict_routes``: ``POST /films/{id}/verdict``, ``/export/verdicts.csv``, the agreement page;
-- ``pacs_routes``: ``/api/pacs``, the PACS link's state.
+- ``pacs_routes``: ``/api/pacs``, the PACS link's state;
+- ``users_routes``: ``/account`` (one's own password), ``/admin/users`` and ``/admin/audit.csv`` (admins).
 
 Routes get what they need from the typed dependencies in ``serve/deps.py``; every state-changing
 route has ``dependencies=CSRF_CHECKED``. (Modules are named ``*_routes`` because the package's module
@@ -23,6 +24,7 @@ from cxr_regions.serve.routers import (
     pacs_routes,
     site_routes,
     upload_routes,
+    users_routes,
     verdict_routes,
     worklist_routes,
 )
@@ -35,4 +37,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     upload_routes.router,
     verdict_routes.router,
     pacs_routes.router,
+    users_routes.router,
 )

@@ -15,6 +15,7 @@ from cxr_regions.regions import REGION_KEYS
 from cxr_regions.serve.deps import (
     ConfigDep,
     FilmDep,
+    OpenedFilmDep,
     PagesDep,
     ReaderDep,
     StoreDep,
@@ -28,7 +29,7 @@ router = APIRouter()
 
 @router.get("/films/{film_id}", response_class=HTMLResponse)
 def viewer_page(
-    request: Request, film: FilmDep, store: StoreDep, thresholds: ThresholdsDep, pages: PagesDep,
+    request: Request, film: OpenedFilmDep, store: StoreDep, thresholds: ThresholdsDep, pages: PagesDep,
     reader: ReaderDep, status: str = "all", region: str = "", sort: str = "suspicion", saved: int = 0,
 ) -> HTMLResponse:  # fmt: skip
     """The film with its regions' probabilities, calls and heatmaps, the report, and the verdict form;
@@ -62,7 +63,9 @@ def viewer_page(
 
 
 @router.get("/api/films/{film_id}")
-def api_film(film: FilmDep, store: StoreDep, thresholds: ThresholdsDep, reader: ReaderDep) -> dict[str, Any]:
+def api_film(
+    film: OpenedFilmDep, store: StoreDep, thresholds: ThresholdsDep, reader: ReaderDep
+) -> dict[str, Any]:
     """A film's status, probabilities, thresholds and calls, and the verdicts saved on it."""
     return {
         **film_summary(film, thresholds.values),
@@ -79,7 +82,7 @@ def api_film(film: FilmDep, store: StoreDep, thresholds: ThresholdsDep, reader: 
 
 
 @router.get("/films/{film_id}/image.png")
-def film_image(film: FilmDep, config: ConfigDep, reader: ReaderDep) -> FileResponse:
+def film_image(film: OpenedFilmDep, config: ConfigDep, reader: ReaderDep) -> FileResponse:
     """The stored film (de-identified PNG at its full stored resolution)."""
     return FileResponse(
         Path(config.data) / film.png_path,

@@ -13,8 +13,11 @@ from starlette.concurrency import run_in_threadpool
 
 from cxr_regions.contracts.names import VERDICTS_CSV
 from cxr_regions.regions import REGION_KEYS
+from cxr_regions.serve.audit import Action
 from cxr_regions.serve.deps import (
     CSRF_CHECKED,
+    ActorDep,
+    AuditDep,
     FilmDep,
     PagesDep,
     ReaderDep,
@@ -32,10 +35,11 @@ VERDICT_CHOICES = ("agree", "1", "u", "0")
 @router.post("/films/{film_id}/verdict", dependencies=CSRF_CHECKED)
 async def verdict(
     request: Request, film: FilmDep, store: StoreDep, thresholds: ThresholdsDep, reader: ReaderDep,
-    json: WantsJsonDep,
+    json: WantsJsonDep, actor: ActorDep,
 ) -> Response:  # fmt: skip
     """Save this reader's verdict (per region agree / 1 / u / 0, a note) and optionally mark the film
-    read; ``agree`` takes the model's call as the viewer shows it."""
+    read; ``agree`` takes the model's call as the viewer shows it. The audit trail gets the old and
+    new values in the same transaction."""
     form = await request.form()
     calls = {r["key"]: r["call"] for r in region_rows(film, thresholds.values)}
     labels = {}
@@ -50,7 +54,7 @@ async def verdict(
         labels[key] = choice
     note = str(form.get("note", ""))[:2000]
     mark_read = str(form.get("mark_read", "")) in ("1", "on", "true")
-    saved = await run_in_threadpool(store.save_verdict, film.id, reader, labels, note, mark_read)
+    saved = await run_in_threadpool(store.save_verdict, film.id, reader, labels, note, mark_read, actor)
     if json:
         return JSONResponse(
             {"saved": True, "reader": saved.reader, "labels": saved.labels, "read": mark_read}
@@ -61,12 +65,13 @@ async def verdict(
 
 
 @router.get("/export/verdicts.csv")
-def export(store: StoreDep, reader: ReaderDep) -> Response:
+def export(store: StoreDep, reader: ReaderDep, audit: AuditDep, actor: ActorDep) -> Response:
     """Every saved verdict in labels.csv form (``cxr-regions verdicts export`` writes the same)."""
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / VERDICTS_CSV
-        export_verdicts(store, out)
+        rows = export_verdicts(store, out)
         body = out.read_bytes()
+    audit.record(Action.EXPORT, actor, detail={"what": "verdicts", "rows": rows})
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

@@ -1,7 +1,7 @@
 """films: status 'receiving', source 'dicom'
 
 Revision ID: 0003
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-07
 
 A film being filed has a row with status ``receiving`` before its file is in place (serve/filing.py: the
@@ -15,7 +15,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0003"
-down_revision = "0002"
+down_revision = "0004"  # after the sessions and audit tables, which reached main first
 branch_labels = None
 depends_on = None
 
