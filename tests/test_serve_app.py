@@ -233,8 +233,10 @@ def test_png_pictures_are_taken_and_identified_by_their_content(served):
 
     client, _ = served
     token = csrf(client)
-    film = (np.add.outer(np.arange(80), np.arange(64)) % 255).astype(np.uint8)
-    data = cv2.imencode(".png", film)[1].tobytes()
+    from cxr_regions.phantom import render_film
+
+    rendered = render_film(np.random.default_rng(3), dict.fromkeys(REGION_KEYS, "0"), size=256)
+    data = cv2.imencode(".png", np.round(rendered.image * 255).astype(np.uint8))[1].tobytes()
     [stored] = upload(client, token, ("picture.bin", data))
     assert stored["status"] == "stored"
     assert wait_ready(client, stored["film_id"])["status"] == "ready"

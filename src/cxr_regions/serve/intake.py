@@ -10,8 +10,12 @@ The kind of file is told by its content (the DICOM preamble ``DICM`` at byte 128
 signature), never by its name. File names are never used, logged or shown: they often carry the
 patient's name. A file is known in logs and answers by ``ref``, the first 12 hex digits of the SHA-256
 of its content (``sha256sum`` finds it on the sender's side). DICOM goes through ingest's own selection,
-decoding and de-identification (``cxr_regions.ingest.ingest_file``); pictures are read with
-``load_film``. The decoded film is filed by ``serve/filing.py`` in the crash-safe order.
+decoding and de-identification (``cxr_regions.ingest.ingest_file``), its header's identifying values
+registered with the log redaction meanwhile (``cxr_regions.redaction.identities``). A picture (PNG,
+JPEG) has no header to select it by, so its pixels must pass ``check_picture`` (plausibly a radiograph:
+size, grey levels, no colour, no screenshot or pattern), else it is refused with the reasons: a model's
+probabilities on a photograph mean nothing, and a refusal tells the sender at once. The decoded film is
+filed by ``serve/filing.py`` in the crash-safe order.
 """
 
 from __future__ import annotations
@@ -259,7 +263,7 @@ class Intake:
     ) -> Outcome:
         import cv2
 
-        from cxr_regions.ingest import load_film
+        from cxr_regions.ingest import read_film
 
         ending = {"png": b"IEND\xaeB`\x82", "jpeg": b"\xff\xd9"}[kind]
         with open(path, "rb") as fh:
@@ -271,11 +275,18 @@ class Intake:
         named = path.with_suffix(".png" if kind == "png" else ".jpg")
         path.rename(named)
         try:
-            film = load_film(named)
+            read = read_film(named)
         except UserError:
             raise UserError(f"the {kind.upper()} picture cannot be decoded (damaged?)") from None
         finally:
             named.rename(path)
+        if read.check is not None and not read.check.ok:
+            raise UserError(
+                f"not clearly a chest radiograph ({'; '.join(read.check.reasons)}); a picture has no "
+                "header that says what it shows, so one that does not look like a radiograph is not "
+                "read: send the film as DICOM"
+            )
+        film = read.image
         ok, buf = cv2.imencode(".png", film)
         if not ok:
             raise UserError("the picture cannot be re-encoded as PNG")
