@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from cxr_regions.redaction import install_log_redaction
 from cxr_regions.serve.configuration import FILES_PER_UPLOAD, ServeConfig, trusted_proxies
 from cxr_regions.serve.intake import fault_reason
 from cxr_regions.serve.middleware import BodySizeLimit, RequireLogin, SecurityHeaders, Sessions
@@ -32,7 +33,11 @@ MALFORMED = "the request's body is incomplete or malformed (a cut-off upload?); 
 
 
 def create_app(config: ServeConfig) -> FastAPI:
-    """The reading room for ``config`` (the model loads now; the worker starts with the app's lifespan)."""
+    """The reading room for ``config`` (the model loads now; the worker starts with the app's lifespan).
+
+    Every log record from here on passes the redaction filter (``cxr_regions.redaction``; the command
+    line installs it too), library warnings included."""
+    install_log_redaction()
     services = Services.build(config)
 
     @asynccontextmanager

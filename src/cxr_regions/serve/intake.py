@@ -34,6 +34,7 @@ from typing import BinaryIO
 from sqlalchemy.exc import OperationalError
 
 from cxr_regions.errors import UserError
+from cxr_regions.redaction import dataset_identities, identities
 from cxr_regions.serve.faults import fault_point
 from cxr_regions.serve.filing import INCOMING_DIR, BusyFilm, FilmFields, file_film, reconcile
 from cxr_regions.serve.reports import ReportBook
@@ -99,6 +100,16 @@ def png_size(path: Path) -> tuple[int, int]:
     if not head.startswith(PNG_MAGIC) or len(head) < 24:
         raise UserError("the decoded film is not a PNG")
     return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def header_identities(path: Path) -> list[str]:
+    """The identifying values of a DICOM file's header (none where it cannot be read)."""
+    import pydicom
+
+    try:
+        return dataset_identities(pydicom.dcmread(path, stop_before_pixels=True, force=True))
+    except Exception:
+        return []
 
 
 def fault_reason(exc: BaseException) -> str | None:
@@ -233,9 +244,10 @@ class Intake:
             named.parent.mkdir(parents=True)
             os.link(path, named)
             try:
-                row = ingest_file(
-                    named, work / "out", IngestConfig(keep_full=True), self.salt, root=named.parent
-                )
+                with identities(*header_identities(named)):  # scrubbed from any log record meanwhile
+                    row = ingest_file(
+                        named, work / "out", IngestConfig(keep_full=True), self.salt, root=named.parent
+                    )
             except UserError as exc:  # ingest could not write its output: the room's trouble, not the film's
                 raise OSError(errno.EIO, str(exc)) from exc
             if isinstance(row, ErrorRow):
