@@ -23,10 +23,6 @@ PENDING: dict[str, tuple[str, str]] = {
         "Labeling robustness",
         "how the labeler holds up on reports written in other styles, and what it cannot read",
     ),
-    "fault-tolerance.md": (
-        "Fault tolerance",
-        "what each command and the reading room do when a process is killed or a server fails",
-    ),
 }
 
 
