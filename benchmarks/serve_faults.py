@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DYING_SECONDS = 30.0
 REGIONS = ("thorax", "lungs", "aorta", "heart", "diaphragm")
 PNG_END = b"IEND\xaeB`\x82"
+HEATMAPS_DIR = "overlays"  # serve/filing.py's (the heatmap cache)
 
 
 @dataclass(frozen=True)
@@ -342,11 +343,13 @@ def inspect(data: Path, films: list[Film], ledger: Ledger, worklist: list[int]) 
     found = Findings(films=len(films), refused=len(ledger.refused))
     found.details += ledger.refused[:5] + ledger.changed_ids[:5]
     with sqlite3.connect(data / "reading-room.sqlite") as db:
-        rows = db.execute("SELECT id, sop_instance_uid, png_path, status FROM films").fetchall()
+        rows = db.execute(
+            "SELECT id, sop_instance_uid, png_path, status, full_depth_path FROM films"
+        ).fetchall()
         verdicts = {f: (note, labels) for f, note, *labels in db.execute(
             f"SELECT film_id, note, {', '.join(REGIONS)} FROM verdicts WHERE reader = 'local'")}  # fmt: skip
-    by_sop = Counter(sop for _, sop, _, _ in rows)
-    ids = {sop: i for i, sop, _, _ in rows}
+    by_sop = Counter(sop for _, sop, *_ in rows)
+    ids = {sop: i for i, sop, *_ in rows}
     listed = Counter(worklist)
     found.duplicates = sum(n - 1 for n in by_sop.values() if n > 1) + sum(
         n - 1 for n in listed.values() if n > 1
@@ -358,16 +361,17 @@ def inspect(data: Path, films: list[Film], ledger: Ledger, worklist: list[int]) 
     if len(worklist) != len(rows):
         found.details.append(f"worklist lists {len(worklist)} films, the database holds {len(rows)}")
         found.films_lost += max(0, len(rows) - len(set(worklist)))
-    found.half_stored_rows = sum(status == "receiving" for *_, status in rows)
-    stored = {p for _, _, p, status in rows if status != "receiving"}
+    found.half_stored_rows = sum(status == "receiving" for _, _, _, status, _ in rows)
+    filed = [(png, full) for _, _, png, status, full in rows if status != "receiving"]
+    stored = {p for png, full in filed for p in (png, full) if p}  # the display PNG and the full-depth one
     on_disk = {p.relative_to(data).as_posix() for p in (data / "films").rglob("*") if p.is_file()}
     found.orphan_files = len({p for p in on_disk if not p.split("/")[-1].startswith(".")} - stored)
     found.rows_without_file = len(stored - on_disk)
-    for folder in ("films", "heatmaps", "incoming"):
+    for folder in ("films", HEATMAPS_DIR, "incoming"):
         for path in (data / folder).rglob("*") if (data / folder).is_dir() else []:
             temporary = path.name.startswith(".") or path.name.endswith((".part", ".tmp"))
             found.leftovers += path.is_file() and (folder == "incoming" or temporary)
-    for png in (data / "heatmaps").rglob("*.png") if (data / "heatmaps").is_dir() else []:
+    for png in (data / HEATMAPS_DIR).rglob("*.png") if (data / HEATMAPS_DIR).is_dir() else []:
         found.torn_heatmaps += not png.read_bytes().endswith(PNG_END)
     for film_id, cycle in ledger.verdicts.items():
         note, labels = verdicts.get(film_id, ("", []))

@@ -20,6 +20,7 @@ import pytest
 
 from cxr_regions.errors import UserError
 from cxr_regions.serve.filing import (
+    HEATMAPS_DIR,
     DataLock,
     FilmFields,
     file_film,
@@ -48,15 +49,17 @@ def _rows(data: Path) -> list[tuple]:
         return db.execute("SELECT id, image_id, status FROM films ORDER BY id").fetchall()
 
 
-def _killed_at(point: str, data: Path, picture: Path) -> None:
-    """``file_film`` in a child process that SIGKILLs itself at ``point``."""
+def _killed_at(point: str, data: Path, picture: Path, full_depth: Path | None = None) -> None:
+    """``file_film`` in a child process that SIGKILLs itself at ``point`` (with a full-depth file too)."""
+    files = {"film": picture, **({"full_depth": full_depth} if full_depth else {})}
     code = textwrap.dedent(f"""
         from pathlib import Path
         from cxr_regions.serve.filing import FilmFields, file_film
         from cxr_regions.serve.store import Store
         store = Store(Path({str(data)!r}))
         fields = FilmFields(image_id="img0001", source="upload", width=8, height=8, sop_instance_uid="1.2.1")
-        file_film(store, Path({str(data)!r}), {{"film": Path({str(picture)!r})}}, fields)
+        files = {{role: Path(p) for role, p in { ({k: str(v) for k, v in files.items()})!r}.items()}}
+        file_film(store, Path({str(data)!r}), files, fields)
     """)
     env = {**os.environ, "PYTHONPATH": str(SRC), "CXR_FAULT_POINT": point}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
@@ -102,16 +105,35 @@ def test_a_kill_at_each_step_is_finished_or_removed_at_start(point, finished, tm
     assert _rows(data)[0][2] == "queued"
 
 
+@pytest.mark.parametrize(
+    ("point", "finished"), [("intake.write_film@2", False), ("intake.file_renamed", True)]
+)
+def test_a_film_with_a_full_depth_copy_is_finished_only_with_both_files(point, finished, tmp_path):
+    data = tmp_path / "room"
+    Store(data).close()
+    _killed_at(point, data, _picture(tmp_path), full_depth=_picture(tmp_path, 2))
+    with Store(data) as store:
+        done = reconcile(store, data)
+        assert (done.finished, done.removed_rows, done.orphan_files) == ((1, 0, 0) if finished else (0, 1, 0))
+        names = sorted(p.name for p in (data / "films").iterdir())
+        if finished:
+            film = store.film(1)
+            assert film.full_depth_path == film_file("img0001", "full_depth")
+            assert names == ["img0001.full16.png", "img0001.png"]
+        else:  # killed after the display PNG, before the full-depth one: both go, the row too
+            assert names == [] and _rows(data) == []
+
+
 def test_reconcile_removes_orphans_temporaries_and_stale_heatmaps(tmp_path):
     data = tmp_path / "room"
     with Store(data) as store:
         kept = file_film(store, data, {"film": _picture(tmp_path)}, _fields())
         (data / "films" / "orphan0000000000000.png").write_bytes(PNG)
         (data / "films" / ".img0002.png.1a2b3c4d.part").write_bytes(PNG[:10])
-        (data / "heatmaps" / "img0001").mkdir(parents=True)
-        (data / "heatmaps" / "img0001" / "heart.png").write_bytes(PNG)
-        (data / "heatmaps" / "img0001" / ".lungs.png.5e6f7a8b.part").write_bytes(b"")
-        (data / "heatmaps" / "gone000000000000000").mkdir()
+        (data / HEATMAPS_DIR / "img0001").mkdir(parents=True)
+        (data / HEATMAPS_DIR / "img0001" / "heart.png").write_bytes(PNG)
+        (data / HEATMAPS_DIR / "img0001" / ".lungs.png.5e6f7a8b.part").write_bytes(b"")
+        (data / HEATMAPS_DIR / "gone000000000000000").mkdir()
         (data / "incoming").mkdir(exist_ok=True)
         (data / "incoming" / "half.part").write_bytes(b"half an upload")
         done = reconcile(store, data)
@@ -119,8 +141,8 @@ def test_reconcile_removes_orphans_temporaries_and_stale_heatmaps(tmp_path):
         assert store.film(kept.id).status == "queued"
         assert reconcile(store, data) == type(done)()  # a second pass finds nothing to do
     assert sorted(p.name for p in (data / "films").iterdir()) == ["img0001.png"]
-    assert [p.name for p in (data / "heatmaps").iterdir()] == ["img0001"]
-    assert [p.name for p in (data / "heatmaps" / "img0001").iterdir()] == ["heart.png"]
+    assert [p.name for p in (data / HEATMAPS_DIR).iterdir()] == ["img0001"]
+    assert [p.name for p in (data / HEATMAPS_DIR / "img0001").iterdir()] == ["heart.png"]
     assert not list((data / "incoming").iterdir())
 
 
@@ -174,14 +196,14 @@ def test_one_server_per_data_folder(tmp_path):
     DataLock.take(tmp_path).release()
 
 
-def test_migration_0003_keeps_every_row_and_reference_and_goes_back(tmp_path):
+def test_migration_0007_keeps_every_row_and_reference_and_goes_back(tmp_path):
     from importlib import import_module
 
     from alembic import command
 
     from cxr_regions.serve.database import alembic_config, downgrade, make_engine, writer
 
-    migration = import_module("cxr_regions.serve.migrations.versions.0003_films_receiving_and_dicom")
+    migration = import_module("cxr_regions.serve.migrations.versions.0007_films_receiving_and_dicom")
     before = migration.down_revision
     engine = make_engine(tmp_path / DB_NAME)
     config = alembic_config(engine)
@@ -202,7 +224,7 @@ def test_migration_0003_keeps_every_row_and_reference_and_goes_back(tmp_path):
             "INSERT INTO pacs_fetched (sop_instance_uid, study_instance_uid, series_instance_uid, outcome, "
             "film_id, fetched_at) VALUES ('1.2', '1', '1.1', 'stored', 7, '2026-01-01')"
         )
-    with Store(tmp_path) as store:  # upgrades to 0003
+    with Store(tmp_path) as store:  # upgrades to 0007
         assert store.film(7).status == "ready" and store.verdicts(7)[0].note == "kept"
         store.add_film(
             image_id="b", png_path="films/b.png", width=1, height=1, source="dicom", status="receiving"

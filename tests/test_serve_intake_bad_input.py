@@ -34,11 +34,12 @@ def consistent(data: Path) -> list[str]:
     """The rows and the files agree: every row's file is there, no file without a row, nothing half-filed
     and nothing left in ``incoming`` (empty list when all is well)."""
     with contextlib.closing(sqlite3.connect(data / "reading-room.sqlite", timeout=30)) as db:
-        rows = db.execute("SELECT png_path, status FROM films").fetchall()
-    problems = [f"half-filed row {p}" for p, status in rows if status == "receiving"]
+        rows = db.execute("SELECT png_path, full_depth_path, status FROM films").fetchall()
+    problems = [f"half-filed row {p}" for p, _, status in rows if status == "receiving"]
+    owned = {p for png, full, _ in rows for p in (png, full) if p}  # display PNG, full-depth PNG
     files = {f"films/{p.name}" for p in (data / "films").iterdir()}
-    problems += [f"file without a row: {f}" for f in files - {p for p, _ in rows}]
-    problems += [f"row without a file: {p}" for p, _ in rows if p not in files]
+    problems += [f"file without a row: {f}" for f in files - owned]
+    problems += [f"row without a file: {p}" for p in owned if p not in files]
     problems += [f"left in incoming: {p.name}" for p in (data / "incoming").iterdir()]
     return problems
 

@@ -15,6 +15,7 @@ _EXPORTS = {
     "render": "page",
     "write_html_report": "page",
     "region_css": "page",
+    "region_colours": "page",
     "Mark": "evidence",
     "highlight": "evidence",
     "parse_evidence": "evidence",
@@ -29,4 +30,4 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 if TYPE_CHECKING:  # pragma: no cover
     # ruff: noqa: F401
     from cxr_regions.report.evidence import Mark, highlight, parse_evidence
-    from cxr_regions.report.page import ReportInputs, region_css, render, write_html_report
+    from cxr_regions.report.page import ReportInputs, region_colours, region_css, render, write_html_report

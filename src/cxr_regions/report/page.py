@@ -43,6 +43,11 @@ PALETTE = ("#8e44ad", "#2e86c1", "#d35400", "#c0392b", "#16a085", "#7f8c8d", "#b
 """Region colours in region order (matplotlib-like, readable on white)."""
 
 
+def region_colours() -> dict[str, str]:
+    """Each region's colour (``#rrggbb``), as the report and the reading room's overlays draw it."""
+    return {region.key: colour for region, colour in zip(REGIONS, PALETTE, strict=False)}
+
+
 def region_css() -> str:
     """One colour per region, for dots, evidence underlines and highlighted cue words."""
     rules = []

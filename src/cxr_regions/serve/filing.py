@@ -30,6 +30,7 @@ from pathlib import Path
 from sqlalchemy import delete, select, update
 
 from cxr_regions.serve.faults import fault_point
+from cxr_regions.serve.film_files import FULL_DEPTH_SUFFIX
 from cxr_regions.serve.records import FilmRecord
 from cxr_regions.serve.schema import Film
 from cxr_regions.serve.store import DuplicateFilm, Store
@@ -38,10 +39,11 @@ log = logging.getLogger("cxr_regions.serve")
 
 FILMS_DIR = "films"
 INCOMING_DIR = "incoming"
-HEATMAPS_DIR = "heatmaps"
+HEATMAPS_DIR = "overlays"  # per-region colours (the jet-coloured "heatmaps" cache of older rooms is unused)
 # A film's files in DATA/films, by role: ``{image_id}{suffix}``. A new kind of file gets a role here (the
 # row keeps its path in a column of its own, as ``png_path``), and reconcile() then knows it too.
-FILE_SUFFIXES: dict[str, str] = {"film": ".png"}
+# "full_depth": the film at its own bit depth (a DICOM film; not a colour one, not a picture).
+FILE_SUFFIXES: dict[str, str] = {"film": ".png", "full_depth": FULL_DEPTH_SUFFIX}
 TEMPORARY_SUFFIX = ".part"
 PNG_END = b"IEND\xaeB`\x82"
 SETTLE_SECONDS = 30.0
@@ -93,7 +95,8 @@ class BusyFilm(Exception):
 @dataclass(frozen=True)
 class FilmFields:
     """Everything the ``films`` row of a new film holds, de-identified (ingest's image id, UIDs, the
-    accession number, the report and its labels). ``source``: upload, watch, demo, pacs or dicom."""
+    accession number, the report and its labels, the salted patient key and shifted study day, the
+    full-depth header, urgent or not). ``source``: upload, watch, demo, pacs or dicom."""
 
     image_id: str
     source: str
@@ -106,6 +109,10 @@ class FilmFields:
     report_text: str | None = None
     report_labels: dict[str, str] | None = None
     report_evidence: str | None = None
+    depth: dict | None = None
+    patient_key: str | None = None
+    study_day: int | None = None
+    urgent: bool = False
 
 
 def film_file(image_id: str, role: str = "film") -> str:
@@ -155,7 +162,7 @@ def file_film(store: Store, data: Path, files: Mapping[str, Path], fields: FilmF
     unknown = sorted(set(files) - set(FILE_SUFFIXES))
     if "film" not in files or unknown:
         raise ValueError(f"file_film needs a 'film' file and knows the roles {', '.join(FILE_SUFFIXES)}")
-    film_id = _begin(store, fields)
+    film_id = _begin(store, fields, has_full_depth="full_depth" in files)
     placed: list[Path] = []
     try:
         fault_point("intake.row_added")
@@ -175,14 +182,16 @@ def file_film(store: Store, data: Path, files: Mapping[str, Path], fields: FilmF
     return record
 
 
-def _begin(store: Store, fields: FilmFields) -> int:
+def _begin(store: Store, fields: FilmFields, has_full_depth: bool) -> int:
     """Commit the row as ``receiving``; wait while a twin of it is being filed by another request."""
     deadline = time.monotonic() + SETTLE_SECONDS
+    full_depth = film_file(fields.image_id, "full_depth") if has_full_depth else None
     while True:
         try:
             return store.add_film(
-                **asdict(fields), png_path=film_file(fields.image_id), status="receiving"
-            ).id
+                **asdict(fields), png_path=film_file(fields.image_id), full_depth_path=full_depth,
+                status="receiving",
+            ).id  # fmt: skip
         except DuplicateFilm as exc:
             if not exc.receiving:
                 raise
@@ -256,9 +265,11 @@ def reconcile(store: Store, data: Path) -> Reconciled:
             path.unlink()
             done.temporary_files += 1
     with store._read() as session:
-        rows = session.execute(select(Film.id, Film.image_id, Film.status)).all()
-    for film_id, image_id, status in rows:
-        paths = [data / film_file(image_id, role) for role in FILE_SUFFIXES]
+        rows = session.execute(select(Film.id, Film.image_id, Film.status, Film.full_depth_path)).all()
+    owned: set[str] = set()
+    for film_id, image_id, status, full_depth in rows:
+        paths = [data / film_file(image_id)] + ([data / full_depth] if full_depth else [])
+        owned |= {p.name for p in paths}
         if status == "receiving":
             if all(p.is_file() for p in paths):
                 _finish(store, film_id)
@@ -270,12 +281,11 @@ def reconcile(store: Store, data: Path) -> Reconciled:
                 done.removed_rows += 1
         elif not paths[0].is_file():
             done.missing_files += 1
-    owned = {Path(film_file(image_id, role)).name for _, image_id, _ in rows for role in FILE_SUFFIXES}
     for path in films.iterdir():
         if path.is_file() and path.name not in owned:
             path.unlink()
             done.orphan_files += 1
-    done.heatmaps = _reconcile_heatmaps(data / HEATMAPS_DIR, {image_id for _, image_id, _ in rows})
+    done.heatmaps = _reconcile_heatmaps(data / HEATMAPS_DIR, {row.image_id for row in rows})
     if any(vars(done).values()):
         log.warning("reconciled the data folder at start: %s", done.summary())
     return done

@@ -37,6 +37,7 @@ from cxr_regions.errors import UserError
 from cxr_regions.redaction import dataset_identities, identities
 from cxr_regions.serve.faults import fault_point
 from cxr_regions.serve.filing import INCOMING_DIR, BusyFilm, FilmFields, file_film, reconcile
+from cxr_regions.serve.film_files import dicom_extras
 from cxr_regions.serve.reports import ReportBook
 from cxr_regions.serve.store import DuplicateFilm
 
@@ -154,7 +155,9 @@ class Intake:
         """A fresh temporary file name in ``DATA/incoming`` for a file being received (emptied at start)."""
         return self.data / INCOMING_DIR / f"{uuid.uuid4().hex}.part"
 
-    def receive(self, stream: BinaryIO, source: str, limit: int, report_text: str = "") -> Outcome:
+    def receive(
+        self, stream: BinaryIO, source: str, limit: int, report_text: str = "", urgent: bool = False
+    ) -> Outcome:
         """Copy an incoming file (at most ``limit`` bytes) under a temporary name, then :meth:`take` it."""
         target = self.incoming_path()
         digest, size = hashlib.sha256(), 0
@@ -176,13 +179,17 @@ class Intake:
             reason = f"larger than the upload limit of {limit / 2**20:.3g} MB"
             return self._log(Outcome(digest.hexdigest()[:REF_DIGITS], "refused", reason), source)
         fault_point("intake.received")
-        return self.take(target, source, report_text=report_text or None)
+        return self.take(target, source, report_text=report_text or None, urgent=urgent)
 
-    def take(self, path: Path, source: str, *, report_text: str | None = None, keep: bool = False) -> Outcome:
+    def take(
+        self, path: Path, source: str, *, report_text: str | None = None, keep: bool = False,
+        urgent: bool = False,
+    ) -> Outcome:  # fmt: skip
         """Store one received file (removed afterwards unless ``keep``); never raises for bad input.
 
         ``report_text``: the film's report, if one came with it (else looked up by accession number in
-        ``--reports``). The public entry point of every way in; see the module's docstring.
+        ``--reports``); ``urgent``: the model reads it first (a DICOM film may say so itself). The public
+        entry point of every way in; see the module's docstring.
         """
         if source not in SOURCES:
             raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
@@ -191,7 +198,7 @@ class Intake:
         try:
             digest = sha256_file(path)
             ref = digest[:REF_DIGITS]
-            outcome = self._take(path, ref, digest, source, report_text)
+            outcome = self._take(path, ref, digest, source, report_text, urgent)
         except UserError as exc:
             outcome = Outcome(ref, "refused", str(exc))
         except BusyFilm as exc:
@@ -220,7 +227,9 @@ class Intake:
             log.warning("%s a file (%s, file %s): %s", outcome.status, source, outcome.ref, outcome.reason)
         return outcome
 
-    def _take(self, path: Path, ref: str, digest: str, source: str, report_text: str | None) -> Outcome:
+    def _take(
+        self, path: Path, ref: str, digest: str, source: str, report_text: str | None, urgent: bool
+    ) -> Outcome:
         with open(path, "rb") as fh:
             kind = sniff(fh.read(SNIFF_BYTES))
         if kind is None:
@@ -231,10 +240,12 @@ class Intake:
         if same is not None:
             return Outcome(ref, "duplicate", "the same file is already on the worklist", same.id)
         if kind == "dicom":
-            return self._take_dicom(path, ref, source, digest, report_text)
-        return self._take_picture(path, kind, ref, source, digest, report_text)
+            return self._take_dicom(path, ref, source, digest, report_text, urgent)
+        return self._take_picture(path, kind, ref, source, digest, report_text, urgent)
 
-    def _take_dicom(self, path: Path, ref: str, source: str, digest: str, report_text: str | None) -> Outcome:
+    def _take_dicom(
+        self, path: Path, ref: str, source: str, digest: str, report_text: str | None, urgent: bool
+    ) -> Outcome:
         from cxr_regions.contracts import ErrorRow
         from cxr_regions.ingest import IngestConfig, ingest_file
 
@@ -246,8 +257,11 @@ class Intake:
             try:
                 with identities(*header_identities(named)):  # scrubbed from any log record meanwhile
                     row = ingest_file(
-                        named, work / "out", IngestConfig(keep_full=True), self.salt, root=named.parent
-                    )
+                        named, work / "out", IngestConfig(keep_full=True), self.salt, root=named.parent,
+                        full_depth=True,
+                    )  # fmt: skip
+                    if not isinstance(row, ErrorRow):  # the viewer's (film_files.py)
+                        extras = dicom_extras(work / "out", row, named, self.salt, urgent)
             except UserError as exc:  # ingest could not write its output: the room's trouble, not the film's
                 raise OSError(errno.EIO, str(exc)) from exc
             if isinstance(row, ErrorRow):
@@ -261,18 +275,23 @@ class Intake:
             picture = work / "out" / (row.full_png_path or row.png_path)
             accession = row.accession_number or None
             width, height = png_size(picture)
+            files = {"film": picture}
+            full_depth = extras.pop("full_depth")
+            if full_depth is not None:  # None for a colour film
+                files["full_depth"] = full_depth
             fields = FilmFields(
                 image_id=row.image_id, source=source, width=width, height=height, sop_instance_uid=uid,
                 content_sha256=digest, study_instance_uid=row.study_uid or None, accession=accession,
-                **self._report(report_text or self.reports.text(accession)),
+                **self._report(report_text or self.reports.text(accession)), **extras,
             )  # fmt: skip
-            return self._file(picture, fields, ref)
+            return self._file(files, fields, ref)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
     def _take_picture(
-        self, path: Path, kind: str, ref: str, source: str, digest: str, report_text: str | None
-    ) -> Outcome:
+        self, path: Path, kind: str, ref: str, source: str, digest: str, report_text: str | None,
+        urgent: bool,
+    ) -> Outcome:  # fmt: skip
         import cv2
 
         from cxr_regions.ingest import read_film
@@ -307,9 +326,9 @@ class Intake:
         try:
             fields = FilmFields(
                 image_id=f"up-{digest[:20]}", source=source, width=int(film.shape[1]),
-                height=int(film.shape[0]), content_sha256=digest, **self._report(report_text),
+                height=int(film.shape[0]), content_sha256=digest, urgent=urgent, **self._report(report_text),
             )  # fmt: skip
-            return self._file(work, fields, ref)
+            return self._file({"film": work}, fields, ref)
         finally:
             work.unlink(missing_ok=True)
 
@@ -322,10 +341,10 @@ class Intake:
             "report_evidence": labels[1] if labels else None,
         }
 
-    def _file(self, picture: Path, fields: FilmFields, ref: str) -> Outcome:
+    def _file(self, files: dict[str, Path], fields: FilmFields, ref: str) -> Outcome:
         """The store step (``filing.file_film``): the film's files and its fields; a duplicate is told."""
         try:
-            record = file_film(self.store, self.data, {"film": picture}, fields)
+            record = file_film(self.store, self.data, files, fields)
         except DuplicateFilm as exc:
             return Outcome(ref, "duplicate", "this film is already on the worklist", exc.film_id)
         return Outcome(ref, "stored", "", record.id)

@@ -4,7 +4,8 @@ watchdog reports new and moved-in files; a file is taken once its size has stopp
 PACS writes large files in pieces), then removed from the folder when it was stored, recognised
 as a duplicate or refused (the reason is logged with the file's short content hash, never its name). A
 file that failed for the room's own reason (a full disk, a locked database) stays and is tried again.
-Files present at start-up are taken too.
+Files present at start-up are taken too. Files dropped into its ``urgent/`` subfolder are read first
+by the model.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ log = logging.getLogger("cxr_regions.serve")
 
 SETTLE_SECONDS = 1.0
 RETRY_SECONDS = 30.0
+URGENT_FOLDER = "urgent"
 
 
 class FolderWatcher:
@@ -90,7 +92,8 @@ class FolderWatcher:
                 continue
             seen.add(path)
             try:
-                outcome = self.intake.take(path, "watch", keep=True)
+                urgent = path.parent == self.folder / URGENT_FOLDER
+                outcome = self.intake.take(path, "watch", keep=True, urgent=urgent)
                 if outcome.status == "failed":  # the room's trouble, not the file's: try it again later
                     retry = threading.Timer(RETRY_SECONDS, self._queue.put, (path,))
                     retry.daemon = True

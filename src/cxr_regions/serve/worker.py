@@ -1,6 +1,8 @@
 """The inference worker: background threads that take queued films from the store, run the model
-and store the probabilities, and the heatmap cache (computed on demand, kept as PNG under DATA; each
-file written durably, so a kill leaves whole heatmaps or none, and one found torn is computed again).
+and store the probabilities, and the heatmap cache (computed on demand, kept as PNG under DATA, each
+region in its own colour; each file written durably, so a kill leaves whole heatmaps or none, and one
+found torn is computed again). Urgent films are claimed first; the worker can be paused (e.g. while a
+backlog is queued) and resumed.
 
 The web server's event loop never runs the network: the worker runs in its own threads (PyTorch
 releases the GIL while it computes), and heatmap requests go to a thread pool. At start-up every
@@ -11,11 +13,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from cxr_regions.regions import REGION_KEYS
 from cxr_regions.serve.faults import fault_point
 from cxr_regions.serve.filing import HEATMAPS_DIR, is_complete_png, write_durably
+from cxr_regions.serve.film_files import needs_preview, preview_file
 from cxr_regions.serve.model import FilmModel, Thresholds, heat_png
 
 log = logging.getLogger("cxr_regions.serve")
@@ -36,6 +40,7 @@ class InferenceWorker:
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._paused = threading.Event()
         self._running: list[threading.Thread] = []
         self._heat_locks: dict[int, threading.Lock] = {}
         self._heat_guard = threading.Lock()
@@ -60,8 +65,24 @@ class InferenceWorker:
     def wake(self) -> None:
         self._wake.set()
 
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    def pause(self) -> None:
+        """Take no new film from the queue (the one being read is finished) until :meth:`resume`."""
+        self._paused.set()
+
+    def resume(self) -> None:
+        self._paused.clear()
+        self._wake.set()
+
     def _loop(self) -> None:
         while not self._stop.is_set():
+            if self._paused.is_set():
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+                continue
             try:
                 films = self.store.claim_queued(1)
             except Exception:
@@ -86,18 +107,24 @@ class InferenceWorker:
         except Exception as exc:
             log.warning("film %s failed: %s", film.id, type(exc).__name__)
             reason = f"the model could not read this film ({type(exc).__name__})"
-            self._save(film.id, self.store.set_failed, reason)
+            self._save(film.id, lambda: self.store.set_failed(film.id, reason))
             return
-        self._save(film.id, self.store.set_result, self.thresholds.shown(probabilities))
+        shown = self.thresholds.shown(probabilities)
+        self._save(film.id, lambda: self.store.set_result(film.id, shown, raw=probabilities))
+        if needs_preview(film.width, film.height):  # ready before a reader opens it
+            try:
+                preview_file(self.data, film.image_id, self.data / film.png_path)
+            except Exception:
+                log.exception("cannot make the first frame of film %s", film.id)
 
-    def _save(self, film_id: int, action, value) -> None:
+    def _save(self, film_id: int, write: Callable[[], object]) -> None:
         """Store one film's result; while the database cannot be written (locked by another process,
         a full disk), try again with a growing delay. Stopped meanwhile, the film stays ``processing``
         and is queued again at the next start."""
         delay = self.poll_seconds
         while True:
             try:
-                action(film_id, value)
+                write()
                 return
             except KeyError:
                 return  # the film is gone
@@ -121,8 +148,11 @@ class InferenceWorker:
             lock = self._heat_locks.setdefault(film.id, threading.Lock())
         with lock:
             if not is_complete_png(path):
+                from cxr_regions.report import region_colours
+
+                colours = region_colours()
                 heatmaps = self.model.heatmaps(self.film_array(film))
                 for key, heat in heatmaps.items():
-                    write_durably(heat_png(heat), folder / f"{key}.png")
+                    write_durably(heat_png(heat, colours[key]), folder / f"{key}.png")
                     fault_point("heatmaps.written")
         return path

@@ -1,7 +1,7 @@
 """films: status 'receiving', source 'dicom'
 
-Revision ID: 0003
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-07
 
 A film being filed has a row with status ``receiving`` before its file is in place (serve/filing.py: the
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0003"
-down_revision = "0004"  # after the sessions and audit tables, which reached main first
+revision = "0007"
+down_revision = "0006"  # after the viewer's columns, which reached main first
 branch_labels = None
 depends_on = None
 
