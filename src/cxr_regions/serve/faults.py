@@ -34,6 +34,8 @@ FAULT_POINTS: dict[str, str] = {
     "intake.file_renamed": "the film file has its final name, the row is still 'receiving'",
     "intake.queued": "the row is committed as 'queued', the answer has not gone back",
     "heatmaps.written": "some of a film's five heatmaps are in the cache, not all",
+    "pacs.fetched": "an instance is retrieved into DATA/incoming, not yet taken in",
+    "pacs.sent": "a film's result objects are stored in the PACS, not yet recorded as sent",
 }
 
 ERRORS = {"enospc": errno.ENOSPC, "eio": errno.EIO}
