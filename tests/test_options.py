@@ -102,6 +102,7 @@ COMPANIONS = {
     "--send-results": ["--pacs", "http://pacs.example/dicom-web"],
     "--tls-cert": ["--tls-key", "KEY"],
     "--tls-key": ["--tls-cert", "CERT"],
+    "--unfreeze-after": ["--freeze-backbone"],
 }
 """Options that are only valid together with another."""
 
@@ -114,7 +115,7 @@ def base_args(path: tuple[str, ...], folder: Path, file: Path, leave_out: str) -
         "ingest": [folder, folder / "out"],
         "label": [file],
         "label-stats": [file],
-        "label-eval": ["--gold", file],
+        "label-eval": [],  # --gold is optional: --behaviour runs without it
         "build": [folder, "--labels", file, "--images", file],
         "train": [folder],
         "pretrain-prepare": [folder, "-o", folder / "prep"],

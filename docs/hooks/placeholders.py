@@ -14,16 +14,7 @@ from typing import Any
 log = logging.getLogger("mkdocs.hooks.placeholders")
 
 # page -> (title, what it will hold)
-PENDING: dict[str, tuple[str, str]] = {
-    "starting-points.md": (
-        "Starting points",
-        "the pretrained models a training run can start from, and how to install them",
-    ),
-    "labeling-robustness.md": (
-        "Labeling robustness",
-        "how the labeler holds up on reports written in other styles, and what it cannot read",
-    ),
-}
+PENDING: dict[str, tuple[str, str]] = {}
 
 
 def placeholder(title: str, holds: str) -> str:

@@ -16,7 +16,7 @@ _EXPORTS = {
     "write_html_report": "page",
     "region_css": "page",
     "region_colours": "page",
-    "Mark": "evidence",
+    "Evidence": "evidence",
     "highlight": "evidence",
     "parse_evidence": "evidence",
 }
@@ -29,5 +29,5 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     # ruff: noqa: F401
-    from cxr_regions.report.evidence import Mark, highlight, parse_evidence
+    from cxr_regions.report.evidence import Evidence, highlight, parse_evidence
     from cxr_regions.report.page import ReportInputs, region_colours, region_css, render, write_html_report
