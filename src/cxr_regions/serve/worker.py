@@ -16,6 +16,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
 from cxr_regions.regions import REGION_KEYS
 from cxr_regions.serve.faults import fault_point
 from cxr_regions.serve.filing import HEATMAPS_DIR, is_complete_png, write_durably
@@ -85,6 +87,9 @@ class InferenceWorker:
                 continue
             try:
                 films = self.store.claim_queued(1)
+            except OperationalError as exc:  # the database held by another process, a full disk: wait
+                log.warning("cannot read the queue now (%s); trying again", exc.orig)
+                films = []
             except Exception:
                 log.exception("cannot read the queue")
                 films = []
