@@ -16,8 +16,6 @@ jobs' own failures; while the PACS is away no job is tried and no attempt is cou
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +24,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
+from cxr_regions.serve.faults import fault_point
 from cxr_regions.serve.pacs_jobs import Backoff, Job, JobBook
 from cxr_regions.serve.pacs_ledger import Origin, PacsLedger
 from cxr_regions.serve.pacs_runner import JobRunner, LinkHealth, SetAside
@@ -46,20 +45,6 @@ def shown_url(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
     return urlunsplit(parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")))
-
-
-PACS_FAULT_POINTS = {
-    "pacs.fetched": "an instance is retrieved into DATA/incoming, not yet taken in",
-    "pacs.sent": "a film's result objects are stored in the PACS, not yet recorded as sent",
-}
-
-
-def fault_point(name: str) -> None:
-    """Test-only: where the environment variable ``CXR_FAULT_POINT`` names this point
-    (:data:`PACS_FAULT_POINTS`), the process dies here by SIGKILL, as at a power cut."""
-    # TODO(intake-faults): cxr_regions.serve.faults.fault_point, with these points in its FAULT_POINTS
-    if os.environ.get("CXR_FAULT_POINT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -329,9 +314,11 @@ class PacsLink:
         try:
             self.pacs.retrieve(ref, path)
             self.fault("pacs.fetched")
-            outcome = self.intake.take(path, f"pacs-{job.id}.dcm", "pacs")
+            outcome = self.intake.take(path, "pacs")
         finally:
             path.unlink(missing_ok=True)
+        if outcome.status == "failed":  # the room's own trouble (its database, its disk): fetched again
+            raise RuntimeError(outcome.reason)
         self.ledger.record(origin, outcome.status, outcome.film_id, outcome.reason or None, "poll", revision)
         changed = before is not None and before.revision and revision and before.revision != revision
         if (
