@@ -49,7 +49,12 @@ def _events(data) -> list[dict]:
 def _png() -> bytes:
     import cv2
 
-    return cv2.imencode(".png", (np.arange(64 * 64).reshape(64, 64) % 251).astype(np.uint8))[1].tobytes()
+    from cxr_regions.phantom import render_film
+    from cxr_regions.regions import REGION_KEYS
+
+    # a phantom chest film: the intake's picture check refuses pictures that do not look like one
+    rendered = render_film(np.random.default_rng(0), dict.fromkeys(REGION_KEYS, "0"), size=256)
+    return cv2.imencode(".png", np.round(rendered.image * 255).astype(np.uint8))[1].tobytes()
 
 
 def test_logins_films_verdicts_and_exports_are_recorded(room):

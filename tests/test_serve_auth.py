@@ -75,7 +75,12 @@ def test_verdicts_carry_the_logged_in_reader(room):
     client.cookies.clear()
     _login(client, "dr_li", "correct horse battery")
     token = csrf(client)
-    film = cv2.imencode(".png", (np.arange(64 * 64).reshape(64, 64) % 251).astype(np.uint8))[1].tobytes()
+    from cxr_regions.phantom import render_film
+    from cxr_regions.regions import REGION_KEYS
+
+    # a phantom chest film: the intake's picture check refuses pictures that do not look like one
+    rendered = render_film(np.random.default_rng(0), dict.fromkeys(REGION_KEYS, "0"), size=256)
+    film = cv2.imencode(".png", np.round(rendered.image * 255).astype(np.uint8))[1].tobytes()
     result = client.post(
         "/upload", files=[("files", ("f.png", film))], data={"csrf": token},
         headers={"Accept": "application/json"},
