@@ -120,3 +120,13 @@ def orthanc(tmp_path):
     server = LocalOrthanc(tmp_path / "orthanc").start()
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_log_redaction_left_behind() -> Iterator[None]:
+    """An in-process ``create_app`` installs the log redaction for good (as ``serve`` does); take it out
+    after each test, so that the next one starts with logging and warnings as pytest set them up."""
+    yield
+    from cxr_regions.redaction import uninstall_log_redaction
+
+    uninstall_log_redaction()

@@ -14,6 +14,7 @@ one table look-up: exact, and several times faster than transforming every pixel
 from __future__ import annotations
 
 import contextlib
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -60,19 +61,39 @@ class Display:
     """The first frame's stored values, where decoded in full (for :func:`~cxr_regions.ingest.full_depth`)."""
 
 
+_quiet_lock = threading.Lock()
+_quiet_depth = 0
+_quiet_previous: list[Any] = []
+
+
 @contextlib.contextmanager
 def quiet_pydicom() -> Iterator[None]:
-    """Silence pydicom's value warnings while reading: they may quote element values (names, IDs)."""
-    from pydicom import config
+    """Silence pydicom's value warnings while reading: they may quote element values (names, IDs).
 
-    previous = config.settings.reading_validation_mode
-    config.settings.reading_validation_mode = config.IGNORE
-    try:
-        with warnings.catch_warnings():
+    pydicom's setting and the warnings filters are global: threads reading at once (serve's intake,
+    worker and PACS link) share one count, and the last to leave puts both back as the first found them.
+    """
+    global _quiet_depth
+    from pydicom import config  # here: --help imports this module
+
+    with _quiet_lock:
+        if _quiet_depth == 0:
+            saved = warnings.catch_warnings()
+            saved.__enter__()
             warnings.simplefilter("ignore")
-            yield
+            _quiet_previous[:] = [config.settings.reading_validation_mode, saved]
+            config.settings.reading_validation_mode = config.IGNORE
+        _quiet_depth += 1
+    try:
+        yield
     finally:
-        config.settings.reading_validation_mode = previous
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0:
+                mode, saved = _quiet_previous
+                config.settings.reading_validation_mode = mode
+                saved.__exit__(None, None, None)
+                _quiet_previous.clear()
 
 
 def _short(exc: BaseException, limit: int = 300) -> str:
