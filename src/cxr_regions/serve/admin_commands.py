@@ -11,12 +11,17 @@ from __future__ import annotations
 import getpass
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import typer
 
 from cxr_regions.contracts.names import VERDICTS_CSV
 from cxr_regions.extras import require_extra
 from cxr_regions.options import cli, command
+
+if TYPE_CHECKING:  # names for the type checker only: `--help` loads none of these modules
+    from cxr_regions.serve.audit import Actor
+    from cxr_regions.serve.store import Store
 
 USERS_HELP = "The users file (`serve --users`)."
 DATA_HELP = "The reading room's data folder (`serve --data`)."
@@ -122,10 +127,11 @@ def register(app: typer.Typer) -> None:
 def _password(password_stdin: bool) -> str:
     if password_stdin:
         return typer.get_text_stream("stdin").readline().rstrip("\r\n")
-    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    # without a type= the prompt answers text
+    return cast(str, typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
-def _open_store(data: Path):  # -> Store
+def _open_store(data: Path) -> Store:
     from cxr_regions.errors import UserError
     from cxr_regions.serve.store import DB_NAME, Store
 
@@ -138,7 +144,7 @@ def _open_store(data: Path):  # -> Store
     return Store(data)
 
 
-def _cli_actor():  # -> Actor
+def _cli_actor() -> Actor:
     from cxr_regions.serve.audit import Actor
 
     try:

@@ -87,7 +87,7 @@ def create_app(config: ServeConfig) -> FastAPI:
         log.warning("%s %s: database error (%s)", request.method, request.url.path, exc.orig)
         return answer(request, 503, fault_reason(exc) or str(exc.orig), {"Retry-After": "5"})
 
-    def answer(request: Request, status: int, detail: str, headers: dict | None = None) -> Response:
+    def answer(request: Request, status: int, detail: str, headers: dict[str, str] | None = None) -> Response:
         if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
             return JSONResponse({"detail": detail}, status_code=status, headers=headers)
         return services.pages.error(request, status, detail)

@@ -94,7 +94,7 @@ class SessionKeeper:
 
 
 def request_session(connection: HTTPConnection) -> RequestSession:
-    state = connection.scope.get(SCOPE_KEY)
+    state: RequestSession | None = connection.scope.get(SCOPE_KEY)  # set by the Sessions middleware
     if state is None:
         raise RuntimeError("the reading room's Sessions middleware is not installed")
     return state

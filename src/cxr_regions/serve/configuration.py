@@ -5,11 +5,15 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cxr_regions.configfile import save_config
 from cxr_regions.errors import UserError
 from cxr_regions.options import cli, comma_list, duration
 from cxr_regions.pacs.query import DEFAULT_QUERY
+
+if TYPE_CHECKING:
+    from cxr_regions.pacs.listener import ListenerConfig
 
 CONFIG_FILE = "serve.config.yaml"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -257,9 +261,9 @@ class ServeConfig:
             problems.append("DICOM TLS needs both --dicom-tls-cert and --dicom-tls-key")
         return problems
 
-    def listener_config(self, with_tls: bool = True):
+    def listener_config(self, with_tls: bool = True) -> ListenerConfig:
         """The DICOM listener's settings (``--dicom-port`` ...), received films first under DATA."""
-        from cxr_regions.pacs import ListenerConfig
+        from cxr_regions.pacs.listener import ListenerConfig
 
         context = None
         if with_tls and self.dicom_tls_cert is not None and self.dicom_tls_key is not None:

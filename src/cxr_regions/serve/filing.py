@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, TextIO
 
 from sqlalchemy import delete, select, update
 
@@ -57,7 +58,7 @@ class DataLock:
 
     NAME = "serve.lock"
 
-    def __init__(self, handle) -> None:
+    def __init__(self, handle: TextIO) -> None:
         self.handle = handle
 
     @classmethod
@@ -109,7 +110,7 @@ class FilmFields:
     report_text: str | None = None
     report_labels: dict[str, str] | None = None
     report_evidence: str | None = None
-    depth: dict | None = None
+    depth: dict[str, Any] | None = None
     patient_key: str | None = None
     study_day: int | None = None
     urgent: bool = False

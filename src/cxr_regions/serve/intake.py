@@ -29,17 +29,18 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+import cv2
 from sqlalchemy.exc import OperationalError
 
 from cxr_regions.errors import UserError
 from cxr_regions.redaction import dataset_identities, identities
 from cxr_regions.serve.faults import fault_point
-from cxr_regions.serve.filing import INCOMING_DIR, BusyFilm, FilmFields, file_film, reconcile
+from cxr_regions.serve.filing import INCOMING_DIR, BusyFilm, FilmFields, Reconciled, file_film, reconcile
 from cxr_regions.serve.film_files import dicom_extras
 from cxr_regions.serve.reports import ReportBook
-from cxr_regions.serve.store import DuplicateFilm
+from cxr_regions.serve.store import DuplicateFilm, Store
 
 log = logging.getLogger("cxr_regions.serve")
 
@@ -71,7 +72,7 @@ class Outcome:
     reason: str = ""
     film_id: int | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"ref": self.ref, "status": self.status, "reason": self.reason, "film_id": self.film_id}
 
 
@@ -137,7 +138,9 @@ class Intake:
     """Takes files into the store; ``on_new()`` is called after each stored film (wakes the worker).
     :meth:`recover` must run once at start, before the first film (``Services.start`` calls it)."""
 
-    def __init__(self, store, data: Path, reports: ReportBook, on_new: Callable[[], None] = lambda: None):
+    def __init__(
+        self, store: Store, data: Path, reports: ReportBook, on_new: Callable[[], None] = lambda: None
+    ) -> None:
         from cxr_regions.ingest import load_or_create_salt
 
         self.store = store
@@ -147,7 +150,7 @@ class Intake:
         (self.data / INCOMING_DIR).mkdir(parents=True, exist_ok=True)
         self.salt, _ = load_or_create_salt(self.data, None)
 
-    def recover(self):
+    def recover(self) -> Reconciled:
         """Finish or remove what a killed server left half-done (``filing.reconcile``)."""
         return reconcile(self.store, self.data)
 
@@ -292,8 +295,6 @@ class Intake:
         self, path: Path, kind: str, ref: str, source: str, digest: str, report_text: str | None,
         urgent: bool,
     ) -> Outcome:  # fmt: skip
-        import cv2
-
         from cxr_regions.ingest import read_film
 
         ending = {"png": b"IEND\xaeB`\x82", "jpeg": b"\xff\xd9"}[kind]
@@ -332,7 +333,7 @@ class Intake:
         finally:
             work.unlink(missing_ok=True)
 
-    def _report(self, text: str | None) -> dict:
+    def _report(self, text: str | None) -> dict[str, Any]:
         """The report's fields of a new film: its text, the labeler's labels and evidence."""
         labels = self.reports.label(text)
         return {

@@ -11,12 +11,16 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 
 from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS, operating_thresholds
+
+if TYPE_CHECKING:
+    from cxr_regions.explain.heatmaps import FilmHeatmaps
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,6 @@ class FilmModel:
     what ``model.json`` says about it (``info``, and the starting weights' ``provenance``)."""
 
     def __init__(self, run: Path, method: str = "layercam", device: str = "auto") -> None:
-        import torch
-
         from cxr_regions.explain import METHODS, frame_size_of, min_map_side, target_layer
         from cxr_regions.training import load_run
 
@@ -109,8 +111,8 @@ class FilmModel:
         """One blank film through the network and the CAM, so that the first real film is not slow."""
         self.heatmaps(np.zeros((self.frame, self.frame), dtype=np.uint8))
 
-    def _run(self, film: np.ndarray, regions: list[str]):
-        from cxr_regions.explain import compute_heatmaps
+    def _run(self, film: np.ndarray, regions: list[str]) -> FilmHeatmaps:
+        from cxr_regions.explain.heatmaps import compute_heatmaps
 
         with self._lock:
             return compute_heatmaps(

@@ -8,18 +8,23 @@ they live here because the jobs are the reading room's (the pacs stage knows not
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from cxr_regions.extras import require_extra
 from cxr_regions.options import cli, command
 
+if TYPE_CHECKING:  # for the type checker only: `--help` loads no store
+    from cxr_regions.serve.pacs_jobs import JobBook
+
 DATA_HELP = "The reading room's data folder (`serve --data`)."
 
 
-def _listed(values) -> list[str]:
+def _listed(values: Iterable[object] | None) -> list[str]:
     """What the command line gives for a repeated value (a tuple, or None) as a list."""
     return [str(v) for v in values or ()]
 
@@ -91,7 +96,7 @@ def register(app: typer.Typer) -> None:
     command(pacs_app, "jobs", PacsJobsConfig, jobs)
 
 
-def _book(data: Path):
+def _book(data: Path) -> JobBook:
     from cxr_regions.errors import UserError
     from cxr_regions.serve.pacs_jobs import JobBook
     from cxr_regions.serve.store import DB_NAME, Store

@@ -20,11 +20,18 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from cxr_regions.serve.schema import PACS_JOB_KINDS, PACS_JOB_STATES, PacsCursor, PacsFetched, PacsJob
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
+
+    from cxr_regions.serve.store import Store
 
 WAITING = ("pending", "failed")  # states a job is claimed from once due
 REASON_CHARS = 500
@@ -58,7 +65,7 @@ class Job:
     def of(cls, row: PacsJob) -> Job:
         return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The job as the PACS page and ``/api/pacs/jobs`` show it (times as ISO text)."""
         shown = {f.name: getattr(self, f.name) for f in fields(self)}
         for key in ("next_try_at", "created_at", "updated_at"):
@@ -82,7 +89,7 @@ class JobBook:
     """Reads and writes ``pacs_jobs`` (and the poller's cursor) through a
     :class:`~cxr_regions.serve.store.Store`'s sessions; thread-safe as the store is."""
 
-    def __init__(self, store, max_attempts: int = 8, backoff: Backoff | None = None) -> None:
+    def __init__(self, store: Store, max_attempts: int = 8, backoff: Backoff | None = None) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
         self.store = store
@@ -93,7 +100,7 @@ class JobBook:
 
     def add(
         self, kind: str, sop: str, *, version: str = "", study: str | None = None, series: str | None = None,
-        film_id: int | None = None, revision: str | None = None, session=None,
+        film_id: int | None = None, revision: str | None = None, session: Session | None = None,
     ) -> bool:  # fmt: skip
         """Queue one job; False where the same (kind, SOP Instance UID, version) is already there."""
         if kind not in PACS_JOB_KINDS:
@@ -120,7 +127,7 @@ class JobBook:
         return True
 
     @staticmethod
-    def _exists(session, kind: str, sop: str, version: str) -> bool:
+    def _exists(session: Session, kind: str, sop: str, version: str) -> bool:
         found = session.scalar(
             select(PacsJob.id).where(
                 PacsJob.kind == kind, PacsJob.sop_instance_uid == sop, PacsJob.version == version
@@ -128,10 +135,15 @@ class JobBook:
         )
         return found is not None
 
-    def refetch(self, sop: str, revision: str | None, session=None) -> bool:
+    def refetch(self, sop: str, revision: str | None, session: Session | None = None) -> bool:
         """Queue the fetch of an instance again (its content changed in the PACS, or a person asked):
         the existing fetch job back to pending with no attempts; False where there is none."""
-        values = {"state": "pending", "attempts": 0, "next_try_at": _now(), "updated_at": _now()}
+        values: dict[str, Any] = {
+            "state": "pending",
+            "attempts": 0,
+            "next_try_at": _now(),
+            "updated_at": _now(),
+        }
         if revision is not None:
             values["revision"] = revision
         statement = (
@@ -140,9 +152,9 @@ class JobBook:
             .values(**values, last_error=None)
         )
         if session is not None:
-            return session.execute(statement).rowcount > 0
+            return _rowcount(session.execute(statement)) > 0
         with self.store._write() as own:
-            return own.execute(statement).rowcount > 0
+            return _rowcount(own.execute(statement)) > 0
 
     # --- the runner's side -------------------------------------------------------------------------------
 
@@ -203,7 +215,7 @@ class JobBook:
         """Set a job aside at once (nothing to try again without a person, e.g. the film is gone)."""
         self._set(job_id, state="set_aside", last_error=_short(reason))
 
-    def _set(self, job_id: int, **values) -> None:
+    def _set(self, job_id: int, **values: Any) -> None:
         with self.store._write() as session:
             session.execute(update(PacsJob).where(PacsJob.id == job_id).values(**values, updated_at=_now()))
 
@@ -215,7 +227,7 @@ class JobBook:
                 .where(PacsJob.state == "running")
                 .values(state="pending", next_try_at=_now(), updated_at=_now())
             )
-            return result.rowcount
+            return _rowcount(result)
 
     # --- what people see and do ---------------------------------------------------------------------------
 
@@ -251,7 +263,7 @@ class JobBook:
                 .where(and_(*wanted))
                 .values(state="pending", attempts=0, next_try_at=_now(), updated_at=_now(), last_error=None)
             )
-            return result.rowcount
+            return _rowcount(result)
 
     def forget(self, sops: Sequence[str]) -> dict[str, int]:
         """Forget what the link did with these instances so that it does it all again: their record of
@@ -270,12 +282,14 @@ class JobBook:
                     or_(PacsFetched.via.is_(None), PacsFetched.via != "lookup"),
                 )
             ).all()  # fmt: skip
-            counts["records"] = session.execute(
-                delete(PacsFetched).where(PacsFetched.sop_instance_uid.in_(wanted))
-            ).rowcount
-            counts["jobs"] = session.execute(
-                delete(PacsJob).where(PacsJob.sop_instance_uid.in_(wanted), PacsJob.state != "running")
-            ).rowcount
+            counts["records"] = _rowcount(
+                session.execute(delete(PacsFetched).where(PacsFetched.sop_instance_uid.in_(wanted)))
+            )
+            counts["jobs"] = _rowcount(
+                session.execute(
+                    delete(PacsJob).where(PacsJob.sop_instance_uid.in_(wanted), PacsJob.state != "running")
+                )
+            )
             for sop, study, series in origins:
                 counts["fetches"] += self.add("fetch", sop, study=study, series=series, session=session)
         return counts
@@ -286,7 +300,7 @@ class JobBook:
         with self.store._read() as session:
             return session.scalar(select(PacsCursor.state).where(PacsCursor.key == key))
 
-    def save_cursor(self, state: str, session, key: str = "poll") -> None:
+    def save_cursor(self, state: str, session: Session, key: str = "poll") -> None:
         """Keep the poller's state, in the caller's transaction (the one that queued what it found)."""
         row = session.get(PacsCursor, key)
         if row is None:
@@ -298,3 +312,8 @@ class JobBook:
 def _short(text: str) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1] + "…"
+
+
+def _rowcount(result: object) -> int:
+    """How many rows an UPDATE's or DELETE's result touched (SQLAlchemy types it as a plain ``Result``)."""
+    return cast("CursorResult[Any]", result).rowcount

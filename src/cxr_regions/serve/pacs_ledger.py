@@ -9,15 +9,23 @@ reached the worklist another way. Only UIDs, outcomes and times: nothing about t
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from cxr_regions.serve.records import FilmRecord, VerdictRecord
 from cxr_regions.serve.schema import PACS_OUTCOMES, Film, PacsFetched, PacsJob, PacsSent, Verdict
+
+if TYPE_CHECKING:
+    from cxr_regions.serve.pacs_jobs import JobBook
+    from cxr_regions.serve.store import Store
 
 TAKEN = ("stored", "duplicate")  # outcomes that leave the instance on the worklist
 VIAS = ("poll", "listener", "lookup")
@@ -45,7 +53,7 @@ def _chunks(values: list[str], size: int = 500) -> Iterable[list[str]]:
 class PacsLedger:
     """Reads and writes the two tables through a :class:`~cxr_regions.serve.store.Store`'s sessions."""
 
-    def __init__(self, store) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def known(self, sop_uids: Iterable[str]) -> set[str]:
@@ -80,7 +88,7 @@ class PacsLedger:
 
     def remember(
         self, origin: Origin, outcome: str, film_id: int | None = None, reason: str | None = None,
-        via: str | None = None, revision: str | None = None, session=None,
+        via: str | None = None, revision: str | None = None, session: Session | None = None,
     ) -> None:  # fmt: skip
         """Record one instance as dealt with (a second record of the same UID is ignored)."""
         row = self._row(origin, outcome, film_id, reason, via, revision)
@@ -97,7 +105,7 @@ class PacsLedger:
 
     def record(
         self, origin: Origin, outcome: str, film_id: int | None, reason: str | None, via: str,
-        revision: str | None = None, session=None,
+        revision: str | None = None, session: Session | None = None,
     ) -> None:  # fmt: skip
         """Record one instance as dealt with, replacing an earlier record (a fetch done again)."""
         values = self._row(origin, outcome, film_id, reason, via, revision)
@@ -120,7 +128,10 @@ class PacsLedger:
             )
 
     @staticmethod
-    def _row(origin, outcome, film_id, reason, via, revision) -> PacsFetched:
+    def _row(
+        origin: Origin, outcome: str, film_id: int | None, reason: str | None, via: str | None,
+        revision: str | None,
+    ) -> PacsFetched:  # fmt: skip
         if outcome not in PACS_OUTCOMES:
             raise ValueError(f"outcome must be one of {', '.join(PACS_OUTCOMES)}, got {outcome!r}")
         if via is not None and via not in VIAS:
@@ -131,9 +142,7 @@ class PacsLedger:
             via=via, revision=revision or None,
         )  # fmt: skip
 
-    def _session(self, session):
-        import contextlib
-
+    def _session(self, session: Session | None) -> AbstractContextManager[Session]:
         return contextlib.nullcontext(session) if session is not None else self.store._write()
 
     def counts(self) -> dict[str, int]:
@@ -152,7 +161,7 @@ class PacsLedger:
 
     # --- what needs a job next --------------------------------------------------------------------------
 
-    def plan(self, jobs, lookups: bool, limit: int = 200) -> int:
+    def plan(self, jobs: JobBook, lookups: bool, limit: int = 200) -> int:
         """Queue the jobs that are due: results of PACS films the model has read, the saved verdicts on
         films whose results went back, and (``lookups``) a lookup of every read film with a SOP Instance
         UID that reached the worklist another way. How many jobs were queued."""
@@ -174,7 +183,7 @@ class PacsLedger:
         return queued
 
     @staticmethod
-    def _results_wanted(session, limit: int) -> list[tuple[int, Origin]]:
+    def _results_wanted(session: Session, limit: int) -> list[tuple[int, Origin]]:
         has_job = exists().where(
             and_(PacsJob.kind == "results", PacsJob.sop_instance_uid == Film.sop_instance_uid)
         )
@@ -185,10 +194,11 @@ class PacsLedger:
             .order_by(Film.processed_at, Film.id)
             .limit(limit)
         ).all()
-        return [(film, Origin(study, series, sop)) for film, study, series, sop in rows if study]
+        # the join on the SOP Instance UID leaves only films that have one
+        return [(film, Origin(study, series, cast(str, sop))) for film, study, series, sop in rows if study]
 
     @staticmethod
-    def _verdicts_wanted(session, limit: int) -> list[tuple[VerdictRecord, int, Origin]]:
+    def _verdicts_wanted(session: Session, limit: int) -> list[tuple[VerdictRecord, int, Origin]]:
         results_sent = exists().where(and_(PacsSent.film_id == Film.id, PacsSent.kind == "results"))
         rows = session.execute(
             select(
@@ -217,13 +227,13 @@ class PacsLedger:
             version = verdict_version(record)
             if (film, version) in sent or (sop, version) in queued or not study:
                 continue
-            found.append((record, film, Origin(study, series, sop)))
+            found.append((record, film, Origin(study, series, cast(str, sop))))  # joined on it: not None
             if len(found) >= limit:
                 break
         return found
 
     @staticmethod
-    def _lookups_wanted(session, limit: int) -> list[tuple[int, str]]:
+    def _lookups_wanted(session: Session, limit: int) -> list[tuple[int, str]]:
         recorded = exists().where(PacsFetched.sop_instance_uid == Film.sop_instance_uid)
         has_job = exists().where(
             and_(PacsJob.kind == "lookup", PacsJob.sop_instance_uid == Film.sop_instance_uid)
@@ -234,7 +244,7 @@ class PacsLedger:
             .order_by(Film.id)
             .limit(limit)
         ).all()
-        return [(film, sop) for film, sop in rows]
+        return [(film, cast(str, sop)) for film, sop in rows]  # `is_not(None)` above
 
     # --- results out ------------------------------------------------------------------------------------
 
@@ -268,4 +278,4 @@ class PacsLedger:
                 .where(PacsSent.film_id == film_id)
                 .order_by(PacsSent.id)
             ).all()
-        return [tuple(r) for r in rows]
+        return [(kind, version, sop) for kind, version, sop in rows]

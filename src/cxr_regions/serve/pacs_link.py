@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from cxr_regions.serve.faults import fault_point
@@ -31,8 +31,14 @@ from cxr_regions.serve.pacs_runner import JobRunner, LinkHealth, SetAside
 from cxr_regions.serve.pacs_send import ResultSender
 
 if TYPE_CHECKING:
+    from cxr_regions.pacs.client import Pacs
+    from cxr_regions.pacs.polling import Poller
     from cxr_regions.pacs.query import InstanceRef
+    from cxr_regions.serve.intake import Intake
+    from cxr_regions.serve.model import Thresholds
     from cxr_regions.serve.pacs_listener import DicomIntake
+    from cxr_regions.serve.store import Store
+    from cxr_regions.serve.worker import InferenceWorker
 
 log = logging.getLogger("cxr_regions.serve")
 
@@ -68,7 +74,7 @@ class LinkState:
     message: str = "starting"
     since: str = ""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "message": self.message, "since": self.since}
 
     def set(self, ok: bool, message: str) -> None:
@@ -85,8 +91,9 @@ class PacsLink:
     """The PACS link of one reading room: the poll (or check) loop, the job runner and its handlers."""
 
     def __init__(
-        self, pacs, poller, store, intake, worker, thresholds, settings: LinkSettings | None = None,
-        faults=fault_point,
+        self, pacs: Pacs | None, poller: Poller | None, store: Store, intake: Intake, worker: InferenceWorker,
+        thresholds: Thresholds, settings: LinkSettings | None = None,
+        faults: Callable[[str], None] = fault_point,
     ) -> None:  # fmt: skip
         self.pacs = pacs
         self.poller = poller  # None: films come only through the listener (or not at all)
@@ -113,13 +120,13 @@ class PacsLink:
         self._thread: threading.Thread | None = None
 
     @property
-    def observer_name(self):
+    def observer_name(self) -> Callable[[str], str]:
         """Reader (login name) -> the name the verdict SR shows as its observer (``Services`` sets the
         users' full names; without a users file, the login name)."""
         return self.sender.full_name
 
     @observer_name.setter
-    def observer_name(self, names) -> None:
+    def observer_name(self, names: Callable[[str], str]) -> None:
         self.sender.full_name = names
 
     def start(self) -> None:
@@ -180,11 +187,12 @@ class PacsLink:
         raise AssertionError("unreachable")
 
     def _check(self) -> str:
+        assert self.pacs is not None  # the watch loop runs only with a PACS
         self.pacs.check()
         listening = f"; {self.listener.describe()}" if self.listener is not None else ""
         return f"the PACS answers{listening}"
 
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         """The link's state for the pages and ``/api/pacs``."""
         counts = self.ledger.counts()
         jobs = self.jobs.counts()
@@ -233,6 +241,7 @@ class PacsLink:
         except (ValueError, TypeError, KeyError):
             log.warning("the saved PACS poll state cannot be read: searching the whole query again")
             state = None
+        assert self.poller is not None  # called only with a poller
         result = self.poller.poll(state)
         for problem in result.unresolved:
             log.warning("PACS poll: skipped an instance the PACS could not describe (%s)", problem)
@@ -311,6 +320,7 @@ class PacsLink:
             revision = self.poller.revision(ref) or None
         before = self.ledger.recorded(origin.sop)
         path = self.intake.incoming_path()
+        assert self.pacs is not None  # the fetch handler is registered only with a PACS
         try:
             self.pacs.retrieve(ref, path)
             self.fault("pacs.fetched")
@@ -340,6 +350,7 @@ class PacsLink:
     def lookup(self, job: Job) -> str:
         """Is this film (which came another way) in the PACS? Then it belongs to the PACS: its results go
         there."""
+        assert self.pacs is not None  # the lookup handler is registered only with a PACS
         refs = list(self.pacs.search([{"SOPInstanceUID": job.sop_instance_uid}]))
         if not refs:
             return "not in the PACS"

@@ -15,8 +15,13 @@ import logging
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cxr_regions.serve.pacs_ledger import Origin, PacsLedger
+
+if TYPE_CHECKING:
+    from cxr_regions.pacs.listener import Decision, ListenerConfig
+    from cxr_regions.serve.intake import Intake
 
 log = logging.getLogger("cxr_regions.serve")
 
@@ -28,7 +33,11 @@ class DicomIntake:
     """The reading room's DICOM listener: received films into the intake, their origin into the ledger."""
 
     def __init__(
-        self, config, intake, ledger: PacsLedger, on_taken: Callable[[], None] = lambda: None
+        self,
+        config: ListenerConfig,
+        intake: Intake,
+        ledger: PacsLedger,
+        on_taken: Callable[[], None] = lambda: None,
     ) -> None:
         from cxr_regions.pacs import DicomListener
 
@@ -56,17 +65,17 @@ class DicomIntake:
             f"{counts['no_space'] + counts['failed']} not taken (the PACS sends them again)"
         )
 
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         return {
             "ok": self.running, "message": self.describe(), "ae_title": self.config.ae_title,
             "port": self.listener.port, "counts": dict(self.listener.counts),
         }  # fmt: skip
 
-    def on_film(self, path: Path):
+    def on_film(self, path: Path) -> Decision:
         """Take one received film in; the listener's :class:`~cxr_regions.pacs.Decision`."""
         import pydicom
 
-        from cxr_regions.pacs import Decision
+        from cxr_regions.pacs.listener import Decision
 
         try:
             header = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=list(HEADER_TAGS))

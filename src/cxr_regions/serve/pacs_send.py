@@ -11,10 +11,19 @@ is no longer the reader's current one is done without sending (the newer version
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 from cxr_regions.serve.pacs_jobs import Job
 from cxr_regions.serve.pacs_ledger import Origin, PacsLedger, verdict_version
 from cxr_regions.serve.pacs_runner import SetAside
+
+if TYPE_CHECKING:
+    from pydicom import Dataset
+
+    from cxr_regions.pacs.client import Pacs
+    from cxr_regions.serve.model import Thresholds
+    from cxr_regions.serve.worker import InferenceWorker
 
 log = logging.getLogger("cxr_regions.serve")
 
@@ -38,8 +47,9 @@ class ResultSender:
     """Sends one film's results, or one verdict, per call; raises ``PacsError`` for the runner to retry."""
 
     def __init__(
-        self, pacs, ledger: PacsLedger, worker, thresholds, sc_syntax: str | None, faults=None,
-        full_name=None,
+        self, pacs: Pacs | None, ledger: PacsLedger, worker: InferenceWorker, thresholds: Thresholds,
+        sc_syntax: str | None, faults: Callable[[str], None] | None = None,
+        full_name: Callable[[str], str] | None = None,
     ) -> None:  # fmt: skip
         self.pacs = pacs
         self.ledger = ledger
@@ -50,11 +60,12 @@ class ResultSender:
         self.full_name = full_name or str  # reader -> the observer's name (PacsLink.observer_name)
         self._uncompressed: set[int] = set()  # jobs whose PACS refused the compressed SC
 
-    def _header(self, job: Job):
+    def _header(self, job: Job) -> Dataset:
         from cxr_regions.pacs import InstanceRef
 
         origin = _origin(job)
-        return self.pacs.header(InstanceRef(origin.study, origin.series, origin.sop))
+        assert self.pacs is not None  # the link registers the senders only with a PACS
+        return cast("Dataset", self.pacs.header(InstanceRef(origin.study, origin.series, origin.sop)))
 
     def results(self, job: Job) -> str:
         """Send the SC and the SR of the job's film."""
@@ -70,8 +81,11 @@ class ResultSender:
         syntax = UNCOMPRESSED if job.id in self._uncompressed else (self.sc_syntax or DEFAULT_SC_SYNTAX)
         objects = result_objects(header, picture, heatmaps, film.probabilities, values, sc_syntax=syntax)
         note = ""
+        assert self.pacs is not None  # the link registers the senders only with a PACS
+        # a results job is queued only with its film's study (PacsLedger._results_wanted)
+        study = cast(str, job.study_instance_uid)
         try:
-            self.pacs.store([objects.secondary_capture, objects.report], job.study_instance_uid)
+            self.pacs.store([objects.secondary_capture, objects.report], study)
         except PacsError as exc:
             if syntax == UNCOMPRESSED or not refused(exc):
                 raise
@@ -80,7 +94,7 @@ class ResultSender:
             objects = result_objects(
                 header, picture, heatmaps, film.probabilities, values, sc_syntax=UNCOMPRESSED
             )
-            self.pacs.store([objects.secondary_capture, objects.report], job.study_instance_uid)
+            self.pacs.store([objects.secondary_capture, objects.report], study)
             note = f"; the PACS refused the {syntax} SC ({exc}), sent uncompressed"
             log.warning("film %s: the PACS refused the %s SC; sent it uncompressed", film.id, syntax)
         self.fault("pacs.sent")
@@ -116,6 +130,7 @@ class ResultSender:
             replaces=replaces, instance_number=len(earlier) + 1,
             cardiothoracic_ratio=verdict.cardiothoracic_ratio,  # measured in the viewer, None where not
         )  # fmt: skip
+        assert self.pacs is not None  # the link registers the senders only with a PACS
         self.pacs.store([report], origin.study)
         self.fault("pacs.sent")
         self.ledger.mark_sent(film.id, "verdict", job.version, str(report.SOPInstanceUID))

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from cxr_regions.regions import REGION_KEYS, VALUES, calls
 from cxr_regions.serve.schema import Film, Verdict
@@ -84,7 +85,7 @@ class VerdictRecord:
     note: str
     saved_at: datetime
     cardiothoracic_ratio: float | None = None
-    measurements: dict | None = None
+    measurements: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, row: Verdict) -> VerdictRecord:

@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("cxr_regions.serve")
 
 
-def build_link(config: ServeConfig, store: Store, intake: Intake, worker, thresholds) -> PacsLink | None:
+def build_link(
+    config: ServeConfig, store: Store, intake: Intake, worker: InferenceWorker, thresholds: Thresholds
+) -> PacsLink | None:
     """The PACS link where ``--pacs`` or ``--dicom-port`` is given (None without)."""
     if config.pacs is None and config.dicom_port is None:
         return None

@@ -112,10 +112,10 @@ class Store:
         study_instance_uid: str | None = None,
         accession: str | None = None,
         report_text: str | None = None,
-        report_labels: dict | None = None,
+        report_labels: dict[str, str] | None = None,
         report_evidence: str | None = None,
         full_depth_path: str | None = None,
-        depth: dict | None = None,
+        depth: dict[str, Any] | None = None,
         patient_key: str | None = None,
         study_day: int | None = None,
         urgent: bool = False,
@@ -207,7 +207,7 @@ class Store:
                 raise KeyError(f"no film {film_id}")
             return FilmRecord.of(row)
 
-    def film_depth(self, film_id: int) -> dict | None:
+    def film_depth(self, film_id: int) -> dict[str, Any] | None:
         """The header of a film's full-depth copy (windows, VOI LUTs, presets, spacing), or None."""
         with self._read() as session:
             return session.scalar(select(Film.depth).where(Film.id == film_id))
@@ -275,7 +275,7 @@ class Store:
         with self._write() as session:
             self._get(session, film_id).urgent = bool(urgent)
 
-    def set_report(self, film_id: int, text: str, labels: dict, evidence: str) -> None:
+    def set_report(self, film_id: int, text: str, labels: dict[str, str], evidence: str) -> None:
         """Attach (or replace) a film's report with the labeler's labels and evidence."""
         with self._write() as session:
             row = self._get(session, film_id)
@@ -372,7 +372,7 @@ class Store:
     def save_verdict(
         self, film_id: int, reader: str, labels: dict[str, str], note: str = "",
         mark_read: bool | None = None, audit: Actor | None = None, cardiothoracic_ratio: float | None = None,
-        measurements: dict | None = None,
+        measurements: dict[str, Any] | None = None,
     ) -> VerdictRecord:  # fmt: skip
         """Save (or replace) ``reader``'s verdict on a film in one transaction; ``mark_read`` True marks
         the film read, False unread, None leaves it.

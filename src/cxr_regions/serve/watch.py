@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from cxr_regions.serve.intake import Intake
 
@@ -41,19 +41,19 @@ class FolderWatcher:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        from watchdog.events import FileSystemEventHandler
+        from watchdog.events import FileSystemEvent, FileSystemEventHandler
         from watchdog.observers import Observer
 
         pending = self._queue
 
         class Handler(FileSystemEventHandler):
-            def on_created(self, event):
-                if not event.is_directory:
-                    pending.put(Path(event.src_path))
+            def on_created(self, event: FileSystemEvent) -> None:
+                if not event.is_directory:  # paths are text: the folder is scheduled as text
+                    pending.put(Path(cast(str, event.src_path)))
 
-            def on_moved(self, event):
+            def on_moved(self, event: FileSystemEvent) -> None:
                 if not event.is_directory:
-                    pending.put(Path(event.dest_path))
+                    pending.put(Path(cast(str, event.dest_path)))
 
         self._observer = Observer()
         self._observer.schedule(Handler(), str(self.folder), recursive=True)

@@ -15,6 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError
 
@@ -24,6 +25,12 @@ from cxr_regions.serve.filing import HEATMAPS_DIR, is_complete_png, write_durabl
 from cxr_regions.serve.film_files import needs_preview, preview_file
 from cxr_regions.serve.model import FilmModel, Thresholds, heat_png
 
+if TYPE_CHECKING:
+    import numpy as np
+
+    from cxr_regions.serve.records import FilmRecord
+    from cxr_regions.serve.store import Store
+
 log = logging.getLogger("cxr_regions.serve")
 
 
@@ -31,7 +38,7 @@ class InferenceWorker:
     """``threads`` loops over ``store.claim_queued``; ``wake()`` after adding a film."""
 
     def __init__(
-        self, store, model: FilmModel, thresholds: Thresholds, data: Path, threads: int = 1,
+        self, store: Store, model: FilmModel, thresholds: Thresholds, data: Path, threads: int = 1,
         poll_seconds: float = 0.5,
     ) -> None:  # fmt: skip
         self.store = store
@@ -100,12 +107,12 @@ class InferenceWorker:
             for film in films:
                 self.process(film)
 
-    def film_array(self, film):
+    def film_array(self, film: FilmRecord) -> np.ndarray:
         from cxr_regions.ingest import load_film
 
         return load_film(self.data / film.png_path)
 
-    def process(self, film) -> None:
+    def process(self, film: FilmRecord) -> None:
         """Probabilities of one claimed film into the store (or the reason it failed)."""
         try:
             probabilities = self.model.probabilities(self.film_array(film))
@@ -141,7 +148,7 @@ class InferenceWorker:
                 self._stop.wait(delay)
                 delay = min(30.0, delay * 2)
 
-    def heatmap_path(self, film, region: str) -> Path:
+    def heatmap_path(self, film: FilmRecord, region: str) -> Path:
         """The cached heatmap PNG of one film and region, computing all five on first request."""
         if region not in REGION_KEYS:
             raise KeyError(region)

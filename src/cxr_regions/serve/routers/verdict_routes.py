@@ -45,7 +45,7 @@ def read_state(form: Any) -> bool | None:
     return True if ticked else None
 
 
-def ratio_of(form: Any) -> tuple[float | None, dict | None]:
+def ratio_of(form: Any) -> tuple[float | None, dict[str, Any] | None]:
     """The cardiothoracic ratio and the two widths it was measured from (JSON), where given."""
     text = str(form.get("cardiothoracic_ratio", "") or "").strip()
     if not text:
