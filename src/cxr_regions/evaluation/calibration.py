@@ -186,7 +186,7 @@ def reliability_figure(
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # here: after the backend is chosen
 
     fig, axes = plt.subplots(1, len(label_names), figsize=(3.2 * len(label_names), 3.4), squeeze=False)
     for ax, name in zip(axes[0], label_names, strict=True):
