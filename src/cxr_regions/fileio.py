@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -60,8 +61,6 @@ def write_csv(path: str | os.PathLike[str], frame: Any, **kwargs: Any) -> Path:
 
 def remove_outputs(folder: str | os.PathLike[str], names: Iterable[str]) -> None:
     """Remove the files and folders ``names`` of ``folder`` that a previous run wrote; others stay."""
-    import shutil
-
     for name in names:
         path = Path(folder, name)
         if path.is_dir():

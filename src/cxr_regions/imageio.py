@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 
@@ -11,8 +12,6 @@ def png_bytes(image: np.ndarray, compression: int | None = None) -> bytes:
     ``compression``: zlib level 0-9 (OpenCV's default, the fastest, where None); ``ingest`` uses 3,
     a smaller file for a little more time.
     """
-    import cv2
-
     array = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     params = [] if compression is None else [cv2.IMWRITE_PNG_COMPRESSION, compression]
     ok, buf = cv2.imencode(".png", array, params)

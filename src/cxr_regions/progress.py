@@ -22,6 +22,7 @@ def progress_bar(enabled: bool = True, *, unit: Literal["items", "bytes"] = "ite
 
     ``unit="bytes"`` shows done/total as sizes (for reading files) instead of counts.
     """
+    # here: cxr-regions --help imports this module; rich.progress loads when a bar is shown
     from rich.console import Console
     from rich.progress import (
         BarColumn,

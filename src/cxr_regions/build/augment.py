@@ -128,7 +128,7 @@ def offline_variant(
 
 
 def _as_float(x: torch.Tensor) -> torch.Tensor:
-    import torch
+    import torch  # here: build_dataset imports this module and must not import torch
 
     return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
 
@@ -139,7 +139,7 @@ def augment_batch(
     """Random training views of a batch, on the batch's device: uint8 (or [0, 1] float) B×1×S×S ->
     float32 B×1×crop×crop in [0, 1]. Same distributions as :func:`random_view`; one ``grid_sample``.
     """
-    import torch
+    import torch  # here: build_dataset imports this module and must not import torch
     import torch.nn.functional as F
 
     batch, size = x.shape[0], x.shape[-1]

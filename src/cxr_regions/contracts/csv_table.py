@@ -18,7 +18,7 @@ from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_csv
 
 if typing.TYPE_CHECKING:
-    import pandas as pd
+    import pandas as pd  # here: the labeler reads and writes these files without pandas
 
 R = TypeVar("R", bound=Record)
 
@@ -130,7 +130,7 @@ class Table(Generic[R]):
         :class:`UserError` names what is missing; other columns are kept as they are. Text columns are
         read as text with surrounding spaces removed; ``labels`` expands the per-label columns.
         """
-        import pandas as pd
+        import pandas as pd  # here: the labeler reads and writes these files without pandas
 
         file = self.path_in(path)
         what = what or self.file
@@ -199,7 +199,7 @@ class Table(Generic[R]):
         A column whose field is ``None`` unless set (e.g. images.csv's ``status``) is left out where
         no row sets it; a frame's columns that the contract does not name follow the contract's.
         """
-        import pandas as pd
+        import pandas as pd  # here: the labeler reads and writes these files without pandas
 
         columns = self.columns(labels)
         if isinstance(rows, pd.DataFrame):

@@ -31,7 +31,7 @@ from cxr_regions.fileio import atomic_path
 from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN, VALUES, label_string
 
 if TYPE_CHECKING:
-    import pandas as pd
+    import pandas as pd  # here: the labeler reads and writes these files without pandas
 
 FILE = LABELS_CSV
 ID = "report_id"
@@ -236,7 +236,7 @@ def read(path: str | os.PathLike[str], what: str = FILE, need_id: bool = True) -
     ``true``... are read as ``1``, ``0.0``, ``false``... as ``0``) or a :class:`UserError` names the row.
     Other columns (``evidence``, a verdict export's ``text``...) are kept as they are.
     """
-    import pandas as pd
+    import pandas as pd  # here: the labeler reads and writes these files without pandas
 
     file = Path(path)
     if not file.is_file():

@@ -12,10 +12,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+import yaml
 from pydantic import Field
 
+from cxr_regions.configfile import save_config
 from cxr_regions.contracts.core import Document, Record
 from cxr_regions.contracts.names import CONFIG_YAML, MODEL_JSON
+from cxr_regions.errors import UserError
 
 WEIGHTS_FILE = "model.safetensors"
 """The best epoch's weights (safetensors: never unpickled)."""
@@ -226,10 +229,6 @@ class SavedConfig(Record):
     @classmethod
     def read(cls, path: str | os.PathLike[str]) -> SavedConfig:
         """The saved settings in a folder's ``config.yaml`` (or the YAML file given)."""
-        import yaml
-
-        from cxr_regions.errors import UserError
-
         file = cls.path_in(path)
         try:
             doc = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
@@ -245,8 +244,6 @@ class SavedConfig(Record):
     def write(config: Any, path: str | os.PathLike[str], command: str) -> Path:
         """Save a config (a dataclass or pydantic model) into a folder's ``config.yaml`` (or the
         YAML file given), with the version, command and time."""
-        from cxr_regions.configfile import save_config
-
         return save_config(config, SavedConfig.path_in(path), command=command)
 
     def as_config(self, config_cls: type[C]) -> C:

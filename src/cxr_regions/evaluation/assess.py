@@ -235,6 +235,7 @@ def evaluate_run(
     validation: labels are matched by name and the overlap is reported
     (:mod:`cxr_regions.evaluation.external`).
     """
+    # here: scoring saved predictions must not import torch
     from cxr_regions.evaluation.external import external_inputs, is_external, split_predictions
     from cxr_regions.training import load_run
 
@@ -272,6 +273,7 @@ def evaluate_run(
     SavedConfig.write(config, out, command="evaluate")
     result = score_predictions(test, names, out, split=split, val=val, n_boot=n_boot, seed=seed, info=info)
     if out == default_evaluation_dir(run_dir, "test"):
+        # here: scoring saved predictions must not import torch
         from cxr_regions.training import write_model_card
 
         write_model_card(run_dir, evaluation_dir=out)

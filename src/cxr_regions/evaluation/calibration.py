@@ -20,6 +20,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize_scalar
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import brier_score_loss
 
 from cxr_regions.confidence import patient_codes, patient_weights, percentile_ci
 from cxr_regions.contracts.evaluation_files import CalibrationInfo
@@ -80,8 +83,6 @@ class Calibration:
 
 def fit_temperature(y: np.ndarray, p: np.ndarray) -> float:
     """The temperature minimising the log-loss of ``sigmoid(logit(p) / T)`` (T in 0.05..20)."""
-    from scipy.optimize import minimize_scalar
-
     z, y = _logit(p), np.asarray(y, dtype=float)
 
     def nll(log_t: float) -> float:
@@ -147,8 +148,6 @@ def calibration_table(
 ) -> pd.DataFrame:
     """``calibration.csv``: per label, ECE and Brier before and after calibration on ``test``, each
     with a 95% patient-bootstrap interval (the same resamples for before and after)."""
-    from sklearn.metrics import brier_score_loss
-
     rows = []
     for name in label_names:
         y = test[name].to_numpy(dtype=float)
@@ -183,11 +182,11 @@ def reliability_figure(
 ) -> Path:
     """``reliability.png``: per label, observed frequency against mean predicted probability in
     10 bins, raw and calibrated; a label without labelled films says so."""
+    # here: serve and explain read calibrations without plotting
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.calibration import calibration_curve
+    import matplotlib.pyplot as plt  # here: after the backend is chosen
 
     fig, axes = plt.subplots(1, len(label_names), figsize=(3.2 * len(label_names), 3.4), squeeze=False)
     for ax, name in zip(axes[0], label_names, strict=True):

@@ -142,6 +142,7 @@ def _predictions_of(path: Path, split: str, dataset: Path | None) -> tuple[pd.Da
             f"{path} is neither a run folder ({ModelInfo.FILE}) nor an evaluation folder "
             f"({EvaluationInfo.FILE})"
         )
+    # here: comparing saved predictions must not import torch
     from cxr_regions.training import load_run, predict
 
     loaded = load_run(path)

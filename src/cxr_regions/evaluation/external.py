@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from cxr_regions.build import open_dataset
 from cxr_regions.errors import UserError
 
 SPLITS_ALL = ("train", "val", "test")
@@ -29,6 +30,7 @@ def label_overlap(run_labels: Sequence[str], dataset_labels: Sequence[str]) -> d
 
 def split_predictions(loaded: Any, dataset_dir: Path, split: str, match_labels: bool = False) -> pd.DataFrame:
     """Predictions on one split, or on every split for ``all`` (with a ``split`` column)."""
+    # here: scoring saved predictions must not import torch
     from cxr_regions.training import predict
 
     if split != "all":
@@ -45,8 +47,6 @@ def split_predictions(loaded: Any, dataset_dir: Path, split: str, match_labels: 
 
 def is_external(run_dataset: Path | None, dataset_dir: Path, run_labels: Sequence[str]) -> bool:
     """True when ``dataset_dir`` is not the folder the run was trained on, or has other labels."""
-    from cxr_regions.build import open_dataset
-
     if run_dataset is None or not Path(run_dataset).exists():
         return True
     if Path(run_dataset).resolve() != Path(dataset_dir).resolve():
@@ -59,8 +59,6 @@ def external_inputs(
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, Any]]:
     """The films to score on ``dataset_dir`` (labels matched by name), the validation predictions
     that choose thresholds and calibration (the run's own val split, or None), and what to report."""
-    from cxr_regions.build import open_dataset
-
     names = list(loaded.label_names)
     overlap: dict[str, Any] = dict(label_overlap(names, open_dataset(dataset_dir).label_names))
     if not overlap["scored"]:

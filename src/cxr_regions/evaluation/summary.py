@@ -8,7 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import matplotlib
+import matplotlib.pyplot as plt
 import pandas as pd
+from sklearn.metrics import roc_curve
 
 from cxr_regions.evaluation.calibration import calibration_markdown
 from cxr_regions.evaluation.metrics import CI_LEVEL, MIN_RELIABLE_POSITIVES, AucResult
@@ -109,11 +112,7 @@ def _num(value: float) -> str:
 
 def roc_figure(test: pd.DataFrame, label_names: Sequence[str], auc: dict[str, AucResult], path: Path) -> Path:
     """``roc.png``: one ROC curve per label, AUC and CI in the legend."""
-    import matplotlib
-
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import roc_curve
 
     fig, ax = plt.subplots(figsize=(6, 6))
     for name in label_names:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -160,10 +162,7 @@ def table2_markdown(
 
 def table2_heatmap(frame: pd.DataFrame, path: Path, paper: bool = False) -> Path:
     """A PNG heatmap of the table (ours, and the paper's beside it with ``paper=True``)."""
-    import matplotlib
-
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     labels = [
         f"{init_name(r.init)} · {'mean' if r.network == BLOCK_MEAN else arch_name(r.network)}"

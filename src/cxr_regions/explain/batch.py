@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxr_regions.build import open_dataset
 from cxr_regions.contracts.dataset import DatasetInfo
 from cxr_regions.contracts.evaluation_files import THRESHOLDS
 from cxr_regions.contracts.explain_files import EXPLAIN, LOCALISATION
@@ -34,8 +35,11 @@ from cxr_regions.explain.heatmaps import METHODS, compute_heatmaps, min_map_side
 from cxr_regions.explain.overlays import overlay, save_png
 from cxr_regions.explain.panels import panel_png
 from cxr_regions.fileio import write_bytes, write_text
+from cxr_regions.ingest import load_film
+from cxr_regions.label import make_labeler
 from cxr_regions.progress import track
 from cxr_regions.regions import DEFAULT_THRESHOLD, called, operating_thresholds
+from cxr_regions.training import load_run
 
 FILM_SUFFIXES = {".dcm", ".dicom", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ""}
 
@@ -131,8 +135,6 @@ def explain_images(
     with the report labeler for the panel), ``panels`` (every film's panel, none, or those of the
     films named), ``progress``, ``config``. See the module doc for the outputs.
     """
-    from cxr_regions.ingest import load_film
-
     files = expand_images(images)
     sources = [FilmSource(film_name(p), str(p), functools.partial(load_film, p)) for p in files]
     return explain_films(run_dir, sources, out, method, regions, masks_dir, **options)
@@ -150,9 +152,6 @@ def explain_split(
 ) -> ExplainSummary:
     """Heatmaps of the films of one split of a dataset folder (default: the one the run was trained
     on), read from its packed array and named by ``image_id`` (oversampled copies left out)."""
-    from cxr_regions.build import open_dataset
-    from cxr_regions.training import load_run
-
     if dataset is None:
         recorded = load_run(Path(run_dir)).info.dataset_path
         if not recorded:
@@ -203,8 +202,6 @@ def explain_films(
     A label the run never saw labelled in training (``untrained_labels`` in model.json) gets no
     probability (empty) and is never called abnormal.
     """
-    from cxr_regions.training import load_run
-
     if method.lower() not in METHODS:
         raise UserError(f"unknown heatmap method {method!r}; choose one of {', '.join(METHODS)}")
     run_dir, out = Path(run_dir), Path(out)
@@ -311,8 +308,6 @@ def _wanted_regions(regions: Sequence[str] | None, names: list[str]) -> list[str
 
 def _labeler():
     """The report labeler for the panels: each report read in its own language (Chinese or English)."""
-    from cxr_regions.label import make_labeler
-
     return make_labeler("auto")
 
 

@@ -14,11 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pytorch_grad_cam
 import torch
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
 from cxr_regions.errors import UserError
 from cxr_regions.ingest import Placement, fit_square_placed
+from cxr_regions.models import target_layer as deepest_fine_enough
 
 #: The CAM methods offered by ``explain --method`` (pytorch-grad-cam class names).
 METHODS: dict[str, str] = {
@@ -46,8 +49,6 @@ class FilmHeatmaps:
 
 def cam_class(method: str) -> type:
     """The pytorch-grad-cam class for a method name, with an error listing the valid names."""
-    import pytorch_grad_cam
-
     try:
         return getattr(pytorch_grad_cam, METHODS[method.lower()])
     except KeyError:
@@ -77,8 +78,6 @@ def target_layer(model: nn.Module, frame_size: int = 224, min_side: int = MIN_MA
     """The layer whose activations the CAM weighs, for films framed at ``frame_size``: the deepest of
     the architecture's heatmap layers (``cxr_regions.models.target_layer``, from the model registry)
     whose map has at least ``min_side`` cells per side."""
-    from cxr_regions.models import target_layer as deepest_fine_enough
-
     return deepest_fine_enough(model, frame_size, min_side)
 
 
@@ -120,8 +119,6 @@ def compute_heatmaps(
     the centre ``crop``×``crop`` window of the framed film, as ``evaluate`` does (so the
     probabilities are the same); the heatmap is 0 in the border the window leaves out.
     """
-    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
-
     names = list(label_names)
     wanted = list(regions) if regions else names
     missing = [r for r in wanted if r not in names]

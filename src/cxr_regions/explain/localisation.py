@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+import cv2
 import numpy as np
 import pandas as pd
 
@@ -20,8 +21,6 @@ from cxr_regions.regions import REGION_KEYS
 
 def resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """A boolean mask brought to ``shape`` by nearest-neighbour resizing."""
-    import cv2
-
     if mask.shape == tuple(shape):
         return mask.astype(bool)
     return cv2.resize(mask.astype(np.uint8), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST) > 0

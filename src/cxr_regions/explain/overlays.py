@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from pytorch_grad_cam.utils.image import show_cam_on_image
 
 from cxr_regions.explain.heatmaps import to_unit_float
 from cxr_regions.fileio import write_bytes
@@ -15,8 +16,6 @@ __all__ = ["overlay", "png_bytes", "save_png"]
 
 def overlay(film: np.ndarray, heatmap: np.ndarray, film_weight: float = 0.55) -> np.ndarray:
     """An RGB uint8 image: the film in gray with the heatmap in the jet colour map over it."""
-    from pytorch_grad_cam.utils.image import show_cam_on_image
-
     if film.shape != heatmap.shape:
         raise ValueError(f"film {film.shape} and heatmap {heatmap.shape} differ in size")
     gray = to_unit_float(film)

@@ -15,7 +15,10 @@ import subprocess
 import textwrap
 from collections.abc import Mapping, Sequence
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.font_manager import FontProperties
 
 from cxr_regions.explain.heatmaps import to_unit_float
 from cxr_regions.explain.overlays import overlay
@@ -56,11 +59,7 @@ def panel_png(
     max_heatmaps: int = 5,
 ) -> bytes:
     """The figure as PNG bytes. ``predicted`` lists the regions (keys) shown as heatmaps."""
-    import matplotlib
-
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    from matplotlib.font_manager import FontProperties
 
     font_path = cjk_font_path()
     font = FontProperties(fname=font_path) if font_path else FontProperties()

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import cv2
 
 from cxr_regions.contracts.images import FULL_DIR, IMAGES, IMAGES_DIR, ErrorRow, ImageRow
 from cxr_regions.errors import UserError
@@ -173,10 +176,6 @@ def _convert(ctx: FileContext, job: tuple[str, str]) -> dict[str, Any]:
 
 def init_worker() -> None:
     """One thread per worker process (the parallelism is the processes); Ctrl-C is the parent's job."""
-    import signal
-
-    import cv2
-
     cv2.setNumThreads(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 

@@ -114,6 +114,7 @@ def read_dicom(path: str | Path, header_only: bool = False):
     Raises :class:`FilmError` with status ``not_dicom`` for files that are not DICOM and
     ``unreadable`` for DICOM files that cannot be opened or parsed.
     """
+    # here: cxr-regions --help imports this module; pydicom loads when a film is read
     from pydicom import dcmread
     from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
@@ -152,6 +153,7 @@ def is_dicomdir(path: Path, ds) -> bool:
 
 def frame_pixels(ds) -> np.ndarray:
     """The first frame's stored values. Tries pylibjpeg first, then every other installed decoder."""
+    # here: cxr-regions --help imports this module; pydicom loads when a film is read
     from pydicom.pixels import get_decoder, pixel_array
 
     if not any(tag in ds for tag in (0x7FE00010, 0x7FE00008, 0x7FE00009)):
@@ -204,6 +206,7 @@ def _has_window(ds) -> bool:
 
 def _file_voi(modality_values: np.ndarray, ds) -> tuple[np.ndarray, float, float, str]:
     """The file's VOI LUT (preferred) or window applied, with the output range it maps onto."""
+    # here: cxr-regions --help imports this module; pydicom loads when a film is read
     from pydicom.pixels import apply_voi_lut
 
     if _has_voi_lut(ds):
@@ -260,6 +263,7 @@ def _grey_chain(
     counts: Callable[[], np.ndarray] | None,
 ) -> tuple[npt.NDArray[np.uint16], str]:
     """Modality LUT, then VOI (file or percentile), scaled to uint16; ``stored`` may be a LUT domain."""
+    # here: cxr-regions --help imports this module; pydicom loads when a film is read
     from pydicom.pixels import apply_modality_lut
 
     modality_values = apply_modality_lut(stored, ds)
@@ -281,6 +285,7 @@ def display_values(
         raise ValueError(f"window must be one of {WINDOWS}, got {window!r}")
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     if photometric == "PALETTE COLOR":
+        # here: cxr-regions --help imports this module; pydicom loads when a film is read
         from pydicom.pixels import apply_color_lut
 
         pixels = apply_color_lut(pixels, ds)
@@ -336,6 +341,7 @@ def decode_display(
     ds = read_dicom(path)
     pixels = None
     if reduce_for is not None:
+        # here: cxr-regions --help imports this module; reduced imports pydicom, PIL and openjpeg
         from cxr_regions.ingest.reduced import reduced_frame
 
         own_window = window == "auto" and (_has_voi_lut(ds) or _has_window(ds))

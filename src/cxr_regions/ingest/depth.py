@@ -20,7 +20,10 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import cv2
 import numpy as np
+from pydicom.multival import MultiValue
+from pydicom.pixels import apply_modality_lut, apply_voi
 
 from cxr_regions.ingest.decode import (
     DEFAULT_PERCENTILES,
@@ -110,8 +113,6 @@ class FullDepth:
 
     def png_bytes(self) -> bytes:
         """The values as a lossless 16-bit grayscale PNG (filter Sub: small, and quick to decode)."""
-        import cv2
-
         params = [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB, cv2.IMWRITE_PNG_COMPRESSION, 1]
         ok, buf = cv2.imencode(".png", self.pixels, params)
         if not ok:
@@ -160,8 +161,6 @@ def _spacing(ds, keyword: str) -> tuple[float, float] | None:
 def _modality_pixels(stored: np.ndarray, ds) -> tuple[np.ndarray, float, float]:
     """uint16 pixels with ``slope`` and ``intercept`` such that ``pixels * slope + intercept`` is the
     modality LUT's output for every stored value, exactly."""
-    from pydicom.pixels import apply_modality_lut
-
     values = apply_modality_lut(stored, ds)
     lo, hi = float(values.min()), float(values.max())
     integral = np.issubdtype(values.dtype, np.integer) or bool(np.all(values == np.rint(values)))
@@ -203,8 +202,6 @@ def _file_windows(ds) -> tuple[Window, ...]:
 
 def _several(value: Any) -> list[Any]:
     """A DICOM value of multiplicity 1-n as a list (None: empty)."""
-    from pydicom.multival import MultiValue
-
     if value is None:
         return []
     return list(value) if isinstance(value, MultiValue | list | tuple) else [value]
@@ -218,8 +215,6 @@ def _valid(window: Window) -> bool:
 def _file_luts(ds) -> tuple[VoiLut, ...]:
     """The file's VOI LUTs, read through pydicom's ``apply_voi`` (so VR, byte order and bit depth are
     pydicom's reading); LUTs pydicom cannot apply are left out."""
-    from pydicom.pixels import apply_voi
-
     sequence = ds.get("VOILUTSequence", None) or []
     out = []
     for i, item in enumerate(sequence):

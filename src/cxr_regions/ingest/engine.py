@@ -24,6 +24,8 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+import cv2
+
 from cxr_regions.errors import UserError
 from cxr_regions.ingest.workers import Workers
 
@@ -59,6 +61,7 @@ def local_cluster(workers: int, config: Mapping[str, Any] | None = None) -> Iter
     with no workers left waits forever. ``config`` adds Dask settings, by dotted name, for the
     cluster's lifetime (e.g. ``{"distributed.scheduler.allowed-failures": 0}``).
     """
+    # here: dask and distributed are an optional extra (cluster)
     import dask
     from distributed import LocalCluster
 
@@ -81,8 +84,6 @@ def local_cluster(workers: int, config: Mapping[str, Any] | None = None) -> Iter
 def _call_on_worker(fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
     """Run one task, a batch of items, on a Dask worker, with OpenCV on one thread (the parallelism is the
     workers)."""
-    import cv2
-
     cv2.setNumThreads(1)
     return [fn(item) for item in items]
 
@@ -94,6 +95,7 @@ class DaskWorkers:
 
     def __init__(self, count: int, scheduler: str | None = None) -> None:
         try:
+            # here: dask and distributed are an optional extra (cluster)
             from distributed import Client
         except ImportError:
             raise UserError(
@@ -156,6 +158,7 @@ class DaskWorkers:
         """Run ``batches`` across the cluster, ``ahead`` tasks at a time, yielding ``(item, result)``,
         until they are done or a task ends as ``KilledWorker``: then its items join ``suspects``, no new
         task is handed out, and this returns once the tasks in flight are done."""
+        # here: dask and distributed are an optional extra (cluster)
         from distributed import as_completed
         from distributed.scheduler import KilledWorker
 
@@ -184,6 +187,7 @@ class DaskWorkers:
     def _alone(self, fn: Callable[[Any], Any], item: Any) -> Any:
         """``fn(item)`` as the only task of this run on the cluster, or ``CRASHED`` when it kills its
         workers alone (Dask gives it up after ``allowed-failures`` deaths)."""
+        # here: dask and distributed are an optional extra (cluster)
         from distributed.scheduler import KilledWorker
 
         future = self._submit(fn, [item])

@@ -22,6 +22,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 # The pixels are measured on the picture fitted into this many pixels (its longest side), the size of
@@ -85,8 +86,6 @@ def read_picture(path: str | os.PathLike[str]) -> np.ndarray:
 
     Raises ``ValueError`` for a file OpenCV cannot read as an image.
     """
-    import cv2
-
     data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if data is None:
         raise ValueError("not a readable PNG/JPEG image")
@@ -100,8 +99,6 @@ def read_picture(path: str | os.PathLike[str]) -> np.ndarray:
 def grey_8bit(picture: np.ndarray) -> np.ndarray:
     """The picture as 2-D uint8, as :func:`~cxr_regions.ingest.load_film` shows it: colour to grey
     (RGB order), 16-bit scaled to 8."""
-    import cv2
-
     if picture.ndim == 3:
         picture = cv2.cvtColor(picture, cv2.COLOR_RGBA2GRAY if picture.shape[2] == 4 else cv2.COLOR_RGB2GRAY)
     if picture.dtype == np.uint16:
@@ -113,8 +110,6 @@ def grey_8bit(picture: np.ndarray) -> np.ndarray:
 
 def _fit(image: np.ndarray, side: int) -> np.ndarray:
     """``image`` with its longest side at most ``side`` (area-averaged), or as it is."""
-    import cv2
-
     height, width = image.shape[:2]
     scale = side / max(height, width)
     if scale >= 1:
@@ -137,8 +132,6 @@ def _rings(side: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 def _spectrum_measures(grey: np.ndarray, contrast: float) -> tuple[float, float]:
     """(share of the variation at periods under 4 px, share in sharp peaks) of ``grey`` resized to
     ``WORK_SIDE`` square, mean removed, Hann-windowed."""
-    import cv2
-
     square = cv2.resize(grey, (WORK_SIDE, WORK_SIDE), interpolation=cv2.INTER_AREA).astype(np.float64)
     ring, starts, ends, window = _rings(WORK_SIDE)
     power = (np.abs(np.fft.fftshift(np.fft.fft2((square - square.mean()) * window))) ** 2).ravel()
@@ -156,8 +149,6 @@ def _spectrum_measures(grey: np.ndarray, contrast: float) -> tuple[float, float]
 
 def measure_picture(picture: np.ndarray, limits: PictureLimits = PICTURE_LIMITS) -> dict[str, float]:
     """Every measure :func:`check_picture` compares with its limit (see :class:`PictureLimits`)."""
-    import cv2
-
     height, width = picture.shape[:2]
     measures = {"short_side": float(min(height, width)), "long_side": float(max(height, width))}
     measures["aspect"] = measures["long_side"] / max(1.0, measures["short_side"])
@@ -188,8 +179,6 @@ def measure_picture(picture: np.ndarray, limits: PictureLimits = PICTURE_LIMITS)
 
 def _plane_share(grey: np.ndarray) -> float:
     """Share of the grey-level variance of ``grey`` (at 64×64) explained by a least-squares plane."""
-    import cv2
-
     small = cv2.resize(grey, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float64).ravel()
     y, x = np.mgrid[0:64, 0:64] / 63.0 - 0.5
     design = np.stack([np.ones(small.size), x.ravel(), y.ravel()], axis=1)

@@ -21,7 +21,11 @@ from __future__ import annotations
 
 import io
 
+import cv2
 import numpy as np
+import openjpeg
+from PIL import Image
+from pydicom.encaps import generate_frames
 
 JPEG2000 = ("1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91")
 JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
@@ -43,8 +47,6 @@ def _recentre(values: np.ndarray, level: int) -> np.ndarray:
     centre of a 2**r-pixel block, ``(2**r - 1) / 2`` further on. Resampling by that fraction of a pixel
     (bilinear) removes the shift, which otherwise shows at sharp edges (collimators, burned-in rulers).
     """
-    import cv2
-
     delta = ((1 << level) - 1) / (2 << level)
     shift = np.array([[1, 0, delta], [0, 1, delta]], dtype=np.float32)
     moved = cv2.warpAffine(
@@ -58,8 +60,6 @@ def _recentre(values: np.ndarray, level: int) -> np.ndarray:
 
 
 def _first_frame(ds) -> bytes | None:
-    from pydicom.encaps import generate_frames
-
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     return next(generate_frames(ds.PixelData, number_of_frames=frames), None)
 
@@ -74,9 +74,6 @@ def _single_unsigned_channel(ds) -> bool:
 
 
 def _jpeg2000(frame: bytes, reduce: int, bits_allocated: int) -> np.ndarray | None:
-    import openjpeg
-    from PIL import Image
-
     params = openjpeg.get_parameters(frame)
     precision = int(params["precision"])
     if params["is_signed"] or params["samples_per_pixel"] != 1 or precision > 16:
@@ -100,8 +97,6 @@ def _jpeg2000(frame: bytes, reduce: int, bits_allocated: int) -> np.ndarray | No
 
 
 def _jpeg_baseline(frame: bytes, rows: int, columns: int, reduce: int) -> np.ndarray | None:
-    from PIL import Image
-
     with Image.open(io.BytesIO(frame)) as image:
         if image.mode != "L":
             return None

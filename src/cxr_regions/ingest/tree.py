@@ -27,6 +27,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from cxr_regions.configfile import save_config
 from cxr_regions.contracts.images import ERRORS, FULL_DIR, IMAGES, IMAGES_DIR
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_json
@@ -126,7 +129,6 @@ def ingest(
     _remove_torn_temporaries(out, out / IMAGES_DIR, out / FULL_DIR)
     salt, _ = load_or_create_salt(out, config.salt_file)
     journal = Journal(out / JOURNAL, config.fingerprint(salt))
-    from cxr_regions.configfile import save_config
 
     save_config(config, out / "ingest.yaml", command="ingest")
 
@@ -195,8 +197,6 @@ def ingest(
                 bar.advance(task)
     finally:
         journal.close()
-
-    import pandas as pd
 
     kept = [f for f in films if f["rel"] in done]
     images = pd.DataFrame([f["row"] for f in kept], columns=IMAGES.columns())

@@ -35,6 +35,7 @@ from typing import Any
 import yaml
 
 from cxr_regions.label import pinyin
+from cxr_regions.label.vocabulary import load_vocabulary
 from cxr_regions.regions import REGION_KEYS
 
 TEMPLATES = "behaviour.yaml"
@@ -142,7 +143,6 @@ class Generator:
             region: [t.text for t in self.templates if t.region == region and t.labels == "00000"]
             for region in REGION_KEYS
         }
-        from cxr_regions.label.vocabulary import load_vocabulary
 
         self._words = load_vocabulary().token_re
 
@@ -159,6 +159,7 @@ class Generator:
 
     def cases(self) -> Iterator[Case]:
         """Every case of every family, template by template."""
+        # here: behaviour_families imports this module (a cycle)
         from cxr_regions.label import behaviour_families as families
 
         for template in self.templates:
@@ -179,8 +180,6 @@ def join(parts: list[str], end: str = "。") -> str:
 def words(generator: Generator, sentence: str) -> list[tuple[int, int]]:
     """Spans of the finding, negation and device words of ``sentence`` that typos may hit: literal
     vocabulary words of two or more Chinese characters."""
-    from cxr_regions.label.vocabulary import load_vocabulary
-
     vocabulary = load_vocabulary()
     out = []
     for m in generator._words.finditer(sentence):

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import opencc
+
 from cxr_regions.label.behaviour import (
     BAR,
     LOCATION_SLOTS,
@@ -49,8 +51,6 @@ def _flip(labels: str, value: str) -> str:
 
 @lru_cache(maxsize=8)
 def _converter(config: str) -> Any:
-    import opencc
-
     try:
         return opencc.OpenCC(config)
     except Exception:  # older OpenCC bindings want the file name
@@ -271,6 +271,7 @@ def _resolved(gen: Generator, t: Template) -> Iterator[Case]:
 
 def surgery_cases(gen: Generator) -> Iterator[Case]:
     """``dir.surgery``: a structure said normal (0), then said to be after surgery (1)."""
+    # here: behaviour imports this module (a cycle)
     from cxr_regions.label.behaviour import HELD_OUT_SHARE
 
     for region, subjects in gen.spec["surgery"].items():

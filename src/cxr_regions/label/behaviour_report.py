@@ -5,21 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from rich.console import Console
+from rich.table import Table
 
+from cxr_regions.fileio import write_csv
 from cxr_regions.label.behaviour import generate
 from cxr_regions.label.behaviour_score import failure_table, region_table, run
+from cxr_regions.label.bilingual import make_labeler
 
 
 def print_behaviour(
     seed: int = 0, vocabulary: Path | None = None, markings_abnormal: bool = False, out: Path | None = None
 ) -> pd.DataFrame:
     """Generate the suite with ``seed``, label it, print the family and region tables; returns the first."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from cxr_regions.fileio import write_csv
-    from cxr_regions.label.bilingual import make_labeler
-
     cases = generate(seed)
     outcomes = run(cases, make_labeler("zh", vocabulary, markings_abnormal=markings_abnormal))
     table, regions = failure_table(outcomes), region_table(outcomes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cxr_regions.errors import UserError
 from cxr_regions.label.labeler import Labeler, ReportLabels
 from cxr_regions.label.language import LANGUAGES, check_language, detect_language
 from cxr_regions.label.vocabulary import load_vocabulary
@@ -53,8 +54,6 @@ def make_labeler(
     own = load_vocabulary(vocabulary) if vocabulary is not None else None
     if language != "auto":
         if own is not None and own.language != language:
-            from cxr_regions.errors import UserError
-
             raise UserError(
                 f"{vocabulary}: the vocabulary is written for language {own.language!r}, "
                 f"not {language!r}; set `language: {language}` in it or run with --language {own.language}"

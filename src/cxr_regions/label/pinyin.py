@@ -31,6 +31,7 @@ def _toneless(reading: str) -> str:
 
 @lru_cache(maxsize=1)
 def _dictionary() -> dict[int, str]:
+    # here: pypinyin's dictionaries are large; loaded on first use by the typo matcher
     from pypinyin.pinyin_dict import pinyin_dict
 
     return pinyin_dict
@@ -48,6 +49,7 @@ def readings(char: str) -> tuple[str, ...]:
 @lru_cache(maxsize=8192)
 def word_readings(word: str) -> tuple[str, ...]:
     """The reading of each character of ``word`` as read in that word (重叠: chong), tones dropped."""
+    # here: pypinyin's dictionaries are large; loaded on first use by the typo matcher
     from pypinyin import Style, lazy_pinyin
 
     # pypinyin takes a list (one reading per character) from errors=; its annotation says str
@@ -58,6 +60,7 @@ def word_readings(word: str) -> tuple[str, ...]:
 @lru_cache(maxsize=1)
 def phrases() -> frozenset[str]:
     """Common Chinese words of two or more characters (pypinyin's phrase list)."""
+    # here: pypinyin's dictionaries are large; loaded on first use by the typo matcher
     from pypinyin.phrases_dict import phrases_dict
 
     return frozenset(phrases_dict)

@@ -158,6 +158,7 @@ class Vocabulary:
     def typo_matcher(self) -> Any:
         """The typo-tolerant matcher of the vocabulary's Chinese words (typo_match.py), made once."""
         if self._typo_matcher is None:
+            # here: the typo matcher (and pypinyin) loads only when a report needs it
             from cxr_regions.label.typo_match import TypoMatcher
 
             self._typo_matcher = TypoMatcher(self.cues)

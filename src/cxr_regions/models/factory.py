@@ -19,16 +19,22 @@ from pathlib import Path
 from typing import Any, cast
 
 import torch
+import torchvision
+from safetensors.torch import load_file
 from torch import nn
+from torchvision.models import get_model
 
 from cxr_regions.errors import UserError
 from cxr_regions.models import weights as weights_mod
+from cxr_regions.models.hf_encoders import build_encoder
 from cxr_regions.models.network import ModelSpec, RegionNet
 from cxr_regions.models.registry import PAPER_ARCHS, arch_entry
 from cxr_regions.models.starts import (
     Start,
     find_start,
 )
+from cxr_regions.models.timm_backbones import build_timm
+from cxr_regions.models.txv_weights import txv_arch
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +53,6 @@ INIT_HELP = (
 def available_archs() -> list[str]:
     """Every torchvision classification model name (the paper's four first); ``timm:NAME`` and
     ``hf:REPO`` names are accepted too (see :func:`check_arch`)."""
-    import torchvision
-
     others = sorted(set(torchvision.models.list_models(module=torchvision.models)) - set(ARCHS))
     return [*ARCHS, *others]
 
@@ -83,8 +87,6 @@ def default_arch(init: str) -> str:
     theirs, a transformers encoder is its own; otherwise the paper's best, DenseNet-121."""
     kind, value = parse_init(init)
     if kind == "txv":
-        from cxr_regions.models.txv_weights import txv_arch
-
         return txv_arch(value)
     if kind == "hf":
         return f"hf:{value}"
@@ -106,8 +108,6 @@ def check_arch(arch: str) -> None:
 def _check_pairing(arch: str, kind: str, value: Any, weights: Any) -> None:
     """Refuse an architecture and initialisation that do not go together."""
     if kind == "txv":
-        from cxr_regions.models.txv_weights import txv_arch
-
         theirs = txv_arch(value)
         if arch != theirs:
             raise UserError(f"txv:{value} holds {theirs} weights; use --arch {theirs} (or leave --arch out)")
@@ -141,8 +141,6 @@ def resolve_resize(native: int | None, size: int, upsample: bool | None, what: s
 
 
 def _check_arch(arch: str) -> None:
-    import torchvision
-
     if arch not in torchvision.models.list_models(module=torchvision.models):
         raise UserError(
             f"unknown architecture {arch!r}: use one of the paper's {', '.join(ARCHS)}, another torchvision "
@@ -215,16 +213,12 @@ def create_model(
         net, first_conv, head, report = _torchvision_net(arch, num_classes, kind, start)
         config = None
     elif library == "timm":
-        from cxr_regions.models.timm_backbones import build_timm
-
         net, names = build_timm(
             arch, num_classes, resize_to or size, start.file if kind == "imagenet" else None
         )
         first_conv, head, config = names["first_conv"], names["head"], None
         report = {"source": start.source, "missing": [], "unexpected": []} if kind == "imagenet" else {}
     else:
-        from cxr_regions.models.hf_encoders import build_encoder
-
         folder = start.folder if kind == "hf" else None
         net, config = build_encoder(num_classes, folder, start.backbone_config, repo=arch[3:])
         first_conv, head = "", "head"
@@ -249,8 +243,6 @@ def create_model(
     if kind == "chestx14":
         report = weights_mod.load_chestx14_backbone(model, value)
     elif kind == "txv":
-        from safetensors.torch import load_file
-
         state = load_file(str(start.file))
         head_keys = {k for k in state if k.startswith(f"{head}.")}
         source = cast(Path, start.file)  # a txv start's converted weights file
@@ -268,8 +260,6 @@ def _torchvision_net(
 ) -> tuple[nn.Module, str, str, dict]:
     """A torchvision network with a one-channel first convolution and a new classifier; ImageNet
     weights loaded (others are loaded into the whole model by the caller)."""
-    from torchvision.models import get_model
-
     entry = arch_entry(arch)
     # Pretrained weights replace the random init, so such networks are built without one (meta device).
     with torch.device("meta" if kind != "scratch" else "cpu"):
@@ -293,18 +283,13 @@ def model_from_spec(spec: ModelSpec, empty: bool = False) -> RegionNet:
     initialised — much faster for the large networks; load them with ``load_state_dict(..., assign=True)``.
     """
     if spec.library == "timm":
-        from cxr_regions.models.timm_backbones import build_timm
-
         net, _ = build_timm(spec.arch, spec.num_classes, spec.resize_to or spec.input_size, empty=empty)
         return RegionNet(net, spec)
     if spec.library == "transformers":
-        from cxr_regions.models.hf_encoders import build_encoder
-
         if not spec.backbone_config:
             raise UserError(f"the model description of {spec.arch} holds no encoder configuration")
         net, _ = build_encoder(spec.num_classes, config=spec.backbone_config, repo=spec.arch[3:])
         return RegionNet(net, spec)
-    from torchvision.models import get_model
 
     _check_arch(spec.arch)
     with torch.device("meta" if empty else "cpu"):

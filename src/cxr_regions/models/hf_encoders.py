@@ -32,6 +32,7 @@ NEEDED_FILES = ("config.json", "model.safetensors")
 
 def transformers_lib() -> Any:
     try:
+        # here: transformers and huggingface_hub are an optional extra (hf)
         import transformers
     except ImportError:
         raise UserError(
@@ -69,6 +70,7 @@ def local_folder(repo: str, weights: Path | str | None = None) -> Path:
     """The local folder holding ``repo``'s files: ``weights`` or ``repo`` itself when it is a folder,
     else its snapshot in the Hugging Face cache. Missing files: a :class:`UserError` naming the file,
     the folder and the download command."""
+    # here: transformers and huggingface_hub are an optional extra (hf)
     from huggingface_hub import constants, snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
@@ -174,6 +176,7 @@ def provenance(repo: str, folder: Path) -> Provenance:
     licence, intended, research_only = None, None, False
     card_path = folder / "README.md"
     if card_path.is_file():
+        # here: transformers and huggingface_hub are an optional extra (hf)
         from huggingface_hub import ModelCard
 
         card = ModelCard.load(card_path)

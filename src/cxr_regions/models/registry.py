@@ -195,6 +195,7 @@ def timm_family(name: str) -> str:
     """The timm module defining model ``name`` (``convnext`` for ``convnext_tiny``), checked to be
     supported: an unknown or unsupported name is a :class:`UserError` naming what is supported."""
     try:
+        # here: timm is an optional extra (timm)
         import timm
     except ImportError:
         raise UserError(

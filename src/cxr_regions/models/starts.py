@@ -8,8 +8,13 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import torchvision
+
+from cxr_regions.models import hf_encoders
 from cxr_regions.models import weights as weights_mod
 from cxr_regions.models.provenance import Provenance, inherits, sha256_file
+from cxr_regions.models.timm_backbones import imagenet_start
+from cxr_regions.models.txv_weights import TXV_MEAN, TXV_STD, converted_weights, txv_resolution
 
 IMAGENET_MEAN = sum((0.485, 0.456, 0.406)) / 3
 IMAGENET_STD = sum((0.229, 0.224, 0.225)) / 3
@@ -46,15 +51,11 @@ def find_start(arch: str, kind: str, value: Any, weights: Path | str | None) -> 
             Provenance(library="cxr-regions", weights="random initialisation (seeded)"),
         )
     if kind == "txv":
-        from cxr_regions.models.txv_weights import TXV_MEAN, TXV_STD, converted_weights, txv_resolution
-
         file, provenance = converted_weights(value, weights)
         return Start(
             TXV_MEAN, TXV_STD, provenance, f"txv:{value}", native_size=txv_resolution(value), file=file
         )
     if kind == "hf":
-        from cxr_regions.models import hf_encoders
-
         folder = hf_encoders.local_folder(value, weights)
         mean, std, native = hf_encoders.processor_input(folder)
         provenance = hf_encoders.provenance(value, folder)
@@ -81,8 +82,6 @@ def find_start(arch: str, kind: str, value: Any, weights: Path | str | None) -> 
             backbone_config=info.backbone_config,
         )
     if arch.startswith("timm:"):
-        from cxr_regions.models.timm_backbones import imagenet_start
-
         file, timm_mean, timm_std, provenance = imagenet_start(arch.removeprefix("timm:"), weights)
         return Start(timm_mean, timm_std, provenance, str(file), file=file)
     enum, path = weights_mod.imagenet_weights_path(arch, weights)
@@ -98,6 +97,4 @@ def find_start(arch: str, kind: str, value: Any, weights: Path | str | None) -> 
 
 
 def _torchvision_version() -> str:
-    import torchvision
-
     return torchvision.__version__

@@ -32,6 +32,7 @@ def timm_name(arch: str) -> str:
 
 def pretrained_cfg(name: str) -> Any:
     """timm's pretrained configuration of ``name`` (mean, std, file on the hub, licence...)."""
+    # here: timm and huggingface_hub are an optional extra (timm)
     import timm
 
     cfg = timm.models.get_pretrained_cfg(name)
@@ -44,6 +45,7 @@ def weights_file(name: str, weights: Path | str | None = None) -> tuple[Path, st
     """The local safetensors file of timm's pretrained ``name`` and its hub id: ``weights`` when
     given, else the file in the Hugging Face cache. Missing: a :class:`UserError` naming the file,
     the cache folder and the download command."""
+    # here: timm and huggingface_hub are an optional extra (timm)
     from huggingface_hub import constants, try_to_load_from_cache
 
     cfg = pretrained_cfg(name)
@@ -88,6 +90,7 @@ def build_timm(
     """The timm network of ``arch`` with ``num_classes`` outputs and one input channel, for crops of
     ``size`` px; from ``file`` (timm's pretrained safetensors) when given, else randomly initialised
     (or left on the meta device with ``empty``). Also returns its first convolution and classifier names."""
+    # here: timm and huggingface_hub are an optional extra (timm)
     import timm
 
     name = timm_name(arch)
@@ -113,6 +116,7 @@ def build_timm(
 def imagenet_start(name: str, weights: Path | str | None) -> tuple[Path, float, float, Provenance]:
     """What ``--init imagenet`` reads for ``timm:name``: the file, its one-channel normalisation
     and its provenance."""
+    # here: timm and huggingface_hub are an optional extra (timm)
     import timm
 
     path, hub_id = weights_file(name, weights)

@@ -23,6 +23,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from safetensors.torch import save_file
+
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import atomic_path, write_json
 from cxr_regions.models.provenance import Provenance, cache_dir, sha256_file
@@ -45,6 +47,7 @@ def xrv() -> Any:
     """The torchxrayvision package (imported without letting it silence every warning of the process)."""
     try:
         with warnings.catch_warnings():
+            # here: torchxrayvision is an optional extra (txv)
             import torchxrayvision
     except ImportError:
         raise UserError(
@@ -136,8 +139,6 @@ def _read_record(target: Path) -> Provenance:
 
 def _convert(name: str, source: Path, digest: str, target: Path) -> None:
     """Unpickle ``source`` through torchxrayvision's own loader, once, and save its tensors as safetensors."""
-    from safetensors.torch import save_file
-
     lib = xrv()
     log.warning(
         "converting torchxrayvision weights %s once: %s (SHA-256 %s) is a pickle, and reading it runs code "

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import load_file
 from torch import nn
+from torchvision.models import get_model_weights
 
 from cxr_regions.contracts.run_folder import WEIGHTS_FILE, ModelInfo
 from cxr_regions.errors import UserError
@@ -31,8 +33,6 @@ _LEGACY_DENSENET_KEY = re.compile(
 
 def imagenet_weights_file(arch: str) -> tuple[Any, str, Path]:
     """The torchvision weight enum for ``arch``, its file name, and where the cache would hold it."""
-    from torchvision.models import get_model_weights
-
     try:
         enum = get_model_weights(arch).DEFAULT
     except (ValueError, KeyError, AttributeError):
@@ -44,8 +44,6 @@ def imagenet_weights_file(arch: str) -> tuple[Any, str, Path]:
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """A flat state dict from a ``.safetensors`` file or a torch ``.pth`` file (loaded weights-only)."""
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
         return load_file(str(path))
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -160,8 +158,6 @@ def load_backbone(
 
 def load_chestx14_backbone(model: RegionNet, path: Path | str) -> dict[str, Any]:
     """Load every weight of a pretraining checkpoint except its classifier layer into ``model``."""
-    from safetensors.torch import load_file
-
     weights_path, _ = resolve_checkpoint(path)
     return load_backbone(
         model, load_file(str(weights_path)), set(model.head_keys()), weights_path, model.spec.arch

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from cxr_regions.errors import UserError
 from cxr_regions.options import cli, day
-from cxr_regions.pacs.client import Pacs, PacsError
+from cxr_regions.pacs.client import Pacs, PacsError, read_auth
 from cxr_regions.pacs.query import DEFAULT_QUERY, InstanceRef, parse_query
+from cxr_regions.progress import progress_bar
 
 log = logging.getLogger("cxr_regions.pacs")
 
@@ -68,9 +69,6 @@ def instance_path(out: Path, ref: InstanceRef) -> Path:
 
 def pull(config: PullConfig) -> PullSummary:
     """Fetch every matching instance not yet in ``config.out``; failures are listed, not fatal."""
-    from cxr_regions.pacs.client import read_auth
-    from cxr_regions.progress import progress_bar
-
     config.validate()
     pacs = Pacs(config.url, read_auth(config.auth))
     try:

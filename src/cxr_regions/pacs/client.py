@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cxr_regions.errors import UserError
+from cxr_regions.ingest.decode import quiet_pydicom
 from cxr_regions.pacs.query import InstanceRef
 
 PAGE = 500
@@ -78,6 +79,7 @@ class Pacs:
         read_timeout: float = READ_TIMEOUT,
         pool_size: int = POOL_SIZE,
     ) -> None:
+        # here: cxr-regions --help imports this module (pydicom and the pacs extra load on use)
         from dicomweb_client.api import DICOMwebClient
 
         if not url.startswith(("http://", "https://")):
@@ -91,6 +93,7 @@ class Pacs:
         self._client.set_http_retry_params(retry=False)
 
     def _call(self, what: str, fn, *args: Any, **kwargs: Any) -> Any:
+        # here: cxr-regions --help imports this module (pydicom and the pacs extra load on use)
         import requests
         from pydicom.errors import InvalidDicomError
 
@@ -154,6 +157,7 @@ class Pacs:
 
     def retrieve(self, ref: InstanceRef, path: Path) -> Path:
         """Write one instance (WADO-RS, its stored transfer syntax) to ``path`` atomically."""
+        # here: cxr-regions --help imports this module (pydicom and the pacs extra load on use)
         from pydicom import dcmwrite
 
         dataset = self._call(
@@ -176,9 +180,8 @@ class Pacs:
 
     def header(self, ref: InstanceRef):
         """The instance's attributes without its bulk data (WADO-RS metadata), as a pydicom Dataset."""
+        # here: cxr-regions --help imports this module (pydicom and the pacs extra load on use)
         from pydicom import Dataset
-
-        from cxr_regions.ingest.decode import quiet_pydicom
 
         meta = self._call(
             "WADO-RS metadata",
@@ -219,6 +222,7 @@ class Pacs:
 
 def _session(auth: tuple[str, str] | None, pool_size: int):
     """A requests session whose transport never retries on its own (urllib3 ``Retry(0)``)."""
+    # here: cxr-regions --help imports this module (pydicom and the pacs extra load on use)
     import requests
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry

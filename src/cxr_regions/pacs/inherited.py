@@ -18,6 +18,13 @@ import copy
 import logging
 import re
 
+from pydicom import Dataset, config
+from pydicom.datadict import dictionary_VM, dictionary_VR
+from pydicom.multival import MultiValue
+from pydicom.valuerep import validate_value
+
+from cxr_regions.ingest.decode import quiet_pydicom
+
 log = logging.getLogger("cxr_regions.pacs")
 
 IDENTIFIERS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID")
@@ -48,8 +55,6 @@ TEXT_VRS = frozenset(("SH", "LO", "ST", "LT", "UT", "UC", "PN"))
 
 def _values(element) -> list:
     """An element's values as a list (none for an empty one)."""
-    from pydicom.multival import MultiValue
-
     value = element.value
     if value is None or value == "":
         return []
@@ -61,10 +66,6 @@ def _values(element) -> list:
 def _valid(keyword: str, element) -> bool:
     """Whether one element may be copied: right VR and VM, every value valid for its VR and, where the
     standard enumerates them, one of those values."""
-    from pydicom import config
-    from pydicom.datadict import dictionary_VM, dictionary_VR
-    from pydicom.valuerep import validate_value
-
     vr = dictionary_VR(keyword)
     values = _values(element)
     if not values:
@@ -91,10 +92,6 @@ def inherited(header):
 
     ``header`` is the film's header as the PACS gave it (a pydicom Dataset, e.g. from WADO-RS metadata).
     """
-    from pydicom import Dataset
-
-    from cxr_regions.ingest.decode import quiet_pydicom
-
     missing = [k for k in IDENTIFIERS if not header.get(k)]
     if missing:
         raise ValueError(f"the film's header lacks {', '.join(missing)}; no result object can join its study")

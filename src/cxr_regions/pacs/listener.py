@@ -39,6 +39,8 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from pydicom import Dataset
+
 from cxr_regions.errors import UserError
 
 if TYPE_CHECKING:
@@ -174,6 +176,7 @@ class DicomListener:
         return int(self._server.server_address[1])
 
     def start(self) -> DicomListener:
+        # here: pynetdicom is the pacs extra
         from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
         from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]  # made at import
 
@@ -222,8 +225,6 @@ class DicomListener:
 
     def _handle_store(self, event):
         """One C-STORE request: write, fsync, hand over, answer."""
-        from pydicom import Dataset
-
         calling = event.assoc.requestor.ae_title
         path = self.folder / f"{TEMP_PREFIX}{uuid.uuid4().hex}.dcm"
         try:

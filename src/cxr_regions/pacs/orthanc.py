@@ -82,6 +82,7 @@ class LocalOrthanc:
         return next(iter(self.users.items())) if self.users else None
 
     def start(self, timeout: float = 60.0) -> LocalOrthanc:
+        # here: httpx is the pacs extra
         import httpx
 
         log = open(self.folder / "orthanc.log", "ab")  # noqa: SIM115 - the child keeps it open
@@ -116,6 +117,7 @@ class LocalOrthanc:
 
     def upload(self, path: Path) -> dict:
         """Store one DICOM file through Orthanc's REST API (``POST /instances``)."""
+        # here: httpx is the pacs extra
         import httpx
 
         response = httpx.post(

@@ -30,6 +30,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
 from cxr_regions.errors import UserError
+from cxr_regions.pacs.change_feed import (
+    OrthancIndex,
+    detect_orthanc,
+    last_change,
+    match_locally,
+    orthanc_base,
+    read_changes,
+)
 from cxr_regions.pacs.client import Pacs, PacsError
 from cxr_regions.pacs.query import InstanceRef
 
@@ -123,8 +131,6 @@ class Poller:
         config: PollConfig | None = None,
         clock: Callable[[], datetime] = datetime.now,
     ) -> None:
-        from cxr_regions.pacs.change_feed import orthanc_base
-
         self.pacs = pacs
         self.filters = [dict(f) for f in filters]
         self.config = config or PollConfig()
@@ -135,8 +141,6 @@ class Poller:
 
     def detect_mode(self) -> str:
         """``changes`` where the PACS is an Orthanc (or the config says so), else ``window``."""
-        from cxr_regions.pacs.change_feed import detect_orthanc
-
         if self._mode is None:
             if self.config.mode != "auto":
                 self._mode = self.config.mode
@@ -165,8 +169,6 @@ class Poller:
     def revision(self, ref: InstanceRef) -> str:
         """The instance's revision as the PACS tells it now ("" where it does not): for the caller to
         record when it takes an instance a sweep found."""
-        from cxr_regions.pacs.change_feed import OrthancIndex
-
         if self.detect_mode() != "changes":
             return ""
         index = OrthancIndex(self.pacs, self.base)
@@ -174,8 +176,6 @@ class Poller:
         return index.revision(found) if found else ""
 
     def _sweep(self, state: PollState, now: datetime) -> PollResult:
-        from cxr_regions.pacs.change_feed import last_change
-
         seq = last_change(self.pacs, self.base) if state.mode == "changes" else state.seq
         found = [Polled(ref) for ref in self.pacs.search(self.filters)]
         stamp = now.isoformat(timespec="seconds")
@@ -189,8 +189,6 @@ class Poller:
         return PollResult(found, new)
 
     def _changes(self, state: PollState, now: datetime, due: bool) -> PollResult:
-        from cxr_regions.pacs.change_feed import OrthancIndex, read_changes
-
         page = read_changes(self.pacs, self.base, state.seq, self.config.max_changes)
         if page.restarted or due:
             if page.restarted:
@@ -210,8 +208,6 @@ class Poller:
     def _describe(self, index, orthanc_id: str) -> list[Polled]:
         """The feed's instance as the query sees it: [] where deleted since or not asked for. Decided from
         Orthanc's index where the query allows (Modality, BodyPartExamined, UIDs), else by QIDO-RS."""
-        from cxr_regions.pacs.change_feed import match_locally
-
         instance = index.instance(orthanc_id)
         if instance is None:
             return []

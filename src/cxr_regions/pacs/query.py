@@ -50,6 +50,7 @@ def parse_query(text: str | None, since: date | None = None) -> list[dict[str, s
     ``since`` adds ``StudyDate=YYYYMMDD-`` (studies from that day on). A ``UserError`` names a term that
     is not ``KEY=VALUE`` with a DICOM keyword.
     """
+    # here: cxr-regions --help imports this module; pydicom loads when a query is parsed
     from pydicom.datadict import tag_for_keyword
 
     terms: dict[str, list[str]] = {}

@@ -16,7 +16,10 @@ import threading
 from collections.abc import Mapping
 from typing import cast
 
+import cv2
 import numpy as np
+from pydicom import Dataset
+from pydicom.sr.codedict import codes
 
 from cxr_regions import __version__
 from cxr_regions.pacs.inherited import inherited, set_character_set
@@ -47,8 +50,6 @@ def burned_picture(
 ) -> np.ndarray:  # fmt: skip
     """RGB uint8: the film with the flagged regions' heatmaps over it, the warning above it, and below
     it a band with the warning and each region's probability, threshold and call."""
-    import cv2
-
     called = calls(probabilities, thresholds)
     flagged = [heatmaps[k] for k in REGION_KEYS if called[k] and k in heatmaps]
     gray = np.repeat(film[..., None], 3, axis=2)
@@ -82,8 +83,8 @@ def burned_picture(
 
 
 def _film_reference(source, purpose=None):
+    # here: highdicom is the pacs extra
     import highdicom as hd
-    from pydicom import Dataset
 
     item = Dataset()
     item.ReferencedSOPClassUID = source.SOPClassUID
@@ -107,6 +108,7 @@ def _laterality(source) -> str | None:
 
 
 def _build(source, picture: np.ndarray, syntax: str):
+    # here: highdicom is the pacs extra
     import highdicom as hd
 
     transfer_syntax, photometric = SC_SYNTAXES[syntax]
@@ -141,8 +143,6 @@ def secondary_capture(
     """The SC of one film (a highdicom ``SCImage``, a pydicom Dataset); ``reference`` is the film's
     header and ``film`` the film as the model saw it (2-D uint8). ``syntax`` is one of
     :data:`SC_SYNTAXES`."""
-    from pydicom.sr.codedict import codes
-
     if syntax not in SC_SYNTAXES:
         raise ValueError(f"SC transfer syntax {syntax!r} unknown; choose one of {', '.join(SC_SYNTAXES)}")
     source = inherited(reference)

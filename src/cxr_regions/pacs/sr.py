@@ -22,6 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pydicom import Dataset
+from pydicom.sr.codedict import codes
+
 from cxr_regions import __version__
 from cxr_regions.pacs.inherited import inherited, person_name, set_character_set
 from cxr_regions.pacs.naming import (
@@ -61,6 +64,7 @@ def verdict_series_uid(original_sop: str, reader: str) -> str:
 
 
 def _coded(code: tuple[str, str, str]):
+    # here: highdicom is the pacs extra
     import highdicom as hd
 
     return hd.sr.CodedConcept(*code)
@@ -69,8 +73,8 @@ def _coded(code: tuple[str, str, str]):
 def _image_library(source) -> list:
     """TID 1600 Image Library with the film (TID 1601/1602/1603): modality, size, and where the film
     has valid ones, its patient orientation and imager pixel spacing."""
+    # here: highdicom is the pacs extra
     import highdicom as hd
-    from pydicom.sr.codedict import codes
 
     acq = hd.sr.RelationshipTypeValues.HAS_ACQ_CONTEXT
     descriptors: list[hd.sr.ContentItem] = []
@@ -118,6 +122,7 @@ def _image_library(source) -> list:
 
 
 def _site(region) -> hd.sr.FindingSite:
+    # here: highdicom is the pacs extra
     import highdicom as hd
 
     code, meaning = region.snomed
@@ -125,12 +130,14 @@ def _site(region) -> hd.sr.FindingSite:
 
 
 def _tracking(original: str, region):
+    # here: highdicom is the pacs extra
     import highdicom as hd
 
     return hd.sr.TrackingIdentifier(uid=result_uid(original, f"track-{region.key}"), identifier=region.key)
 
 
 def _film(source):
+    # here: highdicom is the pacs extra
     import highdicom as hd
 
     return hd.sr.SourceImageForMeasurementGroup(str(source.SOPClassUID), str(source.SOPInstanceUID))
@@ -138,8 +145,8 @@ def _film(source):
 
 def _report(source, observer: dict, groups: list):
     """TID 1500 with the image library put before the measurements (its place in the template)."""
+    # here: highdicom is the pacs extra
     import highdicom as hd
-    from pydicom.sr.codedict import codes
 
     report = hd.sr.MeasurementReport(
         observation_context=hd.sr.ObservationContext(**observer),
@@ -156,8 +163,8 @@ def _report(source, observer: dict, groups: list):
 def _sr(source, content, *, sop_uid: str, series_uid: str, series_number: int, description: str,
         instance_number: int = 1, evidence_extra=(), uses_scheme: bool = False, replaces=None):  # fmt: skip
     """The SR document; patient and study from ``source`` (the film's validated attributes)."""
+    # here: highdicom is the pacs extra
     import highdicom as hd
-    from pydicom import Dataset
 
     film = Dataset()  # evidence without names: highdicom would warn about them, quoting them
     for keyword in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID"):
@@ -200,8 +207,8 @@ def _sr(source, content, *, sop_uid: str, series_uid: str, series_number: int, d
 
 
 def _algorithm():
+    # here: highdicom is the pacs extra
     import highdicom as hd
-    from pydicom.sr.codedict import codes
 
     return hd.sr.AlgorithmIdentification(
         name=MANUFACTURER, version=__version__, family=codes.DCM.ArtificialIntelligence
@@ -211,8 +218,8 @@ def _algorithm():
 def model_report(reference, probabilities: Mapping[str, float], thresholds: Mapping[str, float]):
     """The model's SR of one film (TID 1500: per region the probability and the call), the same every
     time; ``reference`` is the film's header."""
+    # here: highdicom is the pacs extra
     import highdicom as hd
-    from pydicom.sr.codedict import codes
 
     source = inherited(reference)
     original = str(source.SOPInstanceUID)
@@ -266,8 +273,8 @@ def verdict_report(
     film) makes this one its successor, ``instance_number`` its place in the series. A
     ``cardiothoracic_ratio`` the reader measured goes into the heart's group.
     """
+    # here: highdicom is the pacs extra
     import highdicom as hd
-    from pydicom.sr.codedict import codes
 
     if cardiothoracic_ratio is not None and not 0.0 < float(cardiothoracic_ratio) <= 1.0:
         raise ValueError(f"a cardiothoracic ratio lies in (0, 1]; got {cardiothoracic_ratio}")

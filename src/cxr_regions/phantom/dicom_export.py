@@ -56,6 +56,7 @@ def make_uid(*parts: object) -> str:
 
 def available_transfer_syntaxes() -> list[str]:
     """Transfer syntaxes that this installation can write (compressed ones need an encoder)."""
+    # here: cxr-regions --help imports this module; pydicom loads when a film is written
     from pydicom.pixels import get_encoder
     from pydicom.uid import (
         DeflatedExplicitVRLittleEndian,
@@ -74,6 +75,7 @@ def available_transfer_syntaxes() -> list[str]:
 
 def sample_style(rng: np.random.Generator, syntaxes: list[str]) -> DicomStyle:
     """Modality, photometric, bit depth, transfer syntax and file naming of one film."""
+    # here: cxr-regions --help imports this module; pydicom loads when a film is written
     from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
     weights = {
@@ -103,6 +105,7 @@ def to_stored(image: np.ndarray, style: DicomStyle) -> np.ndarray:
 
 def film_dataset(image: np.ndarray, meta: FilmMeta, style: DicomStyle):
     """A complete DICOM dataset (pydicom ``FileDataset``) for one film."""
+    # here: cxr-regions --help imports this module; pydicom loads when a film is written
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import (
         PYDICOM_IMPLEMENTATION_UID,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from cxr_regions import __version__
@@ -34,6 +35,9 @@ from cxr_regions.phantom.dicom_export import (
     make_uid,
     sample_style,
 )
+from cxr_regions.phantom.preview import contact_sheet
+from cxr_regions.phantom.render import render_film
+from cxr_regions.phantom.report_writer import write_report
 from cxr_regions.phantom.truth import Prevalence, sample_truth
 from cxr_regions.progress import progress_bar
 from cxr_regions.regions import NORMAL, REGION_KEYS, label_string
@@ -141,11 +145,6 @@ def _dicom_path(job: _Job, accession: str, sop_uid: str, extension: str) -> str:
 
 def _make_film(job: _Job) -> tuple[dict[str, Any], dict[str, Any], np.ndarray | None]:
     """Render, describe and export one film; return its truth row, report row and a thumbnail."""
-    import cv2
-
-    from cxr_regions.phantom.render import render_film
-    from cxr_regions.phantom.report_writer import write_report
-
     cfg = job.config
     rng_truth, rng_film, rng_report, rng_dicom = (
         np.random.default_rng(s) for s in np.random.SeedSequence([cfg.seed, 3, job.index]).spawn(4)
@@ -239,9 +238,8 @@ def _prepare(out: Path, overwrite: bool) -> None:
 
 def make_phantom(out: Path, config: PhantomConfig) -> PhantomSummary:
     """Write a phantom data set to ``out`` (see the module docstring)."""
+    # here: cxr-regions --help imports this module; pandas loads when a phantom is made
     import pandas as pd
-
-    from cxr_regions.phantom.preview import contact_sheet
 
     if config.n < 1:
         raise UserError(f"--n must be at least 1, got {config.n}")

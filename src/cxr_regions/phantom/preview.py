@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
+
+from cxr_regions.fileio import atomic_path
 
 
 def contact_sheet(
@@ -16,10 +19,6 @@ def contact_sheet(
     columns: int = 4,
 ) -> None:
     """Write a PNG grid of ``images`` (float 0..1 or uint8) with one caption under each."""
-    import cv2
-
-    from cxr_regions.fileio import atomic_path
-
     if not images:
         raise ValueError("no films for the contact sheet")
     band = max(18, tile // 10)

@@ -227,6 +227,7 @@ def _vary(text: str, rng: np.random.Generator) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _to_traditional() -> Any:
+    # here: cxr-regions --help imports this module; opencc loads only for traditional script
     import opencc
 
     return opencc.OpenCC("s2tw")

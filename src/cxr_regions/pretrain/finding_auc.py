@@ -10,6 +10,7 @@ from cxr_regions.confidence import AucResult, aucs_with_ci
 from cxr_regions.fileio import write_csv
 from cxr_regions.pretrain.chexnet import write_comparison
 from cxr_regions.pretrain.nih_findings import FINDING_KEYS
+from cxr_regions.training import predict
 
 
 def finding_aucs(predictions: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict[str, AucResult]:
@@ -23,8 +24,6 @@ def finding_aucs(predictions: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -
 def evaluate_pretraining(run_dir: str | Path, dataset_dir: str | Path, split: str = "test") -> pd.DataFrame:
     """Predict ``split`` with the run's model and write, in the run folder, ``chestx14_predictions.csv``
     and ``chestx14_auc.csv`` / ``chestx14_auc.md`` (per-finding AUC beside CheXNet's); return the table."""
-    from cxr_regions.training import predict
-
     run_dir = Path(run_dir)
     predictions = predict(run_dir, dataset_dir, split)
     write_csv(run_dir / "chestx14_predictions.csv", predictions, float_format="%.6f")

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from cxr_regions import __version__
+from cxr_regions.build import leak_check, pack_images
 from cxr_regions.configfile import load_config, save_config, to_dict
 from cxr_regions.contracts.dataset import (
     IMAGES_FILE,
@@ -160,8 +161,6 @@ def prepare_nih(config: PrepareConfig) -> Path:
     Run again after an interruption and it goes on where it stopped; run again on a complete
     folder and it returns at once. A folder holding another preparation is refused.
     """
-    from cxr_regions.build import leak_check, pack_images
-
     if config.size < 32:
         raise UserError(f"--size must be at least 32 px, got {config.size}.")
     out = Path(config.out)

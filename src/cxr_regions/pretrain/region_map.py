@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from cxr_regions.contracts.dataset import DatasetInfo
+from cxr_regions.label import table1, table1_markdown
 from cxr_regions.pretrain.nih_findings import FINDING_KEYS
 from cxr_regions.regions import REGION_KEYS
 
@@ -104,8 +105,6 @@ def regions_meta(manifest: pd.DataFrame) -> dict[str, object]:
 
 def regions_stats_markdown(manifest: pd.DataFrame, meta: DatasetInfo) -> str:
     """``stats.md`` of a region preparation: films, patients, Table 1, and the mapping."""
-    from cxr_regions.label import table1, table1_markdown
-
     splits = ("train", "val", "test")
     counts = meta.counts.model_dump()
     lines = [

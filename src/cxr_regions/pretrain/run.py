@@ -11,11 +11,15 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
 from cxr_regions.configfile import save_config
+from cxr_regions.models import create_model
 from cxr_regions.pretrain.finding_auc import evaluate_pretraining
 from cxr_regions.pretrain.nih_findings import FINDING_KEYS
 from cxr_regions.pretrain.prepare import prepare_nih
 from cxr_regions.pretrain.prepare_config import PrepareConfig
+from cxr_regions.training import train
 
 if TYPE_CHECKING:
     from cxr_regions.training import TrainConfig
@@ -29,11 +33,6 @@ def pretrain(prepare: PrepareConfig, train_config: TrainConfig) -> Path:
     checked first, so that a missing ImageNet file is reported before an hour of packing. Under
     DDP every process runs this; only the first (global rank 0) writes the evaluation.
     """
-    from lightning.pytorch.utilities.rank_zero import rank_zero_only
-
-    from cxr_regions.models import create_model
-    from cxr_regions.training import train
-
     create_model(
         cast(str, train_config.arch),  # resolved by TrainConfig.__post_init__
         len(FINDING_KEYS),

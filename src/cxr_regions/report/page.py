@@ -18,10 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
 
-from cxr_regions import __version__
+from cxr_regions import __version__, evaluation
+from cxr_regions.build import open_dataset, split_table
 from cxr_regions.contracts import label_rows as labels_contract
 from cxr_regions.contracts.evaluation_files import (
     PREDICTIONS,
@@ -32,8 +35,10 @@ from cxr_regions.contracts.evaluation_files import (
 from cxr_regions.contracts.explain_files import LOCALISATION
 from cxr_regions.contracts.images import IMAGES
 from cxr_regions.errors import UserError
+from cxr_regions.explain import summarise_by_label
 from cxr_regions.fileio import write_text
 from cxr_regions.imageio import png_bytes
+from cxr_regions.label import table1
 from cxr_regions.regions import REGIONS, call, operating_thresholds
 from cxr_regions.report.evidence import highlight, region_title
 
@@ -89,8 +94,6 @@ def data_uri(png: bytes) -> str:
 
 def thumbnail_png(image: np.ndarray, longest: int = THUMBNAIL) -> bytes:
     """PNG bytes of a gray or RGB uint8 image, shrunk so that its longest side is at most ``longest``."""
-    import cv2
-
     h, w = image.shape[:2]
     if max(h, w) > longest:
         scale = longest / max(h, w)
@@ -102,8 +105,6 @@ def thumbnail_png(image: np.ndarray, longest: int = THUMBNAIL) -> bytes:
 
 def read_png_rgb(path: Path) -> np.ndarray:
     """An RGB (or gray) PNG file as a uint8 array."""
-    import cv2
-
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise UserError(f"cannot read image {path}")
@@ -137,9 +138,6 @@ def table1_display(table: pd.DataFrame) -> pd.DataFrame:
 
 def dataset_tables(data: Any) -> dict[str, Any]:
     """Table 1 over the dataset's source films and the split table, from the stages' own code."""
-    from cxr_regions.build import split_table
-    from cxr_regions.label import table1
-
     manifest = data.manifest
     names = list(data.label_names)
     sources = manifest[manifest["image_id"].astype(str) == manifest["source_image_id"].astype(str)]
@@ -220,8 +218,6 @@ def localisation_table(explain: Path, manifest: pd.DataFrame) -> dict[str, Any] 
     """Pointing game and energy share per region from the explain folder's localisation.csv: over
     all scored films, and over those whose label says the region is abnormal (where a heatmap of
     the suspected area means something), each beside the chance level."""
-    from cxr_regions.explain import summarise_by_label
-
     if not LOCALISATION.exists(explain):
         return None
     table = summarise_by_label(LOCALISATION.read(explain), manifest)
@@ -322,8 +318,6 @@ def gallery(inputs: ReportInputs, data: Any, evaluation: EvaluationInfo) -> list
 
 def _calibration(folder: Path) -> Any:
     """The calibration ``evaluate`` saved beside the thresholds, or None (older folders)."""
-    from cxr_regions import evaluation
-
     return evaluation.load_calibration(folder) if CalibrationInfo.exists(folder) else None
 
 
@@ -337,10 +331,6 @@ def read_evaluation(folder: Path) -> EvaluationInfo:
 
 def render(inputs: ReportInputs) -> str:
     """The report's HTML text."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    from cxr_regions.build import open_dataset
-
     for label, path in (("dataset", inputs.dataset), ("evaluation", inputs.evaluation)):
         if not Path(path).is_dir():
             raise UserError(f"{label} folder {path} does not exist")

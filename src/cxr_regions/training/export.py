@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from safetensors.torch import load_file, save_file
+
 from cxr_regions import __version__
 from cxr_regions.contracts.run_folder import WEIGHTS_FILE, ModelInfo
 from cxr_regions.errors import UserError
@@ -43,8 +45,6 @@ def save_model(
     ``extra`` (dataset id and path, best epoch, validation AUCs...: fields of
     :class:`~cxr_regions.contracts.ModelInfo`) goes into ``model.json``.
     """
-    from safetensors.torch import save_file
-
     if len(label_names) != model.spec.num_classes:
         raise ValueError(f"{len(label_names)} label names for {model.spec.num_classes} logits")
     out_dir = Path(out_dir)
@@ -67,8 +67,6 @@ def save_model(
 
 def load_run(run_dir: Path | str) -> LoadedRun:
     """Load a run folder (or a path to its ``model.safetensors``) for inference, in eval mode, on CPU."""
-    from safetensors.torch import load_file
-
     weights_path, info_path = resolve_checkpoint(run_dir)
     info = ModelInfo.read(info_path)
     spec = ModelSpec.from_info(info)

@@ -12,6 +12,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from cxr_regions.build import open_dataset
 from cxr_regions.contracts.evaluation_files import EvaluationInfo
 from cxr_regions.contracts.run_folder import ModelInfo, SavedConfig
 from cxr_regions.fileio import write_text
@@ -53,8 +56,6 @@ def _num(value: Any, digits: int = 3) -> str:
 
 def _data_section(run_info: ModelInfo) -> tuple[list[str], list[str]]:
     """Lines on the data set, and the limits it implies (labels never seen, few positives)."""
-    from cxr_regions.build import open_dataset
-
     path = run_info.dataset_path
     limits: list[str] = []
     if not path or not Path(path).is_dir():
@@ -96,8 +97,6 @@ def _data_section(run_info: ModelInfo) -> tuple[list[str], list[str]]:
 
 
 def _isnan(values: Any) -> Any:
-    import numpy as np
-
     return np.isnan(values)
 
 

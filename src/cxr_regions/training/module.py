@@ -18,9 +18,11 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+from sklearn.metrics import roc_auc_score
 from torch import nn
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MultilabelAUROC
+from torchmetrics.functional.classification import binary_auroc
 from torchmetrics.utilities import dim_zero_cat
 
 from cxr_regions.models import RegionNet
@@ -34,8 +36,6 @@ IGNORE = -1  # a missing label (NaN) as the AUC metric's ignore_index
 def auc_per_label(y_true: np.ndarray, y_score: np.ndarray) -> list[float]:
     """ROC AUC of each label column (scikit-learn) over the films that have the label (NaN labels
     are missing); NaN where those films hold only one class, or none has the label."""
-    from sklearn.metrics import roc_auc_score
-
     aucs = []
     for j in range(y_true.shape[1]):
         known = np.isfinite(y_true[:, j])
@@ -73,7 +73,6 @@ class MultilabelAUC(MultilabelAUROC):
 
     # one AUC per label (as MultilabelAUROC's compute), not the curve its stubs' base class returns
     def compute(self) -> torch.Tensor:  # type: ignore[override]
-        from torchmetrics.functional.classification import binary_auroc
 
         preds, target = dim_zero_cat(self.preds), dim_zero_cat(self.target)
         aucs = torch.full((self.num_labels,), math.nan, device=preds.device)

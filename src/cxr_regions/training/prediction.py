@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from cxr_regions.build import RegionDataModule
 from cxr_regions.errors import UserError
 from cxr_regions.progress import track
 from cxr_regions.training.export import LoadedRun, load_run
@@ -36,8 +37,6 @@ def predict(
     validation) its labels are matched by name instead: a run label the dataset lacks is missing
     (NaN) on every film, a dataset label the run does not predict is left out.
     """
-    from cxr_regions.build import RegionDataModule
-
     loaded = run if isinstance(run, LoadedRun) else load_run(Path(run))
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     datamodule = RegionDataModule(

@@ -138,6 +138,7 @@ class TrainConfig:
     )
 
     def __post_init__(self) -> None:
+        # here: models imports torch, and cxr-regions --help imports this module
         from cxr_regions.models import default_arch
 
         self.dataset = Path(self.dataset)

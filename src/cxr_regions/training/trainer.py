@@ -25,6 +25,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMon
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
+from cxr_regions.build import RegionDataModule, open_dataset
 from cxr_regions.contracts.run_folder import SavedConfig
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_csv
@@ -231,8 +232,6 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
 
     ``callbacks`` are added to Lightning's (tests and the pretraining stage use this).
     """
-    from cxr_regions.build import RegionDataModule, open_dataset
-
     data = open_dataset(config.dataset)
     _check_labels(data)
     run = Path(config.out) if config.out is not None else config.default_out()

@@ -8,6 +8,8 @@ CPU cores: 64-px films, ResNet-18 from scratch, a few epochs.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +18,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
+from cxr_regions.build import BuildConfig, build_dataset, open_dataset
 from cxr_regions.configfile import save_config, to_dict
 from cxr_regions.contracts import label_rows as labels_contract
 from cxr_regions.contracts.demo_summary import DemoSummary
@@ -26,8 +30,15 @@ from cxr_regions.contracts.images import IMAGES
 from cxr_regions.contracts.names import SUMMARY_JSON
 from cxr_regions.contracts.phantom_files import TRUTH
 from cxr_regions.errors import UserError
+from cxr_regions.evaluation import evaluate_run
+from cxr_regions.explain import explain_split, summarise_by_label
 from cxr_regions.fileio import remove_outputs, write_text
+from cxr_regions.ingest import IngestConfig, ingest
+from cxr_regions.label import label_file, read_report_texts
+from cxr_regions.phantom import PhantomConfig, Prevalence, make_phantom
 from cxr_regions.regions import REGION_KEYS, to_binary
+from cxr_regions.report import ReportInputs, write_html_report
+from cxr_regions.training import TrainConfig, train
 from cxr_regions.workflows.workflow_config import DemoConfig
 
 
@@ -70,17 +81,6 @@ def clear_previous(out: Path) -> None:
 
 def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | None = None) -> DemoResult:
     """Run every stage into ``config.out``; ``announce(step, stage, what)`` is told as each begins."""
-    import torch
-
-    from cxr_regions.build import BuildConfig, build_dataset, open_dataset
-    from cxr_regions.evaluation import evaluate_run
-    from cxr_regions.explain import explain_split
-    from cxr_regions.ingest import IngestConfig, ingest
-    from cxr_regions.label import label_file, read_report_texts
-    from cxr_regions.phantom import PhantomConfig, Prevalence, make_phantom
-    from cxr_regions.report import ReportInputs, write_html_report
-    from cxr_regions.training import TrainConfig, train
-
     out = Path(config.out)
     clear_previous(out)  # no stage may resume from an earlier demo's files
     out.mkdir(parents=True, exist_ok=True)
@@ -219,8 +219,6 @@ def localisation_by_truth(explain_dir: Path, manifest: pd.DataFrame) -> pd.DataF
     """Per region with abnormal test films, the localisation scores over those films (the films
     where a heatmap of the suspected area means something) and the pointing game over all of them
     (``explain.summarise_by_label``, in the summary's column names)."""
-    from cxr_regions.explain import summarise_by_label
-
     table = summarise_by_label(LOCALISATION.read(explain_dir), manifest)
     table = table[table["abnormal_films"] > 0]
     return pd.DataFrame(
@@ -310,8 +308,6 @@ def demo_salt(folder: Path, seed: int) -> Path:
     """A salt file derived from the seed, so that a rerun gives the same film and patient keys, hence the
     same patient bootstrap and the same confidence intervals. Only for the phantom, which has no patients:
     a hospital's ingest keeps its random, secret salt."""
-    import hashlib
-
     path = folder / "demo-salt.txt"
     write_text(path, hashlib.sha256(f"cxr-regions demo, seed {seed}".encode()).hexdigest() + "\n")
     return path
@@ -325,7 +321,6 @@ def summary_record(config: DemoConfig, result: DemoResult) -> dict[str, Any]:
 
 def summary_document(config: DemoConfig, result: DemoResult) -> DemoSummary:
     """``summary.json`` as its record."""
-    import json
 
     def records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
         return [] if frame is None else json.loads(frame.to_json(orient="records"))

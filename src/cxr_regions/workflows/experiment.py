@@ -20,7 +20,9 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from rich.console import Console
 
+from cxr_regions.build import open_dataset
 from cxr_regions.configfile import save_config
 from cxr_regions.contracts.evaluation_files import EvaluationInfo
 from cxr_regions.contracts.run_folder import WEIGHTS_FILE, ModelInfo, SavedConfig
@@ -37,6 +39,8 @@ from cxr_regions.evaluation import (
     write_table2,
 )
 from cxr_regions.fileio import write_json
+from cxr_regions.models import check_arch, imagenet_weights_file, min_input_size
+from cxr_regions.training import TrainConfig, train
 
 PAPER_ARCHS: tuple[str, ...] = ("alexnet", "vgg16", "resnet34", "densenet121")
 GRID_FILE = "experiment.yaml"
@@ -136,8 +140,6 @@ class Cell:
 
 def plan_cells(grid: GridConfig) -> list[Cell]:
     """The grid's cells in table order (initialisation blocks, then networks), weights checked."""
-    from cxr_regions.models import check_arch
-
     for arch in grid.archs:
         if arch.startswith("hf:"):
             raise UserError(
@@ -172,9 +174,8 @@ def plan_cells(grid: GridConfig) -> list[Cell]:
 
 def _imagenet_missing(grid: GridConfig, arch: str) -> str | None:
     """Why the ImageNet cell of ``arch`` cannot run here, or None when its weights are on disk."""
-    from cxr_regions.models import imagenet_weights_file
-
     if arch.startswith("timm:"):
+        # here: timm is an optional extra (timm)
         from cxr_regions.models.timm_backbones import weights_file
 
         try:
@@ -197,8 +198,6 @@ def _imagenet_missing(grid: GridConfig, arch: str) -> str | None:
 
 def train_config(grid: GridConfig, cell: Cell, run_dir: Path):
     """The TrainConfig of one cell: the grid's overrides plus the cell's network and initialisation."""
-    from cxr_regions.training import TrainConfig
-
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     overrides = {**grid.train, **grid.per_arch.get(cell.arch, {})}
     bad = sorted(set(overrides) - fields)
@@ -225,8 +224,6 @@ def train_config(grid: GridConfig, cell: Cell, run_dir: Path):
 def check_cells(grid: GridConfig, cells: list[Cell], out: Path, film_size: int) -> None:
     """Before hours of training: every runnable cell's TrainConfig is valid, its crop size fits,
     and a cell trained earlier in ``out`` was trained with the settings the grid asks for now."""
-    from cxr_regions.models import min_input_size
-
     unknown = sorted(set(grid.per_arch) - set(grid.archs))
     if unknown:
         raise UserError(f"grid file: per_arch names {', '.join(unknown)}, which archs: does not list")
@@ -304,11 +301,6 @@ def _evaluated(grid: GridConfig, run_dir: Path) -> EvaluationInfo | None:
 
 def run_experiment(grid: GridConfig, out: Path, paper: bool = False) -> ExperimentResult:
     """Train and evaluate every cell not done yet in ``out``; rewrite the Table 2 files after each cell."""
-    from rich.console import Console
-
-    from cxr_regions.build import open_dataset
-    from cxr_regions.training import train
-
     console = Console(stderr=True)
     out = Path(out)
     if not grid.dataset.is_dir():
