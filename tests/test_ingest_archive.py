@@ -20,12 +20,12 @@ import numpy as np
 import pydicom
 import pytest
 
-from conftest import shared_path
 from cxr_regions import phantom
 from cxr_regions.ingest import IngestConfig, ingest
 from cxr_regions.ingest.decode import decode_display, quantise
 from cxr_regions.ingest.reduced import largest_reduction, reduced_frame
 from cxr_regions.ingest.resize import pad_square, resize_film
+from helpers import shared_path
 
 SALT = "5f0c2b7e9a41d3c8" * 4
 

@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import shared_path
 from cxr_regions.ingest import PICTURE_LIMITS, PictureLimits, check_picture, load_film, read_film
+from helpers import shared_path
 
 RNG_SEED = 22
 WORDS = [

@@ -16,8 +16,8 @@ import pandas as pd
 import pydicom
 import pytest
 
-from conftest import shared_path
 from cxr_regions.ingest import IngestConfig, ingest, load_film
+from helpers import shared_path
 
 CHEST = [
     "966_fixed.dcm",

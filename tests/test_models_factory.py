@@ -9,7 +9,6 @@ import pytest
 import torch
 from torchvision.models import get_model
 
-from conftest import one_torch_thread
 from cxr_regions.errors import UserError
 from cxr_regions.models import (
     ARCHS,
@@ -21,6 +20,7 @@ from cxr_regions.models import (
     input_size,
 )
 from cxr_regions.training.export import save_model
+from helpers import one_torch_thread
 
 
 @pytest.fixture(autouse=True)

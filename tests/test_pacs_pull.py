@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cxr_regions.errors import UserError
-from serve_helpers import make_phantom_dicoms
+from helpers.serve import make_phantom_dicoms
 
 
 @pytest.fixture(scope="module")

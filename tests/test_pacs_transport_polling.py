@@ -13,9 +13,9 @@ import pytest
 
 from cxr_regions.pacs import Pacs, PacsError, parse_query
 from cxr_regions.pacs.polling import PollConfig, Poller, PollState, changed_in_pacs, window_filters
-from pacs_faults import Fault, FaultProxy
-from pacs_helpers import copy_dicom, start_orthanc, upload_bytes
-from serve_helpers import make_phantom_dicoms
+from helpers.pacs import copy_dicom, start_orthanc, upload_bytes
+from helpers.pacs_faults import Fault, FaultProxy
+from helpers.serve import make_phantom_dicoms
 
 NOW = datetime(2031, 5, 20, 10, 0, 0)  # the tests' clock: no midnight falls inside a test by chance
 

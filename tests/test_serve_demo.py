@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import one_torch_thread
+from helpers import one_torch_thread
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pacs_helpers import tiny_run
-from session_helpers import COOKIE, PASSWORDS, login, make_users, rows, token_of
+from helpers.pacs import tiny_run
+from helpers.sessions import COOKIE, PASSWORDS, login, make_users, rows, token_of
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pacs_helpers import tiny_run
-from serve_helpers import TOKEN, free_port, start_server
-from session_helpers import COOKIE, PASSWORDS, make_users
+from helpers.pacs import tiny_run
+from helpers.serve import TOKEN, free_port, start_server
+from helpers.sessions import COOKIE, PASSWORDS, make_users
 
 
 @pytest.fixture(scope="module")

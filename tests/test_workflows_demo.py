@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import one_torch_thread
 from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS
+from helpers import one_torch_thread
 
 
 @pytest.fixture(scope="module")
