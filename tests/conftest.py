@@ -8,6 +8,18 @@ import pytest
 
 from helpers import one_torch_thread, shared_path
 
+# The session fixtures below train a model, run the whole demo or start a PACS: a test that uses one is
+# slow (``make test-fast`` leaves it out, ``make test`` runs it), whichever module it sits in.
+SLOW_FIXTURES = frozenset({"phantom_dataset", "trained_run", "tiny_demo", "orthanc"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``slow`` every test that uses one of ``SLOW_FIXTURES``, directly or through a fixture."""
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture
 def shared_data() -> Path:
@@ -78,6 +90,26 @@ def trained_run(phantom_dataset, tmp_path_factory) -> Path:
             progress=False,
         )
         return train(config)
+
+
+# --- One tiny demo, run once per session: every stage end to end on 48 phantom films of 64 px, one
+# epoch. Read by the demo's tests and the reading room's demo test; treat its folder as read-only.
+
+
+@pytest.fixture(scope="session")
+def tiny_demo(tmp_path_factory):
+    """``(result, stages)``: the ``DemoResult`` of a tiny demo and the stages it reported, in order."""
+    from cxr_regions.workflows.demo import DemoConfig, run_demo
+
+    out = tmp_path_factory.mktemp("demo") / "demo-output"
+    config = DemoConfig(
+        out=out, films=48, phantom_size=64, size=64, epochs=1, batch_size=16, n_boot=20, gallery=3,
+        workers=1, threads=1, progress=False,
+    )  # fmt: skip
+    stages: list[str] = []
+    with one_torch_thread():
+        result = run_demo(config, lambda step, stage, what: stages.append(stage))
+    return result, stages
 
 
 # --- A real local PACS (Orthanc with its DICOMweb plugin) for the PACS tests; skipped where absent.

@@ -193,6 +193,7 @@ def test_a_colour_photograph_and_a_sinusoid_fail_also_as_files_and_as_jpeg(tmp_p
         assert any("regular pattern" in r for r in check_picture(tmp_path / name).reasons)
 
 
+@pytest.mark.slow  # starts Chromium
 def test_a_web_page_shot_by_headless_chromium_is_refused(tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:

@@ -56,6 +56,7 @@ def _tensor(module, name: str) -> torch.Tensor:
     return module.state_dict()[name]
 
 
+@pytest.mark.slow  # trains every architecture (vgg16 alone takes seconds)
 @pytest.mark.parametrize("arch", ARCHS)
 def test_every_arch_and_init_builds_and_trains(arch, tmp_path, monkeypatch):
     size = TINY[arch]

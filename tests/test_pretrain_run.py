@@ -21,6 +21,8 @@ from cxr_regions.pretrain.nih_findings import FINDING_KEYS
 from cxr_regions.regions import REGION_KEYS
 from helpers import one_torch_thread, shared_path
 
+pytestmark = pytest.mark.slow  # trains
+
 ARCH = "shufflenet_v2_x0_5"  # a tiny torchvision network: the recipe is the same for the paper's four
 TINY = ["--epochs", "1", "--batch-size", "32", "--num-workers", "0", "--accelerator", "cpu", "--devices", "1"]
 

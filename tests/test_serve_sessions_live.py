@@ -22,6 +22,8 @@ from helpers.pacs import tiny_run
 from helpers.serve import TOKEN, free_port, start_server
 from helpers.sessions import COOKIE, PASSWORDS, make_users
 
+pytestmark = pytest.mark.slow  # starts real serve processes
+
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
