@@ -5,8 +5,11 @@ writes (normal templates, findings with sides, zones, sizes, dates of prior film
 vertebra numbers, devices, hedges), 5% in traditional characters and 5% with full-width digits. As
 in a real export, sentences recur while most reports differ; the sentence-cache hit rate is
 printed so the figure can be judged. ``--no-cache`` measures every sentence read afresh.
+``--source FILE`` takes real reports instead: the ``text`` of every record of a JSONL file (such as
+zh-reports/dev.jsonl), repeated in order until ``--reports`` are reached.
 
     .venv/bin/python benchmarks/label_throughput.py [--reports 100000] [--no-cache] [--file]
+        [--source ../shared/data/zh-reports/dev.jsonl]
 """
 
 from __future__ import annotations
@@ -99,6 +102,17 @@ def make_reports(n: int, seed: int = 0) -> list[str]:
     return reports
 
 
+def real_reports(path: Path, n: int) -> list[str]:
+    """The texts of the JSONL file ``path``, repeated in order until there are ``n``."""
+    import json
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    texts = [json.loads(line)["text"] for line in lines if line.strip()]
+    if not texts:
+        raise SystemExit(f"{path}: no records")
+    return [texts[i % len(texts)] for i in range(n)]
+
+
 def one_core() -> None:
     """Pin this process to one core, so the figures are per core."""
     if hasattr(os, "sched_setaffinity"):
@@ -160,15 +174,17 @@ def main() -> int:
     parser.add_argument("--reports", type=int, default=100_000)
     parser.add_argument("--no-cache", action="store_true", help="read every sentence afresh")
     parser.add_argument("--file", action="store_true", help="also time label_file on a CSV of the reports")
+    parser.add_argument("--source", type=Path, help="real reports: a JSONL file whose texts are repeated")
     args = parser.parse_args()
     one_core()
 
     from cxr_regions.label.labeler import Labeler
 
-    reports = make_reports(args.reports)
+    reports = real_reports(args.source, args.reports) if args.source else make_reports(args.reports)
     labeler = Labeler(cache_size=0) if args.no_cache else Labeler()
-    labeler.label("两肺纹理增多。")  # load and compile before timing
-    print_throughput(labeler, reports, args.no_cache)
+    labeler.label("两肺纹理增多。右侧胸腔积夜。")  # load and compile before timing (the pinyin data too)
+    kind = f"{args.source.name} repeated" if args.source else ""
+    print_throughput(labeler, reports, args.no_cache, kind=kind)
     print_load()
     if args.file:
         print_label_file_throughput(reports)

@@ -1,5 +1,6 @@
-"""PACS link speed: how long a poll takes once the archive is large, and how many films/s the DICOM
-listener takes in.
+"""PACS link speed: how long a poll takes once the archive is large, how many films/s the DICOM
+listener takes in, and how fast the reading room sends results back, with and without one object that
+fails every time.
 
 Polls: a fresh local Orthanc (Debian ``orthanc`` + ``orthanc-dicomweb``; ``StableAge`` 1 s, so that
 its feed is quiet before each measurement) is filled with small phantom CR films (64 px, one study
@@ -12,7 +13,14 @@ Intake: ``--films`` phantom films (``--size`` px, uncompressed) sent by ``--asso
 dcmtk ``storescu`` processes into the listener, whose callback only moves each file into a folder and
 fsyncs it (the listener has already written and fsynced it).
 
+Results: ``--results-films`` + 1 phantom films (``--results-size`` px) stored in a local Orthanc, taken
+in and read by a reading room (a tiny random model: the model's cost is not what is measured); then two
+reading rooms on two copies of that state send the results back (``--pacs-jobs`` at once): one with every
+original in the PACS, one with one original deleted, whose results job gets 404 on every try. The time
+until the other films' results are all in the PACS, in each case (goal: the same, ±10 %).
+
     .venv/bin/python benchmarks/pacs_link.py [--archive 1000 10000] [--new 10] [--films 200] [--size 512]
+        [--results-films 200] [--results-size 256] [--pacs-jobs 4] [--skip poll|intake|results]
 """
 
 from __future__ import annotations
@@ -190,10 +198,127 @@ def bench_intake(folder: Path, films: int, size: int, associations: int) -> tupl
     return films / seconds, megabytes / seconds, films
 
 
-# --- Reading-room parts (to be added with the serve jobs): results sent per second, and the time to
-# --- send the results of 200 films while one object fails every time (goal: the same as without it, ±10%).
-# def bench_results(...): ...
-# def bench_results_with_one_failing(...): ...
+# --- The reading room's results: sent per second, and with one object failing every time
+
+
+def tiny_run(folder: Path) -> Path:
+    """A run folder with seeded random resnet18 weights at 64 px over a small built dataset of random
+    films: the reading room's work, not its skill."""
+    import numpy as np
+    import pandas as pd
+    import torch
+
+    from cxr_regions.build import BuildConfig, build_from_arrays
+    from cxr_regions.models import create_model
+    from cxr_regions.regions import REGION_KEYS
+    from cxr_regions.training import save_model
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {"image_id": [f"f{i:03d}" for i in range(30)], "patient_key": [f"p{i}" for i in range(30)]}
+    )
+    for key in REGION_KEYS:
+        table[key] = rng.integers(0, 2, 30)
+    images = rng.integers(0, 255, (30, 64, 64), dtype=np.uint8)
+    dataset = build_from_arrays(folder / "dataset", images, table, BuildConfig(size=64, progress=False))
+    torch.manual_seed(0)
+    model = create_model("resnet18", len(REGION_KEYS), input_size=64)
+    save_model(model, folder / "run", list(REGION_KEYS), dataset_path=str(dataset))
+    return folder / "run"
+
+
+def _room(run: Path, data: Path, server, **options):
+    from fastapi.testclient import TestClient
+
+    from cxr_regions.serve import ServeConfig, create_app
+
+    config = ServeConfig(run=run, data=data, demo=False, pacs=server.dicomweb, pacs_poll=1.0, **options)
+    return TestClient(create_app(config))
+
+
+def _count(data: Path, query: str) -> int:
+    import sqlite3
+
+    database = sqlite3.connect(data / "reading-room.sqlite")
+    try:
+        return int(database.execute(query).fetchone()[0])
+    finally:
+        database.close()
+
+
+def _wait(check, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{what}: not done within {timeout:.0f} s")
+        time.sleep(0.1)
+
+
+def bench_results(folder: Path, films: int, size: int, jobs: int) -> tuple[dict, dict]:
+    """``films`` + 1 films taken in from a local Orthanc and read; then, from two copies of that state,
+    their results sent (SC + SR each, ``--pacs-jobs jobs``): once with every original in the PACS, once
+    with one original deleted (its header 404 on every try). Seconds until the ``films`` others' results
+    are all in the PACS, in each case, and the CPU seconds the reading room and Orthanc used meanwhile
+    (which a busy machine changes less than the wall-clock time)."""
+    import shutil
+
+    import httpx
+    import pydicom
+
+    from cxr_regions.pacs import LocalOrthanc
+
+    templates = phantom_films(folder / "templates", 8, size)
+    run = tiny_run(folder / "model")
+    server = LocalOrthanc(folder / "orthanc").start()
+    poison = None
+    try:
+        for i in range(films + 1):
+            filler = Filler(server, templates[i % len(templates)])
+            data = filler.encoded(datetime.now() - timedelta(days=i))
+            answer = httpx.post(f"{server.url}/instances", content=data, timeout=60).json()
+            if poison is None:
+                poison = (str(pydicom.dcmread(BytesIO(data)).SOPInstanceUID), answer["ID"])
+        room = folder / "room"
+        start = time.perf_counter()
+        with _room(run, room, server, workers=2):
+            query = "SELECT count(*) FROM films WHERE status = 'ready'"
+            _wait(lambda: _count(room, query) == films + 1, 1800, "films read")
+        print(f"{films + 1} films taken in and read in {time.perf_counter() - start:.0f} s", flush=True)
+    finally:
+        server.stop()
+    timings, cpu = {}, {}
+    for case in ("every original there", "one original deleted"):
+        copy = folder / case.replace(" ", "-")
+        shutil.copytree(folder / "orthanc", copy / "orthanc")
+        shutil.copytree(room, copy / "room")
+        with LocalOrthanc(copy / "orthanc") as pacs:
+            if case == "one original deleted":
+                httpx.delete(f"{pacs.url}/instances/{poison[1]}", timeout=60).raise_for_status()
+            others = (
+                "SELECT count(*) FROM pacs_sent JOIN films ON films.id = pacs_sent.film_id "
+                f"WHERE pacs_sent.kind = 'results' AND films.sop_instance_uid != '{poison[0]}'"
+            )
+            with _room(run, copy / "room", pacs, send_results=True, pacs_jobs=jobs, workers=2):
+                start, ours, theirs = time.perf_counter(), _cpu_seconds(), _cpu_seconds(pacs.process.pid)
+                _wait(lambda c=copy, q=others: _count(c / "room", q) == films, 1800, f"results ({case})")
+                timings[case] = time.perf_counter() - start
+                cpu[case] = (_cpu_seconds() - ours, _cpu_seconds(pacs.process.pid) - theirs)
+        print(
+            f"{case}: the results of {films} films sent in {timings[case]:.1f} s (CPU: reading room "
+            f"{cpu[case][0]:.1f} s, Orthanc {cpu[case][1]:.1f} s)", flush=True,
+        )  # fmt: skip
+    return timings, cpu
+
+
+def _cpu_seconds(pid: int | None = None) -> float:
+    """CPU seconds (user + system) used so far by this process (all its threads) or by process ``pid``."""
+    if pid is None:
+        import resource
+
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -205,7 +330,10 @@ def main() -> None:
     parser.add_argument("--films", type=int, default=200)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--associations", type=int, default=4)
-    parser.add_argument("--skip", choices=["poll", "intake"], action="append", default=[])
+    parser.add_argument("--results-films", type=int, default=200)
+    parser.add_argument("--results-size", type=int, default=256)
+    parser.add_argument("--pacs-jobs", type=int, default=4)
+    parser.add_argument("--skip", choices=["poll", "intake", "results"], action="append", default=[])
     args = parser.parse_args()
     if missing():
         raise SystemExit(missing())
@@ -229,6 +357,24 @@ def main() -> None:
             print(f"\nC-STORE intake: {films} phantom films of {args.size} px from {args.associations} "
                   f"concurrent storescu associations: {rate:.1f} films/s ({megabytes:.1f} MB/s); {cores} CPU "
                   f"cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the end")  # fmt: skip
+        if "results" not in args.skip:
+            n = args.results_films
+            timings, cpu = bench_results(Path(tmp) / "results", n, args.results_size, args.pacs_jobs)
+            load = os.getloadavg()
+            clean, poisoned = timings["every original there"], timings["one original deleted"]
+            (clean_ours, clean_pacs), (poisoned_ours, poisoned_pacs) = cpu.values()
+            print(f"\nResults out: SC + SR of {n} phantom films ({args.results_size} px), {args.pacs_jobs} "
+                  f"jobs at once, to Orthanc {orthanc_version()}; {cores} CPU cores, load average "
+                  f"{load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at the end\n")  # fmt: skip
+            print("| | every original in the PACS | one original deleted (404 on every try) | change |")
+            print("|---|---|---|---|")
+            print(f"| wall clock | {clean:.1f} s ({n / clean:.2f} films/s) | {poisoned:.1f} s "
+                  f"({n / poisoned:.2f} films/s) | {100 * (poisoned / clean - 1):+.0f} % |")  # fmt: skip
+            for what, a, b in (
+                ("reading room CPU", clean_ours, poisoned_ours),
+                ("Orthanc CPU", clean_pacs, poisoned_pacs),
+            ):
+                print(f"| {what} | {a:.1f} s | {b:.1f} s | {100 * (b / a - 1):+.0f} % |")
 
 
 def orthanc_version() -> str:

@@ -14,7 +14,16 @@ from cxr_regions.regions import REGION_KEYS
 def test_the_verdict_export_has_the_labels_csv_layout_and_reads_back(tmp_path):
     from cxr_regions.serve.verdicts import EXPORT_COLUMNS
 
-    after = ["label_string", "reader", "saved_at", "note", "image_id", "accession", "text"]
+    after = [
+        "label_string",
+        "reader",
+        "saved_at",
+        "note",
+        "cardiothoracic_ratio",
+        "image_id",
+        "accession",
+        "text",
+    ]
     assert list(EXPORT_COLUMNS) == ["report_id", *REGION_KEYS, *after]
     row = VerdictRow(
         report_id="A001", labels=dict(zip(REGION_KEYS, "01u00", strict=True)), label_string="01100",

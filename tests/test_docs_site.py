@@ -30,7 +30,7 @@ SECTIONS = {
     "evaluate": "evaluate.md",
     "explain": "explain.md",
     "serve": "reading-room.md",
-    "pacs": "pacs-polling.md",
+    "pacs": "pacs-link.md",
 }
 # Sentences about the machines or sessions the product was built on, not about the product.
 NOT_ABOUT_THE_PRODUCT = re.compile(

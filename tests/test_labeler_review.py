@@ -119,3 +119,45 @@ def test_a_hospital_vocabulary_reads_what_was_unread(tmp_path: Path) -> None:
     assert before.label(text).unread == ["右侧胸壁见一窦道形成"]
     result = after.label(text)
     assert result.unread == [] and result.values["thorax"] == "1"
+
+
+def test_every_label_says_how_it_was_reached() -> None:
+    labeler = Labeler()
+    result = labeler.label("右侧胸腔积夜可能。心影增大。左肺下叶结节？")  # 积夜: 积液 mistyped
+    basis = {k: result.basis(k) for k in result.values}
+    assert basis == {"thorax": "default", "lungs": "hedge", "aorta": "default", "heart": "exact",
+                     "diaphragm": "typo"}  # fmt: skip
+    assert result.values["diaphragm"] == "u"  # read through the typo, hedged
+    assert result.typos == [("右侧胸腔积夜可能", "积夜", "积液")]
+    # a negation read through a typo gives 0, and the evidence says the 0 rests on a typo
+    denied = labeler.label("右侧胸腔位见积液。")  # 位见: 未见 mistyped
+    assert denied.values["diaphragm"] == "0" and denied.basis("diaphragm") == "typo"
+    assert [(e.region, e.value, e.basis) for e in denied.evidence] == [("diaphragm", "0", "typo")]
+    # a word left as written that is a common word is not taken for a typo (部位, 合影)
+    assert labeler.label("主动脉弓部见钙化。").values["aorta"] == "1"  # 部见 is no 不见
+    assert labeler.label("胸骨正中见钢丝缝合影。").typos == []
+
+
+def test_review_lists_typo_reads_then_unread_clauses(tmp_path: Path) -> None:
+    reports = tmp_path / "reports.csv"
+    typos = [("T1", "右侧胸腔积夜。"), ("T2", "左侧胸腔积夜。心影不大。"), ("T3", "右侧胸腔引流官影。")]
+    pd.DataFrame([*REPORTS, *typos], columns=["accession_number", "report"]).to_csv(reports, index=False)
+    labels, review = tmp_path / "labels.csv", tmp_path / "review.csv"
+    summary = label_file(reports, labels, progress=False, review=review)
+    table = list(csv.DictReader(review.open(encoding="utf-8")))
+    kinds = [r["kind"] for r in table]
+    assert kinds == sorted(kinds, key=["typo", "unread"].index)  # the typo reads first
+    typo = [r for r in table if r["kind"] == "typo"]
+    assert {r["read_as"] for r in typo} == {"积夜 -> 积液", "引流官 -> 引流管"}
+    assert summary.with_typos == 3 and summary.typo_reads == len(typo)
+    frame = pd.read_csv(labels, dtype=str, keep_default_na=False).set_index("report_id")
+    assert frame.loc["T1", "diaphragm"] == "1" and frame.loc["T3", "lungs"] == "0"  # a tube, no opacity
+    assert json.loads(frame.loc["T1", "evidence"])[0]["basis"] == "typo"
+    # the hospital confirms the misspellings: its vocabulary rewrites them, and label reads them exactly
+    ours = tmp_path / "ours.yaml"
+    ours.write_text("extends: default\nrewrites:\n  积夜: 积液\n  引流官: 引流管\n", encoding="utf-8")
+    again = tmp_path / "again.csv"
+    summary = label_file(reports, again, progress=False, vocabulary=ours, review=tmp_path / "r2.csv")
+    assert summary.with_typos == 0
+    frame = pd.read_csv(again, dtype=str, keep_default_na=False).set_index("report_id")
+    assert json.loads(frame.loc["T1", "evidence"])[0]["basis"] == "exact"

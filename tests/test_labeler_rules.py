@@ -510,8 +510,10 @@ def test_evidence_names_clause_cue_and_value(labeler: Labeler) -> None:
     assert by_region["diaphragm"].cue == "变钝"
     assert by_region["diaphragm"].clause == "右侧肋膈角变钝"
     assert by_region["lungs"].value == "u"
-    assert "?" in by_region["lungs"].cue
-    assert result.evidence[0].to_dict().keys() == {"region", "value", "clause", "cue"}
+    assert (by_region["lungs"].cue, by_region["lungs"].hedge) == ("结节", "?")
+    assert (by_region["lungs"].basis, by_region["diaphragm"].basis) == ("hedge", "exact")
+    assert by_region["diaphragm"].hedge is None
+    assert result.evidence[0].to_dict().keys() == {"region", "value", "clause", "cue", "hedge", "basis"}
 
 
 def test_labels_do_not_depend_on_the_sentence_cache() -> None:

@@ -1,5 +1,6 @@
 """The tests' own layout: what test modules share comes from the ``tests/helpers`` package, never from
-``conftest.py`` (pytest loads conftest itself; importing it a second time as a module runs it twice)."""
+``conftest.py`` (pytest loads conftest itself; importing it a second time as a module runs it twice)
+nor from another test module (which would be collected, and its fixtures defined, twice)."""
 
 from __future__ import annotations
 
@@ -19,12 +20,12 @@ def _imported_modules(path: Path) -> list[tuple[int, str]]:
     return found
 
 
-def test_no_test_module_imports_conftest():
+def test_no_test_module_imports_conftest_or_another_test_module():
     offenders = [
         f"{path.relative_to(TESTS)}:{line}"
         for path in sorted(TESTS.rglob("*.py"))
         for line, module in _imported_modules(path)
-        if module.split(".")[0] == "conftest" or module.startswith("tests.conftest")
+        if module.split(".")[0] == "conftest" or module.startswith(("tests.conftest", "test_", "tests.test_"))
     ]
     assert not offenders, f"import these from the tests/helpers package instead: {offenders}"
 

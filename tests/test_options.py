@@ -85,6 +85,9 @@ STRINGS: dict[str, list[Any]] = {
     "--lr-factor": [0.25],
     "--min-share": [0.3],
     "--bit-depth": [16],
+    "--poll-mode": ["changes", "off"],
+    "--sc-syntax": ["rle-lossless"],
+    "--state": ["failed"],
     "--forwarded-allow-ips": ["10.0.0.0/8", "127.0.0.1"],
     "--role": ["admin"],
     "--tls-cert": ["CERT"],
@@ -111,7 +114,7 @@ def base_args(path: tuple[str, ...], folder: Path, file: Path, leave_out: str) -
         "ingest": [folder, folder / "out"],
         "label": [file],
         "label-stats": [file],
-        "label-eval": ["--gold", file],
+        "label-eval": [],  # --gold is optional: --behaviour runs without it
         "build": [folder, "--labels", file, "--images", file],
         "train": [folder],
         "pretrain-prepare": [folder, "-o", folder / "prep"],
@@ -131,6 +134,9 @@ def base_args(path: tuple[str, ...], folder: Path, file: Path, leave_out: str) -
         "serve-user role": ["alice", "admin"],
         "serve-user full-name": ["alice", "Li Wei"],
         "verdicts export": ["--data", folder],
+        "pacs retry": [] if leave_out == "--all" else ["1.2.3"],
+        "pacs forget": ["1.2.3"],
+        "pacs jobs": [],
         "audit export": ["--data", folder],
     }[name]
     if name == "explain" and leave_out == "--split":

@@ -174,8 +174,16 @@ def test_every_state_changing_route_checks_csrf(served):
     routes = [r for r in routes if isinstance(r, APIRoute)]
     changing = [r for r in routes if r.methods - {"GET", "HEAD"}]
     users = {f"/admin/users/{{name}}/{what}" for what in ("role", "full-name", "password", "remove")}
-    users |= {"/account/password", "/admin/users"}
-    assert {r.path for r in changing} == {"/login", "/logout", "/upload", "/films/{film_id}/verdict", *users}
+    users |= {"/account/password", "/admin/users", "/pacs/retry"}
+    viewer = {"/films/{film_id}/urgent", "/api/queue/pause", "/api/queue/resume"}
+    assert {r.path for r in changing} == {
+        "/login",
+        "/logout",
+        "/upload",
+        "/films/{film_id}/verdict",
+        *users,
+        *viewer,
+    }
     for route in changing:
         assert route.methods == {"POST"}, route.path
         assert auth.csrf_protect in [d.call for d in route.dependant.dependencies], route.path
@@ -251,7 +259,7 @@ def test_worklist_sorts_filters_and_pages(served):
     for key in REGION_KEYS:
         assert all(key in r["flags"] for r in client.get(f"/api/worklist?region={key}").json()["rows"])
     page = client.get("/worklist").text
-    assert "most suspicious first" in page and "page 1 of 1" in page
+    assert 'title="sort by the highest probability' in page and "page 1 of 1" in page
 
 
 def test_reports_table_is_joined_by_accession_and_the_config_is_saved(trained_run, phantom, tmp_path):

@@ -19,10 +19,6 @@ PENDING: dict[str, tuple[str, str]] = {
         "Starting points",
         "the pretrained models a training run can start from, and how to install them",
     ),
-    "labeling-robustness.md": (
-        "Labeling robustness",
-        "how the labeler holds up on reports written in other styles, and what it cannot read",
-    ),
     "fault-tolerance.md": (
         "Fault tolerance",
         "what each command and the reading room do when a process is killed or a server fails",

@@ -30,6 +30,7 @@ class Fault(str, Enum):
     ERROR_500 = "500"
     UNAVAILABLE = "503"  # one of the statuses dicomweb-client would retry on its own
     NOT_FOUND = "404"
+    CONFLICT = "409"  # what a PACS may answer a STOW-RS store it refuses
     HANG = "hang"  # no answer for `hang_seconds`, then the connection is closed
     CUT = "cut"  # the status and headers, half of the body, then the connection is closed
 
@@ -111,14 +112,18 @@ def _handler(proxy: FaultProxy):
             pass
 
         def _any(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else None
+            body = self._body()
             rule = proxy.rule_for(self.path)
             if rule is not None and rule.fault is Fault.HANG:
                 proxy.stopping.wait(proxy.hang_seconds)
                 self.close_connection = True
                 return
-            if rule is not None and rule.fault in (Fault.ERROR_500, Fault.UNAVAILABLE, Fault.NOT_FOUND):
+            if rule is not None and rule.fault in (
+                Fault.ERROR_500,
+                Fault.UNAVAILABLE,
+                Fault.NOT_FOUND,
+                Fault.CONFLICT,
+            ):
                 status = int(rule.fault.value)
                 message = b"injected fault"
                 self.send_response(status)
@@ -144,6 +149,22 @@ def _handler(proxy: FaultProxy):
                 self.close_connection = True
                 return
             self.wfile.write(answer)
+
+        def _body(self) -> bytes | None:
+            """The request's body, sent with a Content-Length or in chunks (dicomweb-client sends a
+            STOW-RS body over 1 MB chunked)."""
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                parts = []
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass  # trailers
+                        return b"".join(parts)
+                    parts.append(self.rfile.read(size))
+                    self.rfile.readline()  # the CRLF after each chunk
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else None
 
         def _forward(self, body: bytes | None):
             connection = http.client.HTTPConnection(*proxy.upstream, timeout=60)

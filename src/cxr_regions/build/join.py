@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cxr_regions.contracts import label_rows as labels_contract
 from cxr_regions.contracts.images import IMAGES
 from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS, VALUES, strongest
@@ -23,25 +24,6 @@ JOIN_KEYS = ("accession", "image_id")
 UNMATCHED_COLUMNS = ["kind", "id", "reason"]
 _TRUE = {"1", "1.0", "true", "yes", "u"}
 _FALSE = {"0", "0.0", "false", "no"}
-
-
-def read_table(path: str | os.PathLike[str], required: Sequence[str], what: str) -> pd.DataFrame:
-    """Read a CSV with every cell as text, checking that the ``required`` columns are there."""
-    file = Path(path)
-    if not file.is_file():
-        raise UserError(f"{what} not found: {file}")
-    try:
-        frame = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise UserError(f"{file}: not a readable UTF-8 CSV ({exc})") from None
-    frame.columns = [c.strip() for c in frame.columns]
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise UserError(
-            f"{file}: missing column(s) {', '.join(missing)} (found {', '.join(frame.columns)}); "
-            f"see docs/data-contracts.md for the {what} format"
-        )
-    return frame.apply(lambda col: col.str.strip())
 
 
 def raw_values(frame: pd.DataFrame, label_names: Sequence[str], where: str, id_col: str) -> pd.DataFrame:
@@ -92,9 +74,8 @@ def join_tables(
     if on not in JOIN_KEYS:
         raise UserError(f"--join must be one of {', '.join(JOIN_KEYS)}, got {on!r}")
     key_col = "accession_number" if on == "accession" else "image_id"
-    labels = read_table(labels_csv, ["report_id", *REGION_KEYS], "labels.csv")
+    labels = labels_contract.read(labels_csv)  # region values checked: 1, u or 0
     images = IMAGES.read(images_csv, need=[key_col])
-    labels[list(REGION_KEYS)] = raw_values(labels, REGION_KEYS, str(labels_csv), "report_id")
     left_out: list[pd.DataFrame] = []
 
     def leave_out(kind: str, ids: pd.Series, reason: str | pd.Series) -> None:

@@ -1,8 +1,10 @@
 """The files that cross stages, as typed records: shared by every stage, importing none.
 
 Each record reads and writes its file (``Record.read(path)`` / ``record.write(path)`` for a JSON
-document, ``TABLE.read(path)`` / ``TABLE.write(path, rows)`` for a CSV table); docs/data-contracts.md
-describes them and is tested against them. :mod:`cxr_regions.contracts.core` says how to add one.
+document, ``TABLE.read(path)`` / ``TABLE.write(path, rows)`` for a CSV table, ``LABELS.read(path)`` /
+``LABELS.write(path, rows)`` for labels.csv, whose rows ``label`` streams by the million);
+docs/data-contracts.md describes them and is tested against them. :mod:`cxr_regions.contracts.core`
+says how to add one.
 
 The names are imported on first use (PEP 562), so that ``cxr-regions --help`` does not load pydantic.
 """
@@ -37,6 +39,10 @@ _EXPORTS = {
     "LOCALISATION": "explain_files",
     "DemoSummary": "demo_summary",
     "TRUTH": "phantom_files",
+    "LABELS": "label_rows",
+    "Evidence": "label_rows",
+    "LabelRow": "label_rows",
+    "LabelsWriter": "label_rows",
     "VERDICTS": "verdict_export",
     "VerdictRow": "verdict_export",
     "WEIGHTS_FILE": "run_folder",
@@ -64,6 +70,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from cxr_regions.contracts.explain_files import EXPLAIN, LOCALISATION
     from cxr_regions.contracts.images import ERRORS, FULL_DIR, IMAGES, IMAGES_DIR, ErrorRow, ImageRow
+    from cxr_regions.contracts.label_rows import LABELS, Evidence, LabelRow, LabelsWriter
     from cxr_regions.contracts.phantom_files import TRUTH
     from cxr_regions.contracts.run_folder import WEIGHTS_FILE, ModelInfo, SavedConfig
     from cxr_regions.contracts.verdict_export import VERDICTS, VerdictRow

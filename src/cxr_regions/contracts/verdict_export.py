@@ -18,6 +18,11 @@ class VerdictRow(Record):
     reader: str = column("Who saved it (`local` without users).")
     saved_at: str = column("When (ISO 8601, UTC).")
     note: str = column("The reader's note.")
+    cardiothoracic_ratio: str = column(
+        "The cardiothoracic ratio the reader measured in the viewer (empty where none).",
+        optional=True,
+        default="",
+    )
     image_id: str = column("The film's de-identified id.")
     accession: str = column("The film's accession number (empty where none).")
     text: str = column("The film's report (empty where none), for `label-eval` to label.")

@@ -7,8 +7,10 @@ plausibly a radiograph: ``ok``, ``reasons``, ``measures``; limits in :data:`PICT
 :func:`ingest_file` for one file through the same steps (returns its images.csv row, an
 :class:`~cxr_regions.contracts.ImageRow`, or its errors.csv row, an :class:`~cxr_regions.contracts.ErrorRow`),
 with the salt from :func:`load_or_create_salt`, :func:`open_engine` (``ENGINES``: where per-film work
-runs, this machine's processes or a Dask cluster), and :func:`fit_square` / :func:`fit_square_placed`
-(with :class:`Placement`): the one way every stage fits a film into a square.
+runs, this machine's processes or a Dask cluster), :func:`full_depth` (a film's values at their own bit
+depth with its windows and spacing, :class:`FullDepth`; ``FULL_DEPTH_DIR``), :func:`shifted_study_day`
+(study dates shifted per patient), and :func:`fit_square` / :func:`fit_square_placed` (with
+:class:`Placement`): the one way every stage fits a film into a square.
 
 The public names are imported on first use (PEP 562), so that ``cxr-regions --help`` reads the
 settings without loading the decoders' and the tables' libraries.
@@ -23,6 +25,10 @@ from cxr_regions.lazy import lazy_exports
 _EXPORTS = {
     "ingest_file": "convert",
     "load_or_create_salt": "deid",
+    "shifted_study_day": "deid",
+    "FULL_DEPTH_DIR": "depth",
+    "FullDepth": "depth",
+    "full_depth": "depth",
     "ENGINES": "engine",
     "open_engine": "engine",
     "Film": "film",
@@ -48,7 +54,8 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 if TYPE_CHECKING:  # pragma: no cover
     # ruff: noqa: F401
     from cxr_regions.ingest.convert import ingest_file
-    from cxr_regions.ingest.deid import load_or_create_salt
+    from cxr_regions.ingest.deid import load_or_create_salt, shifted_study_day
+    from cxr_regions.ingest.depth import FULL_DEPTH_DIR, FullDepth, full_depth
     from cxr_regions.ingest.engine import ENGINES, open_engine
     from cxr_regions.ingest.film import Film, load_film, read_film
     from cxr_regions.ingest.plausibility import PICTURE_LIMITS, PictureCheck, PictureLimits, check_picture

@@ -7,6 +7,7 @@ pixels); :func:`ingest_file` runs both on one file, for callers that receive fil
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ from cxr_regions.ingest.decode import (
     read_dicom,
 )
 from cxr_regions.ingest.deid import Redactor, image_id, keyed_hash, patient_key
+from cxr_regions.ingest.depth import FULL_DEPTH_DIR
+from cxr_regions.ingest.depth import full_depth as values_at_full_depth
 from cxr_regions.ingest.resize import pad_square, resize_film
 from cxr_regions.ingest.selection import select_film
 from cxr_regions.ingest.settings import IngestConfig
@@ -43,6 +46,7 @@ class FileContext:
     out: str
     salt: bytes
     config: IngestConfig
+    full_depth: bool = False
 
 
 def error_row(source: str, status: str, message: str) -> dict[str, Any]:
@@ -135,22 +139,27 @@ def _convert(ctx: FileContext, job: tuple[str, str]) -> dict[str, Any]:
     rel, film_id = job
     config = ctx.config
     path = Path(ctx.root, rel)
+    reduce_for = None if ctx.full_depth else config.reduce_for
     try:
-        display, _ = decode_display(
-            path, config.window, tuple(config.percentiles), config.reduce_for, config.reduce_jpeg2000
+        display, ds = decode_display(
+            path, config.window, tuple(config.percentiles), reduce_for, config.reduce_jpeg2000
         )
         small = resize_film(display.values, config.size, config.resize)
         outputs = {IMAGES_DIR: pad_square(quantise(small, config.bit_depth, display.invert), config.size)}
         if config.keep_full:
             outputs[FULL_DIR] = quantise(display.values, config.bit_depth, display.invert)
-        encoded = {folder: png_bytes(image, compression=3) for folder, image in outputs.items()}
+        encoded = {f"{d}/{film_id}.png": png_bytes(image, compression=3) for d, image in outputs.items()}
+        if ctx.full_depth and display.window != "colour":
+            depth = values_at_full_depth(ds, display.stored)
+            encoded[f"{FULL_DEPTH_DIR}/{film_id}.png"] = depth.png_bytes()
+            encoded[f"{FULL_DEPTH_DIR}/{film_id}.json"] = json.dumps(depth.header()).encode()
     except FilmError as exc:
         status, message = exc.status, exc.message
     except Exception as exc:
         status, message = STATUS_DECODE_ERROR, f"{type(exc).__name__}: {exc}"
     else:
-        for folder, data in encoded.items():
-            target = Path(ctx.out, folder, f"{film_id}.png")
+        for name, data in encoded.items():
+            target = Path(ctx.out, name)
             try:
                 write_bytes(target, data)
             except OSError as exc:
@@ -180,6 +189,7 @@ def ingest_file(
     salt: bytes,
     *,
     root: str | os.PathLike[str] | None = None,
+    full_depth: bool = False,
 ) -> ImageRow | ErrorRow:
     """Ingest one file into ``out_dir`` exactly as :func:`~cxr_regions.ingest.tree` does each file.
 
@@ -195,6 +205,9 @@ def ingest_file(
     second file with the same UID gets a ``-2`` suffix); ``source_path`` is ``path`` relative to
     ``root`` (default: its folder), redacted of the patient's name and ID. Runs in this process: a
     decoder that crashes the process is isolated only by the batch's worker pool.
+
+    ``full_depth``: also the film at its own bit depth for a viewer, ``full16/<image_id>.png`` and
+    ``full16/<image_id>.json`` (:func:`~cxr_regions.ingest.full_depth`; none for a colour film).
     """
     config = config or IngestConfig()
     config.validate()
@@ -203,12 +216,13 @@ def ingest_file(
     path, out = Path(path), Path(out_dir)
     base = Path(root) if root is not None else path.parent
     rel = path.relative_to(base).as_posix()
-    ctx = FileContext(str(base), str(out), salt, config)
+    ctx = FileContext(str(base), str(out), salt, config, full_depth)
     scanned = scan_file(ctx, rel)
     if "error" in scanned:
         return ErrorRow(**scanned["error"])
     film_id = scanned["base_id"]
-    for folder in (IMAGES_DIR, FULL_DIR) if config.keep_full else (IMAGES_DIR,):
+    folders = [IMAGES_DIR] + [FULL_DIR] * config.keep_full + [FULL_DEPTH_DIR] * full_depth
+    for folder in folders:
         try:
             (out / folder).mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -54,6 +54,8 @@ class Display:
     values: np.ndarray
     invert: bool
     window: str
+    stored: np.ndarray | None = field(default=None, repr=False)
+    """The first frame's stored values, where decoded in full (for :func:`~cxr_regions.ingest.full_depth`)."""
 
 
 @contextlib.contextmanager
@@ -314,10 +316,14 @@ def decode_display(
         own_window = window == "auto" and (_has_voi_lut(ds) or _has_window(ds))
         with quiet_pydicom():
             pixels = reduced_frame(ds, reduce_for, percentile_window=not own_window, jpeg2000=reduce_jpeg2000)
+    reduced = pixels is not None
     if pixels is None:
         pixels = frame_pixels(ds)
     try:
-        return display_values(ds, pixels, window, percentiles), ds
+        display = display_values(ds, pixels, window, percentiles)
+        if not reduced:
+            display.stored = pixels
+        return display, ds
     except FilmError:
         raise
     except Exception as exc:

@@ -9,6 +9,7 @@ error messages) is scrubbed of the patient's ID and name.
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import hmac
 import os
@@ -65,6 +66,29 @@ def patient_key(salt: bytes, patient_id: str) -> str:
 def image_id(salt: bytes, sop_instance_uid: str) -> str:
     """The film's id: 20 hex digits of the salted hash of its SOP Instance UID (safe as a file name)."""
     return keyed_hash(salt, "sop:" + sop_instance_uid.strip())[:20]
+
+
+DATE_SHIFT_DAYS = 3650
+_EPOCH = _dt.date(1970, 1, 1)
+
+
+def shifted_study_day(salt: bytes, patient_key_: str, study_date: str | None) -> int | None:
+    """A study date (DICOM ``YYYYMMDD``) as a day number shifted by a secret per-patient offset.
+
+    The day number counts from 1970-01-01, plus an offset of up to ±10 years derived from the salt and
+    the patient key: the same for every film of one patient, so the days between two of their films are
+    kept exactly, while the date itself cannot be read back (DICOM PS3.15's "Retain Longitudinal
+    Temporal Information with Modified Dates"). None for a missing or malformed date.
+    """
+    text = (study_date or "").strip()
+    try:
+        day = (_dt.datetime.strptime(text[:8], "%Y%m%d").date() - _EPOCH).days if len(text) >= 8 else None
+    except ValueError:
+        day = None
+    if day is None:
+        return None
+    digest = hmac.new(salt, f"date-shift:{patient_key_}".encode(), hashlib.sha256).digest()
+    return day + int.from_bytes(digest[:4], "big") % (2 * DATE_SHIFT_DAYS + 1) - DATE_SHIFT_DAYS
 
 
 class Redactor:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from cxr_regions.contracts.names import LABELS_CSV
 from cxr_regions.errors import UserError
 from cxr_regions.options import cli, command, optional_list
 
@@ -25,7 +26,7 @@ class LabelCommand:
         )
     )
     output: Path = field(
-        default=Path("labels.csv"), metadata=cli("Where to write labels.csv.", "-o", "--output")
+        default=Path(LABELS_CSV), metadata=cli("Where to write labels.csv.", "-o", "--output")
     )
     id_col: str | None = field(
         default=None,
@@ -62,8 +63,9 @@ class LabelCommand:
     review: Path | None = field(
         default=None,
         metadata=cli(
-            "Also write the clauses the labeler could not read, most frequent first "
-            "(clause, reports, example_report_id): words to add to your vocabulary file."
+            "Also write where the labeler is least sure, for a person to check: the words it read "
+            "only through a typo, then the clauses it could not read, most frequent first (kind, clause, "
+            "read_as, reports, example_report_id): what to add to your vocabulary file."
         ),
     )
 
@@ -89,13 +91,15 @@ class LabelStatsCommand:
 class LabelEvalCommand:
     """What one ``cxr-regions label-eval`` call is given."""
 
-    gold: str = field(
+    gold: str | None = field(
+        default=None,
         metadata=cli(
             "Gold JSONL (id, text, labels), like zh-reports/dev.jsonl; a labels.csv-format CSV such "
             "as `verdicts export` writes; or iu, iu:dev, iu:eval: the IU X-ray reports with MeSH-derived "
-            "labels, read from the installed torchxrayvision wheel (docs/english-labels.md).",
+            "labels, read from the installed torchxrayvision wheel (docs/english-labels.md). "
+            "Optional with --behaviour.",
             "--gold",
-        )
+        ),
     )
     pred: Path | None = field(
         default=None, metadata=cli("labels.csv to score (default: run the labeler on the gold texts).")
@@ -118,6 +122,15 @@ class LabelEvalCommand:
             "to this Markdown file."
         ),
     )
+    behaviour: bool = field(
+        default=False,
+        metadata=cli(
+            "Run the generated behavioural suite (Chinese; docs/labeling-robustness.md) and print its "
+            "failure rate per family (tuned and held-out templates) and per region; with --out also write "
+            "behaviour.csv, behaviour_regions.csv and behaviour_failures.csv. Without --gold, only this."
+        ),
+    )
+    seed: int = field(default=0, metadata=cli("Seed of the behavioural suite."))
 
 
 def register(app: typer.Typer) -> None:
@@ -171,8 +184,17 @@ def label(config: LabelCommand) -> None:
         f"distinct unread clauses {summary.unread_clauses}",
         highlight=False,
     )
+    if summary.with_typos:
+        console.print(
+            f"reports with words read through a typo {summary.with_typos}; "
+            f"distinct typo reads {summary.typo_reads}",
+            highlight=False,
+        )
     if config.review is not None:
-        console.print(f"wrote the unread clauses, most frequent first, to {config.review}", highlight=False)
+        console.print(
+            f"wrote the typo reads, then the unread clauses, most frequent first, to {config.review}",
+            highlight=False,
+        )
     if summary.empty_text:
         console.print(f"[yellow]{summary.empty_text} row(s) had no text: all 0, status empty_text[/]")
     if summary.missing_id:
@@ -214,7 +236,21 @@ def label_eval(config: LabelEvalCommand) -> None:
     """Score labels against gold: per region precision/recall/F1 (u as 1), 3-way accuracy, macro F1.
 
     A gold file whose records name a `rule` (tests/data/policy_suite.jsonl) is scored per rule too.
+    `--behaviour` runs the generated behavioural suite instead of (or as well as) a gold file.
     """
+    if config.behaviour:
+        from cxr_regions.label.behaviour_report import print_behaviour
+
+        print_behaviour(
+            seed=config.seed,
+            vocabulary=config.vocabulary,
+            markings_abnormal=config.markings_abnormal,
+            out=config.out,
+        )
+    if config.gold is None:
+        if config.behaviour:
+            return
+        raise UserError("give --gold FILE (or iu, iu:dev, iu:eval) and/or --behaviour")
     import pandas as pd
     from rich.console import Console
     from rich.table import Table

@@ -8,22 +8,20 @@ a vocabulary word or a rule.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 
+from cxr_regions.contracts.label_rows import TYPO, parse_evidence
 from cxr_regions.label.scoring import Disagreement, Score
 from cxr_regions.regions import REGION_KEYS
 
 
 def _evidence_lines(d: Disagreement) -> list[str]:
-    try:
-        items = [e for e in json.loads(d.evidence or "[]") if e.get("region") == d.region]
-    except (json.JSONDecodeError, AttributeError):
-        items = []
+    items = [e for e in parse_evidence(d.evidence) if e.region == d.region and e.clause]
     if not items:
         return ["  - evidence: none (the labeler read no finding of this region)"]
     return [
-        f"  - evidence: `{e.get('value')}` from cue `{e.get('cue')}` in clause “{e.get('clause')}”"
+        f"  - evidence: `{e.value}` from cue `{e.cue}`{f' hedged by `{e.hedge}`' if e.hedge else ''}"
+        f"{' (typo-tolerant)' if e.basis == TYPO else ''} in clause “{e.clause}”"
         for e in items
     ]
 

@@ -1,36 +1,41 @@
-"""Label a whole report table into ``labels.csv`` (docs/data-contracts.md), in chunks.
+"""Label a whole report table into ``labels.csv`` (:mod:`cxr_regions.contracts.label_rows`), in chunks.
 
 Rows stream from the input (see :mod:`tables`) through the labeler to the output, a chunk at a
 time, so millions of reports keep memory flat; a progress bar shows bytes (or rows) done. The
 output appears atomically, with ``<name>.config.yaml`` beside it (what produced it). Clauses
-that no vocabulary word read go to the ``unread`` column and, with ``review``, into a table of the
-most frequent ones (what a hospital adds to its vocabulary file).
+that no vocabulary word read go to the ``unread`` column. With ``review``, the cases where the
+labeler is least sure go into a table for a person to check, most frequent first: first the words
+it read only through a typo (``typo``: what was written and what it was read as), then the clauses
+it could not read (``unread``). What the person confirms goes into the hospital's vocabulary file
+(``extends: default``: a misspelling under ``rewrites``, a phrase under its role), and ``label`` runs
+again (docs/labeling-robustness.md).
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 
 from cxr_regions.configfile import save_config
+from cxr_regions.contracts import label_rows as contract
 from cxr_regions.fileio import atomic_path
 from cxr_regions.label.bilingual import AutoLabeler, make_labeler
-from cxr_regions.label.labeler import STATUS_EMPTY, Evidence, Labeler
+from cxr_regions.label.labeler import STATUS_EMPTY, Labeler
 from cxr_regions.label.table_reader import count_rows
 from cxr_regions.label.texts import open_report_table
 from cxr_regions.progress import progress_bar
-from cxr_regions.regions import REGION_KEYS, to_binary
+from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN
 
-ID_COLUMN = "report_id"
-OUTPUT_COLUMNS = (
-    ID_COLUMN, *REGION_KEYS, "label_string", "markings_only", "status", "evidence", "unread",
-)  # fmt: skip
-REVIEW_COLUMNS = ("clause", "reports", "example_report_id")
+_VALUES_OF = itemgetter(*REGION_KEYS)
+
+ID_COLUMN = contract.ID
+OUTPUT_COLUMNS = contract.COLUMNS
+REVIEW_COLUMNS = ("kind", "clause", "read_as", "reports", "example_report_id")
 
 
 @dataclass
@@ -61,6 +66,8 @@ class LabelSummary:
     markings_only: int = 0
     with_unread: int = 0  # reports with at least one unread clause
     unread_clauses: int = 0  # distinct unread clauses over the file
+    with_typos: int = 0  # reports with at least one word read through a typo
+    typo_reads: int = 0  # distinct (clause, written, read as) typo reads over the file
     abnormal: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REGION_KEYS, 0))
     uncertain: dict[str, int] = field(default_factory=lambda: dict.fromkeys(REGION_KEYS, 0))
     normal_films: int = 0
@@ -91,8 +98,8 @@ def label_file(
 
     Text columns are read together (findings, then impression...). A row with no text gets all
     ``0`` and status ``empty_text``; nothing is dropped. ``language``: ``zh``, ``en`` or ``auto`` (each
-    report in the language its script shows). ``review``: also write the unread clauses
-    of the whole file, most frequent first, with how many reports hold each and one example id.
+    report in the language its script shows). ``review``: also write the typo reads and the unread
+    clauses of the whole file (:func:`write_review`), with how many reports hold each and one example id.
     """
 
     started = time.perf_counter()
@@ -102,19 +109,20 @@ def label_file(
     summary = LabelSummary(output=str(output_csv), id_col=ident, text_cols=texts, encoding=info.encoding)
     total = count_rows(info) if info.kind == "excel" else info.size_bytes
     unread: dict[str, list] = {}  # clause -> [reports, example report id]
+    typos: dict[tuple[str, str, str], list] = {}  # (clause, written, read as) -> [reports, example id]
 
     with atomic_path(output_csv) as tmp, tmp.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(OUTPUT_COLUMNS)
+        writer = contract.LabelsWriter(out, binary=binary)
         with _progress(progress, total, info.path.name, rows=info.kind == "excel") as advance:
             for ids, bodies, done in table.chunks(chunk_rows):
-                writer.writerows(_rows(labeler, ids, bodies, binary, summary, unread))
+                writer.write(_rows(labeler, ids, bodies, summary, unread, typos))
                 advance(done)
                 if on_chunk is not None:
                     on_chunk(summary.rows)
     summary.unread_clauses = len(unread)
+    summary.typo_reads = len(typos)
     if review is not None:
-        write_review(review, unread)
+        write_review(review, unread, typos)
     summary.seconds = round(time.perf_counter() - started, 3)
     config = LabelConfig(
         input=str(input_path),
@@ -138,13 +146,25 @@ def config_path(output_csv: str | Path) -> Path:
     return output_csv.with_name(output_csv.stem + ".config.yaml")
 
 
-def write_review(path: str | Path, unread: dict[str, list]) -> Path:
-    """The review table: unread clauses by the number of reports that hold them (most first)."""
-    ranked = sorted(unread.items(), key=lambda kv: (-kv[1][0], kv[0]))
+def write_review(
+    path: str | Path, unread: dict[str, list], typos: dict[tuple[str, str, str], list] | None = None
+) -> Path:
+    """The review table (``REVIEW_COLUMNS``): the typo reads, then the unread clauses, each by the
+    number of reports that hold them (most first). ``read_as`` says what a typo read took the written
+    word for (``积夜 -> 积液``); it is empty for an unread clause."""
+
+    def most_first(found: dict) -> list:
+        return sorted(found.items(), key=lambda kv: (-kv[1][0], kv[0]))
+
+    rows = [
+        ["typo", clause, f"{written} -> {read}", n, example]
+        for (clause, written, read), (n, example) in most_first(typos or {})
+    ]
+    rows += [["unread", clause, "", n, example] for clause, (n, example) in most_first(unread)]
     with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(REVIEW_COLUMNS)
-        writer.writerows([clause, n, example] for clause, (n, example) in ranked)
+        writer.writerows(rows)
     return Path(path)
 
 
@@ -152,37 +172,21 @@ def _rows(
     labeler: Labeler | AutoLabeler,
     ids: list[str],
     bodies: list[str],
-    binary: bool,
     summary: LabelSummary,
     unread: dict[str, list],
-):
-    label = labeler.label
-    abnormal, uncertain = summary.abnormal, summary.uncertain
+    typos: dict[tuple[str, str, str], list],
+) -> Iterator[contract.LabelRow]:
+    """Label each report, count it into ``summary``, its unread clauses into ``unread`` and its typo
+    reads into ``typos``."""
+    label, row, values_of = labeler.label, contract.LabelRow, _VALUES_OF
+    kinds: Counter[tuple[tuple[str, ...], bool, bool]] = Counter()  # (values, empty, markings only)
+    missing_id = 0
     for ident, body in zip(ids, bodies, strict=True):
         result = label(body)
-        values = result.values
-        summary.rows += 1
+        values, markings_only, status = result.values, result.markings_only, result.status
+        kinds[values_of(values), status == STATUS_EMPTY, markings_only] += 1
         if not ident:
-            summary.missing_id += 1
-        if result.status == STATUS_EMPTY:
-            summary.empty_text += 1
-        else:
-            summary.ok += 1
-        string = result.label_string
-        if string == "00000" and result.status != STATUS_EMPTY:
-            summary.normal_films += 1
-        for key in REGION_KEYS:
-            v = values[key]
-            if v == "1":
-                abnormal[key] += 1
-            elif v == "u":
-                uncertain[key] += 1
-        if result.markings_only:
-            summary.markings_only += 1
-        cells = (
-            [str(to_binary(values[k])) for k in REGION_KEYS] if binary else [values[k] for k in REGION_KEYS]
-        )
-        evidence = "[" + ",".join(map(_evidence_json, result.evidence)) + "]"
+            missing_id += 1
         clauses = result.unread
         if clauses:
             summary.with_unread += 1
@@ -192,17 +196,27 @@ def _rows(
                     unread[clause] = [1, ident]
                 else:
                     seen[0] += 1
-            clauses = json.dumps(clauses, ensure_ascii=False)
-        else:
-            clauses = "[]"
-        markings = "true" if result.markings_only else "false"
-        yield [ident, *cells, string, markings, result.status, evidence, clauses]
-
-
-@lru_cache(maxsize=100_000)
-def _evidence_json(evidence: Evidence) -> str:
-    """One evidence item as JSON (cached: the same clauses recur across reports)."""
-    return json.dumps(evidence.to_dict(), ensure_ascii=False)
+        if result.typos:
+            summary.with_typos += 1
+            for read in result.typos:
+                seen = typos.get(read)
+                if seen is None:
+                    typos[read] = [1, ident]
+                else:
+                    seen[0] += 1
+        yield row(ident, values, markings_only, status, result.evidence, clauses)
+    summary.missing_id += missing_id
+    for (values, empty, markings_only), n in kinds.items():  # the counts, once per kind of row
+        summary.rows += n
+        summary.empty_text += n if empty else 0
+        summary.ok += 0 if empty else n
+        summary.markings_only += n if markings_only else 0
+        summary.normal_films += n if not empty and all(v == NORMAL for v in values) else 0
+        for key, v in zip(REGION_KEYS, values, strict=True):
+            if v == ABNORMAL:
+                summary.abnormal[key] += n
+            elif v == UNCERTAIN:
+                summary.uncertain[key] += n
 
 
 class _progress:

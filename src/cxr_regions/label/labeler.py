@@ -15,6 +15,7 @@ from __future__ import annotations
 from cxr_regions.label.clauses import REGION_BIT, SentenceReader, SentenceResult
 from cxr_regions.label.labels import STATUS_EMPTY, STATUS_OK, Evidence, ReportLabels
 from cxr_regions.label.language import normaliser_for, splitter_for
+from cxr_regions.label.line_breaks import LineBreaks
 from cxr_regions.label.vocabulary import Vocabulary, load_vocabulary
 from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN
 
@@ -48,7 +49,8 @@ class Labeler:
     ):
         self.vocabulary = vocabulary or load_vocabulary()
         self.markings_abnormal = markings_abnormal
-        self.normalise = normaliser_for(self.vocabulary.language, self.vocabulary.rewrites)
+        vocabulary = self.vocabulary
+        self.normalise = normaliser_for(vocabulary.language, vocabulary.rewrites, LineBreaks(vocabulary))
         self._sentences = splitter_for(self.vocabulary.language)
         self._sentence = SentenceReader(self.vocabulary).read
         self._cache: dict[str, SentenceResult] = {}
@@ -65,6 +67,7 @@ class Labeler:
         found: list[Evidence] = []
         markings: list[Evidence] = []
         unread: list[str] = []
+        typos: list[tuple[str, str, str]] = []
         cache = self._cache
         parts = self._sentences(self.normalise(text))
         self._lookups += len(parts)
@@ -77,14 +80,16 @@ class Labeler:
                     cache.clear()
                 if self._cache_size:
                     cache[sentence] = result
-            abnormal |= result[0]
-            uncertain |= result[1]
-            if result[2]:
-                found.extend(result[2])
-            if result[3]:
-                markings.extend(result[3])
-            if result[4]:
-                unread.extend(result[4])
+            abnormal |= result.abnormal
+            uncertain |= result.uncertain
+            if result.evidence:
+                found.extend(result.evidence)
+            if result.markings:
+                markings.extend(result.markings)
+            if result.unread:
+                unread.extend(result.unread)
+            if result.typos:
+                typos.extend(result.typos)
         markings_only = False
         if markings:
             if self.markings_abnormal:
@@ -93,13 +98,16 @@ class Labeler:
             elif not (abnormal | uncertain) & _LUNGS:
                 markings_only = True
         values = _VALUES[abnormal | uncertain << _N].copy()
-        if uncertain:  # a region at 1 shows only its 1 evidence
+        if uncertain or typos:  # a region shows only the evidence of its value (1 over u over 0)
             found = [e for e in found if e.value == values[e.region]]
         if len(parts) > 1 and len(found) > 1:
             found = list(dict.fromkeys(found))  # a sentence written twice
         if len(unread) > 1:
             unread = list(dict.fromkeys(unread))
-        return ReportLabels(values=values, markings_only=markings_only, evidence=found, unread=unread)
+        labels = ReportLabels(values=values, markings_only=markings_only, evidence=found, unread=unread)
+        if typos:
+            labels.typos = list(dict.fromkeys(typos))
+        return labels
 
     def cache_stats(self) -> dict[str, float]:
         """Sentences looked up, read afresh, and the hit rate of the sentence cache."""

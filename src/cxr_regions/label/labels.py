@@ -1,27 +1,15 @@
-"""What the labeler returns: one report's five region values, each with the evidence that set it."""
+"""What the labeler returns: one report's five region values, each with the evidence that set it
+(:class:`Evidence` is labels.csv's record, :mod:`cxr_regions.contracts.label_rows`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
+from cxr_regions.contracts.label_rows import DEFAULT, EXACT, HEDGE, STATUS_EMPTY, STATUS_OK, TYPO, Evidence
 from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN, label_string, to_binary
 
-STATUS_OK = "ok"
-STATUS_EMPTY = "empty_text"
+__all__ = ["STATUS_EMPTY", "STATUS_OK", "Evidence", "ReportLabels"]
 _AS_BIT = {ABNORMAL: "1", UNCERTAIN: "1", NORMAL: "0"}
-
-
-class Evidence(NamedTuple):
-    """Why a region is not ``0``: the clause, the cue that fired, and the value it gave."""
-
-    region: str
-    value: str
-    clause: str
-    cue: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"region": self.region, "value": self.value, "clause": self.clause, "cue": self.cue}
 
 
 @dataclass(slots=True)
@@ -33,6 +21,13 @@ class ReportLabels:
     status: str = STATUS_OK
     evidence: list[Evidence] = field(default_factory=list)
     unread: list[str] = field(default_factory=list)  # clauses no vocabulary word read (see clauses.py)
+    typos: list[tuple[str, str, str]] = field(default_factory=list)  # (clause, written, read as)
+
+    def basis(self, region: str) -> str:
+        """How ``region``'s value was reached (contracts.label_rows.BASES): the basis of its evidence
+        (``typo`` before ``hedge`` before ``exact``), ``default`` where nothing abnormal was read."""
+        found = {e.basis for e in self.evidence if e.region == region and e.value == self.values[region]}
+        return next((b for b in (TYPO, HEDGE, EXACT) if b in found), DEFAULT)
 
     @property
     def label_string(self) -> str:

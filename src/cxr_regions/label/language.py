@@ -39,13 +39,19 @@ class LanguageRules:
     postposed: re.Pattern[str] | None = None  # a subject after its findings ("of the aorta"): postposed.py
 
 
-_ZH_SEPARATORS = frozenset("、及和与或/及并")
+# Two subject words are one list when only a joiner and sides stand between them (心、肺; 两肺及左侧胸腔),
+# not when a statement does (心影大小如常及...: 如常 ends what was said of the heart).
+_ZH_PLACE = "左右双两单侧上中下前后部区段处缘内外"  # sides and places that may stand around a joiner
+_ZH_LIST = re.compile(f"[{_ZH_PLACE}]*[、及和与或/并][{_ZH_PLACE}、及和与或/并]*")
 
 ZH = LanguageRules(
     name="zh",
-    separated=lambda gap: not _ZH_SEPARATORS.isdisjoint(gap),
+    separated=lambda gap: _ZH_LIST.fullmatch(gap) is not None,
     adjacent=lambda gap: not gap,
-    list_gap=re.compile(r"(?:[左右双两单侧上中下前后部第\d~、及和与或并-]|明显|明确|确切|确定|肯定|显著)*"),
+    list_gap=re.compile(
+        r"(?:[左右双两单侧上中下前后部第\d~、及和与或并稍略见-]|明显|明确|确切|确定|肯定|显著|少量|少许|轻度|轻微|"
+        r"广泛|大量|中量|多发|散在|局部|可见)*"
+    ),
     shadow="影",
     ratio_trigger="心胸比",
     ratio_re=re.compile(
@@ -113,11 +119,14 @@ def detect_language(text: str) -> str:
     return "zh" if _CJK.search(text) else "en"
 
 
-def normaliser_for(language: str, rewrites: Mapping[str, str]) -> Callable[[str], str]:
-    """The text normaliser of ``language`` with the vocabulary's rewrites."""
+def normaliser_for(
+    language: str, rewrites: Mapping[str, str], ends_statement: Callable[[str, int], bool] | None = None
+) -> Callable[[str], str]:
+    """The text normaliser of ``language`` with the vocabulary's rewrites (and, for Chinese, its test
+    of whether a line break with no closing mark before it ends a statement)."""
     if rules_for(language).name == "en":
         return EnglishNormaliser(rewrites)
-    return Normaliser(rewrites)
+    return Normaliser(rewrites, ends_statement)
 
 
 def splitter_for(language: str) -> Callable[[str], list[str]]:

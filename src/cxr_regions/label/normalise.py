@@ -3,10 +3,12 @@
 Normalising makes the many ways of writing one report read the same: full-width -> half-width and
 other compatibility forms (Unicode NFKC), traditional -> simplified characters (OpenCC ``t2s``),
 no whitespace, written-out line breaks ("\\n") made line breaks and HTML breaks (<br>, <p>) ends
-of sentences, soft line wraps joined, and the vocabulary's misspelling rewrites (肋隔角 -> 肋膈角,
-纵膈 -> 纵隔, 走形 -> 走行...). Speed matters (millions of reports): the usual full-width commas
-are replaced directly, and NFKC and OpenCC run only on a report holding a character they would
-change (the set of such characters is derived once from ``unicodedata`` and OpenCC themselves).
+of sentences, soft line wraps joined (a break after a line with no closing mark, unless the next
+line opens a new statement, as :mod:`cxr_regions.label.line_breaks` decides), and the vocabulary's
+misspelling rewrites (肋隔角 -> 肋膈角, 纵膈 -> 纵隔, 走形 -> 走行...). Speed matters (millions of
+reports): the usual full-width commas are replaced directly, and NFKC and OpenCC run only on a report
+holding a character they would change (the set of such characters is derived once from
+``unicodedata`` and OpenCC themselves).
 List numbers need no step: "1." ends a sentence and "1、" reads as nothing (an item "2、" inside a
 line ends the item before it: :mod:`cxr_regions.label.clauses`, once per distinct sentence).
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 
 import opencc
@@ -23,7 +25,7 @@ import opencc
 # A line break that is only a wrap: the line before ends without punctuation (or with a colon:
 # "心脏：" then "增大" on the next line is one statement) and the next line does not open a
 # numbered item, a bullet or a bracketed number.
-_SOFT_WRAP = re.compile(r"\n(?<![。;!?.,、\n】]\n)(?!\d{1,2}[、.)](?!\d)|\(\d{1,2}\)|[·•*\-【]|\n)")
+_SOFT_WRAP = re.compile(r"\n(?<![。;!?.,、\n】]\n)(?!\d{1,2}[、.)](?!\d)|\(\d{1,2}\)|[·•*\-【①-⑳]|\n)")
 _FULL_STOP = re.compile(r"\.(?!\d)")  # a full stop, not a decimal point
 _STOPS = (";", "!", "\n")
 # The full-width punctuation of nearly every report, replaced directly (cheaper than NFKC).
@@ -129,9 +131,14 @@ def literal_regex(words: list[str]) -> str:
 
 
 class Normaliser:
-    """Turn a raw report into canonical text (see the module docstring for the steps)."""
+    """Turn a raw report into canonical text (see the module docstring for the steps).
 
-    def __init__(self, rewrites: Mapping[str, str]):
+    ``ends_statement(text, at)``: whether the line break at ``at``, after a line with no closing mark,
+    still ends a statement (the next line opens a new one); without it every such break is a wrap.
+    """
+
+    def __init__(self, rewrites: Mapping[str, str], ends_statement: Callable[[str, int], bool] | None = None):
+        self._ends = ends_statement
         self._convert = _needs_conversion()
         self._t2s = _converter().convert
         self._rewrites = {strip_spaces(k): v for k, v in rewrites.items()}
@@ -156,7 +163,9 @@ class Normaliser:
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         if "\n" in text:
-            text = _SOFT_WRAP.sub("", text.strip("\n"))
+            text = text.strip("\n")
+            ends = self._ends
+            text = _SOFT_WRAP.sub(lambda m: "\n" if ends is not None and ends(text, m.start()) else "", text)
         if self._rewrite_re is not None:
             text = self._rewrite_re.sub(self._rewrite, text)
         return text

@@ -12,11 +12,21 @@ were read with. Languages without the pattern (Chinese) never use this.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from typing import NamedTuple
 
 from cxr_regions.label.vocabulary import Cue
 
 _CHAIN_GAP = re.compile(r"\s*(?:,|/|and|or|and/or|,\s*and|,\s*or)?\s*")
+
+
+class _Link(NamedTuple):
+    """One finding of the chain: where its entries start, its cue, value and hedge, where it ends."""
+
+    first_entry: int
+    cue: Cue
+    value: str
+    hedge: str | None
+    end: int
 
 
 class PostposedChain:
@@ -26,7 +36,7 @@ class PostposedChain:
 
     def __init__(self, postposed: re.Pattern[str]) -> None:
         self._postposed = postposed
-        self._items: list[tuple[int, Cue, str, str | None, int]] = []
+        self._items: list[_Link] = []
 
     def reset(self) -> None:
         self._items.clear()
@@ -35,29 +45,17 @@ class PostposedChain:
         self, sentence: str, first_entry: int, cue: Cue, value: str, hedge: str | None, start: int, end: int
     ) -> None:
         """Record a finding that gave ``value`` (its entries start at ``first_entry``)."""
-        if self._items and not _CHAIN_GAP.fullmatch(sentence, self._items[-1][4], start):
+        if self._items and not _CHAIN_GAP.fullmatch(sentence, self._items[-1].end, start):
             self._items.clear()
-        self._items.append((first_entry, cue, value, hedge, end))
+        self._items.append(_Link(first_entry, cue, value, hedge, end))
 
-    def subject(
-        self,
-        sentence: str,
-        start: int,
-        subject: str,
-        entries: list[list],
-        number: int,
-        targets: Callable[[object, tuple[str, ...]], tuple[str, ...]],
-        markings: list[tuple[str, int]],
-    ) -> None:
-        """A subject word at ``start``: give the chain before it to ``subject`` if only a postposed gap
-        (of/in/at the, sides, ordinals...) lies between."""
+    def claim(self, sentence: str, start: int, subject: str) -> tuple[int, list[tuple[Cue, str, str | None]]]:
+        """A subject word at ``start``: where only a postposed gap (of/in/at the, sides, ordinals...)
+        lies between it and the chain, the chain's findings, to be given to ``subject`` instead: the
+        index of the first entry they gave and (cue, value, hedge) of each; else ``(-1, [])``."""
         items = self._items
-        if items and subject != "neutral" and self._postposed.fullmatch(sentence, items[-1][4], start):
-            del entries[items[0][0] :]
-            for _, cue, value, hedge, _ in items:
-                if subject == "markings" and cue.markings:
-                    markings.append((cue.text, number))  # "prominent interstitial markings"
-                    continue
-                for region in targets(cue.group, (subject,)):
-                    entries.append([region, value, cue.text, number, hedge])
+        claimed: tuple[int, list[tuple[Cue, str, str | None]]] = (-1, [])
+        if items and subject != "neutral" and self._postposed.fullmatch(sentence, items[-1].end, start):
+            claimed = (items[0].first_entry, [(link.cue, link.value, link.hedge) for link in items])
         items.clear()
+        return claimed

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cxr_regions.contracts import label_rows as labels_contract
 from cxr_regions.errors import UserError
 from cxr_regions.label.labeler import Labeler
 from cxr_regions.label.vocabulary import load_vocabulary
@@ -152,40 +153,20 @@ def read_gold(path: str | Path) -> list[dict]:
 
 
 def _read_gold_csv(path: Path) -> list[dict]:
-    """Gold labels from a labels.csv-format table: one record per row, ``text`` empty where absent."""
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: not a readable UTF-8 CSV ({exc})") from None
-    missing = [c for c in ("report_id", *REGION_KEYS) if c not in frame.columns]
-    if missing:
-        raise UserError(
-            f"{path}: a gold CSV needs the labels.csv columns; {missing} missing "
-            f"(found {', '.join(frame.columns)})"
-        )
+    """Gold labels from a labels.csv-format table (such as a verdict export): one record per row,
+    ``text`` empty where the table has none."""
     records = []
-    for number, row in enumerate(frame.to_dict(orient="records"), start=2):
-        labels = {k: row[k].strip().lower() for k in REGION_KEYS}
-        bad = [k for k, v in labels.items() if v not in VALUES]
-        if bad or not row["report_id"].strip():
-            raise UserError(
-                f"{path}: row {number}: needs a report_id and labels {', '.join(VALUES)} for every region "
-                f"(bad: {bad or 'report_id'})"
-            )
-        records.append({"id": row["report_id"].strip(), "text": row.get("text", ""), "labels": labels})
+    for number, row in enumerate(labels_contract.rows(labels_contract.read(path, what="gold CSV")), start=2):
+        if not row.report_id:
+            raise UserError(f"{path}: row {number}: needs a report_id")
+        text = row.extra.get("text", "")
+        records.append({"id": row.report_id, "text": text, "labels": dict(row.values)})
     return records
 
 
-def read_predictions(path: str | Path) -> dict[str, dict]:
+def read_predictions(path: str | Path) -> dict[str, labels_contract.LabelRow]:
     """labels.csv -> {report_id: row}."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"predictions file not found: {path}")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [c for c in ("report_id", *REGION_KEYS) if c not in frame.columns]
-    if missing:
-        raise UserError(f"{path}: columns {missing} missing; the columns are: {', '.join(frame.columns)}")
-    return {row["report_id"]: row for row in frame.to_dict(orient="records")}
+    return labels_contract.read_rows(path, what="predictions file")
 
 
 def score(
@@ -206,13 +187,13 @@ def score(
             if row is None:
                 missing.append(rid)
                 continue
-            predicted = {k: str(row[k]) for k in REGION_KEYS}
-            evidence = row.get("evidence", "") or "[]"
-            pred_markings = str(row.get("markings_only", "")).lower() == "true"
+            predicted = dict(row.values)
+            evidence = labels_contract.evidence_json(row.evidence)
+            pred_markings = row.markings_only
         else:
             labels = labeler.label(text)
             predicted = labels.values
-            evidence = json.dumps([e.to_dict() for e in labels.evidence], ensure_ascii=False)
+            evidence = labels_contract.evidence_json(labels.evidence)
             pred_markings = labels.markings_only
         if "markings_only" in record:
             markings_n += 1
@@ -246,22 +227,18 @@ def score(
 def reading(region: str, predicted: str, evidence: str, labeler: Labeler | None = None) -> str:
     """What the labeler read for ``region``: the finding group of its evidence (``bone``,
     ``opacity``...) and the hedge, or ``nothing read`` for a region it left at 0."""
-    try:
-        items = [e for e in json.loads(evidence or "[]") if e.get("region") == region]
-    except (json.JSONDecodeError, AttributeError):
-        items = []
+    items = [e for e in labels_contract.parse_evidence(evidence) if e.region == region and e.value != "0"]
     if predicted == "0" or not items:
         return "nothing read (0)"
     cues = (labeler.vocabulary if labeler is not None else load_vocabulary()).cues
     names = []
     for item in items:
-        cue_text, _, hedge = str(item.get("cue", "")).partition(" [")
-        cue = cues.get(cue_text)
+        cue = cues.get(item.cue)
         if cue is None:
-            group = "cardiothoracic ratio" if cue_text.startswith("心胸比") else "finding"
-        elif cue.markings and (cue.group is None or "纹" in str(item.get("clause", ""))):
+            group = "cardiothoracic ratio" if item.cue.startswith("心胸比") else "finding"
+        elif cue.markings and (cue.group is None or "纹" in item.clause):
             group = "increased markings"
         else:
             group = cue.group.name if cue.group is not None else "finding"
-        names.append(group + (" hedged" if hedge else ""))
+        names.append(group + (" hedged" if item.hedge else ""))
     return ", ".join(dict.fromkeys(names))

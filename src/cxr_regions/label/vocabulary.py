@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
 from cxr_regions.errors import UserError
+from cxr_regions.label import spine
 from cxr_regions.label.english import english_term, english_token_alternatives
 from cxr_regions.label.normalise import literal_branches, strip_spaces
 from cxr_regions.label.vocabulary_schema import (
@@ -27,6 +29,7 @@ from cxr_regions.label.vocabulary_schema import (
     FindingGroup,
     Ratio,
     VocabularyFile,
+    format_validation,
     pattern_heads,
 )
 from cxr_regions.regions import REGION_KEYS
@@ -60,9 +63,12 @@ class Cue:
     advice: bool = False
     scope_break: bool = False
     ignore: bool = False
+    appearance: bool = False  # how something looks (高密度, 管状): next to a device, the device's
     descriptor: bool = False
     normal: bool = False
     boundary: bool = False
+    typo: bool = False  # read through a typo (typo_match.py): the word's roles, found misspelt
+    device_like: bool = False  # a device, or a finding a device owns (钢丝): its look goes with it
     names: bool = False  # names a thing (subject, part, device, explanation, ignored word, non-lung finding)
     kind: int = 0  # how the labeler dispatches it: IGNORE, SUBJECT, FINDING, DEVICE or CUE
     reads: bool = False  # a clause holding it was read (one with none is reported as unread)
@@ -88,6 +94,7 @@ class Cue:
             "advice",
             "scope_break",
             "ignore",
+            "appearance",
             "descriptor",
             "normal",
         ):
@@ -107,7 +114,7 @@ def _kind(cue: Cue) -> int:
         return FINDING
     if cue.device:
         return DEVICE
-    if cue.ignore or cue.descriptor or cue.normal or (cue.boundary and not cue.hedge_post):
+    if cue.ignore or cue.descriptor or cue.normal or cue.appearance or (cue.boundary and not cue.hedge_post):
         return IGNORE
     return CUE
 
@@ -117,6 +124,7 @@ _COMPATIBLE = (
     {"neg_pre", "neg_post"},
     {"hedge_pre", "hedge_post", "rule_out"},
     {"markings", "finding"},
+    {"appearance", "finding"},
 )
 
 
@@ -131,17 +139,34 @@ class Vocabulary:
 
     source: str
     cues: dict[str, Cue]
-    patterns: dict[str, Cue]
+    patterns: dict[str, Cue | None]  # regex entries by group name (``spine``: see spine_cue)
     token_re: re.Pattern[str]
     rewrites: dict[str, str]
     ratio_threshold: float
     groups: list[FindingGroup] = field(default_factory=list)
     language: str = "zh"
+    spine_cues: tuple[Cue, Cue] = (Cue("spine", subject="outside"), Cue("spine", subject="thorax"))
+    _typo_matcher: Any = field(default=None, repr=False, compare=False)
 
     def cue_for(self, match: re.Match[str]) -> Cue:
         """The cue of a token found by ``token_re``."""
         group = match.lastgroup
-        return self.cues[match.group()] if group is None else self.patterns[group]
+        if group is None:
+            return self.cues[match.group()]
+        return self.patterns[group] or self.spine_cue(match.group())
+
+    def typo_matcher(self) -> Any:
+        """The typo-tolerant matcher of the vocabulary's Chinese words (typo_match.py), made once."""
+        if self._typo_matcher is None:
+            from cxr_regions.label.typo_match import TypoMatcher
+
+            self._typo_matcher = TypoMatcher(self.cues)
+        return self._typo_matcher
+
+    def spine_cue(self, text: str) -> Cue:
+        """The subject cue of a spine-level phrase (``T11-L2``): the thorax's where it names a
+        thoracic vertebra, else outside the five regions (:mod:`cxr_regions.label.spine`)."""
+        return self.spine_cues[spine.is_thoracic(text)]
 
 
 def _error(source: str, where: str, what: str) -> UserError:
@@ -161,6 +186,7 @@ _ROLES = {
     "scope_break": "scope_break",
     "markings": "markings",
     "ignore": "ignore",
+    "appearance": "appearance",
     "descriptors": "descriptor",
     "normal": "normal",
 }
@@ -219,31 +245,13 @@ def _compile(layers: list[tuple[VocabularyFile, str]]) -> Vocabulary:
 
     for mark in _BOUNDARIES:  # English: not a comma in a list (english.py)
         cues.setdefault(mark, Cue(text=mark)).boundary = True
-    for cue in cues.values():
-        cue.names = bool(
-            cue.subject
-            or cue.part
-            or cue.device
-            or cue.explained
-            or cue.ignore
-            or (cue.group is not None and cue.group.is_thing)
-        )
-        cue.kind = _kind(cue)
-        cue.reads = bool(  # a subject alone is not enough: "胸壁见窦道" says nothing the labeler knows
-            cue.kind in (FINDING, DEVICE)
-            or cue.subject == "neutral"
-            or cue.neg_pre
-            or cue.neg_post
-            or cue.normal
-            or cue.ignore
-            or cue.advice
-            or cue.explained
-            or cue.resolved
-        )
+    spine_cues = (Cue("spine", subject="outside"), Cue("spine", subject="thorax"))
+    for cue in (*cues.values(), *spine_cues):
+        _finish(cue)
 
     literals = {canonical(t): c for t, c in cues.items() if not t.startswith(REGEX_PREFIX)}
-    patterns: dict[str, Cue] = {}
-    alternatives = []
+    patterns: dict[str, Cue | None] = {"spine": None}  # a spine level: its cue depends on the levels
+    alternatives = [f"(?P<spine>{spine.PATTERN})"]
     regex_terms = [(t, c) for t, c in cues.items() if t.startswith(REGEX_PREFIX)]
     for n, (term, cue) in enumerate(regex_terms):
         for j, (head, rest) in enumerate(pattern_heads(term[len(REGEX_PREFIX) :])):
@@ -267,29 +275,34 @@ def _compile(layers: list[tuple[VocabularyFile, str]]) -> Vocabulary:
         ratio_threshold=threshold,
         groups=groups,
         language=language,
+        spine_cues=spine_cues,
     )
 
 
-def _format_validation(source: str, data: dict, exc: ValidationError) -> UserError:
-    lines = []
-    for err in exc.errors()[:10]:
-        loc = ""
-        node: object = data
-        for part in err["loc"]:
-            if part == "[key]":
-                loc += " (the key)"
-                continue
-            loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
-            if isinstance(node, dict):
-                node = node.get(part)
-            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-                node = node[part]
-            else:
-                node = None
-        shown = f" ({node!r})" if isinstance(node, (str, int, float)) else ""
-        lines.append(f"  entry {loc or '(top level)'}{shown}: {err['msg']}")
-    more = f"\n  ... and {len(exc.errors()) - 10} more" if len(exc.errors()) > 10 else ""
-    return UserError(f"{source}: the vocabulary file is not valid:\n" + "\n".join(lines) + more)
+def _finish(cue: Cue) -> None:
+    """Set what the labeler derives from a cue's roles: whether it names a thing, its kind, and
+    whether a clause holding it was read."""
+    cue.names = bool(
+        cue.subject
+        or cue.part
+        or cue.device
+        or cue.explained
+        or cue.ignore
+        or (cue.group is not None and cue.group.is_thing)
+    )
+    cue.kind = _kind(cue)
+    cue.device_like = cue.kind == DEVICE or (cue.group is not None and cue.group.device_owned)
+    cue.reads = bool(  # a subject alone is not enough: "胸壁见窦道" says nothing the labeler knows
+        cue.kind in (FINDING, DEVICE)
+        or cue.subject == "neutral"
+        or cue.neg_pre
+        or cue.neg_post
+        or cue.normal
+        or cue.ignore
+        or cue.advice
+        or cue.explained
+        or cue.resolved
+    )
 
 
 def _read_yaml(text: str, source: str) -> dict:
@@ -311,7 +324,7 @@ def _parse(data: dict, source: str) -> VocabularyFile:
     try:
         return VocabularyFile.model_validate(data)
     except ValidationError as exc:
-        raise _format_validation(source, data, exc) from None
+        raise format_validation(source, data, exc) from None
 
 
 def _default(language: str) -> tuple[VocabularyFile, str]:

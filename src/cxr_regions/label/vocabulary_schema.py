@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS
 
 RegionKey = Literal[REGION_KEYS]  # type: ignore[valid-type]
@@ -141,6 +142,7 @@ class VocabularyFile(_Strict):
     scope_break: list[Term] = Field(default_factory=list)
     markings: list[Term] = Field(default_factory=list)
     ignore: list[Term] = Field(default_factory=list)
+    appearance: list[Term] = Field(default_factory=list)
     descriptors: list[Term] = Field(default_factory=list)
     normal: list[Term] = Field(default_factory=list)
     cardiothoracic_ratio: Ratio = Field(default_factory=Ratio)
@@ -152,3 +154,26 @@ class VocabularyFile(_Strict):
             if not str(src) or dst is None:
                 raise ValueError(f"rewrite {src!r} -> {dst!r}: both sides must be phrases")
         return {str(k): str(val) for k, val in v.items()}
+
+
+def format_validation(source: str, data: dict, exc: ValidationError) -> UserError:
+    """The first pydantic errors of a vocabulary file as one message naming each entry."""
+    lines = []
+    for err in exc.errors()[:10]:
+        loc = ""
+        node: object = data
+        for part in err["loc"]:
+            if part == "[key]":
+                loc += " (the key)"
+                continue
+            loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+            if isinstance(node, dict):
+                node = node.get(part)
+            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+                node = node[part]
+            else:
+                node = None
+        shown = f" ({node!r})" if isinstance(node, (str, int, float)) else ""
+        lines.append(f"  entry {loc or '(top level)'}{shown}: {err['msg']}")
+    more = f"\n  ... and {len(exc.errors()) - 10} more" if len(exc.errors()) > 10 else ""
+    return UserError(f"{source}: the vocabulary file is not valid:\n" + "\n".join(lines) + more)

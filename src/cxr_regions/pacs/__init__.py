@@ -21,6 +21,7 @@ _EXPORTS = {
     "parse_query": "query",
     "Pacs": "client",
     "PacsError": "client",
+    "PacsRefused": "client",
     "read_auth": "client",
     "PullConfig": "archive_pull",
     "PullSummary": "archive_pull",

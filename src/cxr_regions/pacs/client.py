@@ -40,6 +40,11 @@ class PacsError(Exception):
         self.status = status
 
 
+class PacsRefused(PacsError):
+    """The PACS answered a STOW-RS store but did not take every object (it listed them as failed, or did
+    not confirm them): an answer about these objects, not a PACS that is away."""
+
+
 def read_auth(spec: str | None) -> tuple[str, str] | None:
     """``user:password-file`` -> (user, the file's first line); None for None."""
     if spec is None:
@@ -187,13 +192,25 @@ class Pacs:
             return Dataset.from_json(meta)
 
     def store(self, datasets: Sequence[Any], study: str) -> None:
-        """Send datasets into ``study`` (STOW-RS); ``PacsError`` unless the PACS took every one."""
+        """Send datasets into ``study`` (STOW-RS); ``PacsError`` unless the PACS took every one: its
+        answer must list each among the stored instances (an answer listing none, as to a body lost on
+        the way, is no success)."""
         answer = self._call(
             "STOW-RS store", self._client.store_instances, list(datasets), study_instance_uid=study
         )
         failed = getattr(answer, "FailedSOPSequence", None) if answer is not None else None
         if failed:
-            raise PacsError(f"STOW-RS store at {self.url}: the PACS refused {len(failed)} object(s)")
+            raise PacsRefused(f"STOW-RS store at {self.url}: the PACS refused {len(failed)} object(s)")
+        stored = {
+            str(item.get("ReferencedSOPInstanceUID", ""))
+            for item in (getattr(answer, "ReferencedSOPSequence", None) or [] if answer is not None else [])
+        }
+        missing = [d for d in datasets if str(d.SOPInstanceUID) not in stored]
+        if missing:
+            confirmed = len(datasets) - len(missing)
+            raise PacsRefused(
+                f"STOW-RS store at {self.url}: the PACS confirmed {confirmed} of {len(datasets)} object(s)"
+            )
 
     def check(self) -> None:
         """One small search, to tell early whether the PACS answers."""

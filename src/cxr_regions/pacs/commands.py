@@ -11,7 +11,7 @@ from cxr_regions.pacs.archive_pull import PullConfig
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the ``cxr-regions`` app."""
     pacs_app = typer.Typer(
-        help="The hospital's PACS over DICOMweb (docs/pacs-polling.md).", no_args_is_help=True
+        help="The hospital's PACS over DICOMweb (docs/pacs-link.md).", no_args_is_help=True
     )
     app.add_typer(pacs_app, name="pacs")
     command(pacs_app, "pull", PullConfig, pull_command)

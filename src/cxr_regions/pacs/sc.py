@@ -12,6 +12,7 @@ nothing is invented), and stores its pixels losslessly compressed in the transfe
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 
 import numpy as np
@@ -32,6 +33,9 @@ SC_SYNTAXES: dict[str, tuple[str, str]] = {
     "uncompressed": ("1.2.840.10008.1.2.1", "RGB"),  # Explicit VR Little Endian
 }
 DEFAULT_SC_SYNTAX = "jpeg2000-lossless"
+# pylibjpeg-openjpeg's encoder crashes the process (a segmentation fault) when two threads encode at once
+# (4 threads making SCs crashed within 100 films); one compressed SC is encoded at a time
+_ENCODING = threading.Lock()
 UNPAIRED_BODY_PARTS = frozenset(("CHEST", "THORAX"))  # no Laterality for these (PS3.3 General Series)
 DERIVATION = "Film with the heatmaps of the regions called abnormal and the probabilities burned in"
 
@@ -143,7 +147,11 @@ def secondary_capture(
     source = inherited(reference)
     picture = burned_picture(film, heatmaps, probabilities, thresholds)
     try:
-        sc = _build(source, picture, syntax)
+        if syntax == "uncompressed":
+            sc = _build(source, picture, syntax)
+        else:
+            with _ENCODING:
+                sc = _build(source, picture, syntax)
     except (RuntimeError, ImportError) as exc:  # no encoder installed for this syntax
         log.warning("no %s encoder here (%s); the SC goes uncompressed", syntax, type(exc).__name__)
         sc = _build(source, picture, "uncompressed")

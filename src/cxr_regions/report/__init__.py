@@ -15,7 +15,8 @@ _EXPORTS = {
     "render": "page",
     "write_html_report": "page",
     "region_css": "page",
-    "Mark": "evidence",
+    "region_colours": "page",
+    "Evidence": "evidence",
     "highlight": "evidence",
     "parse_evidence": "evidence",
 }
@@ -28,5 +29,5 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     # ruff: noqa: F401
-    from cxr_regions.report.evidence import Mark, highlight, parse_evidence
-    from cxr_regions.report.page import ReportInputs, region_css, render, write_html_report
+    from cxr_regions.report.evidence import Evidence, highlight, parse_evidence
+    from cxr_regions.report.page import ReportInputs, region_colours, region_css, render, write_html_report

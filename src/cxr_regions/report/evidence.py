@@ -1,48 +1,21 @@
 """A report's text as HTML with the labeler's evidence marked: each clause behind a label is
-underlined in its region's colour and its cue word highlighted, with the label in a tooltip."""
+underlined in its region's colour and its cue word (and hedge) highlighted, with the label in a tooltip.
+The evidence is labels.csv's :class:`~cxr_regions.contracts.label_rows.Evidence` (read with
+:func:`parse_evidence`)."""
 
 from __future__ import annotations
 
-import json
-import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 
 from markupsafe import Markup, escape
 
+from cxr_regions.contracts.label_rows import Evidence, parse_evidence
 from cxr_regions.regions import label_title
 
+__all__ = ["Evidence", "highlight", "parse_evidence", "region_title"]
+
 VALUE_WORDS = {"1": "abnormal", "u": "uncertain", "0": "normal"}
-
-
-@dataclass(frozen=True)
-class Mark:
-    """One piece of evidence: the region, its value, the clause and the cue word in it."""
-
-    region: str
-    value: str
-    clause: str
-    cue: str
-
-
-def parse_evidence(cell: object) -> list[Mark]:
-    """labels.csv's ``evidence`` column (a JSON list of {region, value, clause, cue}) as marks."""
-    if cell is None or (isinstance(cell, float) and cell != cell):
-        return []
-    items = json.loads(cell) if isinstance(cell, str) and cell.strip() else (cell or [])
-    marks = []
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, Mapping):
-            marks.append(
-                Mark(
-                    str(item.get("region", "")),
-                    str(item.get("value", "")),
-                    str(item.get("clause", "")),
-                    str(item.get("cue", "")),
-                )
-            )
-    return marks
 
 
 def _spans(text: str, needle: str, within: tuple[int, int] | None = None) -> list[tuple[int, int]]:
@@ -56,13 +29,8 @@ def _spans(text: str, needle: str, within: tuple[int, int] | None = None) -> lis
     return found
 
 
-def cue_parts(cue: str) -> list[str]:
-    """The words of a cue: ``斑片影 [可能]`` (a finding and its hedge) gives both."""
-    return [p.strip() for p in re.split(r"[\[\]]", cue) if p.strip()]
-
-
-def highlight(text: str, marks: Sequence[Mark]) -> Markup:
-    """The text, escaped, with clause spans and cue marks.
+def highlight(text: str, marks: Sequence[Evidence]) -> Markup:
+    """The text, escaped, with clause spans and cue marks (the cue word and the hedge that doubts it).
 
     Evidence is searched for in the NFKC-normalised text (the form the labeler reads: half-width
     punctuation), in lower case with runs of spaces as one (as English is read), and marked on the
@@ -85,7 +53,7 @@ def highlight(text: str, marks: Sequence[Mark]) -> Markup:
         for span in clauses:
             for k in original(span):
                 clause_at[k].add(i)
-        for part in cue_parts(mark.cue.lower()):
+        for part in (mark.cue.lower(), (mark.hedge or "").lower()):
             cues = [c for span in clauses for c in _spans(normal, part, span)] or _spans(normal, part)
             for span in cues:
                 for k in original(span):
@@ -112,12 +80,12 @@ def _runs(at: list[set[int]], start: int, end: int) -> list[tuple[int, int, set[
     return runs
 
 
-def _wrap(tag: str, css: str, ids: Iterable[int], marks: Sequence[Mark], inner: str) -> str:
+def _wrap(tag: str, css: str, ids: Iterable[int], marks: Sequence[Evidence], inner: str) -> str:
     chosen = [marks[i] for i in sorted(ids)]
     regions = " ".join(dict.fromkeys(f"r-{m.region}" for m in chosen))
     cues: dict[tuple[str, str], list[str]] = {}
     for m in chosen:
-        cues.setdefault((m.region, m.value), []).append(m.cue)
+        cues.setdefault((m.region, m.value), []).append(f"{m.cue} [{m.hedge}]" if m.hedge else m.cue)
     tip = "; ".join(
         f"{region_title(r)} = {v} ({VALUE_WORDS.get(v, v)}), cue {', '.join(dict.fromkeys(c))}"
         for (r, v), c in cues.items()

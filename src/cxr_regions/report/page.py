@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from cxr_regions import __version__
+from cxr_regions.contracts import label_rows as labels_contract
 from cxr_regions.contracts.evaluation_files import (
     PREDICTIONS,
     CalibrationInfo,
@@ -34,13 +35,18 @@ from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_text
 from cxr_regions.imageio import png_bytes
 from cxr_regions.regions import REGIONS, call, operating_thresholds
-from cxr_regions.report.evidence import highlight, parse_evidence, region_title
+from cxr_regions.report.evidence import highlight, region_title
 
 THUMBNAIL = 320
 """Longest side, in pixels, of the images inlined in the gallery."""
 
 PALETTE = ("#8e44ad", "#2e86c1", "#d35400", "#c0392b", "#16a085", "#7f8c8d", "#b7950b", "#1abc9c")
 """Region colours in region order (matplotlib-like, readable on white)."""
+
+
+def region_colours() -> dict[str, str]:
+    """Each region's colour (``#rrggbb``), as the report and the reading room's overlays draw it."""
+    return {region.key: colour for region, colour in zip(REGIONS, PALETTE, strict=False)}
 
 
 def region_css() -> str:
@@ -239,17 +245,14 @@ def localisation_table(explain: Path, manifest: pd.DataFrame) -> dict[str, Any] 
     return _table(pd.DataFrame(rows))
 
 
-def _report_links(inputs: ReportInputs) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+def _report_links(inputs: ReportInputs) -> tuple[dict[str, str], dict[str, labels_contract.LabelRow]]:
     """image_id -> report id, and report id -> its labels.csv row."""
     link: dict[str, str] = {}
     if inputs.images is not None:
         table = IMAGES.read(inputs.images)
         if "accession_number" in table.columns:
             link = dict(zip(table["image_id"], table["accession_number"], strict=True))
-    labels: dict[str, dict[str, Any]] = {}
-    if inputs.labels is not None:
-        table = pd.read_csv(inputs.labels, dtype=str, keep_default_na=False)
-        labels = {str(r["report_id"]): r for r in table.to_dict("records")}
+    labels = labels_contract.read_rows(inputs.labels) if inputs.labels is not None else {}
     return link, labels
 
 
@@ -274,6 +277,7 @@ def gallery(inputs: ReportInputs, data: Any, evaluation: EvaluationInfo) -> list
         film = data.images[int(index[image_id])] if image_id in index else None
         report_id = link.get(image_id, image_id)
         label_row = labels.get(report_id)
+        evidence = [e for e in label_row.evidence if e.value != "0"] if label_row else []
         text = (inputs.reports or {}).get(report_id)
         heat_dir = inputs.explain / "heatmaps" / image_id if inputs.explain else None
         regions = []
@@ -289,7 +293,7 @@ def gallery(inputs: ReportInputs, data: Any, evaluation: EvaluationInfo) -> list
                     "key": name,
                     "title": region_title(name),
                     "truth": truth,
-                    "report": (label_row or {}).get(name, ""),
+                    "report": label_row.values.get(name, "") if label_row else "",
                     "p": p,
                     "predicted": predicted,
                     "correct": None if truth is None else predicted == bool(truth),
@@ -308,12 +312,8 @@ def gallery(inputs: ReportInputs, data: Any, evaluation: EvaluationInfo) -> list
                     "-" if r["p"] is None else ("1" if r["predicted"] else "0") for r in regions
                 ),
                 "report_id": report_id if (label_row or text) else None,
-                "report_html": highlight(text, parse_evidence((label_row or {}).get("evidence")))
-                if text
-                else None,
-                "evidence": [m for m in parse_evidence((label_row or {}).get("evidence"))]
-                if not text
-                else [],
+                "report_html": highlight(text, evidence) if text else None,
+                "evidence": [] if text else evidence,
                 "has_heatmaps": heat_dir is not None and heat_dir.exists(),
             }
         )

@@ -9,14 +9,18 @@ import typer
 from cxr_regions.options import command
 from cxr_regions.serve.configuration import ServeConfig
 
+# beside the DICOM and HTTP libraries the log redaction quiets (cxr_regions.redaction.CHATTY_LOGGERS)
+QUIET_LIBRARIES = ("alembic", "openjpeg", "watchdog")
+
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the ``cxr-regions`` app."""
     command(app, "serve", ServeConfig, serve)
 
-    from cxr_regions.serve import admin_commands
+    from cxr_regions.serve import admin_commands, pacs_commands
 
     admin_commands.register(app)
+    pacs_commands.register(app)
 
 
 def serve(config: ServeConfig) -> None:
@@ -42,12 +46,17 @@ def serve(config: ServeConfig) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for warning in config.warnings():
         logging.getLogger("cxr_regions.serve").warning(warning)
+    for chatty in QUIET_LIBRARIES:  # one INFO line per film or result is ours; theirs only as warnings
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     application = create_app(config)
     scheme = "https" if config.tls else "http"
+    listening = f"; DICOM listener {config.ae_title} on {config.dicom_host}:{config.dicom_port}"
     Console().print(
         f"reading room on [bold]{scheme}://{config.host}:{config.port}/[/] (data in {config.data}; "
         f"{'logins on' if config.users else 'no logins, reader = local'}"
-        f"{f'; PACS {config.pacs} every {config.pacs_poll:g} s' if config.pacs else ''}); Ctrl+C stops it",
+        f"{f'; PACS {config.pacs}' if config.pacs else ''}"
+        f"{listening if config.dicom_port else ''}"
+        "); Ctrl+C stops it",
         highlight=False,
     )
     uvicorn.run(

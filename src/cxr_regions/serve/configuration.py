@@ -8,13 +8,14 @@ from pathlib import Path
 
 from cxr_regions.configfile import save_config
 from cxr_regions.errors import UserError
-from cxr_regions.options import cli, duration
+from cxr_regions.options import cli, comma_list, duration
 from cxr_regions.pacs.query import DEFAULT_QUERY
 
 CONFIG_FILE = "serve.config.yaml"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 LOCAL_READER = "local"
 FILES_PER_UPLOAD = 20
+POLL_MODES = ("auto", "changes", "window", "off")
 
 
 @dataclass
@@ -79,7 +80,75 @@ class ServeConfig:
         default=False,
         metadata=cli("Send each film's Secondary Capture + SR (and verdicts) back to the PACS."),
     )
-    pacs_max_backoff: float = 300.0
+    pacs_max_backoff: float = field(
+        default=300.0, metadata=cli("Longest wait in seconds between two tries of one PACS object.")
+    )
+    dicom_port: int | None = field(
+        default=None,
+        metadata=cli(
+            "Run a DICOM listener (C-STORE SCP, C-ECHO) on this port: the PACS pushes films to it "
+            "(the usual way; then polling is off unless --poll-mode says otherwise).",
+            type=int,
+        ),
+    )
+    ae_title: str = field(default="CXR-REGIONS", metadata=cli("The DICOM listener's AE title."))
+    calling_aets: tuple[str, ...] = field(
+        default=(),
+        metadata=cli(
+            "AE titles allowed to send films to the listener, comma-separated (the PACS's own); "
+            "needed where --dicom-host is not loopback.",
+            type=str,
+            parse=comma_list,
+            show="",
+        ),
+    )
+    dicom_host: str = field(
+        default="127.0.0.1", metadata=cli("Address the DICOM listener binds; others need --calling-aets.")
+    )
+    dicom_tls_cert: Path | None = field(
+        default=None,
+        metadata=cli("DICOM TLS: the listener's certificate (PEM); with --dicom-tls-key, TLS only."),
+    )
+    dicom_tls_key: Path | None = field(default=None, metadata=cli("DICOM TLS: the certificate's key (PEM)."))
+    dicom_tls_ca: Path | None = field(
+        default=None,
+        metadata=cli("DICOM TLS: CA certificates (PEM); senders must then show a certificate from them."),
+    )
+    pacs_poll_mode: str = field(
+        default="auto",
+        metadata=cli(
+            "How to find new films in the PACS: changes (Orthanc's change feed), window (a StudyDate "
+            "window with overlap, and a full search daily), off (the PACS pushes them to --dicom-port), "
+            "auto (off with --dicom-port, else changes where the PACS is an Orthanc, else window).",
+            "--poll-mode",
+        ),
+    )
+    pacs_jobs: int = field(
+        default=4, metadata=cli("PACS objects fetched or sent at once (each failing on its own).")
+    )
+    pacs_attempts: int = field(
+        default=8,
+        metadata=cli("Tries of one PACS object before it is set aside (`cxr-regions pacs retry`)."),
+    )
+    pacs_retry_base: float = field(
+        default=2.0,
+        metadata=cli("Seconds before an object's 2nd try; doubling, jittered, up to --pacs-max-backoff."),
+    )
+    pacs_connect_timeout: float = field(
+        default=5.0, metadata=cli("Seconds to wait for the PACS to accept a connection.")
+    )
+    pacs_read_timeout: float = field(
+        default=30.0, metadata=cli("Seconds to wait for the next piece of a PACS answer.")
+    )
+    sc_syntax: str | None = field(
+        default=None,
+        metadata=cli(
+            "Transfer syntax of the Secondary Capture sent back: jpeg2000-lossless (the default), "
+            "jpeg-ls-lossless, rle-lossless or uncompressed; where the PACS refuses a compressed one, "
+            "that film's goes uncompressed.",
+            type=str,
+        ),
+    )
     session_idle_minutes: float = field(
         default=30.0,
         metadata=cli("Minutes without a request after which a login ends (the user logs in again)."),
@@ -138,13 +207,73 @@ class ServeConfig:
                 problems.append(str(exc))
             if self.pacs_poll <= 0:
                 problems.append(f"--poll must be positive, got {self.pacs_poll} s")
+            problems += self._link_problems()
         elif self.send_results or self.pacs_auth:
             problems.append("--send-results and --pacs-auth need --pacs URL")
+        if self.dicom_port is not None:
+            problems += self._dicom_tls_problems()
+            try:
+                self.listener_config(with_tls=False).validate()
+            except UserError as exc:
+                problems.append(str(exc))
         if not 1 <= self.port <= 65535:
             problems.append(f"--port must be 1-65535, got {self.port}")
         problems += self._session_problems()
         if problems:
             raise UserError("; ".join(problems))
+
+    def _link_problems(self) -> list[str]:
+        from cxr_regions.pacs import SC_SYNTAXES
+
+        problems = []
+        if self.pacs_jobs < 1:
+            problems.append(f"--pacs-jobs must be at least 1, got {self.pacs_jobs}")
+        if self.pacs_attempts < 1:
+            problems.append(f"--pacs-attempts must be at least 1, got {self.pacs_attempts}")
+        if self.pacs_retry_base <= 0 or self.pacs_max_backoff <= 0:
+            problems.append(
+                f"--pacs-retry-base and --pacs-max-backoff must be positive seconds; got "
+                f"{self.pacs_retry_base} and {self.pacs_max_backoff}"
+            )
+        if self.pacs_connect_timeout <= 0 or self.pacs_read_timeout <= 0:
+            problems.append("--pacs-timeout values must be positive seconds")
+        if self.pacs_poll_mode not in POLL_MODES:
+            problems.append(f"--poll-mode {self.pacs_poll_mode!r} must be one of {', '.join(POLL_MODES)}")
+        if self.sc_syntax is not None and self.sc_syntax not in SC_SYNTAXES:
+            problems.append(f"--sc-syntax {self.sc_syntax!r} must be one of {', '.join(SC_SYNTAXES)}")
+        return problems
+
+    def _dicom_tls_problems(self) -> list[str]:
+        given = [p for p in (self.dicom_tls_cert, self.dicom_tls_key, self.dicom_tls_ca) if p is not None]
+        problems = [f"DICOM TLS file {p} does not exist" for p in given if not Path(p).is_file()]
+        if given and (self.dicom_tls_cert is None or self.dicom_tls_key is None):
+            problems.append("DICOM TLS needs both --dicom-tls-cert and --dicom-tls-key")
+        return problems
+
+    def listener_config(self, with_tls: bool = True):
+        """The DICOM listener's settings (``--dicom-port`` ...), received films first under DATA."""
+        from cxr_regions.pacs import ListenerConfig
+
+        context = None
+        if with_tls and self.dicom_tls_cert is not None and self.dicom_tls_key is not None:
+            import ssl
+
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(self.dicom_tls_cert), str(self.dicom_tls_key))
+            if self.dicom_tls_ca is not None:  # mutual TLS: only senders the hospital's CA vouches for
+                context.verify_mode = ssl.CERT_REQUIRED
+                context.load_verify_locations(str(self.dicom_tls_ca))
+        return ListenerConfig(
+            ae_title=self.ae_title, port=int(self.dicom_port or 0), folder=Path(self.data) / "received",
+            address=self.dicom_host, calling_aets=list(self.calling_aets), ssl_context=context,
+        )  # fmt: skip
+
+    @property
+    def polling(self) -> str:
+        """How the link looks for new films: ``off``, or a :class:`~cxr_regions.pacs.PollConfig` mode."""
+        if self.pacs_poll_mode == "auto" and self.dicom_port is not None:
+            return "off"
+        return self.pacs_poll_mode
 
     def _session_problems(self) -> list[str]:
         problems = []

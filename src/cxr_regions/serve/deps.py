@@ -139,9 +139,12 @@ FilmDep = Annotated[FilmRecord, Depends(get_film)]
 
 
 def get_opened_film(request: Request, film: FilmDep, reader: ReaderDep, audit: AuditDep) -> FilmRecord:
-    """The path's film, its opening by this reader recorded in the audit trail (by page, image or API)."""
+    """The path's film, its opening by this reader recorded in the audit trail (by page, image, API, or
+    ``preload``: the viewer fetching the next film's pixels ahead, before the reader opens it)."""
     path = request.url.path
-    via = "api" if path.startswith("/api/") else "image" if path.endswith(".png") else "page"
+    via = "api" if path.startswith("/api/") else "image" if path.endswith((".png", ".jpg")) else "page"
+    if request.headers.get("x-purpose") == "preload":  # the viewer loading the next film ahead
+        via = "preload"
     audit.film_opened(Actor(reader, auth.client_address(request)), film.id, via)
     return film
 

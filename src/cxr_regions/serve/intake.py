@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from cxr_regions.errors import UserError
+from cxr_regions.serve.film_files import FULL_DEPTH_SUFFIX, dicom_extras
 from cxr_regions.serve.reports import ReportBook
 
 log = logging.getLogger("cxr_regions.serve")
@@ -103,7 +104,10 @@ class Intake:
         """A fresh temporary file name for an upload being received."""
         return self.data / INCOMING_DIR / f"{uuid.uuid4().hex}.part"
 
-    def receive(self, stream: BinaryIO, name: str, source: str, limit: int, report_text: str = "") -> Outcome:
+    def receive(
+        self, stream: BinaryIO, name: str, source: str, limit: int, report_text: str = "",
+        urgent: bool = False,
+    ) -> Outcome:  # fmt: skip
         """Copy an incoming file (at most ``limit`` bytes) under a temporary name, then :meth:`take` it."""
         target = self.incoming_path()
         size = 0
@@ -120,15 +124,17 @@ class Intake:
             )
             log.warning("refused %s (%s): %s", outcome.name, source, outcome.reason)
             return outcome
-        return self.take(target, name, source, report_text=report_text or None)
+        return self.take(target, name, source, report_text=report_text or None, urgent=urgent)
 
     def take(
-        self, path: Path, name: str, source: str, report_text: str | None = None, keep: bool = False
-    ) -> Outcome:
-        """Store one received file (removed afterwards unless ``keep``); never raises for bad input."""
+        self, path: Path, name: str, source: str, report_text: str | None = None, keep: bool = False,
+        urgent: bool = False,
+    ) -> Outcome:  # fmt: skip
+        """Store one received file (removed afterwards unless ``keep``; ``urgent``: read first); never
+        raises for bad input."""
         shown = safe_name(name)
         try:
-            outcome = self._take(Path(path), shown, source, report_text)
+            outcome = self._take(Path(path), shown, source, report_text, urgent)
         except UserError as exc:
             outcome = Outcome(shown, "refused", str(exc))
         except Exception as exc:  # a decoder's surprise must not take the service down
@@ -146,7 +152,7 @@ class Intake:
             self.on_new()
         return outcome
 
-    def _take(self, path: Path, name: str, source: str, report_text: str | None) -> Outcome:
+    def _take(self, path: Path, name: str, source: str, report_text: str | None, urgent: bool) -> Outcome:
         with open(path, "rb") as fh:
             kind = sniff(fh.read(SNIFF_BYTES))
         if kind is None:
@@ -158,11 +164,11 @@ class Intake:
         if same is not None:
             return Outcome(name, "duplicate", "the same file is already on the worklist", same.id)
         if kind == "dicom":
-            return self._take_dicom(path, name, source, digest, report_text)
-        return self._take_picture(path, kind, name, source, digest, report_text)
+            return self._take_dicom(path, name, source, digest, report_text, urgent)
+        return self._take_picture(path, kind, name, source, digest, report_text, urgent)
 
     def _take_dicom(
-        self, path: Path, name: str, source: str, digest: str, report_text: str | None
+        self, path: Path, name: str, source: str, digest: str, report_text: str | None, urgent: bool
     ) -> Outcome:
         from cxr_regions.contracts import ErrorRow
         from cxr_regions.ingest import IngestConfig, ingest_file
@@ -173,7 +179,10 @@ class Intake:
         os.link(path, named)
         try:
             # ingest redacts the patient's name and ID from the file name it reports (source_path)
-            row = ingest_file(named, work / "out", IngestConfig(keep_full=True), self.salt, root=named.parent)
+            row = ingest_file(
+                named, work / "out", IngestConfig(keep_full=True), self.salt, root=named.parent,
+                full_depth=True,
+            )  # fmt: skip
             shown = safe_name(row.source_path) if row.source_path else name
             if isinstance(row, ErrorRow):
                 reason = INGEST_REASONS.get(row.status, row.status or "refused by ingest")
@@ -195,13 +204,15 @@ class Intake:
                 study_instance_uid=row.study_uid or None,
                 accession=accession,
                 report_text=report_text or self.reports.text(accession),
+                **dicom_extras(work / "out", row, named, self.salt, urgent),  # the viewer's (film_files.py)
             )
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
     def _take_picture(
-        self, path: Path, kind: str, name: str, source: str, digest: str, report_text: str | None
-    ) -> Outcome:
+        self, path: Path, kind: str, name: str, source: str, digest: str, report_text: str | None,
+        urgent: bool,
+    ) -> Outcome:  # fmt: skip
         import cv2
 
         from cxr_regions.ingest import load_film
@@ -220,13 +231,17 @@ class Intake:
         try:
             return self._store(
                 work, name, image_id=f"up-{digest[:20]}", source=source, content_sha256=digest,
-                report_text=report_text,
+                report_text=report_text, urgent=urgent,
             )  # fmt: skip
         finally:
             work.unlink(missing_ok=True)
 
-    def _store(self, picture: Path, name: str, *, image_id: str, report_text: str | None, **row) -> Outcome:
-        """Move the PNG into ``films/`` under its de-identified id, then add the row; undo on failure."""
+    def _store(
+        self, picture: Path, name: str, *, image_id: str, report_text: str | None,
+        full_depth: Path | None = None, **row,
+    ) -> Outcome:  # fmt: skip
+        """Move the PNG (and the full-depth PNG) into ``films/`` under its de-identified id, then add the
+        row; undo on failure."""
         import cv2
 
         from cxr_regions.serve.store import DuplicateFilm
@@ -244,18 +259,27 @@ class Intake:
             raise UserError(f"a film named {image_id} is already stored; it is not on the worklist")
         labels = self.reports.label(report_text)
         shutil.move(str(picture), final)
+        depth_relative = f"{FILMS_DIR}/{image_id}{FULL_DEPTH_SUFFIX}" if full_depth is not None else None
         try:
+            if full_depth is not None:
+                shutil.move(str(full_depth), self.data / str(depth_relative))
             record = self.store.add_film(
                 image_id=image_id, png_path=relative, width=int(width), height=int(height),
                 report_text=report_text or None,
                 report_labels=labels[0] if labels else None,
                 report_evidence=labels[1] if labels else None,
+                full_depth_path=depth_relative,
                 **row,
             )  # fmt: skip
         except DuplicateFilm as exc:
-            final.unlink(missing_ok=True)
+            self._remove(final, depth_relative)
             return Outcome(name, "duplicate", "this film is already on the worklist", exc.film_id)
         except BaseException:
-            final.unlink(missing_ok=True)
+            self._remove(final, depth_relative)
             raise
         return Outcome(name, "stored", "", record.id)
+
+    def _remove(self, final: Path, depth_relative: str | None) -> None:
+        final.unlink(missing_ok=True)
+        if depth_relative:
+            (self.data / depth_relative).unlink(missing_ok=True)

@@ -118,15 +118,17 @@ class FilmModel:
         return {k: result.heatmaps[k] for k in REGION_KEYS}
 
 
-def heat_png(heat: np.ndarray) -> bytes:
-    """A heatmap as an RGBA PNG: the jet colour map, transparent where the map is cold, so that
-    several can lie over the film with the viewer's opacity slider."""
+def heat_png(heat: np.ndarray, colour: str) -> bytes:
+    """A heatmap as an RGBA PNG in one region's colour (``#rrggbb``), its opacity rising with the heat
+    and clear where the map is cold, so that several regions' overlays can be told apart on one film."""
     import cv2
 
     unit = np.clip(heat, 0.0, 1.0)
-    colour = cv2.applyColorMap(np.round(unit * 255).astype(np.uint8), cv2.COLORMAP_JET)
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
     alpha = np.round(np.clip((unit - 0.15) / 0.45, 0.0, 1.0) * 255).astype(np.uint8)  # cold stays clear
-    ok, buf = cv2.imencode(".png", np.dstack([colour, alpha]))
+    shape = unit.shape
+    planes = [np.full(shape, v, np.uint8) for v in (blue, green, red)]  # OpenCV writes BGRA
+    ok, buf = cv2.imencode(".png", np.dstack([*planes, alpha]))
     if not ok:
         raise ValueError("PNG encoding failed")
     return buf.tobytes()

@@ -1,29 +1,38 @@
-"""The reading room's PACS link (``serve --pacs URL``): a poller that puts the PACS's new chest films on
-the worklist, and a sender that returns the model's results (``--send-results``).
+"""The reading room's PACS link (``serve --pacs URL``): films in from the PACS, results back to it.
 
-The poller asks the PACS (QIDO-RS) for the query's instances every ``poll`` seconds, leaves out those the
-ledger already knows, retrieves the others (WADO-RS) into ``incoming/`` and hands each to the same
-:class:`~cxr_regions.serve.intake.Intake` as uploads (``source='pacs'``), then records the outcome. A
-PACS that is down or answers errors is tried again with a doubling delay (1 s up to ``max_backoff``);
-the worklist page shows the link's state. The sender, once a PACS film's probabilities are ready, builds
-the Secondary Capture and the SR (``cxr_regions.pacs.result_objects``) from the original instance's
-header and sends them with STOW-RS; saved verdicts follow as SRs referencing the model's.
+Films in: the PACS pushes them to the DICOM listener (``--dicom-port``, :mod:`~cxr_regions.serve.
+pacs_listener`), or, as the fallback for a PACS that cannot push, the link polls it every ``poll``
+seconds and queues one ``fetch`` job per new instance. Results out (``--send-results``): one
+``results`` job per read PACS film and one ``verdict`` job per saved verdict; a film that reached the
+worklist another way gets a ``lookup`` job first (is it in the PACS, by its SOP Instance UID?).
+
+Each job runs on its own (:mod:`~cxr_regions.serve.pacs_runner`) with its own attempts and back-off, so
+one failing object never delays another; after the last attempt it is set aside with its reason, listed
+on the PACS page and re-queued with ``cxr-regions pacs retry``. The link's state (does the PACS answer?)
+comes from each poll, or from a small check every ``poll`` seconds where nothing is polled, and from the
+jobs' own failures; while the PACS is away no job is tried and no attempt is counted.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlsplit, urlunsplit
 
-from cxr_regions.serve.pacs_ledger import Origin, PacsLedger, verdict_version
+from cxr_regions.serve.pacs_jobs import Backoff, Job, JobBook
+from cxr_regions.serve.pacs_ledger import Origin, PacsLedger
+from cxr_regions.serve.pacs_runner import JobRunner, LinkHealth, SetAside
+from cxr_regions.serve.pacs_send import ResultSender
 
 log = logging.getLogger("cxr_regions.serve")
 
-SEND_EVERY = 2.0
+PLAN_EVERY = 1.0
+RETRY_QUICKER_THAN = 1.0  # seconds: a poll that failed this fast without an answer is asked again at once
 
 
 def shown_url(url: str) -> str:
@@ -32,188 +41,320 @@ def shown_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
 
 
+PACS_FAULT_POINTS = {
+    "pacs.fetched": "an instance is retrieved into DATA/incoming, not yet taken in",
+    "pacs.sent": "a film's result objects are stored in the PACS, not yet recorded as sent",
+}
+
+
+def fault_point(name: str) -> None:
+    """Test-only: where the environment variable ``CXR_FAULT_POINT`` names this point
+    (:data:`PACS_FAULT_POINTS`), the process dies here by SIGKILL, as at a power cut."""
+    # TODO(intake-faults): cxr_regions.serve.faults.fault_point, with these points in its FAULT_POINTS
+    if os.environ.get("CXR_FAULT_POINT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass
+class LinkSettings:
+    """How the link runs (from :class:`~cxr_regions.serve.configuration.ServeConfig`)."""
+
+    poll_seconds: float = 30.0
+    send_results: bool = False
+    threads: int = 4
+    max_attempts: int = 8
+    retry_base: float = 2.0
+    max_backoff: float = 300.0
+    sc_syntax: str | None = None  # None: the PACS stage's default (``cxr_regions.pacs.DEFAULT_SC_SYNTAX``)
+
+
 @dataclass
 class LinkState:
-    """What the worklist page says about one direction of the link."""
+    """What the pages say about one direction of the link."""
 
     ok: bool = True
     message: str = "starting"
     since: str = ""
-    failures: int = 0
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "message": self.message, "since": self.since}
 
     def set(self, ok: bool, message: str) -> None:
         if ok != self.ok or not self.since:
-            self.since = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+            self.since = _stamp(datetime.now(timezone.utc))
         self.ok, self.message = ok, message
-        self.failures = 0 if ok else self.failures + 1
 
 
-class _Loop:
-    """A daemon thread calling ``step`` every ``every`` seconds; after a failure, 1, 2, 4... s later."""
-
-    def __init__(self, name: str, step, every: float, max_backoff: float) -> None:
-        self.name, self.step, self.every, self.max_backoff = name, step, every, max_backoff
-        self.state = LinkState()
-        self.wake = threading.Event()
-        self.stopping = threading.Event()
-        self.thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self.thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-        self.thread.start()
-
-    def stop(self, timeout: float) -> None:
-        self.stopping.set()
-        self.wake.set()
-        if self.thread is not None:
-            self.thread.join(timeout)
-
-    def _run(self) -> None:
-        from cxr_regions.pacs import PacsError
-
-        while not self.stopping.is_set():
-            try:
-                message = self.step(self.stopping)
-                self.state.set(True, message)
-                delay = self.every
-            except PacsError as exc:
-                self.state.set(False, f"{exc}; trying again")
-                delay = min(self.max_backoff, 2.0 ** (self.state.failures - 1))
-                log.warning("%s: %s (next try in %.0f s)", self.name, exc, delay)
-            except Exception as exc:  # the link must never take the reading room down
-                self.state.set(False, f"unexpected {type(exc).__name__}; trying again")
-                delay = min(self.max_backoff, 2.0 ** (self.state.failures - 1))
-                log.exception("%s failed", self.name)
-            self.wake.wait(delay)
-            self.wake.clear()
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 class PacsLink:
-    """The poller and (with ``send_results``) the sender for one PACS."""
-
-    observer_name = str
-    """A reader's name as the verdict SR shows the observer (``Services`` sets the users' full names)."""
+    """The PACS link of one reading room: the poll (or check) loop, the job runner and its handlers."""
 
     def __init__(
-        self, pacs, filters: list[dict[str, str]], store, intake, worker, thresholds,
-        poll_seconds: float = 30.0, send_results: bool = False, max_backoff: float = 300.0,
+        self, pacs, poller, store, intake, worker, thresholds, settings: LinkSettings | None = None,
+        faults=fault_point,
     ) -> None:  # fmt: skip
         self.pacs = pacs
-        self.filters = filters
-        self.ledger = PacsLedger(store)
+        self.poller = poller  # None: films come only through the listener (or not at all)
+        self.settings = settings or LinkSettings()
         self.intake = intake
-        self.worker = worker
-        self.thresholds = thresholds
-        self.send_results = send_results
-        self.poller = _Loop("pacs-poller", self.poll_once, poll_seconds, max_backoff)
-        self.sender = _Loop("pacs-sender", self.send_pending, min(SEND_EVERY, poll_seconds), max_backoff)
+        self.fault = faults
+        self.ledger = PacsLedger(store)
+        self.jobs = JobBook(
+            store, self.settings.max_attempts, Backoff(self.settings.retry_base, self.settings.max_backoff)
+        )
+        self.health = LinkHealth(pacs.check if pacs is not None else None)
+        self.sender = ResultSender(pacs, self.ledger, worker, thresholds, self.settings.sc_syntax, faults)
+        handlers = {"fetch": self.fetch, "lookup": self.lookup} if pacs is not None else {}
+        if pacs is not None and self.settings.send_results:
+            handlers.update(results=self.sender.results, verdict=self.sender.verdict)
+        self.runner = JobRunner(self.jobs, handlers, self.health, self.settings.threads)
+        self.runner.before_round = self._plan
+        self.films_in = LinkState()
+        self.listener = None  # a DicomIntake, where serve runs one (services attach it)
+        self._planned = 0.0
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def observer_name(self):
+        """Reader (login name) -> the name the verdict SR shows as its observer (``Services`` sets the
+        users' full names; without a users file, the login name)."""
+        return self.sender.full_name
+
+    @observer_name.setter
+    def observer_name(self, names) -> None:
+        self.sender.full_name = names
 
     def start(self) -> None:
-        self.poller.start()
-        if self.send_results:
-            self.sender.start()
+        if self.listener is not None:
+            self.listener.start()
+        self.runner.start()
+        if self.pacs is not None:
+            self._thread = threading.Thread(target=self._watch, name="pacs-poller", daemon=True)
+            self._thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        self.poller.stop(timeout)
-        self.sender.stop(timeout)
+        if self.listener is not None:
+            self.listener.stop()
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.runner.stop(timeout)
 
-    def status(self) -> dict:
-        """The link's state for the worklist page and ``/api/pacs``."""
-        counts = self.ledger.counts()
-        states = [("poll", self.poller.state)] + ([("send", self.sender.state)] if self.send_results else [])
-        return {
-            "url": shown_url(self.pacs.url),
-            "ok": all(s.ok for _, s in states),
-            "poll": self.poller.state.to_dict(),
-            "send": self.sender.state.to_dict() if self.send_results else None,
-            "counts": counts,
-        }  # fmt: skip
+    # --- the link's state -------------------------------------------------------------------------------
 
-    # --- films in --------------------------------------------------------------------------------------
+    def _watch(self) -> None:
+        """Every ``poll_seconds``: poll the PACS for new films (or, without polling, check it answers)."""
+        while not self._stopping.is_set():
+            started = time.monotonic()
+            more = False
+            try:
+                message, more = self._round()
+                self.films_in.set(True, message)
+                self.health.set(True)
+            except Exception as exc:
+                from cxr_regions.pacs import PacsError
 
-    def poll_once(self, stopping: threading.Event | None = None) -> str:
-        """One round: search, fetch what is new, take it in. Returns the status line."""
-        started = time.monotonic()
-        refs = list(self.pacs.search(self.filters))
-        known = self.ledger.known(r.sop for r in refs)
-        new = [r for r in refs if r.sop not in known]
-        stored = 0
-        for ref in new:
-            if stopping is not None and stopping.is_set():
-                break
-            origin = Origin(ref.study, ref.series, ref.sop)
-            if ref.lateral:
-                self.ledger.remember(origin, "lateral", reason=f"ViewPosition {ref.view}")
-                continue
-            path = self.intake.incoming_path()
-            self.pacs.retrieve(ref, path)  # a PacsError leaves it unrecorded: fetched next round
-            outcome = self.intake.take(path, f"{ref.sop}.dcm", "pacs")
-            self.ledger.remember(origin, outcome.status, outcome.film_id, outcome.reason or None)
-            stored += outcome.status == "stored"
-        took = time.monotonic() - started
-        return f"connected; last poll found {len(refs)} instance(s), {stored} new film(s) ({took:.1f} s)"
+                if not isinstance(exc, PacsError):
+                    log.exception("PACS poll failed")
+                reason = str(exc) if isinstance(exc, PacsError) else f"unexpected {type(exc).__name__}"
+                self.films_in.set(False, f"{reason}; trying again every {self.settings.poll_seconds:g} s")
+                self.health.set(False, reason)
+            if self.health.changed.is_set():
+                self.health.changed.clear()
+                self.runner.wake.set()
+            if not more:
+                self._stopping.wait(max(0.0, self.settings.poll_seconds - (time.monotonic() - started)))
 
-    # --- results out -----------------------------------------------------------------------------------
-
-    def send_pending(self, stopping: threading.Event | None = None) -> str:
-        """Send the results of every read PACS film not sent yet, then the new verdicts.
-
-        One film the PACS refuses does not hold up the others; the round then ends with a ``PacsError``
-        naming how many were not sent (so the page shows it and the next try comes after a back-off).
-        """
+    def _round(self) -> tuple[str, bool]:
+        """One poll (or check); asked again at once where the first try failed at once with no answer,
+        as a kept-alive connection the PACS had just closed does (the client itself tries once). A
+        timeout is not asked again, so a PACS that went away is shown as soon as it is noticed."""
         from cxr_regions.pacs import PacsError
 
-        jobs = [(self._send_results, item) for item in self.ledger.unsent_results()]
-        jobs += [(self._send_verdict, item) for item in self.ledger.unsent_verdicts()]
-        problems = []
-        for send, item in jobs:
-            if stopping is not None and stopping.is_set():
-                break
+        for last in (False, True):
+            started = time.monotonic()
             try:
-                send(*item)
+                return self.poll_once() if self.poller is not None else (self._check(), False)
             except PacsError as exc:
-                problems.append(str(exc))
-        if problems:
-            raise PacsError(f"{len(problems)} of {len(jobs)} result object set(s) not sent ({problems[0]})")
+                quick = time.monotonic() - started < RETRY_QUICKER_THAN
+                if last or exc.status is not None or not quick or self._stopping.is_set():
+                    raise
+        raise AssertionError("unreachable")
+
+    def _check(self) -> str:
+        self.pacs.check()
+        listening = f"; {self.listener.describe()}" if self.listener is not None else ""
+        return f"the PACS answers{listening}"
+
+    def status(self) -> dict:
+        """The link's state for the pages and ``/api/pacs``."""
         counts = self.ledger.counts()
+        jobs = self.jobs.counts()
+        send = None
+        if self.pacs is not None and self.settings.send_results:
+            waiting = jobs["pending"] + jobs["running"] + jobs["failed"]
+            sent = f"{counts['sent_results']} result set(s) and {counts['sent_verdicts']} verdict(s) sent"
+            if self.health.up:
+                send = {
+                    "ok": True,
+                    "message": f"connected; {sent}, {waiting} waiting",
+                    "since": _stamp(self.health.since),
+                }
+            else:
+                message = f"the PACS does not answer; {waiting} waiting ({sent} before)"
+                send = {"ok": False, "message": message, "since": _stamp(self.health.since)}
+        films_in = self.films_in.to_dict()
+        if self.pacs is None:
+            films_in = {"ok": True, "message": self.listener.describe() if self.listener else "", "since": ""}
+        states = [films_in] + ([send] if send else [])
+        return {
+            "url": shown_url(self.pacs.url) if self.pacs is not None else "",
+            "ok": all(s["ok"] for s in states) and jobs["set_aside"] == 0,
+            "up": self.health.up,
+            "poll": films_in,
+            "send": send,
+            "polling": self.poller is not None,
+            "poll_seconds": self.settings.poll_seconds,
+            "counts": counts,
+            "jobs": jobs,
+            "listener": self.listener.status() if self.listener is not None else None,
+        }
+
+    # --- films in: polling ----------------------------------------------------------------------------------
+
+    def poll_once(self) -> tuple[str, bool]:
+        """One poll (:class:`~cxr_regions.pacs.Poller`, from the cursor kept in the database): queue a
+        fetch job per new or changed instance, and the new cursor with them. The status line, and
+        whether more is waiting (poll again at once)."""
+        from cxr_regions.pacs import PollState
+
+        started = time.monotonic()
+        saved = self.jobs.cursor()
+        try:
+            state = PollState.from_json(saved) if saved else None
+        except (ValueError, TypeError, KeyError):
+            log.warning("the saved PACS poll state cannot be read: searching the whole query again")
+            state = None
+        result = self.poller.poll(state)
+        for problem in result.unresolved:
+            log.warning("PACS poll: skipped an instance the PACS could not describe (%s)", problem)
+        queued = self.queue_found([(p.ref, p.revision) for p in result.instances], result.state.to_json())
+        self.runner.wake.set()
+        how = "change feed" if result.state.mode == "changes" else "StudyDate window"
+        kind = "full search" if result.swept else how
+        took = time.monotonic() - started
+        found = len(result.instances)
         return (
-            f"connected; {counts['sent_results']} result set(s) and {counts['sent_verdicts']} verdict(s) sent"
+            f"connected; last poll ({kind}) found {found} instance(s), {queued} new ({took:.1f} s)",
+            result.more,
         )
 
-    def _send_results(self, film, origin: Origin) -> None:
-        from cxr_regions.pacs import InstanceRef, result_objects
+    def queue_found(self, found: list[tuple[object, str]], cursor: str | None = None) -> int:
+        """Queue a fetch job for each found (InstanceRef, revision) not dealt with yet, or dealt with in
+        an earlier revision; record laterals as left in the PACS; keep ``cursor`` in the same
+        transaction. How many fetches were queued."""
+        known = self.ledger.revisions(ref.sop for ref, _ in found)
+        queued = 0
+        adopt = []
+        with self.jobs.store._write() as session:
+            for ref, revision in found:
+                origin = Origin(ref.study, ref.series, ref.sop)
+                if ref.sop in known:
+                    recorded = known[ref.sop]
+                    if revision and recorded and revision != recorded:
+                        log.info("a PACS instance changed since it was taken: fetching it again")
+                        if not self.jobs.refetch(ref.sop, revision, session=session):
+                            self.jobs.add(
+                                "fetch",
+                                ref.sop,
+                                study=ref.study,
+                                series=ref.series,
+                                revision=revision,
+                                session=session,
+                            )
+                        queued += 1
+                    elif revision and not recorded:
+                        adopt.append((ref.sop, revision))
+                    continue
+                if ref.lateral:
+                    self.ledger.remember(
+                        origin,
+                        "lateral",
+                        reason=f"ViewPosition {ref.view}",
+                        via="poll",
+                        revision=revision,
+                        session=session,
+                    )
+                    continue
+                queued += self.jobs.add(
+                    "fetch",
+                    ref.sop,
+                    study=ref.study,
+                    series=ref.series,
+                    revision=revision or None,
+                    session=session,
+                )
+            if cursor is not None:
+                self.jobs.save_cursor(cursor, session)
+        for sop, revision in adopt:
+            self.ledger.adopt_revision(sop, revision)
+        return queued
 
-        header = self.pacs.header(InstanceRef(origin.study, origin.series, origin.sop))
-        picture = self.worker.film_array(film)
-        values = self.thresholds.values
-        heatmaps = self.worker.model.heatmaps(picture) if film.flagged(values) else {}
-        objects = result_objects(header, picture, heatmaps, film.probabilities, values)
-        self.pacs.store([objects.secondary_capture, objects.report], origin.study)
-        self.ledger.mark_sent(film.id, "results", "model", str(objects.report.SOPInstanceUID))
-        log.info("results of film %s sent to the PACS", film.id)
+    # --- the jobs' handlers ------------------------------------------------------------------------------
 
-    def _send_verdict(self, verdict, film, origin: Origin) -> None:
-        from cxr_regions.pacs import InstanceRef, PriorReport, model_report, verdict_report
-        from cxr_regions.pacs import verdict_series_uid as series_uid
+    def fetch(self, job: Job) -> str:
+        """Retrieve one instance and take it in through the intake."""
+        from cxr_regions.pacs import InstanceRef
 
-        header = self.pacs.header(InstanceRef(origin.study, origin.series, origin.sop))
-        model = model_report(header, film.probabilities, self.thresholds.values)
-        version = verdict_version(verdict)
-        earlier = [
-            uid for kind, sent_version, uid in self.ledger.sent(film.id)
-            if kind == "verdict" and sent_version.rpartition("@")[0] == verdict.reader
-        ]  # fmt: skip
-        replaces = None
-        if earlier:  # the reader changed their mind: the new SR replaces the last one sent
-            replaces = PriorReport(origin.study, series_uid(origin.sop, verdict.reader), earlier[-1])
-        report = verdict_report(
-            header, model, verdict.labels, verdict.reader, version,
-            observer_name=self.observer_name(verdict.reader),
-            replaces=replaces, instance_number=len(earlier) + 1,
+        origin = Origin(job.study_instance_uid or "", job.series_instance_uid or "", job.sop_instance_uid)
+        ref = InstanceRef(origin.study, origin.series, origin.sop)
+        revision = job.revision
+        if revision is None and self.poller is not None:  # found by a full search: ask, to notice changes
+            revision = self.poller.revision(ref) or None
+        before = self.ledger.recorded(origin.sop)
+        path = self.intake.incoming_path()
+        try:
+            self.pacs.retrieve(ref, path)
+            self.fault("pacs.fetched")
+            outcome = self.intake.take(path, f"pacs-{job.id}.dcm", "pacs")
+        finally:
+            path.unlink(missing_ok=True)
+        self.ledger.record(origin, outcome.status, outcome.film_id, outcome.reason or None, "poll", revision)
+        changed = before is not None and before.revision and revision and before.revision != revision
+        if changed and outcome.status == "duplicate" and outcome.film_id == before.film_id:
+            raise SetAside(
+                f"changed in the PACS after it was taken as film {before.film_id}; the worklist keeps "
+                "the version first received"
+            )
+        return (
+            f"{outcome.status} (film {outcome.film_id})"
+            if outcome.film_id
+            else f"{outcome.status}: {outcome.reason}"
+        )
+
+    def lookup(self, job: Job) -> str:
+        """Is this film (which came another way) in the PACS? Then it belongs to the PACS: its results go
+        there."""
+        refs = list(self.pacs.search([{"SOPInstanceUID": job.sop_instance_uid}]))
+        if not refs:
+            return "not in the PACS"
+        ref = refs[0]
+        self.ledger.remember(
+            Origin(ref.study, ref.series, ref.sop), "duplicate", job.film_id,
+            "reached the worklist another way; found in the PACS", via="lookup",
         )  # fmt: skip
-        self.pacs.store([report], origin.study)
-        self.ledger.mark_sent(film.id, "verdict", version, str(report.SOPInstanceUID))
-        log.info("verdict of %s on film %s sent to the PACS", verdict.reader, film.id)
+        log.info("film %s found in the PACS: its results will be sent there", job.film_id)
+        return "found in the PACS"
+
+    def _plan(self) -> None:
+        """Queue the results, verdict and lookup jobs that became due (about once a second)."""
+        if self.pacs is None or not self.settings.send_results:
+            return
+        if time.monotonic() - self._planned < PLAN_EVERY:
+            return
+        self._planned = time.monotonic()
+        self.ledger.plan(self.jobs, lookups=True)

@@ -7,13 +7,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from cxr_regions.regions import REGION_KEYS, calls
+from cxr_regions.regions import REGION_KEYS, VALUES, calls
 from cxr_regions.serve.schema import Film, Verdict
+
+
+def checked_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    """A verdict's labels in region order; ``ValueError`` unless each region has one of ``1``/``u``/``0``."""
+    unknown = sorted(set(labels) - set(REGION_KEYS))
+    missing = [k for k in REGION_KEYS if k not in labels]
+    if unknown or missing:
+        raise ValueError(
+            f"a verdict needs one label per region ({', '.join(REGION_KEYS)}); "
+            f"missing {missing or 'none'}, unknown {unknown or 'none'}"
+        )
+    bad = {k: v for k, v in labels.items() if v not in VALUES}
+    if bad:
+        raise ValueError(f"label values must be one of {', '.join(VALUES)}; got {bad}")
+    return {k: labels[k] for k in REGION_KEYS}
 
 
 @dataclass(frozen=True)
 class FilmRecord:
-    """A detached snapshot of one ``films`` row; JSON columns decoded."""
+    """A detached snapshot of one ``films`` row; JSON columns decoded (its full-depth header, which may
+    hold VOI LUT tables, only through ``Store.film_depth``)."""
 
     id: int
     image_id: str
@@ -35,6 +51,12 @@ class FilmRecord:
     probabilities: dict[str, float] | None
     max_probability: float | None
     processed_at: datetime | None
+    full_depth_path: str | None
+    patient_key: str | None
+    study_day: int | None
+    urgent: bool
+    raw_probabilities: dict[str, float] | None
+    raw_max_probability: float | None
 
     @classmethod
     def of(cls, row: Film) -> FilmRecord:
@@ -61,8 +83,13 @@ class VerdictRecord:
     labels: dict[str, str]
     note: str
     saved_at: datetime
+    cardiothoracic_ratio: float | None = None
+    measurements: dict | None = None
 
     @classmethod
     def of(cls, row: Verdict) -> VerdictRecord:
         labels = {k: getattr(row, k) for k in REGION_KEYS}
-        return cls(row.id, row.film_id, row.reader, labels, row.note, row.saved_at)
+        return cls(
+            row.id, row.film_id, row.reader, labels, row.note, row.saved_at,
+            row.cardiothoracic_ratio, row.measurements,
+        )  # fmt: skip

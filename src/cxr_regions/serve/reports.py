@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
+from cxr_regions.contracts.label_rows import evidence_json
 from cxr_regions.errors import UserError
 
 ID_COLUMNS = ("accession_number", "accession", "report_id", "AccessionNumber")
@@ -60,5 +60,4 @@ class ReportBook:
             if self._labeler is None:
                 self._labeler = Labeler()
             result = self._labeler.label(text)
-        evidence = json.dumps([e.to_dict() for e in result.evidence], ensure_ascii=False)
-        return dict(result.values), evidence
+        return dict(result.values), evidence_json(result.evidence)

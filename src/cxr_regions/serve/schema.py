@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import false
 from sqlalchemy.types import TypeDecorator
 
 from cxr_regions.regions import REGION_KEYS, VALUES
@@ -89,6 +91,15 @@ class Film(Base):
     # runs with (regions.call), so they cannot go stale when the thresholds change; a migration may drop it
     flags: Mapped[str | None] = mapped_column(String(16))
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # migration 0006: the film at its own bit depth (its header, with VOI LUT tables, is loaded only on
+    # request: Store.film_depth), priors, urgent first, and the model's uncalibrated scores for triage ties
+    full_depth_path: Mapped[str | None] = mapped_column(String(512))
+    depth: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
+    patient_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    study_day: Mapped[int | None] = mapped_column(Integer)
+    urgent: Mapped[bool] = mapped_column(Boolean, index=True, default=False, server_default=false())
+    raw_probabilities: Mapped[dict[str, float] | None] = mapped_column(JSON)
+    raw_max_probability: Mapped[float | None] = mapped_column(Float)
 
 
 verdicts_table = Table(
@@ -100,13 +111,16 @@ verdicts_table = Table(
     *(Column(key, String(1), nullable=False) for key in REGION_KEYS),
     Column("note", Text, nullable=False, default=""),
     Column("saved_at", UTCDateTime, nullable=False),
+    Column("cardiothoracic_ratio", Float, nullable=True),  # migration 0006
+    Column("measurements", JSON, nullable=True),  # the two widths behind the ratio, in film pixels
     UniqueConstraint("film_id", "reader", name="uq_verdicts_film_reader"),
     *(CheckConstraint(_one_of(key, VALUES), name=f"ck_verdicts_{key}") for key in REGION_KEYS),
 )
 
 
 class Verdict(Base):
-    """A reader's current verdict on a film: one column per region (``1``/``u``/``0``) and a note."""
+    """A reader's current verdict on a film: one column per region (``1``/``u``/``0``), a note, and the
+    cardiothoracic ratio where the reader measured one."""
 
     __table__ = verdicts_table
 
@@ -130,6 +144,8 @@ class PacsFetched(Base):
     film_id: Mapped[int | None] = mapped_column(ForeignKey("films.id"), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    via: Mapped[str | None] = mapped_column(String(16))  # poll, listener, lookup (None: before 0005)
+    revision: Mapped[str | None] = mapped_column(String(128))  # the PACS's own, where it tells one
 
 
 class PacsSent(Base):
@@ -147,6 +163,51 @@ class PacsSent(Base):
     version: Mapped[str] = mapped_column(String(256))
     sop_instance_uid: Mapped[str] = mapped_column(String(128))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+PACS_JOB_KINDS: tuple[str, ...] = ("fetch", "lookup", "results", "verdict")
+PACS_JOB_STATES: tuple[str, ...] = ("pending", "running", "done", "failed", "set_aside")
+
+
+class PacsJob(Base):
+    """One piece of the PACS link's work on one object: fetch an instance, look a film up in the PACS,
+    send a film's results or one version of a verdict. ``failed`` waits for ``next_try_at``;
+    ``set_aside`` waits for a person (``cxr-regions pacs retry``)."""
+
+    __tablename__ = "pacs_jobs"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", PACS_JOB_KINDS), name="ck_pacs_jobs_kind"),
+        CheckConstraint(_one_of("state", PACS_JOB_STATES), name="ck_pacs_jobs_state"),
+        UniqueConstraint("kind", "sop_instance_uid", "version", name="uq_pacs_jobs_kind_sop_version"),
+        Index("ix_pacs_jobs_state_next_try_at", "state", "next_try_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    sop_instance_uid: Mapped[str] = mapped_column(String(128))  # the original instance's
+    version: Mapped[str] = mapped_column(String(256))  # a verdict's version; "" for the other kinds
+    study_instance_uid: Mapped[str | None] = mapped_column(String(128))
+    series_instance_uid: Mapped[str | None] = mapped_column(String(128))
+    film_id: Mapped[int | None] = mapped_column(ForeignKey("films.id"), index=True)
+    revision: Mapped[str | None] = mapped_column(String(128))  # fetch: the PACS's revision when queued
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_try_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PacsCursor(Base):
+    """Where the PACS poller left off (``cxr_regions.pacs.PollState`` as JSON), saved with the jobs it
+    queued."""
+
+    __tablename__ = "pacs_cursor"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)  # which poller ("poll")
+    state: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class LoginSession(Base):

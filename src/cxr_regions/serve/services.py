@@ -35,6 +35,35 @@ if TYPE_CHECKING:
 log = logging.getLogger("cxr_regions.serve")
 
 
+def build_link(config: ServeConfig, store: Store, intake: Intake, worker, thresholds) -> PacsLink | None:
+    """The PACS link where ``--pacs`` or ``--dicom-port`` is given (None without)."""
+    if config.pacs is None and config.dicom_port is None:
+        return None
+    from cxr_regions.pacs import Pacs, PollConfig, Poller, parse_query, read_auth
+    from cxr_regions.serve.pacs_link import LinkSettings, PacsLink
+    from cxr_regions.serve.pacs_listener import DicomIntake
+
+    pacs = poller = None
+    if config.pacs is not None:
+        pacs = Pacs(
+            config.pacs, read_auth(config.pacs_auth), connect_timeout=config.pacs_connect_timeout,
+            read_timeout=config.pacs_read_timeout, pool_size=max(4, config.pacs_jobs + 2),
+        )  # fmt: skip
+        if config.polling != "off":
+            poller = Poller(pacs, parse_query(config.pacs_query), PollConfig(mode=config.polling))
+    settings = LinkSettings(
+        poll_seconds=config.pacs_poll, send_results=config.send_results, threads=config.pacs_jobs,
+        max_attempts=config.pacs_attempts, retry_base=config.pacs_retry_base,
+        max_backoff=config.pacs_max_backoff, sc_syntax=config.sc_syntax,
+    )  # fmt: skip
+    link = PacsLink(pacs, poller, store, intake, worker, thresholds, settings)
+    if config.dicom_port is not None:
+        link.listener = DicomIntake(
+            config.listener_config(), intake, link.ledger, on_taken=link.runner.wake.set
+        )
+    return link
+
+
 @dataclass
 class Services:
     """Everything the routes use, made by :meth:`build`; :meth:`start` and :meth:`stop` run the
@@ -82,17 +111,9 @@ class Services:
         thresholds = Thresholds.load(config.thresholds)
         worker = InferenceWorker(store, model, thresholds, data, config.workers, config.poll_seconds)
         intake = Intake(store, data, ReportBook(config.reports), on_new=worker.wake)
-        link = None
-        if config.pacs is not None:
-            from cxr_regions.pacs import Pacs, parse_query, read_auth
-            from cxr_regions.serve.pacs_link import PacsLink
-
-            link = PacsLink(
-                Pacs(config.pacs, read_auth(config.pacs_auth)), parse_query(config.pacs_query), store,
-                intake, worker, thresholds, config.pacs_poll, config.send_results, config.pacs_max_backoff,
-            )  # fmt: skip
-            if accounts is not None:
-                link.observer_name = accounts.display_name  # the verdict SR's observer: the full name
+        link = build_link(config, store, intake, worker, thresholds)
+        if link is not None and accounts is not None:
+            link.observer_name = accounts.display_name  # the verdict SR's observer: the full name
         pages = Pages(config, thresholds, model, link)
         keeper = SessionKeeper(sessions, accounts)
         return cls(

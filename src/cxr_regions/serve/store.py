@@ -18,17 +18,16 @@ from sqlalchemy import and_, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cxr_regions.regions import REGION_KEYS, VALUES, call, threshold_or_default
+from cxr_regions.regions import REGION_KEYS
 from cxr_regions.serve.audit import Actor, verdict_event
 from cxr_regions.serve.database import make_engine, upgrade, writer
-from cxr_regions.serve.records import FilmRecord, VerdictRecord
+from cxr_regions.serve.records import FilmRecord, VerdictRecord, checked_labels
 from cxr_regions.serve.schema import FILM_SOURCES, FILM_STATUSES, Film, Verdict
+from cxr_regions.serve.worklist import WorklistQuery
 
 __all__ = ["DB_NAME", "DuplicateFilm", "FilmRecord", "Store", "VerdictRecord"]
 
 DB_NAME = "reading-room.sqlite"
-WORKLIST_STATUSES: tuple[str | None, ...] = ("new", "read", None)
-SORTS: tuple[str, ...] = ("suspicion", "received")
 
 
 class DuplicateFilm(Exception):
@@ -43,23 +42,11 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _check_labels(labels: Mapping[str, str]) -> dict[str, str]:
-    unknown = sorted(set(labels) - set(REGION_KEYS))
-    missing = [k for k in REGION_KEYS if k not in labels]
-    if unknown or missing:
-        raise ValueError(
-            f"a verdict needs one label per region ({', '.join(REGION_KEYS)}); "
-            f"missing {missing or 'none'}, unknown {unknown or 'none'}"
-        )
-    bad = {k: v for k, v in labels.items() if v not in VALUES}
-    if bad:
-        raise ValueError(f"label values must be one of {', '.join(VALUES)}; got {bad}")
-    return {k: labels[k] for k in REGION_KEYS}
-
-
 def _verdict_values(row: Verdict, film: Film) -> dict[str, Any]:
-    """A verdict as the audit trail keeps it: its labels, its note and the film's read state."""
-    return {**{k: getattr(row, k) for k in REGION_KEYS}, "note": row.note, "read": film.read}
+    """A verdict as the audit trail keeps it: its labels, its note, its cardiothoracic ratio and the
+    film's read state."""
+    labels = {k: getattr(row, k) for k in REGION_KEYS}
+    return {**labels, "note": row.note, "cardiothoracic_ratio": row.cardiothoracic_ratio, "read": film.read}
 
 
 class Store:
@@ -114,10 +101,17 @@ class Store:
         report_text: str | None = None,
         report_labels: dict | None = None,
         report_evidence: str | None = None,
+        full_depth_path: str | None = None,
+        depth: dict | None = None,
+        patient_key: str | None = None,
+        study_day: int | None = None,
+        urgent: bool = False,
     ) -> FilmRecord:
         """Store a new film with status ``queued``; ``DuplicateFilm`` if its UID, hash or image id is known.
 
-        Only de-identified values belong here (ingest's image id, UIDs, accession number, report text).
+        Only de-identified values belong here (ingest's image id, UIDs, accession number, report text,
+        its salted patient key and per-patient shifted study day). ``full_depth_path`` and ``depth``: the
+        film at its own bit depth and its header (``ingest.full_depth``); ``urgent``: read first.
         """
         if source not in FILM_SOURCES:
             raise ValueError(f"source must be one of {', '.join(FILM_SOURCES)}, got {source!r}")
@@ -134,6 +128,11 @@ class Store:
             report_text=report_text,
             report_labels=dict(report_labels) if report_labels is not None else None,
             report_evidence=report_evidence,
+            full_depth_path=full_depth_path,
+            depth=dict(depth) if depth is not None else None,
+            patient_key=patient_key,
+            study_day=study_day,
+            urgent=bool(urgent),
             received_at=_now(),
             status="queued",
             read=False,
@@ -189,8 +188,14 @@ class Store:
                 raise KeyError(f"no film {film_id}")
             return FilmRecord.of(row)
 
+    def film_depth(self, film_id: int) -> dict | None:
+        """The header of a film's full-depth copy (windows, VOI LUTs, presets, spacing), or None."""
+        with self._read() as session:
+            return session.scalar(select(Film.depth).where(Film.id == film_id))
+
     def claim_queued(self, limit: int = 1) -> list[FilmRecord]:
-        """Take up to ``limit`` queued films, oldest first, and mark them ``processing`` in one transaction.
+        """Take up to ``limit`` queued films, urgent ones first, then oldest first, and mark them
+        ``processing`` in one transaction.
 
         Safe with several workers: each film is handed to exactly one caller.
         """
@@ -198,7 +203,7 @@ class Store:
             rows = session.scalars(
                 select(Film)
                 .where(Film.status == "queued")
-                .order_by(Film.received_at, Film.id)
+                .order_by(Film.urgent.desc(), Film.received_at, Film.id)
                 .limit(max(0, limit))
             ).all()
             for row in rows:
@@ -214,20 +219,26 @@ class Store:
             )
             return int(result.rowcount or 0)
 
-    def set_result(self, film_id: int, probabilities: Mapping[str, float]) -> None:
-        """Store the model's probabilities (one per region): status ``ready`` and ``max_probability``.
+    def set_result(
+        self, film_id: int, probabilities: Mapping[str, float], raw: Mapping[str, float] | None = None
+    ) -> None:
+        """Store the model's probabilities (one per region): status ``ready`` and ``max_probability``;
+        ``raw``: the uncalibrated ones where the shown ones are calibrated (they break triage ties).
 
         The calls are not stored: every page derives them from these probabilities and the thresholds
         the room runs with (``regions.call``), so the worklist and the viewer always agree.
         """
-        missing = [k for k in REGION_KEYS if k not in probabilities]
+        missing = [k for k in REGION_KEYS if k not in probabilities or (raw is not None and k not in raw)]
         if missing:
             raise ValueError(f"probabilities missing for {', '.join(missing)}")
         probs = {k: float(probabilities[k]) for k in REGION_KEYS}
+        raws = {k: float(raw[k]) for k in REGION_KEYS} if raw is not None else probs
         with self._write() as session:
             row = self._get(session, film_id)
             row.probabilities = probs
             row.max_probability = max(probs.values())
+            row.raw_probabilities = raws
+            row.raw_max_probability = max(raws.values())
             row.status = "ready"
             row.error = None
             row.processed_at = _now()
@@ -239,6 +250,11 @@ class Store:
             row.status = "failed"
             row.error = error
             row.processed_at = _now()
+
+    def set_urgent(self, film_id: int, urgent: bool) -> None:
+        """Mark a film urgent (read first by the model, listed first on the worklist) or not."""
+        with self._write() as session:
+            self._get(session, film_id).urgent = bool(urgent)
 
     def set_report(self, film_id: int, text: str, labels: dict, evidence: str) -> None:
         """Attach (or replace) a film's report with the labeler's labels and evidence."""
@@ -269,69 +285,51 @@ class Store:
 
     # --- worklist --------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _filters(status: str | None, region: str | None, thresholds: Mapping[str, float] | None) -> list[Any]:
-        if status not in WORKLIST_STATUSES:
-            raise ValueError(f"worklist status must be 'new', 'read' or None, got {status!r}")
-        filters: list[Any] = []
-        if status is not None:
-            filters.append(Film.read.is_(status == "read"))
-        if region is not None:
-            if region not in REGION_KEYS:
-                raise ValueError(f"unknown region {region!r}; the regions are {', '.join(REGION_KEYS)}")
-            # regions.call itself, on the stored probability (json_extract gives the stored double):
-            # the database lists exactly the films the pages call abnormal with these thresholds
-            probability = func.json_extract(Film.probabilities, f"$.{region}")
-            filters.append(call(probability, threshold_or_default((thresholds or {}).get(region))))
-        return filters
-
-    @staticmethod
-    def _order(sort: str) -> list[Any]:
-        if sort == "suspicion":
-            return [Film.max_probability.desc().nulls_last(), Film.received_at.desc(), Film.id.desc()]
-        if sort == "received":
-            return [Film.received_at.desc(), Film.id.desc()]
-        raise ValueError(f"worklist sort must be one of {', '.join(SORTS)}, got {sort!r}")
-
     def worklist(
         self,
         *,
         status: str | None = None,
         region: str | None = None,
-        sort: str = "suspicion",
+        sort: str = "urgent",
+        direction: str | None = None,
+        q: str | None = None,
         offset: int = 0,
         limit: int = 50,
         thresholds: Mapping[str, float] | None = None,
     ) -> tuple[list[FilmRecord], int]:
-        """One page of films and the total that match.
+        """One page of films and the total that match (:class:`~cxr_regions.serve.worklist.WorklistQuery`).
 
         ``status``: 'new' (unread), 'read' or None (all); ``region``: only films the model calls abnormal
-        there with ``thresholds`` (the room's; 0.5 where a region has none); ``sort``: 'suspicion'
-        (highest probability first, films without a result last) or 'received' (newest first).
+        there with ``thresholds`` (the room's; 0.5 where a region has none); ``q``: accession numbers
+        containing it; ``sort``: one of ``worklist.SORTS`` (default urgent first, then triage order), in its
+        natural ``direction`` or the one given ('asc', 'desc').
         """
-        filters = self._filters(status, region, thresholds)
-        order = self._order(sort)
+        query = WorklistQuery(status, region, sort, direction, q, thresholds)
+        filters = query.filters()
         with self._read() as session:
             total = session.scalar(select(func.count(Film.id)).where(*filters)) or 0
             rows = session.scalars(
-                select(Film).where(*filters).order_by(*order).offset(max(0, offset)).limit(max(0, limit))
+                select(Film)
+                .where(*filters)
+                .order_by(*query.order())
+                .offset(max(0, offset))
+                .limit(max(0, limit))
             ).all()
             return [FilmRecord.of(r) for r in rows], int(total)
 
     def neighbours(
-        self, film_id: int, *, status: str | None = None, region: str | None = None, sort: str = "suspicion",
-        thresholds: Mapping[str, float] | None = None,
+        self, film_id: int, *, status: str | None = None, region: str | None = None, sort: str = "urgent",
+        direction: str | None = None, q: str | None = None, thresholds: Mapping[str, float] | None = None,
     ) -> tuple[int | None, int | None]:  # fmt: skip
         """The previous and next film ids around ``film_id`` in the worklist with these filters.
 
         Works even when the film itself no longer matches them (e.g. just marked read while the list
         shows new films): its place in the order is used. ``KeyError`` if the film does not exist.
         """
-        filters = self._filters(status, region, thresholds)
-        order = self._order(sort)
-        matching = or_(Film.id == film_id, and_(true(), *filters))
+        query = WorklistQuery(status, region, sort, direction, q, thresholds)
+        matching = or_(Film.id == film_id, and_(true(), *query.filters()))
         with self._read() as session:
-            ids = list(session.scalars(select(Film.id).where(matching).order_by(*order)).all())
+            ids = list(session.scalars(select(Film.id).where(matching).order_by(*query.order())).all())
         if film_id not in ids:
             raise KeyError(f"no film {film_id}")
         i = ids.index(film_id)
@@ -351,16 +349,22 @@ class Store:
     # --- verdicts --------------------------------------------------------------------------------------
 
     def save_verdict(
-        self, film_id: int, reader: str, labels: dict[str, str], note: str = "", mark_read: bool = False,
-        audit: Actor | None = None,
+        self, film_id: int, reader: str, labels: dict[str, str], note: str = "",
+        mark_read: bool | None = None, audit: Actor | None = None, cardiothoracic_ratio: float | None = None,
+        measurements: dict | None = None,
     ) -> VerdictRecord:  # fmt: skip
-        """Save (or replace) ``reader``'s verdict on a film in one transaction; optionally mark it read.
+        """Save (or replace) ``reader``'s verdict on a film in one transaction; ``mark_read`` True marks
+        the film read, False unread, None leaves it.
 
         ``labels``: one of ``1``/``u``/``0`` for every region (``ValueError`` otherwise); ``KeyError`` if
-        the film does not exist. Returns only after the transaction is committed to disk. With ``audit``
-        (who saves it, from where) the audit trail gets the old and new values in that same transaction.
+        the film does not exist. ``cardiothoracic_ratio`` (with the two ``measurements`` it came from):
+        in (0, 1] (the verdict SR's range), or None. Returns only after the transaction is committed to
+        disk. With ``audit`` (who saves it, from where) the audit trail gets the old and new values in
+        that same transaction.
         """
-        values = _check_labels(labels)
+        values = checked_labels(labels)
+        if cardiothoracic_ratio is not None and not 0 < cardiothoracic_ratio <= 1:
+            raise ValueError(f"a cardiothoracic ratio lies in (0, 1], got {cardiothoracic_ratio}")
         if not reader:
             raise ValueError("a verdict needs a reader's name ('local' where the room has no users)")
         with self._write() as session:
@@ -378,8 +382,10 @@ class Store:
                 setattr(row, key, value)
             row.note = note or ""
             row.saved_at = _now()
-            if mark_read:
-                film.read = True
+            row.cardiothoracic_ratio = cardiothoracic_ratio
+            row.measurements = dict(measurements) if measurements and cardiothoracic_ratio else None
+            if mark_read is not None:
+                film.read = bool(mark_read)
             if audit is not None:
                 session.add(verdict_event(film_id, audit, before, _verdict_values(row, film)))
             session.flush()

@@ -1,7 +1,8 @@
 """The radiologists' verdicts out of the reading room: a labels.csv-format export and model agreement.
 
 The export has the columns of ``label``'s labels.csv that ``label-eval --gold`` and ``build --labels``
-read (``report_id``, the five regions as ``1``/``u``/``0``, ``label_string``), plus who read it and when:
+read (``report_id``, the five regions as ``1``/``u``/``0``, ``label_string``), plus who read it and when
+and the cardiothoracic ratio the reader measured (empty where none):
 one row per (film, reader) verdict, oldest first. ``report_id`` is the film's accession number, or its
 image id where it has none (then ``build --join image_id``). Several readers of one film give several rows;
 ``build`` combines them as it does repeated reports (``1`` beats ``u`` beats ``0``).
@@ -23,6 +24,10 @@ from cxr_regions.serve.store import Store
 EXPORT_COLUMNS: tuple[str, ...] = tuple(VERDICTS.columns(REGION_KEYS))
 
 
+def _ratio(value: float | None) -> str:
+    return "" if value is None else f"{value:.4g}"
+
+
 def verdict_table(store: Store) -> pd.DataFrame:
     """Every current verdict as a labels.csv-format table (columns ``EXPORT_COLUMNS``), oldest first.
 
@@ -42,6 +47,7 @@ def verdict_table(store: Store) -> pd.DataFrame:
                 "reader": v.reader,
                 "saved_at": v.saved_at.isoformat(timespec="seconds"),
                 "note": v.note,
+                "cardiothoracic_ratio": _ratio(v.cardiothoracic_ratio),
                 "image_id": film.image_id,
                 "accession": film.accession or "",
                 "text": film.report_text or "",

@@ -2,7 +2,8 @@
 
 watchdog reports new and moved-in files; a file is taken once its size has stopped changing (a
 PACS writes large files in pieces), then removed from the folder when it was stored, recognised
-as a duplicate or refused (the reason is logged). Files present at start-up are taken too.
+as a duplicate or refused (the reason is logged). Files present at start-up are taken too. Files
+dropped into its ``urgent/`` subfolder are read first by the model.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from cxr_regions.serve.intake import Intake
 log = logging.getLogger("cxr_regions.serve")
 
 SETTLE_SECONDS = 1.0
+URGENT_FOLDER = "urgent"
 
 
 class FolderWatcher:
@@ -87,7 +89,8 @@ class FolderWatcher:
                 continue
             seen.add(path)
             try:
-                self.intake.take(path, path.name, "watch")
+                urgent = path.parent == self.folder / URGENT_FOLDER
+                self.intake.take(path, path.name, "watch", urgent=urgent)
             except Exception:
                 log.exception("watch folder: cannot take a file")
             finally:

@@ -1,5 +1,7 @@
 """The inference worker: background threads that take queued films from the store, run the model
-and store the probabilities, and the heatmap cache (computed on demand, kept as PNG under DATA).
+and store the probabilities, and the heatmap cache (computed on demand, kept as PNG under DATA, each
+region in its own colour). Urgent films are claimed first; the worker can be paused (e.g. while a
+backlog is queued) and resumed.
 
 The web server's event loop never runs the network: the worker runs in its own threads (PyTorch
 releases the GIL while it computes), and heatmap requests go to a thread pool. At start-up every
@@ -14,11 +16,12 @@ from pathlib import Path
 
 from cxr_regions.fileio import write_bytes
 from cxr_regions.regions import REGION_KEYS
+from cxr_regions.serve.film_files import needs_preview, preview_file
 from cxr_regions.serve.model import FilmModel, Thresholds, heat_png
 
 log = logging.getLogger("cxr_regions.serve")
 
-HEATMAPS_DIR = "heatmaps"
+HEATMAPS_DIR = "overlays"  # per-region colours (the jet-coloured "heatmaps" cache of older rooms is unused)
 
 
 class InferenceWorker:
@@ -36,6 +39,7 @@ class InferenceWorker:
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._paused = threading.Event()
         self._running: list[threading.Thread] = []
         self._heat_locks: dict[int, threading.Lock] = {}
         self._heat_guard = threading.Lock()
@@ -60,8 +64,24 @@ class InferenceWorker:
     def wake(self) -> None:
         self._wake.set()
 
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    def pause(self) -> None:
+        """Take no new film from the queue (the one being read is finished) until :meth:`resume`."""
+        self._paused.set()
+
+    def resume(self) -> None:
+        self._paused.clear()
+        self._wake.set()
+
     def _loop(self) -> None:
         while not self._stop.is_set():
+            if self._paused.is_set():
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()
+                continue
             try:
                 films = self.store.claim_queued(1)
             except Exception:
@@ -87,7 +107,12 @@ class InferenceWorker:
             log.warning("film %s failed: %s", film.id, type(exc).__name__)
             self.store.set_failed(film.id, f"the model could not read this film ({type(exc).__name__})")
             return
-        self.store.set_result(film.id, self.thresholds.shown(probabilities))
+        self.store.set_result(film.id, self.thresholds.shown(probabilities), raw=probabilities)
+        if needs_preview(film.width, film.height):  # ready before a reader opens it
+            try:
+                preview_file(self.data, film.image_id, self.data / film.png_path)
+            except Exception:
+                log.exception("cannot make the first frame of film %s", film.id)
 
     def heatmap_path(self, film, region: str) -> Path:
         """The cached heatmap PNG of one film and region, computing all five on first request."""
@@ -101,7 +126,10 @@ class InferenceWorker:
             lock = self._heat_locks.setdefault(film.id, threading.Lock())
         with lock:
             if not path.exists():
+                from cxr_regions.report import region_colours
+
+                colours = region_colours()
                 heatmaps = self.model.heatmaps(self.film_array(film))
                 for key, heat in heatmaps.items():
-                    write_bytes(folder / f"{key}.png", heat_png(heat))
+                    write_bytes(folder / f"{key}.png", heat_png(heat, colours[key]))
         return path

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cxr_regions.configfile import save_config, to_dict
+from cxr_regions.contracts import label_rows as labels_contract
 from cxr_regions.contracts.demo_summary import DemoSummary
 from cxr_regions.contracts.evaluation_files import AUC, PREDICTIONS
 from cxr_regions.contracts.explain_files import LOCALISATION
@@ -205,7 +206,7 @@ def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | Non
 def labeler_agreement(phantom: Path, labels_csv: Path) -> dict[str, float]:
     """Per region, the share of reports whose binary label matches the phantom's ground truth."""
     truth = TRUTH.read(phantom, REGION_KEYS).set_index("accession_number")
-    labels = pd.read_csv(labels_csv, dtype=str, keep_default_na=False).set_index("report_id")
+    labels = labels_contract.read(labels_csv).set_index("report_id")
     common = truth.index.intersection(labels.index)
     agreement = {}
     for key in REGION_KEYS:

@@ -1,10 +1,14 @@
-"""The radiologists' verdicts: saving one (per region agree / 1 / u / 0, a note, mark read), the
-labels.csv-format export, and the model-vs-radiologists agreement page."""
+"""The radiologists' verdicts: saving one (per region agree / 1 / u / 0, a note, the cardiothoracic
+ratio, read or unread, optionally then the next film), the labels.csv-format export, and the
+model-vs-radiologists agreement page."""
 
 from __future__ import annotations
 
+import json as jsonlib
+import math
 import tempfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
@@ -26,10 +30,37 @@ from cxr_regions.serve.deps import (
     WantsJsonDep,
 )
 from cxr_regions.serve.verdicts import agreement, export_verdicts
-from cxr_regions.serve.views import region_rows
+from cxr_regions.serve.views import WorklistFilters, region_rows
 
 router = APIRouter()
 VERDICT_CHOICES = ("agree", "1", "u", "0")
+
+
+def read_state(form: Any) -> bool | None:
+    """The film's read state from the form: with ``read_shown`` (the viewer's checkbox was on the form)
+    ticked is read and unticked unread; without it, ``mark_read`` only ever marks read."""
+    ticked = str(form.get("mark_read", "")) in ("1", "on", "true")
+    if str(form.get("read_shown", "")) == "1":
+        return ticked
+    return True if ticked else None
+
+
+def ratio_of(form: Any) -> tuple[float | None, dict | None]:
+    """The cardiothoracic ratio and the two widths it was measured from (JSON), where given."""
+    text = str(form.get("cardiothoracic_ratio", "") or "").strip()
+    if not text:
+        return None, None
+    try:
+        ratio = float(text)
+    except ValueError:
+        raise HTTPException(422, f"cardiothoracic_ratio must be a number, got {text[:20]!r}") from None
+    if not math.isfinite(ratio) or not 0 < ratio <= 1:
+        raise HTTPException(422, f"a cardiothoracic ratio (heart / thorax width) lies in (0, 1], got {ratio}")
+    try:
+        widths = jsonlib.loads(str(form.get("ctr_widths", "") or "null"))
+    except ValueError:
+        raise HTTPException(422, "ctr_widths must be JSON (the two widths in film pixels)") from None
+    return round(ratio, 4), widths if isinstance(widths, dict) else None
 
 
 @router.post("/films/{film_id}/verdict", dependencies=CSRF_CHECKED)
@@ -37,9 +68,10 @@ async def verdict(
     request: Request, film: FilmDep, store: StoreDep, thresholds: ThresholdsDep, reader: ReaderDep,
     json: WantsJsonDep, actor: ActorDep,
 ) -> Response:  # fmt: skip
-    """Save this reader's verdict (per region agree / 1 / u / 0, a note) and optionally mark the film
-    read; ``agree`` takes the model's call as the viewer shows it. The audit trail gets the old and
-    new values in the same transaction."""
+    """Save this reader's verdict (per region agree / 1 / u / 0, a note, a cardiothoracic ratio) and
+    the film's read state; ``agree`` takes the model's call as the viewer shows it. ``and_next=1``: go
+    on to the next film of the worklist (with the form's filters) afterwards. The audit trail gets the
+    old and new values in the same transaction."""
     form = await request.form()
     calls = {r["key"]: r["call"] for r in region_rows(film, thresholds.values)}
     labels = {}
@@ -53,15 +85,28 @@ async def verdict(
             choice = calls[key]
         labels[key] = choice
     note = str(form.get("note", ""))[:2000]
-    mark_read = str(form.get("mark_read", "")) in ("1", "on", "true")
-    saved = await run_in_threadpool(store.save_verdict, film.id, reader, labels, note, mark_read, actor)
+    read = read_state(form)
+    ratio, widths = ratio_of(form)
+    saved = await run_in_threadpool(
+        store.save_verdict, film.id, reader, labels, note, read, actor, ratio, widths
+    )
+    fields = ("status", "region", "q", "sort", "order")
+    filters = WorklistFilters(**{k: str(form.get(k, "") or "") for k in fields})
+    query = filters.encoded()
+    following = None
+    if str(form.get("and_next", "")) == "1":
+        _, following = store.neighbours(film.id, **filters.store_query(), thresholds=thresholds.values)
+    next_url = f"/films/{following}?{query}" if following is not None else None
     if json:
+        read_now = store.film(film.id).read
         return JSONResponse(
-            {"saved": True, "reader": saved.reader, "labels": saved.labels, "read": mark_read}
-        )
-    filters = {k: str(form.get(k, "")) for k in ("status", "region", "sort")}
-    query = urlencode({k: v for k, v in filters.items() if v})
-    return RedirectResponse(f"/films/{film.id}?saved=1&{query}", status_code=303)
+            {
+                "saved": True, "reader": saved.reader, "labels": saved.labels, "read": read_now,
+                "cardiothoracic_ratio": saved.cardiothoracic_ratio, "next_url": next_url,
+            }
+        )  # fmt: skip
+    back = f"/films/{film.id}?{urlencode({'saved': 1})}&{query}"
+    return RedirectResponse(next_url or back, status_code=303)
 
 
 @router.get("/export/verdicts.csv")

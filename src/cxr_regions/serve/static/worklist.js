@@ -1,4 +1,6 @@
-// Worklist: drag-and-drop / picker upload through fetch, and live processing status by polling.
+// Worklist: drag-and-drop / picker upload through fetch, live processing status by polling, keyboard
+// navigation (j k or arrows, Enter or o opens, / searches, [ ] pages, u urgent), and a mark on films
+// with an unsaved verdict draft in this tab.
 "use strict";
 (function () {
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -6,6 +8,8 @@
   const drop = document.getElementById("drop");
   const form = document.getElementById("upload-form");
   const log = document.getElementById("upload-log");
+  const reader = (document.getElementById("reader") || {}).textContent || "local";
+  let cursor = -1;
 
   function note(text, cls) {
     const li = document.createElement("li");
@@ -19,6 +23,7 @@
     const body = new FormData();
     for (const f of files) body.append("files", f, f.name);
     body.append("report", form.querySelector("textarea[name=report]").value);
+    if (document.getElementById("upload-urgent").checked) body.append("urgent", "1");
     note(`uploading ${files.length} file(s)…`);
     try {
       const res = await fetch("/upload", { method: "POST", body, headers: { "X-CSRF-Token": csrf, Accept: "application/json" }, credentials: "same-origin" });
@@ -34,29 +39,48 @@
   ["dragleave", "drop"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.remove("over"); }));
   drop.addEventListener("drop", (e) => send(e.dataTransfer.files));
 
-  function fmt(p) { return p === null || p === undefined ? "" : p.toFixed(2); }
+  function cell(content, cls) {
+    const td = document.createElement("td");
+    if (cls) td.className = cls;
+    if (content) td.append(content);
+    return td;
+  }
 
-  function rowHtml(r, query) {
+  function chip(text, cls, title) {
+    const s = document.createElement("span");
+    s.className = `chip ${cls}`; s.textContent = text;
+    if (title) s.title = title;
+    return s;
+  }
+
+  function rowOf(r, query, keys) {
     const tr = document.createElement("tr");
     tr.dataset.id = r.id; tr.dataset.status = r.status;
-    const cells = [];
     const a = document.createElement("a"); a.href = `${r.url}?${query}`; a.textContent = r.accession || "(no accession)";
-    cells.push(a);
-    cells.push(document.createTextNode(r.received_at));
-    const st = document.createElement("span"); st.textContent = r.state; cells.push(st);
-    const pr = document.createElement("span"); pr.textContent = r.status; cells.push(pr);
-    const keys = Array.from(table.querySelectorAll("thead th small")).map((s) => s.textContent);
-    keys.forEach((k) => { const s = document.createElement("span"); if (r.flags.includes(k)) { s.className = "chip pos"; s.textContent = "●"; } cells.push(s); });
-    cells.push(document.createTextNode(fmt(r.max_probability)));
-    cells.forEach((c, i) => {
-      const td = document.createElement("td");
-      if (i === 2) td.className = `state ${r.state}`;
-      if (i === 3) td.className = `proc ${r.status}`;
-      if (i >= 4 && i < 4 + keys.length) td.className = "flag";
-      if (i === cells.length - 1) td.className = "maxp";
-      td.appendChild(c); tr.appendChild(td);
-    });
+    tr.append(cell(a), cell(r.urgent ? chip("urgent", "urgent") : null, "urgent"), cell(r.received_at),
+      cell(r.state, `state ${r.state}`), cell(r.status, `proc ${r.status}`));
+    keys.forEach((k) => tr.append(cell(r.flags.includes(k) ? chip("●", "pos", `${k} above threshold`) : null, "flag")));
+    tr.append(cell(r.max_probability_shown, "maxp"));
     return tr;
+  }
+
+  function rows() { return Array.from(table.querySelectorAll("tbody tr[data-id]")); }
+
+  function markDrafts() {
+    for (const tr of rows()) {
+      if (!sessionStorage.getItem(`cxr-draft:${reader}:${tr.dataset.id}`) || tr.querySelector(".draft")) continue;
+      tr.cells[0].append(" ", chip("draft", "unc", "a verdict not saved yet, kept in this tab"));
+      tr.cells[0].lastChild.classList.add("draft");
+    }
+  }
+
+  function select(i) {
+    const all = rows();
+    if (!all.length) return;
+    cursor = Math.max(0, Math.min(all.length - 1, i));
+    all.forEach((tr, j) => tr.classList.toggle("keyed", j === cursor));
+    all[cursor].scrollIntoView({ block: "nearest" });
+    table.dataset.cursor = all[cursor].dataset.id;
   }
 
   async function refresh(force) {
@@ -66,9 +90,42 @@
     const res = await fetch(`/api/worklist?${query}&page=${table.dataset.page}`, { credentials: "same-origin" });
     if (!res.ok) return;
     const data = await res.json();
+    const keys = Array.from(table.querySelectorAll("thead th small")).map((s) => s.textContent);
     const body = table.querySelector("tbody");
-    body.replaceChildren(...data.rows.map((r) => rowHtml(r, query)));
+    if (data.rows.length) {
+      body.replaceChildren(...data.rows.map((r) => rowOf(r, query, keys)));
+    } else {
+      const tr = document.createElement("tr"); tr.className = "empty";
+      const td = cell(data.message, "muted"); td.colSpan = 5 + keys.length + 1; td.id = "empty-message";
+      tr.append(td); body.replaceChildren(tr);
+    }
+    markDrafts();
+    if (cursor >= 0) select(cursor);
   }
 
+  async function toggleUrgent(tr) {
+    const body = new FormData();
+    body.append("urgent", tr.querySelector(".chip.urgent") ? "0" : "1");
+    const res = await fetch(`/films/${tr.dataset.id}/urgent`, { method: "POST", body, credentials: "same-origin", headers: { "X-CSRF-Token": csrf, Accept: "application/json" } });
+    if (res.ok) refresh(true);
+  }
+
+  document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.target.closest("input, textarea, select")) { if (e.key === "Escape") e.target.blur(); return; }
+    const all = rows();
+    const go = (id) => { const link = document.getElementById(id); if (link) window.location.href = link.href; };
+    if (e.key === "j" || e.key === "ArrowDown") select(cursor + 1);
+    else if (e.key === "k" || e.key === "ArrowUp") select(cursor < 0 ? 0 : cursor - 1);
+    else if ((e.key === "Enter" || e.key === "o") && all[cursor]) window.location.href = all[cursor].querySelector("a").href;
+    else if (e.key === "/") document.getElementById("search").focus();
+    else if (e.key === "]") go("page-next");
+    else if (e.key === "[") go("page-prev");
+    else if (e.key === "u" && all[cursor]) toggleUrgent(all[cursor]);
+    else return;
+    e.preventDefault();
+  });
+
+  markDrafts();
   setInterval(() => refresh(false), 1500);
 })();

@@ -1,0 +1,96 @@
+"""``serve --dicom-port PORT --ae-title AET [--calling-aets A,B]``: the PACS pushes films to the reading
+room over DICOM, through the same intake as uploads.
+
+:class:`~cxr_regions.pacs.DicomListener` (the pacs stage's C-STORE SCP) writes and fsyncs each received
+film, then calls :meth:`DicomIntake.on_film`, which takes it in with :meth:`Intake.take
+<cxr_regions.serve.intake.Intake.take>` and records where it came from (``pacs_fetched``, via
+``listener``), so that its results go back to the PACS with ``--send-results``. The PACS hears success
+only after that: for a stored film, and for one refused on purpose (not a chest film, a lateral, a
+duplicate), so that it does not send it again and again; out of resources where the disk is short.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import shutil
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from cxr_regions.serve.pacs_ledger import Origin, PacsLedger
+
+log = logging.getLogger("cxr_regions.serve")
+
+# TODO(intake-faults): "dicom" once the intake's film sources include it (its migration 0003)
+LISTENER_SOURCE = "pacs"
+HEADER_TAGS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+
+
+class DicomIntake:
+    """The reading room's DICOM listener: received films into the intake, their origin into the ledger."""
+
+    def __init__(
+        self, config, intake, ledger: PacsLedger, on_taken: Callable[[], None] = lambda: None
+    ) -> None:
+        from cxr_regions.pacs import DicomListener
+
+        self.config = config
+        self.intake = intake
+        self.ledger = ledger
+        self.on_taken = on_taken
+        self.listener = DicomListener(config, self.on_film)
+        self.running = False
+        self._numbers = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self.listener.start()
+        self.running = True
+
+    def stop(self) -> None:
+        self.running = False
+        self.listener.stop()
+
+    def describe(self) -> str:
+        counts = self.listener.counts
+        where = f"{self.config.address}:{self.listener.port}"
+        state = f"listening as {self.config.ae_title} on {where}" if self.running else "not listening"
+        return (
+            f"{state}; {counts['stored']} film(s) stored, {counts['refused']} refused on purpose, "
+            f"{counts['no_space'] + counts['failed']} not taken (the PACS sends them again)"
+        )
+
+    def status(self) -> dict:
+        return {
+            "ok": self.running, "message": self.describe(), "ae_title": self.config.ae_title,
+            "port": self.listener.port, "counts": dict(self.listener.counts),
+        }  # fmt: skip
+
+    def on_film(self, path: Path):
+        """Take one received film in; the listener's :class:`~cxr_regions.pacs.Decision`."""
+        import pydicom
+
+        from cxr_regions.pacs import Decision
+
+        try:
+            header = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=list(HEADER_TAGS))
+            origin = Origin(*(str(header.get(tag, "") or "") for tag in HEADER_TAGS))
+        except Exception:  # not readable as DICOM: the intake refuses it with its reason
+            origin = None
+        with self._lock:
+            number = next(self._numbers)
+        outcome = self.intake.take(path, f"dicom-{number}.dcm", LISTENER_SOURCE)
+        if outcome.status == "refused" and self._short_of_space():
+            return Decision.no_space("the reading room is short of disk space")
+        if origin is not None and origin.sop and origin.study:
+            self.ledger.remember(
+                origin, outcome.status, outcome.film_id, outcome.reason or None, via="listener"
+            )
+        if outcome.status == "stored":
+            self.on_taken()
+            return Decision.stored()
+        return Decision.refused(outcome.reason or outcome.status)
+
+    def _short_of_space(self) -> bool:
+        return shutil.disk_usage(self.intake.data).free < self.config.min_free_bytes
