@@ -29,7 +29,10 @@ from helpers.serve import make_phantom_dicoms
 
 AET = "CXR-REGIONS"
 
-pytestmark = pytest.mark.skipif(dcmtk_missing() is not None, reason=dcmtk_missing() or "")
+pytestmark = [
+    pytest.mark.skipif(dcmtk_missing() is not None, reason=dcmtk_missing() or ""),
+    pytest.mark.slow,  # a DICOM listener with dcmtk storescu processes sending to it
+]
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +224,6 @@ def test_stale_temporary_files_of_a_crash_are_cleared_at_start(tmp_path):
         assert sorted(p.name for p in incoming.iterdir()) == ["mine.txt"]
 
 
-@pytest.mark.slow  # a real Orthanc
 def test_orthanc_pushes_films_to_the_listener_registered_as_a_modality(tmp_path, phantom):
     server = start_orthanc(tmp_path / "orthanc")
     try:

@@ -19,6 +19,8 @@ from helpers.pacs import tiny_run
 from helpers.serve import upload
 from helpers.sessions import PASSWORDS, login, make_users, rows, token_of
 
+pytestmark = pytest.mark.slow  # a room with a model and logins: argon2 at its production cost
+
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):

@@ -13,6 +13,8 @@ import pytest
 from helpers.pacs import tiny_run
 from helpers.sessions import COOKIE, PASSWORDS, login, make_users, rows, token_of
 
+pytestmark = pytest.mark.slow  # a room with a model and logins: argon2 at its production cost
+
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
