@@ -12,9 +12,9 @@ MKDOCS := NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -e '.[test,cluster,docs]'
-	# The IU X-ray reports of the English gold set (tests/test_iu_xray.py): only its data file is read.
-	$(PY) -m pip install -q --no-deps 'torchxrayvision>=1.2'
+	# docs: the site's build check; english: the IU X-ray reports of the English gold set;
+	# txv, timm, hf: the starting points' tests (docs/starting-points.md).
+	$(PY) -m pip install -q -e '.[test,cluster,docs,english,txv,timm,hf]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -102,6 +102,7 @@ COMPANIONS = {
     "--send-results": ["--pacs", "http://pacs.example/dicom-web"],
     "--tls-cert": ["--tls-key", "KEY"],
     "--tls-key": ["--tls-cert", "CERT"],
+    "--unfreeze-after": ["--freeze-backbone"],
 }
 """Options that are only valid together with another."""
 

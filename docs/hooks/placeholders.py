@@ -15,10 +15,6 @@ log = logging.getLogger("mkdocs.hooks.placeholders")
 
 # page -> (title, what it will hold)
 PENDING: dict[str, tuple[str, str]] = {
-    "starting-points.md": (
-        "Starting points",
-        "the pretrained models a training run can start from, and how to install them",
-    ),
     "fault-tolerance.md": (
         "Fault tolerance",
         "what each command and the reading room do when a process is killed or a server fails",

@@ -47,6 +47,8 @@ _EXPORTS = {
     "VerdictRow": "verdict_export",
     "WEIGHTS_FILE": "run_folder",
     "ModelInfo": "run_folder",
+    "Provenance": "run_folder",
+    "FrozenLayers": "run_folder",
     "SavedConfig": "run_folder",
 }
 
@@ -72,5 +74,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from cxr_regions.contracts.images import ERRORS, FULL_DIR, IMAGES, IMAGES_DIR, ErrorRow, ImageRow
     from cxr_regions.contracts.label_rows import LABELS, Evidence, LabelRow, LabelsWriter
     from cxr_regions.contracts.phantom_files import TRUTH
-    from cxr_regions.contracts.run_folder import WEIGHTS_FILE, ModelInfo, SavedConfig
+    from cxr_regions.contracts.run_folder import (
+        WEIGHTS_FILE,
+        FrozenLayers,
+        ModelInfo,
+        Provenance,
+        SavedConfig,
+    )
     from cxr_regions.contracts.verdict_export import VERDICTS, VerdictRow

@@ -5,6 +5,11 @@ convolution and its classifier sit, its paper input size and the smallest input 
 heatmap target layers. :func:`arch_entry` finds a name's entry — exact name first, then the family
 patterns — and falls back to :data:`GENERIC`, which searches any other torchvision classification
 model for a three-channel first convolution and a last linear layer.
+
+Names of other libraries: ``timm:NAME`` is looked up by the timm module that defines the model
+(:data:`TIMM_FAMILIES`): CNNs offer the stages of timm's own ``feature_info`` as heatmap layers,
+ViT-style models their token grid (:class:`cxr_regions.models.network.TokenGrid`); ``hf:REPO``
+encoders are ViT-style too. Any other timm family is refused before training, naming the supported ones.
 """
 
 from __future__ import annotations
@@ -150,8 +155,66 @@ for _entry in (
     register_arch(_entry)
 
 
+def _timm_stages(net: nn.Module) -> list[nn.Module]:
+    """timm CNNs: the modules of timm's ``feature_info`` (one per reduction), shallow to deep."""
+    return [net.get_submodule(info["module"]) for info in net.feature_info]
+
+
+def _token_grid(net: nn.Module) -> list[nn.Module]:
+    """ViT-style models: the patch tokens entering the last block, as a grid (``net.token_grid``)."""
+    return [net.token_grid]
+
+
+TIMM_CNN = ArchEntry("timm-cnn", ("timm:*",), min_input_size=32, target_layers=_timm_stages)
+TIMM_VIT = ArchEntry("timm-vit", ("timm:*",), min_input_size=16, target_layers=_token_grid)
+HF_VIT = ArchEntry("hf-vit", ("hf:*",), min_input_size=16, target_layers=_token_grid)
+
+TIMM_FAMILIES: dict[str, ArchEntry] = {
+    "resnet": TIMM_CNN,
+    "densenet": TIMM_CNN,
+    "convnext": TIMM_CNN,
+    "efficientnet": TIMM_CNN,
+    "regnet": TIMM_CNN,
+    "vision_transformer": TIMM_VIT,
+}
+"""timm's model modules (``timm.models.<module>``) that ``--arch timm:NAME`` supports, and how."""
+
+SUPPORTED_TIMM = (
+    "CNNs with a spatial feature map (timm's resnet, densenet, convnext, efficientnet and regnet "
+    "families, e.g. timm:resnet10t, timm:convnext_tiny, timm:efficientnet_b0, timm:regnety_002) and "
+    "ViT-style models with a patch grid (timm's vision_transformer family, e.g. timm:vit_small_patch16_224, "
+    "timm:vit_small_patch14_dinov2)"
+)
+
+
+def timm_family(name: str) -> str:
+    """The timm module defining model ``name`` (``convnext`` for ``convnext_tiny``), checked to be
+    supported: an unknown or unsupported name is a :class:`UserError` naming what is supported."""
+    try:
+        import timm
+    except ImportError:
+        raise UserError(
+            "--arch timm:NAME needs timm: pip install 'cxr-regions[timm]' (or pip install timm)"
+        ) from None
+    if not timm.is_model(name):
+        raise UserError(
+            f'timm has no model {name!r}; list them with python -c "import timm; '
+            f"print(timm.list_models('{name.split('_')[0]}*'))\". Supported: {SUPPORTED_TIMM}"
+        )
+    family = timm.models.model_entrypoint(name).__module__.rsplit(".", 1)[-1]
+    if family not in TIMM_FAMILIES:
+        raise UserError(
+            f"timm:{name} is a timm {family} model, which is not supported; use one of {SUPPORTED_TIMM}"
+        )
+    return family
+
+
 def arch_entry(arch: str) -> ArchEntry:
     """The entry for an architecture name: its family's, else :data:`GENERIC`."""
+    if arch.startswith("timm:"):
+        return TIMM_FAMILIES[timm_family(arch.removeprefix("timm:"))]
+    if arch.startswith("hf:"):
+        return HF_VIT
     for entry in reversed(_REGISTRY.values()):
         if entry.matches(arch):
             return entry

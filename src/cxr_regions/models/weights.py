@@ -60,25 +60,28 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def imagenet_state_dict(arch: str, weights: Path | str | None = None) -> tuple[dict[str, torch.Tensor], Path]:
-    """torchvision's ImageNet state dict for ``arch``: from ``weights`` when given, else from the cache.
-
-    Nothing is downloaded: a missing file is a :class:`UserError` naming the file and the two ways
-    to supply it.
-    """
+def imagenet_weights_path(arch: str, weights: Path | str | None = None) -> tuple[Any, Path]:
+    """torchvision's weight enum for ``arch`` and the local file holding it: ``weights`` when given,
+    else the file in the torch hub cache. Nothing is downloaded: a missing file is a
+    :class:`UserError` naming the file and the two ways to supply it."""
     enum, file_name, cached = imagenet_weights_file(arch)
     if weights is not None:
         path = Path(weights).expanduser()
         if not path.is_file():
             raise UserError(f"--weights {path}: no such file (expected {file_name}, torchvision {enum})")
-    else:
-        path = cached
-        if not path.is_file():
-            raise UserError(
-                f"ImageNet weights for {arch} are not on this machine: {file_name} (torchvision {enum}) "
-                f"was not found in {cached.parent}. Nothing is downloaded: place {file_name} in "
-                f"$TORCH_HOME/hub/checkpoints or pass --weights PATH."
-            )
+        return enum, path
+    if not cached.is_file():
+        raise UserError(
+            f"ImageNet weights for {arch} are not on this machine: {file_name} (torchvision {enum}) "
+            f"was not found in {cached.parent}. Nothing is downloaded: place {file_name} in "
+            f"$TORCH_HOME/hub/checkpoints or pass --weights PATH."
+        )
+    return enum, cached
+
+
+def imagenet_state_dict(arch: str, weights: Path | str | None = None) -> tuple[dict[str, torch.Tensor], Path]:
+    """torchvision's ImageNet state dict for ``arch``: from ``weights`` when given, else from the cache."""
+    _, path = imagenet_weights_path(arch, weights)
     state = read_state_dict(path)
     for key in list(state):
         match = _LEGACY_DENSENET_KEY.match(key)
@@ -121,43 +124,48 @@ def read_checkpoint_info(path: Path | str, arch: str) -> ModelInfo:
     return info
 
 
-def load_chestx14_backbone(model: RegionNet, path: Path | str) -> dict[str, Any]:
-    """Load every weight of a pretraining checkpoint except its classifier layer into ``model``.
+def load_backbone(
+    target: nn.Module, state: dict[str, torch.Tensor], head_keys: set[str], source: Path | str, arch: str
+) -> dict[str, Any]:
+    """Load every tensor of ``state`` except the classifier's (``head_keys``) into ``target``.
 
     Returns the report saved in ``model.json``: the source, how many tensors were loaded, and the
     keys left out (the classifier), missing or unexpected (the last two must be empty, or it stops).
     """
-    from safetensors.torch import load_file
-
-    weights_path, _ = resolve_checkpoint(path)
-    state = load_file(str(weights_path))
-    head = set(model.head_keys())
-    backbone = {k: v for k, v in state.items() if k not in head}
+    backbone = {k: v for k, v in state.items() if k not in head_keys}
     try:
-        result = model.load_state_dict(backbone, strict=False, assign=True)
+        result = target.load_state_dict(backbone, strict=False, assign=True)
     except RuntimeError as exc:
-        raise UserError(f"{weights_path} does not fit {model.spec.arch}: {_shorten(str(exc))}") from None
-    missing = sorted(set(result.missing_keys) - head)
+        raise UserError(f"{source} does not fit {arch}: {_shorten(str(exc))}") from None
+    missing = sorted(set(result.missing_keys) - head_keys)
     unexpected = sorted(result.unexpected_keys)
     if missing or unexpected:
         raise UserError(
-            f"{weights_path} does not match the {model.spec.arch} backbone: "
+            f"{source} does not match the {arch} backbone: "
             f"missing keys {_preview(missing)}; unexpected keys {_preview(unexpected)}"
         )
-    report = {
-        "source": str(weights_path),
+    log.info(
+        "loaded %d backbone tensors from %s; classifier newly initialised; no missing or unexpected keys",
+        len(backbone),
+        source,
+    )
+    return {
+        "source": str(source),
         "loaded": len(backbone),
-        "replaced_head": sorted(k for k in state if k in head),
+        "replaced_head": sorted(k for k in state if k in head_keys),
         "missing": missing,
         "unexpected": unexpected,
     }
-    log.info(
-        "loaded %d backbone tensors from %s; classifier %s newly initialised; no missing or unexpected keys",
-        len(backbone),
-        weights_path,
-        model.spec.head,
+
+
+def load_chestx14_backbone(model: RegionNet, path: Path | str) -> dict[str, Any]:
+    """Load every weight of a pretraining checkpoint except its classifier layer into ``model``."""
+    from safetensors.torch import load_file
+
+    weights_path, _ = resolve_checkpoint(path)
+    return load_backbone(
+        model, load_file(str(weights_path)), set(model.head_keys()), weights_path, model.spec.arch
     )
-    return report
 
 
 def _preview(keys: list[str], limit: int = 8) -> str:

@@ -64,8 +64,8 @@ class PrepareConfig:
 
 
 def default_run_dir(arch: str) -> Path:
-    """``runs/chestx14-<arch>`` when no ``-o`` is given."""
-    return Path("runs") / f"chestx14-{arch}"
+    """``runs/chestx14-<arch>`` when no ``-o`` is given (``timm:``/``hf:`` names made folder-safe)."""
+    return Path("runs") / f"chestx14-{arch.replace(':', '-').replace('/', '-')}"
 
 
 def default_prepared_dir(run_dir: Path, size: int) -> Path:
@@ -96,7 +96,8 @@ class PretrainConfig:
     )
 
     def __post_init__(self) -> None:
-        out = self.train.out or default_run_dir(self.train.arch)
+        # ``train.arch`` is resolved by TrainConfig: --arch, else the network --init implies.
+        out = self.train.out or default_run_dir(str(self.train.arch))
         self.prepared = self.prepared or default_prepared_dir(out, self.prepare.size)
         self.prepare = dataclasses.replace(self.prepare, out=self.prepared)
         self.train = dataclasses.replace(self.train, dataset=self.prepared, out=out)

@@ -34,7 +34,14 @@ def pretrain(prepare: PrepareConfig, train_config: TrainConfig) -> Path:
     from cxr_regions.models import create_model
     from cxr_regions.training import train
 
-    create_model(train_config.arch, len(FINDING_KEYS), train_config.init, train_config.weights)
+    create_model(
+        train_config.arch,
+        len(FINDING_KEYS),
+        train_config.init,
+        train_config.weights,
+        train_config.input_size,
+        train_config.upsample,
+    )
     prepared = prepare_nih(prepare)
     config = dataclasses.replace(train_config, dataset=prepared)
     run_dir = Path(train(config))

@@ -16,7 +16,7 @@ from cxr_regions.serve.audit import Actor, AuditTrail
 from cxr_regions.serve.auth import LoginThrottle
 from cxr_regions.serve.configuration import ServeConfig
 from cxr_regions.serve.intake import Intake
-from cxr_regions.serve.model import Thresholds
+from cxr_regions.serve.model import FilmModel, Thresholds
 from cxr_regions.serve.pacs_link import PacsLink
 from cxr_regions.serve.records import FilmRecord
 from cxr_regions.serve.rendering import Pages
@@ -43,6 +43,10 @@ def get_store(services: ServicesDep) -> Store:
 
 def get_thresholds(services: ServicesDep) -> Thresholds:
     return services.thresholds
+
+
+def get_model(services: ServicesDep) -> FilmModel:
+    return services.model
 
 
 def get_worker(services: ServicesDep) -> InferenceWorker:
@@ -82,6 +86,7 @@ def get_pacs_link(services: ServicesDep) -> PacsLink:
 ConfigDep = Annotated[ServeConfig, Depends(get_config)]
 StoreDep = Annotated[Store, Depends(get_store)]
 ThresholdsDep = Annotated[Thresholds, Depends(get_thresholds)]
+ModelDep = Annotated[FilmModel, Depends(get_model)]
 WorkerDep = Annotated[InferenceWorker, Depends(get_worker)]
 IntakeDep = Annotated[Intake, Depends(get_intake)]
 PagesDep = Annotated[Pages, Depends(get_pages)]

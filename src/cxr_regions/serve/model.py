@@ -69,7 +69,8 @@ def _calibrated(calibration: Any, probabilities: dict[str, float]) -> dict[str, 
 
 
 class FilmModel:
-    """A run folder's network on CPU or GPU, with the CAM layer chosen once for the run's frame."""
+    """A run folder's network on CPU or GPU, with the CAM layer chosen once for the run's frame, and
+    what ``model.json`` says about it (``info``, and the starting weights' ``provenance``)."""
 
     def __init__(self, run: Path, method: str = "layercam", device: str = "auto") -> None:
         import torch
@@ -93,7 +94,16 @@ class FilmModel:
         self.method = method.lower()
         self.layer = target_layer(self.model, min(self.crop, self.frame), min_map_side(self.method))
         self.arch = loaded.info.arch
+        self.info = loaded.info
+        self.run_name = loaded.path.name  # the run folder (also where a weights file was named)
+        self.provenance = loaded.info.weights_provenance()
+        """Where the starting weights came from (shown on the model page and in every page's footer)."""
         self._lock = threading.Lock()
+
+    @property
+    def research_only(self) -> bool:
+        """Whether the publisher of the starting weights restricts them to research: every page says so."""
+        return self.provenance.research_only
 
     def warm_up(self) -> None:
         """One blank film through the network and the CAM, so that the first real film is not slow."""

@@ -5,6 +5,7 @@ Public API (names load on first use, so importing this package does not import t
 - :class:`TrainConfig`, :func:`train` — a dataset folder -> a run folder.
 - :func:`load_run` -> :class:`LoadedRun`, :func:`save_model` — ``model.safetensors`` + ``model.json``.
 - :func:`predict` — a run's probabilities on one split of a dataset.
+- :func:`read_provenance` — where a run's starting weights came from (for ``serve``'s pages).
 - :class:`RegionModule`, :func:`auc_per_label`, :func:`mean_auc`, :func:`masked_bce` — the
   LightningModule, its metric and its loss (both over the labelled films: NaN labels are missing).
 - :func:`write_model_card` — ``MODEL_CARD.md`` in a run folder.
@@ -23,6 +24,7 @@ _EXPORTS = {
     "LoadedRun": "export",
     "load_run": "export",
     "save_model": "export",
+    "read_provenance": "export",
     "predict": "prediction",
     "RegionModule": "module",
     "auc_per_label": "module",
@@ -41,13 +43,14 @@ __all__ = [
     "masked_bce",
     "mean_auc",
     "predict",
+    "read_provenance",
     "save_model",
     "train",
     "write_model_card",
 ]
 
 if TYPE_CHECKING:
-    from cxr_regions.training.export import LoadedRun, load_run, save_model
+    from cxr_regions.training.export import LoadedRun, load_run, read_provenance, save_model
     from cxr_regions.training.model_card import write_model_card
     from cxr_regions.training.module import RegionModule, auc_per_label, masked_bce, mean_auc
     from cxr_regions.training.prediction import predict

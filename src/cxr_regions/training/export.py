@@ -15,7 +15,7 @@ from cxr_regions import __version__
 from cxr_regions.contracts.run_folder import WEIGHTS_FILE, ModelInfo
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import atomic_path
-from cxr_regions.models import ModelSpec, RegionNet, model_from_spec, resolve_checkpoint
+from cxr_regions.models import ModelSpec, Provenance, RegionNet, model_from_spec, resolve_checkpoint
 
 FORMAT = ModelInfo.LEADING["format"]
 
@@ -56,6 +56,7 @@ def save_model(
         **model.spec.to_dict(),
         label_names=list(label_names),
         init_report=model.init_report,
+        provenance=model.provenance or None,
         cxr_regions_version=__version__,
         written_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         **extra,
@@ -73,6 +74,7 @@ def load_run(run_dir: Path | str) -> LoadedRun:
     spec = ModelSpec.from_info(info)
     model = model_from_spec(spec, empty=True)
     model.init_report = dict(info.init_report)
+    model.provenance = info.provenance.to_dict() if info.provenance else {}
     try:
         model.load_state_dict(load_file(str(weights_path)), strict=True, assign=True)
     except RuntimeError as exc:
@@ -91,3 +93,11 @@ def load_run(run_dir: Path | str) -> LoadedRun:
         input_size=int(spec.input_size),
         path=weights_path.parent,
     )
+
+
+def read_provenance(run_dir: Path | str) -> Provenance:
+    """Where a run's starting weights came from (``model.json``'s ``provenance``): library, name,
+    file hash, licence, intended use, and whether they are for research only. For the pages of
+    ``serve`` and the model card; reading it loads no weights."""
+    _, info_path = resolve_checkpoint(run_dir)
+    return ModelInfo.read(info_path).weights_provenance()

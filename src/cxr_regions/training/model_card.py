@@ -152,6 +152,55 @@ def _evaluation_sections(evaluation: EvaluationInfo) -> tuple[list[str], list[st
     return lines, limits
 
 
+def _research_only_lines(info: ModelInfo) -> list[str]:
+    provenance = info.weights_provenance()
+    if not provenance.research_only:
+        return []
+    return [
+        "",
+        f"**Research use only.** The starting weights ({provenance.weights}, {provenance.library}) are "
+        f"published for research only ({provenance.intended_use or provenance.licence}); a model "
+        "trained from them is too.",
+    ]
+
+
+def _starting_weights_section(info: ModelInfo) -> list[str]:
+    """Where the weights came from, what input they expect, and what was frozen."""
+    provenance = info.weights_provenance()
+    lines = [
+        "## Starting weights",
+        "",
+        f"- Source: {provenance.weights} ({provenance.library}"
+        f"{' ' + provenance.library_version if provenance.library_version else ''}).",
+    ]
+    if provenance.file:
+        lines.append(f"- File: `{provenance.file}`, SHA-256 `{provenance.sha256}`.")
+    if provenance.converted_file:
+        lines.append(
+            f"- Converted once from a pickle to `{provenance.converted_file}` (SHA-256 "
+            f"`{provenance.converted_sha256}`); runs read only that safetensors file."
+        )
+    if provenance.url:
+        lines.append(f"- Published at: {provenance.url}")
+    lines += [
+        f"- Licence as published: {provenance.licence or 'not stated'}.",
+        f"- Intended use as published: {provenance.intended_use or 'not stated'}.",
+    ]
+    if provenance.based_on:
+        lines.append(f"- That checkpoint itself started from: {provenance.based_on.summary()}.")
+    resize = info.resize_to
+    lines.append(
+        f"- Input: one-channel films in [0, 1], {info.input_size}-px crops"
+        + (f" resized to {resize} px inside the model (--upsample)" if resize else "")
+        + (f", repeated to {info.in_channels} channels" if info.in_channels > 1 else "")
+        + f", normalised with mean {info.mean} and std {info.std}"
+        + (f"; the weights were made for {info.native_size}-px films." if info.native_size else ".")
+    )
+    frozen = info.frozen
+    lines.append(f"- Frozen: {frozen.layers}; {frozen.note}." if frozen else "- Frozen: nothing.")
+    return [*lines, ""]
+
+
 def write_model_card(run_dir: str | Path, evaluation_dir: str | Path | None = None) -> Path:
     """Write ``RUN/MODEL_CARD.md`` (with the test evaluation of ``evaluation_dir``, by default
     ``RUN/evaluation`` where it exists); return its path."""
@@ -168,7 +217,9 @@ def write_model_card(run_dir: str | Path, evaluation_dir: str | Path | None = No
         "## Intended use",
         "",
         INTENDED_USE,
+        *_research_only_lines(info),
         "",
+        *_starting_weights_section(info),
         "## Data",
         "",
     ]

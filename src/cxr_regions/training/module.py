@@ -171,7 +171,9 @@ class RegionModule(L.LightningModule):
         self.val_auc.reset()
 
     def configure_optimizers(self) -> Any:
-        optimizer = torch.optim.Adam(self.model.parameters(), lr=self.hparams.lr)
+        # Frozen parameters (--freeze-backbone) stay out until they are thawed (training.finetuning).
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(trainable, lr=self.hparams.lr)
         if self.hparams.lr_schedule == "step":
             scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=self.hparams.lr_factor)
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}

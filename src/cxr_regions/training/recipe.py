@@ -25,6 +25,10 @@ class TrainConfig:
     ``input_size``: the crop side; ``None`` scales the paper's size (227/224 of 256) to the dataset's
     film size. ``devices``/``accelerator``/``strategy``/``num_nodes``/``precision`` go to
     Lightning's ``Trainer`` unchanged; ``precision=None`` means bf16-mixed on a GPU, 32-bit on CPU.
+    ``arch=None`` resolves to the network ``init`` implies (``txv:`` weights name theirs, ``hf:`` encoders
+    are their own), else DenseNet-121. ``freeze_backbone`` trains the classifier layer only, until
+    epoch ``unfreeze_after`` where given. ``upsample`` decides, where the weights were made for larger
+    films than the crops, whether the model resizes its input to their resolution.
     ``resume``: continue from ``checkpoints/last.ckpt`` of ``out``. ``deterministic=None`` means on
     for CPU training, off on a GPU (see :func:`cxr_regions.training.trainer.resolve_deterministic`).
     """
@@ -33,19 +37,52 @@ class TrainConfig:
     out: Path | None = field(
         default=None, metadata=cli("Run folder \\[default: runs/ARCH-INIT].", "-o", "--out")
     )
-    arch: str = field(
-        default="densenet121",
+    arch: str | None = field(
+        default=None,
         metadata=cli(
-            "alexnet, vgg16, resnet34, densenet121 (the paper's), or any torchvision classification model."
+            "alexnet, vgg16, resnet34, densenet121 (the paper's), any torchvision classification model, or "
+            "timm:NAME (e.g. timm:convnext_tiny); --init txv:NAME and hf:REPO imply their own."
+            "\n\n\\[default: densenet121]"
         ),
     )
     init: str = field(
         default="imagenet",
-        metadata=cli("scratch, imagenet, or chestx14:PATH (a `cxr-regions pretrain` run folder)."),
+        metadata=cli(
+            "scratch, imagenet, chestx14:PATH (a `cxr-regions pretrain` run folder), txv:NAME "
+            "(torchxrayvision's chest-X-ray weights, e.g. txv:densenet121-res224-nih) or hf:REPO "
+            "(a transformers vision encoder, e.g. hf:microsoft/rad-dino)."
+        ),
     )
     weights: Path | None = field(
         default=None,
-        metadata=cli("Local ImageNet weights file (torchvision's .pth) for --init imagenet."),
+        metadata=cli(
+            "Local copy of the --init weights: torchvision's .pth or timm's .safetensors (imagenet), "
+            "the file torchxrayvision downloads (txv:NAME), or a folder with config.json + "
+            "model.safetensors (hf:REPO)."
+        ),
+    )
+    freeze_backbone: bool = field(
+        default=False,
+        metadata=cli(
+            "Train the classifier layer only (a linear probe of the pretrained backbone).",
+            "--freeze-backbone",
+        ),
+    )
+    unfreeze_after: int | None = field(
+        default=None,
+        metadata=cli(
+            "With --freeze-backbone: from this epoch on, fine-tune the backbone too (at a tenth of the "
+            "head's learning rate)."
+        ),
+    )
+    upsample: bool | None = field(
+        default=None,
+        metadata=cli(
+            "Weights made for larger films than the crops (e.g. txv:resnet50-res512-all on 256-px films): "
+            "--upsample resizes each crop to their resolution inside the model, --no-upsample uses them "
+            "at the crop's size. Required where the sizes differ; ignored elsewhere.",
+            "--upsample/--no-upsample",
+        ),
     )
     input_size: int | None = field(
         default=None,
@@ -101,7 +138,11 @@ class TrainConfig:
     )
 
     def __post_init__(self) -> None:
+        from cxr_regions.models import default_arch
+
         self.dataset = Path(self.dataset)
+        if self.arch is None:
+            self.arch = default_arch(self.init)
         if self.out is not None:
             self.out = Path(self.out)
         if self.weights is not None:
@@ -118,16 +159,22 @@ class TrainConfig:
             "--lr-patience": self.lr_patience >= 0,
             "--num-nodes": self.num_nodes >= 1,
             "--num-workers": self.num_workers >= 0,
+            "--unfreeze-after": self.unfreeze_after is None or self.unfreeze_after >= 1,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             raise UserError(f"invalid value for {', '.join(bad)} (see `cxr-regions train --help`)")
         if self.stop_at_auc is not None and not 0.5 < self.stop_at_auc <= 1:
             raise UserError(f"--stop-at-auc must be in (0.5, 1], got {self.stop_at_auc}")
+        if self.unfreeze_after is not None and not self.freeze_backbone:
+            raise UserError(
+                "--unfreeze-after needs --freeze-backbone (it says when the frozen backbone thaws)"
+            )
         if not 0 < self.lr_factor < 1:
             raise UserError(f"the learning-rate factor must be in (0, 1), got {self.lr_factor}")
 
     def default_out(self) -> Path:
-        """``runs/<arch>-<init kind>`` when no ``out`` is given."""
+        """``runs/<arch>-<init kind>`` when no ``out`` is given (``timm:``/``hf:`` names made folder-safe)."""
         kind = self.init.split(":", 1)[0]
-        return Path("runs") / f"{self.arch}-{kind}"
+        arch = str(self.arch).replace(":", "-").replace("/", "-")
+        return Path("runs") / f"{arch}-{kind}"

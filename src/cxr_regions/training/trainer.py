@@ -30,6 +30,7 @@ from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_csv
 from cxr_regions.models import create_model, input_size, min_input_size, model_from_spec
 from cxr_regions.training.export import save_model
+from cxr_regions.training.finetuning import UnfreezeBackbone, frozen_record
 from cxr_regions.training.model_card import write_model_card
 from cxr_regions.training.module import RegionModule
 from cxr_regions.training.recipe import TrainConfig
@@ -39,7 +40,16 @@ log = logging.getLogger(__name__)
 METRICS_FILE = "metrics.csv"
 CHECKPOINTS = "checkpoints"
 # Settings a resumed run must share with the run it continues.
-_RESUME_MUST_MATCH = ("dataset", "arch", "init", "input_size", "lr_schedule")
+_RESUME_MUST_MATCH = (
+    "dataset",
+    "arch",
+    "init",
+    "input_size",
+    "lr_schedule",
+    "freeze_backbone",
+    "unfreeze_after",
+    "upsample",
+)
 
 
 class EpochMetricsCSV(Callback):
@@ -154,13 +164,15 @@ class _DropLitLoggerTip(logging.Filter):
 
 
 @contextlib.contextmanager
-def _without_lightning_noise(resuming: bool) -> Iterator[None]:
+def _without_lightning_noise(resuming: bool, frozen: bool = False) -> Iterator[None]:
     """Silences, during the fit, exactly what Lightning prints that no user can act on:
 
     - torch's ``FutureWarning`` that ``LeafSpec`` is deprecated: raised inside Lightning's own
       ``CombinedLoader`` (Lightning 2.6 on torch ≥ 2.9) once per loader and epoch, not by this code;
     - on ``--resume``, ``ModelCheckpoint``'s warning that the checkpoint folder is not empty: it
       holds the checkpoints of the run being resumed;
+    - with ``--freeze-backbone``, the fit loop's warning that modules are in eval mode: the frozen
+      batch norms are, on purpose;
     - the logger connector's advertisement for another logging service.
     """
     tip, rank_zero_log = _DropLitLoggerTip(), logging.getLogger("lightning.pytorch.utilities.rank_zero")
@@ -168,6 +180,8 @@ def _without_lightning_noise(resuming: bool) -> Iterator[None]:
         warnings.filterwarnings("ignore", r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning)
         if resuming:
             warnings.filterwarnings("ignore", r"Checkpoint directory .* exists and is not empty", UserWarning)
+        if frozen:  # frozen batch norms stay in eval mode on purpose
+            warnings.filterwarnings("ignore", r"Found \d+ module\(s\) in eval mode at the start of training")
         rank_zero_log.addFilter(tip)
         try:
             yield
@@ -243,7 +257,16 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
         log.warning("nothing to resume in %s (no %s): starting a new run", run, last)
 
     L.seed_everything(config.seed, workers=True, verbose=False)
-    model = create_model(config.arch, len(data.label_names), config.init, config.weights, size)
+    model = create_model(
+        config.arch, len(data.label_names), config.init, config.weights, size, config.upsample
+    )
+    if config.freeze_backbone:
+        model.freeze_backbone()
+        log.info(
+            "backbone frozen: %d of %d parameters do not learn",
+            model.frozen_parameters(),
+            sum(p.numel() for p in model.parameters()),
+        )
     module = RegionModule(
         model,
         data.label_names,
@@ -265,13 +288,13 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
         run.mkdir(parents=True, exist_ok=True)
         SavedConfig.write(resolved, run, command="train")
 
-    with _restored_torch_flags(), _without_lightning_noise(resuming=ckpt_path is not None):
+    with _restored_torch_flags(), _without_lightning_noise(ckpt_path is not None, config.freeze_backbone):
         trainer, best = _trainer(config, run, data.label_names, precision, deterministic, callbacks)
         train_films = int(data.split("train")["repeat"].sum())
         trainer.log_every_n_steps = max(1, min(50, train_films // (config.batch_size * trainer.world_size)))
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     if trainer.is_global_zero:
-        export_best(run, best.best_model_path or str(last), model, data)
+        export_best(run, best.best_model_path or str(last), model, data, config)
         write_model_card(run)
     return run
 
@@ -299,6 +322,7 @@ def _trainer(
     every_epoch = ModelCheckpoint(
         dirpath=run / CHECKPOINTS, filename="last", save_top_k=1, enable_version_counter=False
     )
+    thaw = [UnfreezeBackbone(config.unfreeze_after)] if config.unfreeze_after is not None else []
     stopping = EarlyStopping(
         monitor="val_mean_auc", mode="max", patience=config.patience, stopping_threshold=config.stop_at_auc
     )
@@ -316,6 +340,7 @@ def _trainer(
             stopping,
             best,
             every_epoch,
+            *thaw,
             *callbacks,
         ],
         logger=TensorBoardLogger(run, name="tb", version="", default_hp_metric=False),
@@ -327,11 +352,15 @@ def _trainer(
     return trainer, best
 
 
-def export_best(run: Path, checkpoint_path: str | Path, model: Any, data: Any) -> Path:
-    """Write the weights of ``checkpoint_path`` (the best epoch) as ``model.safetensors`` + ``model.json``."""
+def export_best(
+    run: Path, checkpoint_path: str | Path, model: Any, data: Any, config: TrainConfig | None = None
+) -> Path:
+    """Write the weights of ``checkpoint_path`` (the best epoch) as ``model.safetensors`` + ``model.json``
+    (with what ``config`` froze, where given)."""
     checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
     best = model_from_spec(model.spec, empty=True)
     best.init_report = model.init_report
+    best.provenance = model.provenance
     state = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items()}
     best.load_state_dict(state, strict=True, assign=True)
     extra: dict[str, Any] = {
@@ -339,6 +368,7 @@ def export_best(run: Path, checkpoint_path: str | Path, model: Any, data: Any) -
         "dataset_path": str(Path(data.path).resolve()),
         "best_epoch": int(checkpoint["epoch"]),
         "labelled_train_films": data.labelled(data.split("train")),
+        "frozen": frozen_record(config) if config is not None else None,
     }
     extra["untrained_labels"] = [n for n, count in extra["labelled_train_films"].items() if count == 0]
     metrics_path = run / METRICS_FILE

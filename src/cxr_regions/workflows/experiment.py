@@ -131,17 +131,25 @@ class Cell:
 
     @property
     def name(self) -> str:
-        return f"{self.init}-{self.arch}"
+        """The cell's folder name (``timm:NAME`` written ``timm-NAME``)."""
+        return f"{self.init}-{self.arch.replace(':', '-')}"
 
 
 def plan_cells(grid: GridConfig) -> list[Cell]:
     """The grid's cells in table order (initialisation blocks, then networks), weights checked."""
-    from cxr_regions.models import available_archs
+    from cxr_regions.models import check_arch
 
-    known = set(available_archs())
-    unknown = [a for a in grid.archs if a not in known]
-    if unknown:
-        raise UserError(f"unknown network(s) {', '.join(unknown)}; the paper's are {', '.join(PAPER_ARCHS)}")
+    for arch in grid.archs:
+        if arch.startswith("hf:"):
+            raise UserError(
+                f"{arch}: a transformers encoder starts from its own weights; train it with `train`"
+            )
+        try:
+            check_arch(arch)
+        except UserError as exc:
+            raise UserError(
+                f"grid file: unknown network {arch} ({exc}); the paper's are {', '.join(PAPER_ARCHS)}"
+            ) from None
     cells = []
     for init in grid.inits:
         for arch in grid.archs:
@@ -167,6 +175,14 @@ def _imagenet_missing(grid: GridConfig, arch: str) -> str | None:
     """Why the ImageNet cell of ``arch`` cannot run here, or None when its weights are on disk."""
     from cxr_regions.models import imagenet_weights_file
 
+    if arch.startswith("timm:"):
+        from cxr_regions.models.timm_backbones import weights_file
+
+        try:
+            weights_file(arch.removeprefix("timm:"), grid.imagenet_weights.get(arch))
+        except UserError as exc:
+            return f"weights missing: {exc}"
+        return None
     try:
         _, file_name, cached = imagenet_weights_file(arch)
     except UserError as exc:

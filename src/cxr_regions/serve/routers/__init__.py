@@ -1,6 +1,7 @@
 """The reading room's routes, one router per resource (``create_app`` includes ``ROUTERS`` in order).
 
-- ``site_routes``: ``/`` (to the worklist), ``/healthz``, ``/favicon.ico``, ``/regions.css``;
+- ``site_routes``: ``/`` (to the worklist), ``/healthz``, ``/favicon.ico``, ``/regions.css``, the model
+  page ``/model`` and ``/api/model`` (the run and its starting weights' provenance);
 - ``auth_routes``: the login page, ``POST /login``, ``POST /logout``;
 - ``worklist_routes``: the worklist page and ``/api/worklist``;
 - ``film_routes``: the viewer page, ``/api/films/{id}``, the film and its heatmaps as PNG;
