@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import one_torch_thread
 from cxr_regions.errors import UserError
 from cxr_regions.models import create_model
-from starting_points_helpers import head_input, loss_falls, phantom_films
+from helpers import one_torch_thread
+from helpers.starting_points import head_input, loss_falls, phantom_films
 
 with warnings.catch_warnings():  # torchxrayvision silences every warning of the process on import
     xrv = pytest.importorskip(
@@ -115,6 +115,7 @@ def test_the_512px_resnet_state_dict_file(tmp_path):
     torch.testing.assert_close(ours, theirs, rtol=1e-3, atol=1e-3)
 
 
+@pytest.mark.slow  # trains
 def test_training_steps_lower_the_loss_and_heatmaps_have_the_films_size(nih_file):
     from cxr_regions.explain import compute_heatmaps
     from cxr_regions.regions import REGION_KEYS
