@@ -91,6 +91,7 @@ def test_upsample_is_torchxrayvisions_resize_and_is_never_silent(nih_file):
     assert kept.spec.resize_to is None
 
 
+@pytest.mark.slow  # writes and loads a full-size ResNet-50
 def test_the_512px_resnet_state_dict_file(tmp_path):
     """resnet50-res512-all is published as a pickled state dict of torchvision's ResNet-50 (one channel)."""
     import torchvision
@@ -147,6 +148,7 @@ def test_a_missing_file_names_the_file_the_folder_and_the_download_command(tmp_p
         create_model("densenet121", 5, "txv:densenet121-res224-cifar")
 
 
+@pytest.mark.slow  # converts and loads full-size DenseNet-121 weights twice
 def test_after_the_conversion_nothing_is_unpickled(nih_file, tmp_path, monkeypatch, caplog):
     # The file where torchxrayvision keeps it, as after its own download.
     home_file = tmp_path / "home" / ".torchxrayvision" / "models_data" / NIH_FILE
