@@ -327,7 +327,7 @@ def test_films_pushed_over_dicom_come_in_through_the_intake_and_get_their_result
         assert uploaded["status"] == "stored"
         sops = [c.sop for c in (*pushed, by_storescu, by_hand)]
         films = wait_for(lambda: _ready(data, sops), timeout=WITHIN, what="the pushed films read")
-        assert len(films) == 4 and {films[c.sop]["source"] for c in (*pushed, by_storescu)} == {"pacs"}
+        assert len(films) == 4 and {films[c.sop]["source"] for c in (*pushed, by_storescu)} == {"dicom"}
         wait_for(
             lambda: client.get("/api/pacs").json()["counts"]["sent_results"] == 4,
             timeout=WITHIN, what="the results of the pushed films and of the one uploaded by hand",

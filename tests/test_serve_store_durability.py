@@ -40,8 +40,8 @@ def test_migrations_reach_head_and_match_the_tables(tmp_path):
     Store(tmp_path).close()
     Store(tmp_path).close()
     engine = make_engine(tmp_path / DB_NAME)
-    assert head_revision() == "0006"
-    assert current_revision(engine) == "0006"
+    assert head_revision() == "0007"
+    assert current_revision(engine) == "0007"
     upgrade(engine)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []

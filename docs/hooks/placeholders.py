@@ -14,12 +14,7 @@ from typing import Any
 log = logging.getLogger("mkdocs.hooks.placeholders")
 
 # page -> (title, what it will hold)
-PENDING: dict[str, tuple[str, str]] = {
-    "fault-tolerance.md": (
-        "Fault tolerance",
-        "what each command and the reading room do when a process is killed or a server fails",
-    ),
-}
+PENDING: dict[str, tuple[str, str]] = {}
 
 
 def placeholder(title: str, holds: str) -> str:

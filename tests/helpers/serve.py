@@ -92,3 +92,15 @@ def wait_server(port: int, process: subprocess.Popen, log: Path, timeout: float 
             pass
         time.sleep(0.3)
     raise AssertionError(f"serve did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def fault_driver() -> Any:
+    """``benchmarks/serve_faults.py`` as a module: the fault-injection driver and its tiny model run."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "serve_faults.py"
+    spec = importlib.util.spec_from_file_location("serve_faults", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module

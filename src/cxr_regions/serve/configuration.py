@@ -168,6 +168,11 @@ class ServeConfig:
             "from anyone else's."
         ),
     )
+    # a database write waits this long for a lock another process (a backup, a second tool) holds, then
+    # the upload or verdict fails with "database is locked" (nothing half-stored; send it again)
+    db_busy_timeout: float = field(
+        default=30.0, metadata=cli("Seconds a database write waits while another process holds it locked.")
+    )
 
     def validate(self) -> None:
         """Raise :class:`UserError` for settings that cannot work or would expose patient films."""
@@ -194,6 +199,8 @@ class ServeConfig:
             problems.append(f"thresholds {self.thresholds} do not exist; pass an evaluation folder")
         if self.max_upload_mb <= 0:
             problems.append(f"--max-upload-mb must be positive, got {self.max_upload_mb}")
+        if self.db_busy_timeout <= 0:
+            problems.append(f"--db-busy-timeout must be positive, got {self.db_busy_timeout} s")
         if self.workers < 1:
             problems.append(f"--workers must be at least 1, got {self.workers}")
         if self.pacs is not None:

@@ -49,7 +49,7 @@ def seed_demo(run: Path, intake: Intake, split: str = "test") -> int:
         path = folder / "phantom" / "dicom" / row.source_path
         if not path.is_file():
             continue
-        outcome = intake.take(path, path.name, "demo", report_text=texts.get(row.accession_number), keep=True)
+        outcome = intake.take(path, "demo", report_text=texts.get(row.accession_number), keep=True)
         added += outcome.status == "stored"
     if added:
         log.info("put %d demo %s film(s) from %s on the worklist", added, split, folder)

@@ -1,19 +1,29 @@
-"""Getting films in: one uploaded or dropped file -> a de-identified PNG under DATA and a queued row.
+"""Getting films in: one received file -> a de-identified PNG under ``DATA/films`` and a queued row.
+
+Every way in calls the same :meth:`Intake.take` (``source``: ``upload``, ``watch``, ``demo``, ``pacs``,
+``dicom``), which returns an :class:`Outcome`: ``stored``, ``duplicate``, ``refused`` (the file itself is
+not a film the room reads: the reason says why; sending it again gives the same answer) or ``failed``
+(nothing was stored because of the room's own trouble, a full disk or a database locked by another
+process: send it again later). It never raises for bad input.
 
 The kind of file is told by its content (the DICOM preamble ``DICM`` at byte 128, the PNG or JPEG
-signature), never by its name, and the file is stored under a generated name, so a name such as
-``../../etc/passwd`` only ever appears (sanitised) in a message. DICOM goes through ingest's own
-selection, decoding and de-identification (``cxr_regions.ingest.ingest_file``); pictures are read
-with ``load_film``. Files are written first under temporary names and moved into place before the
-database row is added; any failure removes them, so nothing is half-stored.
+signature), never by its name. File names are never used, logged or shown: they often carry the
+patient's name. A file is known in logs and answers by ``ref``, the first 12 hex digits of the SHA-256
+of its content (``sha256sum`` finds it on the sender's side). DICOM goes through ingest's own selection,
+decoding and de-identification (``cxr_regions.ingest.ingest_file``), its header's identifying values
+registered with the log redaction meanwhile (``cxr_regions.redaction.identities``). A picture (PNG,
+JPEG) has no header to select it by, so its pixels must pass ``check_picture`` (plausibly a radiograph:
+size, grey levels, no colour, no screenshot or pattern), else it is refused with the reasons: a model's
+probabilities on a photograph mean nothing, and a refusal tells the sender at once. The decoded film is
+filed by ``serve/filing.py`` in the crash-safe order.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
-import re
 import shutil
 import uuid
 from collections.abc import Callable
@@ -21,23 +31,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from sqlalchemy.exc import OperationalError
+
 from cxr_regions.errors import UserError
-from cxr_regions.serve.film_files import FULL_DEPTH_SUFFIX, dicom_extras
+from cxr_regions.redaction import dataset_identities, identities
+from cxr_regions.serve.faults import fault_point
+from cxr_regions.serve.filing import INCOMING_DIR, BusyFilm, FilmFields, file_film, reconcile
+from cxr_regions.serve.film_files import dicom_extras
 from cxr_regions.serve.reports import ReportBook
+from cxr_regions.serve.store import DuplicateFilm
 
 log = logging.getLogger("cxr_regions.serve")
 
-FILMS_DIR = "films"
-INCOMING_DIR = "incoming"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
 SNIFF_BYTES = 132
 CHUNK = 1 << 20
+REF_DIGITS = 12
+SOURCES = ("upload", "watch", "demo", "pacs", "dicom")
 INGEST_REASONS = {
     "not_dicom": "not a DICOM file",
-    "unreadable": "the file cannot be read",
-    "decode_error": "the image data cannot be decoded",
-    "no_pixels": "the file holds no image",
+    "unreadable": "the file cannot be read (truncated or damaged?)",
+    "decode_error": "the image data cannot be decoded (truncated or damaged?)",
+    "no_pixels": "the file holds no image (truncated or damaged?)",
     "skipped_modality": "not a radiograph (modality)",
     "skipped_body_part": "not a chest film (body part)",
     "skipped_lateral": "a lateral view (the model reads frontal chest films)",
@@ -46,22 +62,17 @@ INGEST_REASONS = {
 
 @dataclass
 class Outcome:
-    """What happened to one file: stored (``film_id``), recognised as a duplicate, or refused."""
+    """What happened to one file: ``stored`` (``film_id``), ``duplicate`` of ``film_id``, ``refused`` with
+    its reason, or ``failed`` (nothing stored for a reason of the room's own; send it again later).
+    ``ref``: the file's short content hash, the only name it has in logs and answers."""
 
-    name: str
-    status: str  # 'stored' | 'duplicate' | 'refused'
+    ref: str
+    status: str  # 'stored' | 'duplicate' | 'refused' | 'failed'
     reason: str = ""
     film_id: int | None = None
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "status": self.status, "reason": self.reason, "film_id": self.film_id}
-
-
-def safe_name(name: str | None) -> str:
-    """A file name fit to show and log: its last path part, printable characters, at most 80."""
-    base = re.split(r"[\\/]", name or "")[-1]
-    cleaned = re.sub(r"[^\w.\- ]", "_", base).strip()
-    return cleaned[:80] if cleaned.strip(".") else "unnamed"
+        return {"ref": self.ref, "status": self.status, "reason": self.reason, "film_id": self.film_id}
 
 
 def sniff(head: bytes) -> str | None:
@@ -78,13 +89,53 @@ def sniff(head: bytes) -> str | None:
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
+        for block in iter(lambda: fh.read(CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) from a PNG's header."""
+    with open(path, "rb") as fh:
+        head = fh.read(24)
+    if not head.startswith(PNG_MAGIC) or len(head) < 24:
+        raise UserError("the decoded film is not a PNG")
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def header_identities(path: Path) -> list[str]:
+    """The identifying values of a DICOM file's header (none where it cannot be read)."""
+    import pydicom
+
+    try:
+        return dataset_identities(pydicom.dcmread(path, stop_before_pixels=True, force=True))
+    except Exception:
+        return []
+
+
+def fault_reason(exc: BaseException) -> str | None:
+    """The message for a failure that is the room's, not the file's (None for anything else)."""
+    text = str(getattr(exc, "orig", exc))
+    full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if full or "disk is full" in text or os.strerror(errno.ENOSPC) in text:
+        return (
+            "the disk of the room's data folder is full; nothing was stored: free space, then send it again"
+        )
+    if isinstance(exc, OperationalError) and "locked" in text:
+        return (
+            "the reading-room database is locked by another process (waited for the busy timeout); "
+            "nothing was stored: send it again"
+        )
+    if isinstance(exc, OperationalError):
+        return f"the reading-room database cannot be written ({text}); nothing was stored: send it again"
+    if isinstance(exc, OSError):
+        return f"the room's data folder cannot be written ({exc.strerror or exc}); nothing was stored"
+    return None
+
+
 class Intake:
-    """Takes files into the store; ``on_new()`` is called after each stored film (wakes the worker)."""
+    """Takes files into the store; ``on_new()`` is called after each stored film (wakes the worker).
+    :meth:`recover` must run once at start, before the first film (``Services.start`` calls it)."""
 
     def __init__(self, store, data: Path, reports: ReportBook, on_new: Callable[[], None] = lambda: None):
         from cxr_regions.ingest import load_or_create_salt
@@ -93,193 +144,207 @@ class Intake:
         self.data = Path(data)
         self.reports = reports
         self.on_new = on_new
-        (self.data / FILMS_DIR).mkdir(parents=True, exist_ok=True)
-        incoming = self.data / INCOMING_DIR
-        if incoming.is_dir():  # what a killed server was receiving: never stored, so not kept
-            shutil.rmtree(incoming)
-        incoming.mkdir(parents=True)
+        (self.data / INCOMING_DIR).mkdir(parents=True, exist_ok=True)
         self.salt, _ = load_or_create_salt(self.data, None)
 
+    def recover(self):
+        """Finish or remove what a killed server left half-done (``filing.reconcile``)."""
+        return reconcile(self.store, self.data)
+
     def incoming_path(self) -> Path:
-        """A fresh temporary file name for an upload being received."""
+        """A fresh temporary file name in ``DATA/incoming`` for a file being received (emptied at start)."""
         return self.data / INCOMING_DIR / f"{uuid.uuid4().hex}.part"
 
     def receive(
-        self, stream: BinaryIO, name: str, source: str, limit: int, report_text: str = "",
-        urgent: bool = False,
-    ) -> Outcome:  # fmt: skip
+        self, stream: BinaryIO, source: str, limit: int, report_text: str = "", urgent: bool = False
+    ) -> Outcome:
         """Copy an incoming file (at most ``limit`` bytes) under a temporary name, then :meth:`take` it."""
         target = self.incoming_path()
-        size = 0
-        with open(target, "wb") as out:
-            for block in iter(lambda: stream.read(CHUNK), b""):
-                size += len(block)
-                if size > limit:
-                    break
-                out.write(block)
+        digest, size = hashlib.sha256(), 0
+        try:
+            with open(target, "wb") as out:
+                for block in iter(lambda: stream.read(CHUNK), b""):
+                    size += len(block)
+                    if size > limit:
+                        break
+                    digest.update(block)
+                    out.write(block)
+        except OSError as exc:
+            target.unlink(missing_ok=True)
+            return self._log(
+                Outcome(digest.hexdigest()[:REF_DIGITS], "failed", fault_reason(exc) or ""), source
+            )
         if size > limit:
             target.unlink(missing_ok=True)
-            outcome = Outcome(
-                safe_name(name), "refused", f"larger than the upload limit of {limit / 2**20:.3g} MB"
-            )
-            log.warning("refused %s (%s): %s", outcome.name, source, outcome.reason)
-            return outcome
-        return self.take(target, name, source, report_text=report_text or None, urgent=urgent)
+            reason = f"larger than the upload limit of {limit / 2**20:.3g} MB"
+            return self._log(Outcome(digest.hexdigest()[:REF_DIGITS], "refused", reason), source)
+        fault_point("intake.received")
+        return self.take(target, source, report_text=report_text or None, urgent=urgent)
 
     def take(
-        self, path: Path, name: str, source: str, report_text: str | None = None, keep: bool = False,
+        self, path: Path, source: str, *, report_text: str | None = None, keep: bool = False,
         urgent: bool = False,
     ) -> Outcome:  # fmt: skip
-        """Store one received file (removed afterwards unless ``keep``; ``urgent``: read first); never
-        raises for bad input."""
-        shown = safe_name(name)
+        """Store one received file (removed afterwards unless ``keep``); never raises for bad input.
+
+        ``report_text``: the film's report, if one came with it (else looked up by accession number in
+        ``--reports``); ``urgent``: the model reads it first (a DICOM film may say so itself). The public
+        entry point of every way in; see the module's docstring.
+        """
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+        path = Path(path)
+        ref = "?"
         try:
-            outcome = self._take(Path(path), shown, source, report_text, urgent)
+            digest = sha256_file(path)
+            ref = digest[:REF_DIGITS]
+            outcome = self._take(path, ref, digest, source, report_text, urgent)
         except UserError as exc:
-            outcome = Outcome(shown, "refused", str(exc))
-        except Exception as exc:  # a decoder's surprise must not take the service down
-            log.exception("intake of %s failed", shown)
-            outcome = Outcome(shown, "refused", f"cannot read the file ({type(exc).__name__})")
+            outcome = Outcome(ref, "refused", str(exc))
+        except BusyFilm as exc:
+            outcome = Outcome(ref, "failed", f"{exc}; nothing was stored: send it again")
+        except Exception as exc:  # a decoder's surprise or a full disk must not take the service down
+            reason = fault_reason(exc)
+            if reason is not None:
+                outcome = Outcome(ref, "failed", reason)
+            else:
+                log.debug("intake of file %s failed", ref, exc_info=True)
+                outcome = Outcome(ref, "refused", f"the file cannot be read ({type(exc).__name__})")
         finally:
             if not keep:
-                Path(path).unlink(missing_ok=True)
-        if outcome.status == "refused":
-            log.warning("refused %s (%s): %s", outcome.name, source, outcome.reason)
-        elif outcome.status == "duplicate":
-            log.info("duplicate %s (%s) of film %s", outcome.name, source, outcome.film_id)
-        else:
-            log.info("stored %s (%s) as film %s", outcome.name, source, outcome.film_id)
+                path.unlink(missing_ok=True)
+        if outcome.status == "stored":
             self.on_new()
+        return self._log(outcome, source)
+
+    @staticmethod
+    def _log(outcome: Outcome, source: str) -> Outcome:
+        if outcome.status == "stored":
+            log.info("stored film %s (%s, file %s)", outcome.film_id, source, outcome.ref)
+        elif outcome.status == "duplicate":
+            log.info("duplicate of film %s (%s, file %s)", outcome.film_id, source, outcome.ref)
+        else:
+            log.warning("%s a file (%s, file %s): %s", outcome.status, source, outcome.ref, outcome.reason)
         return outcome
 
-    def _take(self, path: Path, name: str, source: str, report_text: str | None, urgent: bool) -> Outcome:
+    def _take(
+        self, path: Path, ref: str, digest: str, source: str, report_text: str | None, urgent: bool
+    ) -> Outcome:
         with open(path, "rb") as fh:
             kind = sniff(fh.read(SNIFF_BYTES))
         if kind is None:
             return Outcome(
-                name, "refused", "not a DICOM, PNG or JPEG file (judged by its content, not its name)"
+                ref, "refused", "not a DICOM, PNG or JPEG file (judged by its content, not its name)"
             )
-        digest = sha256_file(path)
         same = self.store.find_duplicate(content_sha256=digest)
         if same is not None:
-            return Outcome(name, "duplicate", "the same file is already on the worklist", same.id)
+            return Outcome(ref, "duplicate", "the same file is already on the worklist", same.id)
         if kind == "dicom":
-            return self._take_dicom(path, name, source, digest, report_text, urgent)
-        return self._take_picture(path, kind, name, source, digest, report_text, urgent)
+            return self._take_dicom(path, ref, source, digest, report_text, urgent)
+        return self._take_picture(path, kind, ref, source, digest, report_text, urgent)
 
     def _take_dicom(
-        self, path: Path, name: str, source: str, digest: str, report_text: str | None, urgent: bool
+        self, path: Path, ref: str, source: str, digest: str, report_text: str | None, urgent: bool
     ) -> Outcome:
         from cxr_regions.contracts import ErrorRow
         from cxr_regions.ingest import IngestConfig, ingest_file
 
         work = self.data / INCOMING_DIR / uuid.uuid4().hex
-        named = work / "in" / name
-        named.parent.mkdir(parents=True)
-        os.link(path, named)
+        named = work / "in" / "film.dcm"
         try:
-            # ingest redacts the patient's name and ID from the file name it reports (source_path)
-            row = ingest_file(
-                named, work / "out", IngestConfig(keep_full=True), self.salt, root=named.parent,
-                full_depth=True,
-            )  # fmt: skip
-            shown = safe_name(row.source_path) if row.source_path else name
+            named.parent.mkdir(parents=True)
+            os.link(path, named)
+            try:
+                with identities(*header_identities(named)):  # scrubbed from any log record meanwhile
+                    row = ingest_file(
+                        named, work / "out", IngestConfig(keep_full=True), self.salt, root=named.parent,
+                        full_depth=True,
+                    )  # fmt: skip
+                    if not isinstance(row, ErrorRow):  # the viewer's (film_files.py)
+                        extras = dicom_extras(work / "out", row, named, self.salt, urgent)
+            except UserError as exc:  # ingest could not write its output: the room's trouble, not the film's
+                raise OSError(errno.EIO, str(exc)) from exc
             if isinstance(row, ErrorRow):
                 reason = INGEST_REASONS.get(row.status, row.status or "refused by ingest")
-                return Outcome(shown, "refused", f"{reason}: {row.message}" if row.message else reason)
+                return Outcome(ref, "refused", f"{reason}: {row.message}" if row.message else reason)
+            fault_point("intake.decoded")
             uid = row.sop_uid or None
             same = self.store.find_duplicate(sop_instance_uid=uid) if uid else None
             if same is not None:
-                return Outcome(
-                    shown, "duplicate", "this SOP Instance UID is already on the worklist", same.id
-                )
+                return Outcome(ref, "duplicate", "this SOP Instance UID is already on the worklist", same.id)
+            picture = work / "out" / (row.full_png_path or row.png_path)
             accession = row.accession_number or None
-            return self._store(
-                work / "out" / row.full_png_path,
-                shown,
-                image_id=row.image_id,
-                source=source,
-                sop_instance_uid=uid,
-                content_sha256=digest,
-                study_instance_uid=row.study_uid or None,
-                accession=accession,
-                report_text=report_text or self.reports.text(accession),
-                **dicom_extras(work / "out", row, named, self.salt, urgent),  # the viewer's (film_files.py)
-            )
+            width, height = png_size(picture)
+            files = {"film": picture}
+            full_depth = extras.pop("full_depth")
+            if full_depth is not None:  # None for a colour film
+                files["full_depth"] = full_depth
+            fields = FilmFields(
+                image_id=row.image_id, source=source, width=width, height=height, sop_instance_uid=uid,
+                content_sha256=digest, study_instance_uid=row.study_uid or None, accession=accession,
+                **self._report(report_text or self.reports.text(accession)), **extras,
+            )  # fmt: skip
+            return self._file(files, fields, ref)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
     def _take_picture(
-        self, path: Path, kind: str, name: str, source: str, digest: str, report_text: str | None,
+        self, path: Path, kind: str, ref: str, source: str, digest: str, report_text: str | None,
         urgent: bool,
     ) -> Outcome:  # fmt: skip
         import cv2
 
-        from cxr_regions.ingest import load_film
+        from cxr_regions.ingest import read_film
 
+        ending = {"png": b"IEND\xaeB`\x82", "jpeg": b"\xff\xd9"}[kind]
+        with open(path, "rb") as fh:
+            fh.seek(max(0, path.stat().st_size - 64))
+            if ending not in fh.read():
+                raise UserError(
+                    f"the {kind.upper()} file is truncated (it does not end as a {kind} file does)"
+                )
         named = path.with_suffix(".png" if kind == "png" else ".jpg")
         path.rename(named)
         try:
-            film = load_film(named)
+            read = read_film(named)
+        except UserError:
+            raise UserError(f"the {kind.upper()} picture cannot be decoded (damaged?)") from None
         finally:
             named.rename(path)
+        if read.check is not None and not read.check.ok:
+            raise UserError(
+                f"not clearly a chest radiograph ({'; '.join(read.check.reasons)}); a picture has no "
+                "header that says what it shows, so one that does not look like a radiograph is not "
+                "read: send the film as DICOM"
+            )
+        film = read.image
         ok, buf = cv2.imencode(".png", film)
         if not ok:
             raise UserError("the picture cannot be re-encoded as PNG")
         work = self.data / INCOMING_DIR / f"{uuid.uuid4().hex}.png"
         work.write_bytes(buf.tobytes())
         try:
-            return self._store(
-                work, name, image_id=f"up-{digest[:20]}", source=source, content_sha256=digest,
-                report_text=report_text, urgent=urgent,
+            fields = FilmFields(
+                image_id=f"up-{digest[:20]}", source=source, width=int(film.shape[1]),
+                height=int(film.shape[0]), content_sha256=digest, urgent=urgent, **self._report(report_text),
             )  # fmt: skip
+            return self._file({"film": work}, fields, ref)
         finally:
             work.unlink(missing_ok=True)
 
-    def _store(
-        self, picture: Path, name: str, *, image_id: str, report_text: str | None,
-        full_depth: Path | None = None, **row,
-    ) -> Outcome:  # fmt: skip
-        """Move the PNG (and the full-depth PNG) into ``films/`` under its de-identified id, then add the
-        row; undo on failure."""
-        import cv2
+    def _report(self, text: str | None) -> dict:
+        """The report's fields of a new film: its text, the labeler's labels and evidence."""
+        labels = self.reports.label(text)
+        return {
+            "report_text": text or None,
+            "report_labels": labels[0] if labels else None,
+            "report_evidence": labels[1] if labels else None,
+        }
 
-        from cxr_regions.serve.store import DuplicateFilm
-
-        image = cv2.imread(str(picture), cv2.IMREAD_UNCHANGED)
-        if image is None:
-            raise UserError("the decoded film cannot be read back")
-        height, width = image.shape[:2]
-        relative = f"{FILMS_DIR}/{image_id}.png"
-        final = self.data / relative
-        if final.exists():
-            same = self.store.find_duplicate(**{k: row[k] for k in ("sop_instance_uid",) if row.get(k)})
-            if same is not None:
-                return Outcome(name, "duplicate", "this film is already on the worklist", same.id)
-            raise UserError(f"a film named {image_id} is already stored; it is not on the worklist")
-        labels = self.reports.label(report_text)
-        shutil.move(str(picture), final)
-        depth_relative = f"{FILMS_DIR}/{image_id}{FULL_DEPTH_SUFFIX}" if full_depth is not None else None
+    def _file(self, files: dict[str, Path], fields: FilmFields, ref: str) -> Outcome:
+        """The store step (``filing.file_film``): the film's files and its fields; a duplicate is told."""
         try:
-            if full_depth is not None:
-                shutil.move(str(full_depth), self.data / str(depth_relative))
-            record = self.store.add_film(
-                image_id=image_id, png_path=relative, width=int(width), height=int(height),
-                report_text=report_text or None,
-                report_labels=labels[0] if labels else None,
-                report_evidence=labels[1] if labels else None,
-                full_depth_path=depth_relative,
-                **row,
-            )  # fmt: skip
+            record = file_film(self.store, self.data, files, fields)
         except DuplicateFilm as exc:
-            self._remove(final, depth_relative)
-            return Outcome(name, "duplicate", "this film is already on the worklist", exc.film_id)
-        except BaseException:
-            self._remove(final, depth_relative)
-            raise
-        return Outcome(name, "stored", "", record.id)
-
-    def _remove(self, final: Path, depth_relative: str | None) -> None:
-        final.unlink(missing_ok=True)
-        if depth_relative:
-            (self.data / depth_relative).unlink(missing_ok=True)
+            return Outcome(ref, "duplicate", "this film is already on the worklist", exc.film_id)
+        return Outcome(ref, "stored", "", record.id)

@@ -16,14 +16,13 @@ jobs' own failures; while the PACS is away no job is tried and no attempt is cou
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import urlsplit, urlunsplit
 
+from cxr_regions.serve.faults import fault_point
 from cxr_regions.serve.pacs_jobs import Backoff, Job, JobBook
 from cxr_regions.serve.pacs_ledger import Origin, PacsLedger
 from cxr_regions.serve.pacs_runner import JobRunner, LinkHealth, SetAside
@@ -39,20 +38,6 @@ def shown_url(url: str) -> str:
     """The URL without any user:password part, fit for a page."""
     parts = urlsplit(url)
     return urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
-
-
-PACS_FAULT_POINTS = {
-    "pacs.fetched": "an instance is retrieved into DATA/incoming, not yet taken in",
-    "pacs.sent": "a film's result objects are stored in the PACS, not yet recorded as sent",
-}
-
-
-def fault_point(name: str) -> None:
-    """Test-only: where the environment variable ``CXR_FAULT_POINT`` names this point
-    (:data:`PACS_FAULT_POINTS`), the process dies here by SIGKILL, as at a power cut."""
-    # TODO(intake-faults): cxr_regions.serve.faults.fault_point, with these points in its FAULT_POINTS
-    if os.environ.get("CXR_FAULT_POINT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -320,9 +305,11 @@ class PacsLink:
         try:
             self.pacs.retrieve(ref, path)
             self.fault("pacs.fetched")
-            outcome = self.intake.take(path, f"pacs-{job.id}.dcm", "pacs")
+            outcome = self.intake.take(path, "pacs")
         finally:
             path.unlink(missing_ok=True)
+        if outcome.status == "failed":  # the room's own trouble (its database, its disk): fetched again
+            raise RuntimeError(outcome.reason)
         self.ledger.record(origin, outcome.status, outcome.film_id, outcome.reason or None, "poll", revision)
         changed = before is not None and before.revision and revision and before.revision != revision
         if changed and outcome.status == "duplicate" and outcome.film_id == before.film_id:

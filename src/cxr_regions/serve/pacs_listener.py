@@ -11,10 +11,8 @@ duplicate), so that it does not send it again and again; out of resources where 
 
 from __future__ import annotations
 
-import itertools
 import logging
 import shutil
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,8 +20,7 @@ from cxr_regions.serve.pacs_ledger import Origin, PacsLedger
 
 log = logging.getLogger("cxr_regions.serve")
 
-# TODO(intake-faults): "dicom" once the intake's film sources include it (its migration 0003)
-LISTENER_SOURCE = "pacs"
+LISTENER_SOURCE = "dicom"  # a film the PACS pushed (C-STORE); "pacs" is one the room fetched
 HEADER_TAGS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 
 
@@ -41,8 +38,6 @@ class DicomIntake:
         self.on_taken = on_taken
         self.listener = DicomListener(config, self.on_film)
         self.running = False
-        self._numbers = itertools.count(1)
-        self._lock = threading.Lock()
 
     def start(self) -> None:
         self.listener.start()
@@ -78,11 +73,11 @@ class DicomIntake:
             origin = Origin(*(str(header.get(tag, "") or "") for tag in HEADER_TAGS))
         except Exception:  # not readable as DICOM: the intake refuses it with its reason
             origin = None
-        with self._lock:
-            number = next(self._numbers)
-        outcome = self.intake.take(path, f"dicom-{number}.dcm", LISTENER_SOURCE)
-        if outcome.status == "refused" and self._short_of_space():
+        outcome = self.intake.take(path, LISTENER_SOURCE)
+        if outcome.status in ("refused", "failed") and self._short_of_space():
             return Decision.no_space("the reading room is short of disk space")
+        if outcome.status == "failed":  # the room's own trouble (its database, its disk): not recorded
+            return Decision.failed(outcome.reason)
         if origin is not None and origin.sop and origin.study:
             self.ledger.remember(
                 origin, outcome.status, outcome.film_id, outcome.reason or None, via="listener"

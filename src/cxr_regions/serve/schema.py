@@ -30,8 +30,10 @@ from sqlalchemy.types import TypeDecorator
 
 from cxr_regions.regions import REGION_KEYS, VALUES
 
-FILM_STATUSES: tuple[str, ...] = ("queued", "processing", "ready", "failed")
-FILM_SOURCES: tuple[str, ...] = ("upload", "watch", "demo", "pacs")
+# ``receiving``: the row of a film being filed (serve/filing.py); no page shows it, and a start-up pass
+# finishes or removes it. The worklist's films are ``queued`` -> ``processing`` -> ``ready`` or ``failed``.
+FILM_STATUSES: tuple[str, ...] = ("receiving", "queued", "processing", "ready", "failed")
+FILM_SOURCES: tuple[str, ...] = ("upload", "watch", "demo", "pacs", "dicom")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:

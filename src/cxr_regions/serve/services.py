@@ -17,6 +17,7 @@ from cxr_regions.serve.audit import AuditTrail
 from cxr_regions.serve.auth import LoginThrottle, SessionKeeper
 from cxr_regions.serve.configuration import ServeConfig
 from cxr_regions.serve.database import make_engine
+from cxr_regions.serve.filing import DataLock
 from cxr_regions.serve.intake import Intake
 from cxr_regions.serve.model import FilmModel, Thresholds
 from cxr_regions.serve.rendering import Pages
@@ -84,11 +85,15 @@ class Services:
     accounts: Accounts | None = None
     pacs_link: PacsLink | None = None
     watcher: FolderWatcher | None = None
+    lock: DataLock | None = None
 
     @classmethod
     def build(cls, config: ServeConfig) -> Services:
         """Check and save ``config``, open the store and load the model (nothing runs yet)."""
+        from cxr_regions.serve.faults import check_environment
+
         config.validate()
+        check_environment()
         config.save()
         data = Path(config.data)
         secret = session_secret(data)  # a damaged one stops the start here, before the model loads
@@ -96,8 +101,9 @@ class Services:
             from cxr_regions.serve.users import Users
 
             Users.load(config.users)  # so does a users file with a bad line
-        store = Store(data)
-        engine = make_engine(store.path)  # sessions and audit trail: tables of the same database
+        store = Store(data, config.db_busy_timeout)
+        # sessions and audit trail: tables of the same database
+        engine = make_engine(store.path, config.db_busy_timeout)
         check_tables(engine)
         idle, lifetime = config.session_idle_minutes * 60, config.session_max_hours * 3600
         sessions = SessionBook(engine, secret, idle, lifetime)
@@ -122,7 +128,10 @@ class Services:
         )  # fmt: skip
 
     def start(self) -> None:
-        """Start the worker, seed the demo films, watch the folder and start the PACS link."""
+        """Take the data folder (one server per folder), finish or remove what a killed server left
+        half-done, then start the worker, seed the demo films, watch the folder and start the PACS link."""
+        self.lock = DataLock.take(Path(self.config.data))
+        self.intake.recover()
         swept = self.sessions.sweep()
         if swept:
             log.info("%d timed-out session(s) removed", swept)
@@ -150,3 +159,6 @@ class Services:
         self.worker.stop()
         self.engine.dispose()
         self.store.close()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None

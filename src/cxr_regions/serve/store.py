@@ -14,13 +14,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, true, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxr_regions.regions import REGION_KEYS
 from cxr_regions.serve.audit import Actor, verdict_event
-from cxr_regions.serve.database import make_engine, upgrade, writer
+from cxr_regions.serve.database import BUSY_TIMEOUT_SECONDS, make_engine, upgrade, writer
 from cxr_regions.serve.records import FilmRecord, VerdictRecord, checked_labels
 from cxr_regions.serve.schema import FILM_SOURCES, FILM_STATUSES, Film, Verdict
 from cxr_regions.serve.worklist import WorklistQuery
@@ -30,12 +30,18 @@ __all__ = ["DB_NAME", "DuplicateFilm", "FilmRecord", "Store", "VerdictRecord"]
 DB_NAME = "reading-room.sqlite"
 
 
-class DuplicateFilm(Exception):
-    """The film is already stored (same SOP Instance UID, content hash or image id)."""
+# the rows pages may show: every film but those being filed (``receiving``, see serve/filing.py)
+FILED = Film.status != "receiving"
 
-    def __init__(self, film_id: int, message: str = "") -> None:
+
+class DuplicateFilm(Exception):
+    """The film is already stored (same SOP Instance UID, content hash or image id); ``receiving``: the
+    other copy is still being filed."""
+
+    def __init__(self, film_id: int, message: str = "", receiving: bool = False) -> None:
         super().__init__(message or f"film already stored as film {film_id}")
         self.film_id = film_id
+        self.receiving = receiving
 
 
 def _now() -> datetime:
@@ -50,13 +56,17 @@ def _verdict_values(row: Verdict, film: Film) -> dict[str, Any]:
 
 
 class Store:
-    """The reading room's database under ``data_dir``, created and migrated to the newest schema on open."""
+    """The reading room's database under ``data_dir``, created and migrated to the newest schema on open.
 
-    def __init__(self, data_dir: Path) -> None:
+    ``busy_timeout``: seconds a write waits for a lock another process holds before it fails.
+    """
+
+    def __init__(self, data_dir: Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DB_NAME
-        self._engine = make_engine(self.path)
+        self.busy_timeout = busy_timeout
+        self._engine = make_engine(self.path, busy_timeout)
         self._writer = writer(self._engine)
         try:
             upgrade(self._engine)
@@ -106,13 +116,17 @@ class Store:
         patient_key: str | None = None,
         study_day: int | None = None,
         urgent: bool = False,
+        status: str = "queued",
     ) -> FilmRecord:
-        """Store a new film with status ``queued``; ``DuplicateFilm`` if its UID, hash or image id is known.
+        """Store a new film (``queued``, or ``receiving`` while serve/filing.py puts its files in place);
+        ``DuplicateFilm`` if its UID, hash or image id is known.
 
         Only de-identified values belong here (ingest's image id, UIDs, accession number, report text,
         its salted patient key and per-patient shifted study day). ``full_depth_path`` and ``depth``: the
         film at its own bit depth and its header (``ingest.full_depth``); ``urgent``: read first.
         """
+        if status not in ("queued", "receiving"):
+            raise ValueError(f"a new film is 'queued' or 'receiving', got {status!r}")
         if source not in FILM_SOURCES:
             raise ValueError(f"source must be one of {', '.join(FILM_SOURCES)}, got {source!r}")
         row = Film(
@@ -134,7 +148,7 @@ class Store:
             study_day=study_day,
             urgent=bool(urgent),
             received_at=_now(),
-            status="queued",
+            status=status,
             read=False,
         )
         try:
@@ -142,8 +156,9 @@ class Store:
                 known = self._duplicate(session, sop_instance_uid, content_sha256, image_id)
                 if known is not None:
                     raise DuplicateFilm(
-                        known.id, f"film already stored as film {known.id} ({known.image_id})"
-                    )
+                        known.id, f"film already stored as film {known.id} ({known.image_id})",
+                        known.status == "receiving",
+                    )  # fmt: skip
                 session.add(row)
                 session.flush()
                 return FilmRecord.of(row)
@@ -152,7 +167,7 @@ class Store:
                 known = self._duplicate(session, sop_instance_uid, content_sha256, image_id)
             if known is None:
                 raise
-            raise DuplicateFilm(known.id) from None
+            raise DuplicateFilm(known.id, receiving=known.status == "receiving") from None
 
     @staticmethod
     def _duplicate(
@@ -175,16 +190,17 @@ class Store:
     def find_duplicate(
         self, *, sop_instance_uid: str | None = None, content_sha256: str | None = None
     ) -> FilmRecord | None:
-        """The stored film with this SOP Instance UID or content hash, or None."""
+        """The stored film with this SOP Instance UID or content hash, or None (a copy still being filed
+        is not counted: filing it again waits for it)."""
         with self._read() as session:
             row = self._duplicate(session, sop_instance_uid, content_sha256)
-            return FilmRecord.of(row) if row is not None else None
+            return FilmRecord.of(row) if row is not None and row.status != "receiving" else None
 
     def film(self, film_id: int) -> FilmRecord:
-        """One film; ``KeyError`` if there is none with this id."""
+        """One film; ``KeyError`` if there is none with this id (or it is still being filed)."""
         with self._read() as session:
             row = session.get(Film, film_id)
-            if row is None:
+            if row is None or row.status == "receiving":
                 raise KeyError(f"no film {film_id}")
             return FilmRecord.of(row)
 
@@ -278,9 +294,8 @@ class Store:
         with self._read() as session:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
-                out.update(
-                    (r.id, FilmRecord.of(r)) for r in session.scalars(select(Film).where(Film.id.in_(chunk)))
-                )
+                rows = session.scalars(select(Film).where(Film.id.in_(chunk), FILED))
+                out.update((r.id, FilmRecord.of(r)) for r in rows)
         return out
 
     # --- worklist --------------------------------------------------------------------------------------
@@ -305,7 +320,7 @@ class Store:
         natural ``direction`` or the one given ('asc', 'desc').
         """
         query = WorklistQuery(status, region, sort, direction, q, thresholds)
-        filters = query.filters()
+        filters = [FILED, *query.filters()]  # a film still being filed is on no list
         with self._read() as session:
             total = session.scalar(select(func.count(Film.id)).where(*filters)) or 0
             rows = session.scalars(
@@ -327,7 +342,7 @@ class Store:
         shows new films): its place in the order is used. ``KeyError`` if the film does not exist.
         """
         query = WorklistQuery(status, region, sort, direction, q, thresholds)
-        matching = or_(Film.id == film_id, and_(true(), *query.filters()))
+        matching = or_(Film.id == film_id, and_(FILED, *query.filters()))
         with self._read() as session:
             ids = list(session.scalars(select(Film.id).where(matching).order_by(*query.order())).all())
         if film_id not in ids:
@@ -336,11 +351,14 @@ class Store:
         return (ids[i - 1] if i > 0 else None), (ids[i + 1] if i + 1 < len(ids) else None)
 
     def counts(self) -> dict[str, int]:
-        """How many films: per status (queued, processing, ready, failed), ``new``, ``read`` and ``total``."""
+        """How many films on the worklist: per status (queued, processing, ready, failed), ``new``, ``read``
+        and ``total`` (films still being filed are not counted)."""
         with self._read() as session:
             by_status = dict(session.execute(select(Film.status, func.count()).group_by(Film.status)).all())
-            by_read = dict(session.execute(select(Film.read, func.count()).group_by(Film.read)).all())
-        out = {s: int(by_status.get(s, 0)) for s in FILM_STATUSES}
+            by_read = dict(
+                session.execute(select(Film.read, func.count()).where(FILED).group_by(Film.read)).all()
+            )
+        out = {s: int(by_status.get(s, 0)) for s in FILM_STATUSES if s != "receiving"}
         out["new"] = int(by_read.get(False, 0))
         out["read"] = int(by_read.get(True, 0))
         out["total"] = out["new"] + out["read"]
@@ -369,7 +387,7 @@ class Store:
             raise ValueError("a verdict needs a reader's name ('local' where the room has no users)")
         with self._write() as session:
             film = session.get(Film, film_id)
-            if film is None:
+            if film is None or film.status == "receiving":
                 raise KeyError(f"no film {film_id}")
             row = session.scalars(
                 select(Verdict).where(Verdict.film_id == film_id, Verdict.reader == reader)

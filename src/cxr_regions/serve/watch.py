@@ -2,8 +2,10 @@
 
 watchdog reports new and moved-in files; a file is taken once its size has stopped changing (a
 PACS writes large files in pieces), then removed from the folder when it was stored, recognised
-as a duplicate or refused (the reason is logged). Files present at start-up are taken too. Files
-dropped into its ``urgent/`` subfolder are read first by the model.
+as a duplicate or refused (the reason is logged with the file's short content hash, never its name). A
+file that failed for the room's own reason (a full disk, a locked database) stays and is tried again.
+Files present at start-up are taken too. Files dropped into its ``urgent/`` subfolder are read first
+by the model.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from cxr_regions.serve.intake import Intake
 log = logging.getLogger("cxr_regions.serve")
 
 SETTLE_SECONDS = 1.0
+RETRY_SECONDS = 30.0
 URGENT_FOLDER = "urgent"
 
 
@@ -90,8 +93,14 @@ class FolderWatcher:
             seen.add(path)
             try:
                 urgent = path.parent == self.folder / URGENT_FOLDER
-                self.intake.take(path, path.name, "watch", urgent=urgent)
-            except Exception:
-                log.exception("watch folder: cannot take a file")
+                outcome = self.intake.take(path, "watch", keep=True, urgent=urgent)
+                if outcome.status == "failed":  # the room's trouble, not the file's: try it again later
+                    retry = threading.Timer(RETRY_SECONDS, self._queue.put, (path,))
+                    retry.daemon = True
+                    retry.start()
+                else:
+                    path.unlink(missing_ok=True)
+            except Exception as exc:  # never the file's name or path in the log: they may name the patient
+                log.warning("watch folder: cannot take a file (%s)", type(exc).__name__)
             finally:
                 seen.discard(path)

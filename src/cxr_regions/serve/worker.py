@@ -1,6 +1,7 @@
 """The inference worker: background threads that take queued films from the store, run the model
 and store the probabilities, and the heatmap cache (computed on demand, kept as PNG under DATA, each
-region in its own colour). Urgent films are claimed first; the worker can be paused (e.g. while a
+region in its own colour; each file written durably, so a kill leaves whole heatmaps or none, and one
+found torn is computed again). Urgent films are claimed first; the worker can be paused (e.g. while a
 backlog is queued) and resumed.
 
 The web server's event loop never runs the network: the worker runs in its own threads (PyTorch
@@ -12,16 +13,18 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from cxr_regions.fileio import write_bytes
+from sqlalchemy.exc import OperationalError
+
 from cxr_regions.regions import REGION_KEYS
+from cxr_regions.serve.faults import fault_point
+from cxr_regions.serve.filing import HEATMAPS_DIR, is_complete_png, write_durably
 from cxr_regions.serve.film_files import needs_preview, preview_file
 from cxr_regions.serve.model import FilmModel, Thresholds, heat_png
 
 log = logging.getLogger("cxr_regions.serve")
-
-HEATMAPS_DIR = "overlays"  # per-region colours (the jet-coloured "heatmaps" cache of older rooms is unused)
 
 
 class InferenceWorker:
@@ -84,6 +87,9 @@ class InferenceWorker:
                 continue
             try:
                 films = self.store.claim_queued(1)
+            except OperationalError as exc:  # the database held by another process, a full disk: wait
+                log.warning("cannot read the queue now (%s); trying again", exc.orig)
+                films = []
             except Exception:
                 log.exception("cannot read the queue")
                 films = []
@@ -105,14 +111,35 @@ class InferenceWorker:
             probabilities = self.model.probabilities(self.film_array(film))
         except Exception as exc:
             log.warning("film %s failed: %s", film.id, type(exc).__name__)
-            self.store.set_failed(film.id, f"the model could not read this film ({type(exc).__name__})")
+            reason = f"the model could not read this film ({type(exc).__name__})"
+            self._save(film.id, lambda: self.store.set_failed(film.id, reason))
             return
-        self.store.set_result(film.id, self.thresholds.shown(probabilities), raw=probabilities)
+        shown = self.thresholds.shown(probabilities)
+        self._save(film.id, lambda: self.store.set_result(film.id, shown, raw=probabilities))
         if needs_preview(film.width, film.height):  # ready before a reader opens it
             try:
                 preview_file(self.data, film.image_id, self.data / film.png_path)
             except Exception:
                 log.exception("cannot make the first frame of film %s", film.id)
+
+    def _save(self, film_id: int, write: Callable[[], object]) -> None:
+        """Store one film's result; while the database cannot be written (locked by another process,
+        a full disk), try again with a growing delay. Stopped meanwhile, the film stays ``processing``
+        and is queued again at the next start."""
+        delay = self.poll_seconds
+        while True:
+            try:
+                write()
+                return
+            except KeyError:
+                return  # the film is gone
+            except Exception as exc:
+                if self._stop.is_set():
+                    return
+                reason = getattr(exc, "orig", exc)
+                log.warning("film %s: cannot store its result (%s); trying again", film_id, reason)
+                self._stop.wait(delay)
+                delay = min(30.0, delay * 2)
 
     def heatmap_path(self, film, region: str) -> Path:
         """The cached heatmap PNG of one film and region, computing all five on first request."""
@@ -120,16 +147,17 @@ class InferenceWorker:
             raise KeyError(region)
         folder = self.data / HEATMAPS_DIR / film.image_id
         path = folder / f"{region}.png"
-        if path.exists():
+        if is_complete_png(path):
             return path
         with self._heat_guard:
             lock = self._heat_locks.setdefault(film.id, threading.Lock())
         with lock:
-            if not path.exists():
+            if not is_complete_png(path):
                 from cxr_regions.report import region_colours
 
                 colours = region_colours()
                 heatmaps = self.model.heatmaps(self.film_array(film))
                 for key, heat in heatmaps.items():
-                    write_bytes(folder / f"{key}.png", heat_png(heat, colours[key]))
+                    write_durably(heat_png(heat, colours[key]), folder / f"{key}.png")
+                    fault_point("heatmaps.written")
         return path

@@ -121,7 +121,7 @@ def same_patient(store: Store, film: FilmRecord) -> list[FilmRecord]:
     with store._read() as session:
         rows = session.scalars(
             select(Film)
-            .where(Film.patient_key == film.patient_key, Film.id != film.id)
+            .where(Film.patient_key == film.patient_key, Film.id != film.id, Film.status != "receiving")
             .order_by(Film.study_day.desc().nulls_last(), Film.received_at.desc(), Film.id.desc())
         ).all()
         return [FilmRecord.of(r) for r in rows]

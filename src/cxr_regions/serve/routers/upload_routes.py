@@ -17,18 +17,18 @@ def upload(
     request: Request, intake: IntakeDep, config: ConfigDep, pages: PagesDep, reader: ReaderDep,
     json: WantsJsonDep, files: list[UploadFile] = File(...), report: str = Form(""), urgent: str = Form(""),
 ) -> Response:  # fmt: skip
-    """Store one or many films (DICOM, PNG, JPEG); each is stored, recognised as a duplicate or
-    refused with its reason. ``report``: an optional report text for the films of this upload;
+    """Store one or many films (DICOM, PNG, JPEG); each is stored, recognised as a duplicate, refused
+    with its reason, or failed (nothing stored: the room's disk or database; send it again). Results are
+    in the order of the files (``index`` from 1) with the file's short content hash (``ref``): the file
+    names are never used, logged or shown. ``report``: an optional report text for this upload's films;
     ``urgent`` (1/on): the model reads them first."""
     if len(files) > FILES_PER_UPLOAD:
         raise HTTPException(413, f"at most {FILES_PER_UPLOAD} files per upload; send the rest in another")
-    outcomes = [
-        intake.receive(
-            item.file, item.filename or "", "upload", config.max_upload_bytes, report, urgent in ("1", "on")
-        )
-        for item in files
+    first = urgent in ("1", "on")
+    results = [
+        {"index": i, **intake.receive(item.file, "upload", config.max_upload_bytes, report, first).to_dict()}
+        for i, item in enumerate(files, start=1)
     ]
-    results = [o.to_dict() for o in outcomes]
     if json:
         return JSONResponse({"results": results})
     return pages.render(request, "uploaded.html", {"results": results})

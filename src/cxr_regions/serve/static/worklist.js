@@ -21,7 +21,8 @@
   async function send(files) {
     if (!files.length) return;
     const body = new FormData();
-    for (const f of files) body.append("files", f, f.name);
+    // the file names stay in the browser (they often carry the patient's name): the server gets neutral ones
+    Array.from(files).forEach((f, i) => body.append("files", f, `file-${i + 1}`));
     body.append("report", form.querySelector("textarea[name=report]").value);
     if (document.getElementById("upload-urgent").checked) body.append("urgent", "1");
     note(`uploading ${files.length} file(s)…`);
@@ -29,7 +30,10 @@
       const res = await fetch("/upload", { method: "POST", body, headers: { "X-CSRF-Token": csrf, Accept: "application/json" }, credentials: "same-origin" });
       const data = await res.json();
       if (!res.ok) { note(`upload refused: ${data.detail}`, "error"); return; }
-      for (const r of data.results) note(`${r.name}: ${r.status}${r.reason ? " — " + r.reason : ""}`, r.status === "refused" ? "error" : "");
+      for (const r of data.results) {
+        const name = files[r.index - 1] ? files[r.index - 1].name : `file ${r.index}`;
+        note(`${name}: ${r.status}${r.reason ? " — " + r.reason : ""}`, ["refused", "failed"].includes(r.status) ? "error" : "");
+      }
       refresh(true);
     } catch (err) { note(`upload failed: ${err}`, "error"); }
   }
