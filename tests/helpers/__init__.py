@@ -1,10 +1,9 @@
 """What test modules import: where ../shared/data lies, and one PyTorch thread for small tensors.
 
-The reading room's, the sessions', the PACS', the result objects', the viewer's and the starting
-points' helpers are the modules beside this one (``helpers.serve``, ``helpers.sessions``,
-``helpers.pacs``, ``helpers.pacs_results``, ``helpers.pacs_faults``, ``helpers.viewer_films``,
-``helpers.starting_points``). Fixtures live in ``tests/conftest.py``; test modules never import it,
-nor one another.
+The other helpers are the modules beside this one: ``helpers.serve`` (the reading room),
+``helpers.sessions``, ``helpers.pacs``, ``helpers.pacs_results``, ``helpers.pacs_faults``,
+``helpers.viewer_films``, ``helpers.pictures`` and ``helpers.starting_points``. Fixtures live in
+``tests/conftest.py``; test modules never import it, nor one another.
 """
 
 from __future__ import annotations
