@@ -26,9 +26,10 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 # The edit-test loop: every test but those marked slow (tests/conftest.py says which), no site build.
+# One OpenMP thread: the fast tests' tensors are small, and a second thread costs more than it gives.
 test-fast: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks docs/hooks
-	$(PY) -m pytest -q -m "not slow"
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow"
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks docs/hooks
