@@ -12,9 +12,9 @@ MKDOCS := NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	# docs: the site's build check; english: the IU X-ray reports of the English gold set;
-	# txv, timm, hf: the starting points' tests (docs/starting-points.md).
-	$(PY) -m pip install -q -e '.[test,cluster,docs,english,txv,timm,hf]'
+	# every extra (docs/getting-started.md, "Install by need"; the starting points' tests need
+	# txv, timm and hf, the English gold set english), the site's tools and the test tools
+	$(PY) -m pip install -q -e '.[all,docs,test]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -22,18 +22,21 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks docs/hooks
+	$(PY) -m mypy
 	$(MKDOCS) --quiet
 	$(PY) -m pytest -q
 
-# The edit-test loop: every test but those marked slow (tests/conftest.py says which), no site build.
+# The edit-test loop: every test but those marked slow (tests/conftest.py says which); no mypy, no site.
 # One OpenMP thread: the fast tests' tensors are small, and a second thread costs more than it gives.
 test-fast: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks docs/hooks
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow"
 
+# ruff, then mypy over src/ (settings in pyproject.toml: strict on cxr_regions.contracts)
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks docs/hooks
 	$(PY) -m ruff format --check src tests benchmarks docs/hooks
+	$(PY) -m mypy
 
 # The site: offline (no plugin that downloads, the theme's web fonts off), --strict: a broken link,
 # anchor or nav entry fails the build. The command reference is generated from the CLI (docs/hooks).
@@ -41,4 +44,4 @@ docs: $(STAMP)
 	$(MKDOCS)
 
 clean:
-	rm -rf demo-output .pytest_cache site
+	rm -rf demo-output .pytest_cache .mypy_cache site

@@ -101,6 +101,23 @@ def test_label_eval_errors_lists_each_disagreement_by_region_and_rule(tmp_path: 
     assert "aorta.tortuous" in result.output  # a record with a rule is scored per rule
 
 
+def test_label_eval_auto_language_names_what_each_report_read(tmp_path: Path) -> None:
+    """--language auto: each disagreement is explained with the vocabulary of its report's language."""
+    gold = tmp_path / "gold.jsonl"
+    zero = dict.fromkeys(("thorax", "lungs", "aorta", "heart", "diaphragm"), "0")
+    records = [
+        {"id": "Z1", "text": "右侧第5肋骨骨折。", "labels": zero},
+        {"id": "E1", "text": "Acute fracture of the right fifth rib.", "labels": zero},
+    ]
+    gold.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    errors = tmp_path / "errors.md"
+    args = ["label-eval", "--gold", str(gold), "--language", "auto", "--errors", str(errors)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    thorax = errors.read_text(encoding="utf-8").split("## thorax")[1].split("## lungs")[0]
+    assert "### bone (2)" in thorax, thorax
+
+
 def test_a_hospital_vocabulary_reads_what_was_unread(tmp_path: Path) -> None:
     ours = tmp_path / "ours.yaml"
     ours.write_text(

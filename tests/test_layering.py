@@ -19,7 +19,8 @@ explain -> report``), with the stages that have no command of their own put wher
 Shared modules below every stage may be imported anywhere and import no stage: regions, errors,
 fileio, configfile, lazy, progress, imageio, options (CLI options from typed configs), confidence (AUCs with
 patient-bootstrap CIs, used by pretrain and evaluation), contracts (the typed records of every file
-that crosses stages, read and written through them by every stage), redaction (no identity in a log: the
+that crosses stages, read and written through them by every stage), extras (which optional extra
+a command needs, and the message when it is missing), redaction (no identity in a log: the
 filter every log record passes, the identifying values ingest scrubs from its texts), the package root
 (its version); the CLI entry point imports each stage's ``commands`` by name, not by an import
 statement, and is not checked.
@@ -59,6 +60,7 @@ SHARED = {
     "confidence",
     "contracts",
     "redaction",
+    "extras",
     "cli",
     "__init__",
 }

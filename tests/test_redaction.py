@@ -194,6 +194,17 @@ def test_registered_identities_are_scrubbed_in_their_context_only():
     assert redact("HN0042317") == "HN0042317"  # outside the block: not registered, not a pattern
 
 
+def test_each_value_of_a_multi_valued_attribute_is_an_identity():
+    header = pydicom.Dataset()
+    header.PatientName = "DOE^JOHN"
+    header.OtherPatientIDs = ["A1234567", "B7654321"]  # pydicom keeps them as a MultiValue
+    found = dataset_identities(header)
+    assert {"DOE^JOHN", "A1234567", "B7654321"} <= set(found)
+    assert all(isinstance(value, str) for value in found)
+    with identities(*found):
+        assert redact("merged with B7654321 and A1234567") == f"merged with {REDACTED} and {REDACTED}"
+
+
 def test_short_hash_stands_in_for_a_file_name():
     first = short_hash("DOE^JOHN 1940.dcm")
     assert first == short_hash(Path("DOE^JOHN 1940.dcm")) and first.startswith("file-") and len(first) == 15

@@ -61,11 +61,14 @@ def _client(run, data):
 
 
 def _picture(seed: int) -> bytes:
+    """A phantom chest film as a PNG (the intake's picture check takes it: 256 px, film-like)."""
     import cv2
 
-    rng = np.random.default_rng(seed)
-    film = (np.add.outer(np.arange(80), np.arange(64)) + rng.integers(0, 40, (80, 64))) % 255
-    return cv2.imencode(".png", film.astype(np.uint8))[1].tobytes()
+    from cxr_regions.phantom import render_film
+    from cxr_regions.regions import REGION_KEYS
+
+    rendered = render_film(np.random.default_rng(seed), dict.fromkeys(REGION_KEYS, "0"), size=256)
+    return cv2.imencode(".png", np.round(rendered.image * 255).astype(np.uint8))[1].tobytes()
 
 
 def test_every_film_page_of_a_research_only_model_says_so_and_the_model_page_shows_its_provenance(

@@ -22,7 +22,8 @@ def to_dict(config: Any) -> dict[str, Any]:
         data = config.model_dump(mode="json")
     else:
         data = dict(config)
-    return _plain(data)
+    plain: dict[str, Any] = _plain(data)  # a mapping stays a mapping
+    return plain
 
 
 def _plain(value: Any) -> Any:
@@ -51,5 +52,6 @@ def save_config(config: Any, path: str | os.PathLike[str], command: str | None =
 
 def load_config(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read back the ``config`` block of a file written by :func:`save_config`."""
-    doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    return doc.get("config", doc)
+    doc: dict[str, Any] = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    config: dict[str, Any] = doc.get("config", doc)
+    return config

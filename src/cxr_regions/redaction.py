@@ -35,7 +35,7 @@ import os
 import re
 import secrets
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 REDACTED = "[redacted]"
@@ -103,7 +103,7 @@ _TAGS = (
 )
 # Each pattern's group "value" is replaced, the rest of the match kept; a pattern runs only on a text
 # with its hint (a quick search), so that a long message costs little.
-_PATTERNS = [
+_PATTERNS: list[tuple[str | re.Pattern[str], re.Pattern[str]]] = [
     # highdicom: The string "DOE" is unlikely to represent the intended person name ...
     ("The string ", re.compile(r"The string (?P<value>" + _QUOTED + r") is unlikely to represent")),
     # pydicom: Invalid value for VR PN: 'DOE'. / Value "62.5" is not valid / Unable to convert 'x' to 'DA'
@@ -218,11 +218,15 @@ def identities(*values: Any) -> Iterator[None]:
 def dataset_identities(ds: Any) -> list[str]:
     """The identifying values of a DICOM header (a pydicom ``Dataset`` or anything with ``get``): the
     attributes of :data:`IDENTIFYING_ATTRIBUTES`, the other patient IDs and the file it was read from."""
-    values = []
+    values: list[str] = []
     for keyword in IDENTIFYING_ATTRIBUTES:
         value = ds.get(keyword, None)
-        if value not in (None, ""):
-            values.append(str(value) if not isinstance(value, (list, tuple)) else value)
+        if value in (None, ""):
+            continue
+        if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+            values.extend(str(v) for v in value)  # each value of a multi-valued attribute (a MultiValue)
+        else:
+            values.append(str(value))
     for item in ds.get("OtherPatientIDsSequence", None) or ():
         if item.get("PatientID", None):
             values.append(str(item.PatientID))

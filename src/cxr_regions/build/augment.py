@@ -46,7 +46,9 @@ def _check_crop(size: int, crop: int) -> None:
         raise ValueError(f"crop {crop} is larger than the packed image size {size}")
 
 
-def crop_rotation_matrix(size: int, crop: int, offset: tuple[int, int], angle: float, out: int | None = None):
+def crop_rotation_matrix(
+    size: int, crop: int, offset: tuple[int, int], angle: float, out: int | None = None
+) -> np.ndarray:
     """The 2×3 ``cv2.warpAffine`` matrix that cuts the ``crop`` window at ``offset`` (x, y) from a
     ``size``-square film, rotated by ``angle`` degrees about the window's centre, into an ``out``-square
     (default ``crop``: no scaling). With angle 0 and no scaling it is an exact integer crop.
@@ -54,7 +56,7 @@ def crop_rotation_matrix(size: int, crop: int, offset: tuple[int, int], angle: f
     out = crop if out is None else out
     ox, oy = offset
     centre = (ox + (crop - 1) / 2.0, oy + (crop - 1) / 2.0)
-    matrix = cv2.getRotationMatrix2D(centre, float(angle), out / crop)
+    matrix: np.ndarray = cv2.getRotationMatrix2D(centre, float(angle), out / crop)
     matrix[:, 2] += (out - 1) / 2.0 - np.asarray(centre)
     return matrix
 
@@ -117,9 +119,9 @@ def offline_variant(
     """The paper protocol's offline augmentation: a random crop + rotation, resized back to S×S uint8."""
     size = img.shape[-1]
     crop = max(1, round(size * crop_fraction))
-    offset = tuple(int(v) for v in rng.integers(0, size - crop + 1, size=2))
+    x, y = (int(v) for v in rng.integers(0, size - crop + 1, size=2))
     angle = rng.uniform(-max_rotation, max_rotation)
-    matrix = crop_rotation_matrix(size, crop, offset, angle, out=size)
+    matrix = crop_rotation_matrix(size, crop, (x, y), angle, out=size)
     return cv2.warpAffine(
         img, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from cxr_regions.build.build_config import BuildConfig
+from cxr_regions.extras import require_extra
 from cxr_regions.options import cli, command, nested
 
 
@@ -33,6 +34,8 @@ def build(config: BuildCommand) -> None:
 
     Rerun an interrupted build and it resumes its packing.
     """
+    if config.settings.engine == "dask":
+        require_extra("cluster", "cxr-regions build --engine dask")
     from rich.console import Console
 
     from cxr_regions.build.folder import build_dataset

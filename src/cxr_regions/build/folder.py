@@ -235,7 +235,7 @@ def _write_images(
 ) -> None:
     target = out / IMAGES_FILE
     positions = manifest["source_pos"].to_numpy()
-    options = {"size": config.size, "workers": config.workers, "resize": config.resize}
+    options: dict[str, Any] = {"size": config.size, "workers": config.workers, "resize": config.resize}
     options |= {"engine": config.engine, "scheduler": config.scheduler}
     if config.protocol == "clean" and sources is not None:
         pack_images([sources[p] for p in positions], target, progress=config.progress, **options)

@@ -68,7 +68,7 @@ def repeat_factors(
     repeat = np.ones(len(positive), dtype=np.int64)
     tiebreak = np.random.default_rng(seed).permutation(len(positive))
     before = label_shares(positive, repeat, label_names)
-    has_positives = positive.any(axis=0)
+    has_positives = np.asarray(positive.any(axis=0))
     boosted: list[str] = []
     for _ in range(MAX_ROUNDS):
         total = float(repeat.sum())

@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -28,6 +29,10 @@ from cxr_regions.fileio import atomic_path, write_json
 from cxr_regions.ingest import RESIZE_MODES, fit_square, open_engine
 from cxr_regions.progress import progress_bar
 
+if TYPE_CHECKING:
+    from cxr_regions.ingest.engine import DaskWorkers
+    from cxr_regions.ingest.workers import Workers
+
 __all__ = ["CHUNK", "RESIZE_MODES", "fit_square", "pack_images", "read_gray", "write_array"]
 
 CHUNK = 128
@@ -35,10 +40,11 @@ CHUNK = 128
 
 def read_gray(path: str | os.PathLike[str]) -> np.ndarray:
     """Read an image file as 2-D uint8 grayscale (16-bit keeps its high byte; colour is converted)."""
-    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if data is None:
+    read = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if read is None:
         reason = "file not found" if not Path(path).exists() else "not a readable image"
         raise UserError(f"cannot read image {path}: {reason}; fix or remove it and run again")
+    data: np.ndarray = read
     if data.ndim == 3:
         code = cv2.COLOR_BGRA2GRAY if data.shape[2] == 4 else cv2.COLOR_BGR2GRAY
         data = cv2.cvtColor(data, code)
@@ -99,6 +105,7 @@ def pack_images(
 
     todo = np.flatnonzero(~done)
     chunks = [todo[i : i + CHUNK] for i in range(0, len(todo), CHUNK)]
+    pool: ThreadPoolExecutor | Workers | DaskWorkers
     if engine == "local":
         pool, work = (
             ThreadPoolExecutor(max(1, workers)),
@@ -111,7 +118,10 @@ def pack_images(
         )
     with progress_bar(progress) as bar, pool:
         task = bar.add_task(f"packing {out.name}", total=len(paths), completed=int(done.sum()))
-        results = pool.map(work, chunks) if engine == "local" else _write_rows(array, pool.run(work, chunks))
+        if isinstance(pool, ThreadPoolExecutor):  # engine "local"
+            results = pool.map(work, chunks)
+        else:
+            results = _write_rows(array, pool.run(work, chunks))
         try:
             for n, finished in enumerate(results, start=1):
                 done[finished] = True

@@ -85,6 +85,7 @@ def leak_check(manifest: pd.DataFrame) -> dict[str, object]:
         }
         leaking = leaking or shared_source > 0 or shared_patient > 0
     per_patient = manifest.groupby("patient_key", sort=False)["split"].nunique()
-    result["patients_in_several_splits"] = int((per_patient > 1).sum())
-    result["leaking"] = leaking or result["patients_in_several_splits"] > 0
+    several = int((per_patient > 1).sum())
+    result["patients_in_several_splits"] = several
+    result["leaking"] = leaking or several > 0
     return result

@@ -19,7 +19,7 @@ Validation and test loaders yield float batches directly in ``workers`` mode.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Sequence, Sized
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +195,7 @@ class EpochShuffle(RandomSampler):
     the run's seed and the epoch the same way.
     """
 
-    def __init__(self, data_source: Sequence[Any], seed: int = 0) -> None:
+    def __init__(self, data_source: Sized, seed: int = 0) -> None:
         super().__init__(data_source)
         self.seed = seed
         self.epoch = 0

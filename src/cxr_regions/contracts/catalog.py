@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cxr_regions.contracts.core import Document
 from cxr_regions.contracts.csv_table import Table
 from cxr_regions.contracts.dataset import MANIFEST, DatasetInfo
@@ -22,7 +24,7 @@ from cxr_regions.contracts.verdict_export import VERDICTS
 
 DOCUMENTS: tuple[type[Document], ...] = (DatasetInfo, ModelInfo, EvaluationInfo, CalibrationInfo, DemoSummary)
 """The JSON documents (each with a schema version)."""
-TABLES: tuple[Table, ...] = (
+TABLES: tuple[Table[Any], ...] = (
     TRUTH,
     IMAGES,
     ERRORS,

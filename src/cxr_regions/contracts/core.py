@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.config import JsonDict
 
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import write_json
@@ -58,7 +59,7 @@ def column(
     ``template``: a ``dict`` field spread over one column per label, e.g. ``"p_<label>"``.
     ``optional``: readers accept a file without this column (older files, other tools' tables).
     """
-    extra = {"template": template, "optional": optional}
+    extra: JsonDict = {"template": template, "optional": optional}
     if default is ... and optional:
         default = None
     return Field(default, description=description, json_schema_extra=extra)

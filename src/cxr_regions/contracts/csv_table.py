@@ -9,7 +9,7 @@ import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -62,7 +62,9 @@ class Table(Generic[R]):
 
     def _adapter(self, name: str) -> TypeAdapter[Any]:
         if name not in self._adapters:
-            self._adapters[name] = TypeAdapter(self.row.model_fields[name].annotation)
+            annotation = self.row.model_fields[name].annotation
+            assert annotation is not None, f"{self.row.__name__}.{name} has no type"
+            self._adapters[name] = TypeAdapter(annotation)
         return self._adapters[name]
 
     def __repr__(self) -> str:
@@ -181,7 +183,7 @@ class Table(Generic[R]):
                         values[name] = self._adapter(name).validate_json(cell)
                 elif name in record:
                     values[name] = _cast(record[name], kind)
-            yield self.row.model_construct(**values)
+            yield cast(R, self.row.model_construct(**values))  # the pydantic plugin types it as the bound
 
     def row_of(self, mapping: Mapping[str, Any]) -> R:
         """One record from a mapping of column -> value, validated (for single rows)."""

@@ -41,6 +41,7 @@ _EXPORTS = {
     "CellOutcome": "table2",
     "write_table2": "table2",
     "INITS": "paper_table2",
+    "Init": "paper_table2",
     "arch_name": "paper_table2",
     "init_name": "paper_table2",
     "paper_auc": "paper_table2",
@@ -75,7 +76,7 @@ if TYPE_CHECKING:  # pragma: no cover
         bootstrap_aucs,
         youden_threshold,
     )
-    from cxr_regions.evaluation.paper_table2 import INITS, arch_name, init_name, paper_auc
+    from cxr_regions.evaluation.paper_table2 import INITS, Init, arch_name, init_name, paper_auc
     from cxr_regions.evaluation.table2 import CellOutcome, write_table2
 
 

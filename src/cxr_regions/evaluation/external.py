@@ -62,7 +62,7 @@ def external_inputs(
     from cxr_regions.build import open_dataset
 
     names = list(loaded.label_names)
-    overlap = label_overlap(names, open_dataset(dataset_dir).label_names)
+    overlap: dict[str, Any] = dict(label_overlap(names, open_dataset(dataset_dir).label_names))
     if not overlap["scored"]:
         raise UserError(
             f"{dataset_dir} has no label of the run ({', '.join(names)}); its labels are "

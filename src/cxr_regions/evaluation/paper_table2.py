@@ -6,10 +6,14 @@ Rows are initialisation blocks × networks; each tuple lists the regions in ``RE
 
 from __future__ import annotations
 
+from typing import Literal
+
 from cxr_regions.regions import REGION_KEYS
 
+Init = Literal["scratch", "imagenet", "chestx14"]
+
 COLUMNS: tuple[str, ...] = (*REGION_KEYS, "mean")
-INITS: tuple[str, ...] = ("scratch", "imagenet", "chestx14")
+INITS: tuple[Init, ...] = ("scratch", "imagenet", "chestx14")
 INIT_NAMES: dict[str, str] = {"scratch": "from scratch", "imagenet": "ImageNet", "chestx14": "ChestX-ray14"}
 ARCH_NAMES: dict[str, str] = {
     "alexnet": "AlexNet",

@@ -11,6 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,9 +38,12 @@ class CellOutcome:
     @classmethod
     def from_evaluation(cls, init: str, arch: str, evaluation: EvaluationInfo) -> CellOutcome:
         """A done cell from its ``evaluation.json``: Table 2's columns (regions, mean)."""
-        nan = float("nan")
+
+        def number(value: float | None) -> float:
+            return float("nan") if value is None else float(value)
+
         auc = {
-            col: tuple(nan if v is None else float(v) for v in (r.auc, r.ci_low, r.ci_high))
+            col: (number(r.auc), number(r.ci_low), number(r.ci_high))
             for col, r in evaluation.auc.items()
             if col in COLUMNS
         }
@@ -49,12 +53,17 @@ class CellOutcome:
 
 def table2_frame(cells: Sequence[CellOutcome], paper: bool = False) -> pd.DataFrame:
     """One row per cell plus a block-mean row per initialisation (CSV layout)."""
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     inits = list(dict.fromkeys(c.init for c in cells))
     for init in inits:
         block = [c for c in cells if c.init == init]
         for cell in block:
-            row = {"init": init, "network": cell.arch, "status": cell.status, "note": cell.note}
+            row: dict[str, Any] = {
+                "init": init,
+                "network": cell.arch,
+                "status": cell.status,
+                "note": cell.note,
+            }
             for col in COLUMNS:
                 auc, low, high = cell.auc.get(col, (math.nan, math.nan, math.nan))
                 row.update({col: auc, f"{col}_ci_low": low, f"{col}_ci_high": high})
@@ -63,7 +72,11 @@ def table2_frame(cells: Sequence[CellOutcome], paper: bool = False) -> pd.DataFr
                     row[f"{col}_paper"] = published[col] if published else math.nan
             rows.append(row)
         done = [r for r in rows[-len(block) :] if r["status"] == "done"]
-        mean_row = {"init": init, "network": BLOCK_MEAN, "status": f"{len(done)}/{len(block)} done"}
+        mean_row: dict[str, Any] = {
+            "init": init,
+            "network": BLOCK_MEAN,
+            "status": f"{len(done)}/{len(block)} done",
+        }
         mean_row["note"] = ""
         for col in COLUMNS:
             mean_row[col] = _nanmean([r[col] for r in done])

@@ -154,7 +154,7 @@ def explain_split(
     from cxr_regions.training import load_run
 
     if dataset is None:
-        recorded = load_run(run_dir).info.dataset_path
+        recorded = load_run(Path(run_dir)).info.dataset_path
         if not recorded:
             raise UserError(f"{run_dir}/model.json records no dataset folder; pass it with --dataset")
         dataset = recorded
@@ -320,5 +320,6 @@ def _write_heatmaps(folder: Path, film: np.ndarray, heatmaps: Mapping[str, np.nd
     for key, heat in heatmaps.items():
         save_png(folder / f"{key}.png", overlay(film, heat))
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **{k: v.astype(np.float16) for k, v in heatmaps.items()})
+    # numpy's stubs read **arrays as if a key could be its allow_pickle flag
+    np.savez_compressed(buffer, **{k: v.astype(np.float16) for k, v in heatmaps.items()})  # type: ignore[arg-type]
     write_bytes(folder / "heatmaps.npz", buffer.getvalue())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import typer
 
@@ -38,7 +39,7 @@ def explain(config: ExplainConfig) -> None:
         calibrator = load_calibration(calibration)
     texts = read_reports(config.reports) if config.reports else None
     saved = dataclasses.replace(config, out=out_dir, calibration=calibration if calibrator else None)
-    options = dict(
+    options: dict[str, Any] = dict(
         method=config.method, regions=config.regions, masks_dir=config.masks, frame_size=config.frame_size,
         thresholds=cuts, reports=texts, panels=config.panels, config=saved, calibration=calibrator,
     )  # fmt: skip

@@ -9,6 +9,7 @@ Two scores per film and region, each with its chance level beside it:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 import numpy as np
@@ -131,7 +132,7 @@ def summary_markdown(summary: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def load_masks(path: str) -> dict[str, np.ndarray]:
+def load_masks(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """A phantom's ``masks/<film_id>.npz``: one boolean array per region key."""
     with np.load(path) as data:
         return {k: data[k].astype(bool) for k in data.files}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from cxr_regions.extras import require_extra
 from cxr_regions.ingest.settings import IngestConfig
 from cxr_regions.options import PROGRESS_HELP, cli, command, nested
 
@@ -42,6 +43,8 @@ def ingest_command(config: IngestCommand) -> None:
 
     Rerun into the same OUT to resume: finished films are skipped, failed ones retried.
     """
+    if config.settings.engine == "dask":
+        require_extra("cluster", "cxr-regions ingest --engine dask")
     from rich.console import Console
 
     from cxr_regions.ingest.tree import ingest

@@ -140,10 +140,9 @@ def _convert(ctx: FileContext, job: tuple[str, str]) -> dict[str, Any]:
     config = ctx.config
     path = Path(ctx.root, rel)
     reduce_for = None if ctx.full_depth else config.reduce_for
+    low, high = config.percentiles  # two (checked by IngestConfig)
     try:
-        display, ds = decode_display(
-            path, config.window, tuple(config.percentiles), reduce_for, config.reduce_jpeg2000
-        )
+        display, ds = decode_display(path, config.window, (low, high), reduce_for, config.reduce_jpeg2000)
         small = resize_film(display.values, config.size, config.resize)
         outputs = {IMAGES_DIR: pad_square(quantise(small, config.bit_depth, display.invert), config.size)}
         if config.keep_full:

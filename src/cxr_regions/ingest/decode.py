@@ -18,9 +18,11 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 STATUS_NOT_DICOM = "not_dicom"
 STATUS_UNREADABLE = "unreadable"
@@ -222,9 +224,10 @@ def _percentile_window(
     return float(lo), float(hi)
 
 
-def _to_uint16(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
+def _to_uint16(values: np.ndarray, lo: float, hi: float) -> npt.NDArray[np.uint16]:
     span = hi - lo if hi > lo else 1.0
-    scaled = (values.astype(np.float64 if values.size <= 65536 else np.float32) - lo) * (_MAX16 / span)
+    floats: np.ndarray = values.astype(np.float64 if values.size <= 65536 else np.float32)
+    scaled = (floats - lo) * (_MAX16 / span)
     return np.rint(np.clip(scaled, 0, _MAX16)).astype(np.uint16)
 
 
@@ -234,7 +237,7 @@ def _grey_chain(
     window: str,
     percentiles: tuple[float, float],
     counts: Callable[[], np.ndarray] | None,
-) -> tuple[np.ndarray, str]:
+) -> tuple[npt.NDArray[np.uint16], str]:
     """Modality LUT, then VOI (file or percentile), scaled to uint16; ``stored`` may be a LUT domain."""
     from pydicom.pixels import apply_modality_lut
 
@@ -268,7 +271,7 @@ def display_values(
         raise FilmError(STATUS_DECODE_ERROR, f"unexpected pixel array of shape {pixels.shape}")
     invert = photometric == "MONOCHROME1"
     if pixels.dtype.kind in "iu" and pixels.dtype.itemsize <= 2:
-        code_type = np.uint8 if pixels.dtype.itemsize == 1 else np.uint16
+        code_type: type[np.unsignedinteger[Any]] = np.uint8 if pixels.dtype.itemsize == 1 else np.uint16
         entries = 1 << (8 * pixels.dtype.itemsize)
         codes = np.ascontiguousarray(pixels).view(code_type)
         domain = np.arange(entries, dtype=code_type).view(pixels.dtype)
@@ -283,6 +286,7 @@ def display_values(
 
 def quantise(values: np.ndarray, bit_depth: int, invert: bool) -> np.ndarray:
     """uint16 display values as the output's bit depth (8 or 16), inverted for MONOCHROME1."""
+    out: np.ndarray
     if bit_depth == 16:
         out = values.astype(np.uint16, copy=True)
     elif bit_depth == 8:

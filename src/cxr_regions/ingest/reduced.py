@@ -46,7 +46,7 @@ def _recentre(values: np.ndarray, level: int) -> np.ndarray:
     import cv2
 
     delta = ((1 << level) - 1) / (2 << level)
-    shift = np.float32([[1, 0, delta], [0, 1, delta]])
+    shift = np.array([[1, 0, delta], [0, 1, delta]], dtype=np.float32)
     moved = cv2.warpAffine(
         values.astype(np.float32),
         shift,
@@ -85,7 +85,8 @@ def _jpeg2000(frame: bytes, reduce: int, bits_allocated: int) -> np.ndarray | No
     for level in range(reduce, 0, -1):
         try:
             with Image.open(io.BytesIO(frame)) as image:
-                image.reduce = level
+                # Pillow's JPEG 2000 reader takes the resolution levels to discard in this attribute
+                image.reduce = level  # type: ignore[method-assign,assignment]
                 image.load()
                 values = np.asarray(image)
         except Exception:

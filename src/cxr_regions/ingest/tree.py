@@ -83,7 +83,7 @@ def walk_tree(root: Path, exclude: Path | None = None) -> list[str]:
     """Every file under ``root`` (POSIX paths relative to it, sorted), leaving out the folder ``exclude``."""
     root = Path(root)
     skip = exclude.resolve() if exclude is not None else None
-    found = []
+    found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames if skip is None or (here / d).resolve() != skip)

@@ -64,7 +64,7 @@ class Workers:
         while pending or suspects or inflight:
             pool = self._fresh_pool()
             queue, limit = (suspects, 1) if suspects else (pending, 4 * self.count)
-            broken = []
+            broken: list[Any] = []
             while queue and len(inflight) < limit and not broken:
                 item = queue.popleft()
                 try:

@@ -21,6 +21,10 @@ class AutoLabeler:
         self.labelers = labelers
         self.counts = dict.fromkeys(labelers, 0)
 
+    def labeler_for(self, text: str | None) -> Labeler:
+        """The labeler of ``text``'s language (Chinese for a missing text)."""
+        return self.labelers[detect_language(text) if isinstance(text, str) else "zh"]
+
     def label(self, text: str | None) -> ReportLabels:
         language = detect_language(text) if isinstance(text, str) else "zh"
         self.counts[language] += 1

@@ -168,8 +168,8 @@ class SentenceReader:
         )
         ratios = self._ratios(sentence) if self._rules.ratio_trigger in sentence else []
         state = SentenceState(sentence, toks, self._rules, self._targets, self._chain)
-        for number, clause in enumerate(clauses):
-            state.read_clause(number, clause, ratios)
+        for number, span in enumerate(clauses):
+            state.read_clause(number, span, ratios)
 
         abnormal = uncertain = 0
         found = []

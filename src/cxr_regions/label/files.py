@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from operator import itemgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cxr_regions.configfile import save_config
 from cxr_regions.contracts import label_rows as contract
@@ -30,6 +31,9 @@ from cxr_regions.label.table_reader import count_rows
 from cxr_regions.label.texts import open_report_table
 from cxr_regions.progress import progress_bar
 from cxr_regions.regions import ABNORMAL, NORMAL, REGION_KEYS, UNCERTAIN
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 _VALUES_OF = itemgetter(*REGION_KEYS)
 
@@ -206,13 +210,13 @@ def _rows(
                     seen[0] += 1
         yield row(ident, values, markings_only, status, result.evidence, clauses)
     summary.missing_id += missing_id
-    for (values, empty, markings_only), n in kinds.items():  # the counts, once per kind of row
+    for (kind, empty, markings_only), n in kinds.items():  # the counts, once per kind of row
         summary.rows += n
         summary.empty_text += n if empty else 0
         summary.ok += 0 if empty else n
         summary.markings_only += n if markings_only else 0
-        summary.normal_films += n if not empty and all(v == NORMAL for v in values) else 0
-        for key, v in zip(REGION_KEYS, values, strict=True):
+        summary.normal_films += n if not empty and all(v == NORMAL for v in kind) else 0
+        for key, v in zip(REGION_KEYS, kind, strict=True):
             if v == ABNORMAL:
                 summary.abnormal[key] += n
             elif v == UNCERTAIN:
@@ -227,15 +231,15 @@ class _progress:
         self.rows = rows
         self.total = total
         self.name = name
-        self._bar = None
+        self._bar: Progress | None = None
 
     def __enter__(self) -> Callable[[int], None]:
         if not self.enabled:
             return lambda done: None
-        self._bar = progress_bar(unit="items" if self.rows else "bytes")
-        self._bar.start()
-        task = self._bar.add_task(f"label {self.name}", total=self.total)
-        return lambda done: self._bar.update(task, completed=done)
+        bar = self._bar = progress_bar(unit="items" if self.rows else "bytes")
+        bar.start()
+        task = bar.add_task(f"label {self.name}", total=self.total)
+        return lambda done: bar.update(task, completed=done)
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:

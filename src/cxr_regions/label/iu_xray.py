@@ -229,7 +229,7 @@ def archive_path() -> Path:
         ) from None
     for file in dist.files or ():
         if str(file).replace("\\", "/") == ARCHIVE:
-            path = Path(dist.locate_file(file))
+            path = Path(str(dist.locate_file(file)))
             if path.is_file():
                 return path
     raise UserError(f"the installed {WHEEL} {dist.version} has no {ARCHIVE}; {_INSTALL}")
@@ -243,15 +243,17 @@ def read_iu_reports() -> tuple[IUReport, ...]:
         for member in archive:
             if not member.isfile() or not member.name.endswith(".xml"):
                 continue
-            root = ET.fromstring(archive.extractfile(member).read())
-            uid = root.find("uId")
+            data = archive.extractfile(member)
+            assert data is not None  # a regular file (checked above)
+            root = ET.fromstring(data.read())
+            uid, stem = root.find("uId"), Path(member.name).stem
             sections = {a.get("Label"): (a.text or "").strip() for a in root.iter("AbstractText")}
             mesh = root.find("MeSH")
             majors = mesh.iter("major") if mesh is not None else ()
             tags = tuple(e.text.strip() for e in majors if e.text)
             out.append(
                 IUReport(
-                    report_id=uid.get("id") if uid is not None else Path(member.name).stem,
+                    report_id=uid.get("id", stem) if uid is not None else stem,
                     findings=sections.get("FINDINGS", ""),
                     impression=sections.get("IMPRESSION", ""),
                     tags=tags,

@@ -52,8 +52,8 @@ class LineBreaks:
                     return False  # 心包\n积液, 胸腔未见\n积液: the line stops before its finding
         if _OPENS_WITH_SIDE.match(after):
             return True
-        m = self._token_re.match(after)
-        if m is None:
+        head = self._token_re.match(after)
+        if head is None:
             return False
-        cue = self._cue_for(m)
+        cue = self._cue_for(head)
         return cue.kind == SUBJECT or (cue.group is not None and bool(cue.group.fixed))

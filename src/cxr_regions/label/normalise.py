@@ -44,8 +44,9 @@ _SPACES = (" ", "\t", "\u3000", "\xa0")
 
 def _char_class(chars: list[int]) -> str:
     """A compact regex character class for a sorted list of code points."""
-    parts = []
-    start = prev = None
+    parts: list[tuple[int, int]] = []
+    start: int | None = None
+    prev = 0  # read only once start is set
     for cp in chars:
         if start is None:
             start = prev = cp

@@ -50,7 +50,8 @@ def word_readings(word: str) -> tuple[str, ...]:
     """The reading of each character of ``word`` as read in that word (重叠: chong), tones dropped."""
     from pypinyin import Style, lazy_pinyin
 
-    found = lazy_pinyin(word, style=Style.NORMAL, errors=lambda chars: [""] * len(chars))
+    # pypinyin takes a list (one reading per character) from errors=; its annotation says str
+    found = lazy_pinyin(word, style=Style.NORMAL, errors=lambda chars: [""] * len(chars))  # type: ignore[arg-type,return-value]
     return tuple(found) if len(found) == len(word) else tuple((readings(c) or ("",))[0] for c in word)
 
 

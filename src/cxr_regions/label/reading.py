@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from cxr_regions.contracts.label_rows import EXACT, TYPO
 from cxr_regions.label.vocabulary import CUE, DEVICE, EXPLAINED, FINDING, SUBJECT, Cue, FindingGroup
@@ -221,7 +221,7 @@ class SentenceState:
     def _subject(self, k: int, tok: Token, after_thing: bool, gap_start: int) -> None:
         """A subject word: it starts a new list of subjects, joins the list before, or is part of it."""
         start, end, cue, _ = tok
-        subject = cue.subject or cue.part
+        subject = cast(str, cue.subject or cue.part)  # a subject cue names one or the other
         sentence, rules = self.sentence, self.rules
         if self.chain is not None:
             first, findings = self.chain.claim(sentence, start, subject)
@@ -276,7 +276,7 @@ class SentenceState:
             if subject == "markings" and cue.markings:
                 self.markings.append((cue.text, number))  # "prominent interstitial markings"
                 continue
-            for region in self.targets(cue.group, (subject,)):
+            for region in self.targets(cast(FindingGroup, cue.group), (subject,)):  # a finding's cue
                 entries.append(Entry(region, value, cue.text, number, hedge))
 
     def _device(self, k: int, tok: Token, after_thing: bool, gap_start: int) -> None:

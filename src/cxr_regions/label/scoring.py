@@ -19,6 +19,7 @@ import pandas as pd
 
 from cxr_regions.contracts import label_rows as labels_contract
 from cxr_regions.errors import UserError
+from cxr_regions.label.bilingual import AutoLabeler
 from cxr_regions.label.labeler import Labeler
 from cxr_regions.label.vocabulary import load_vocabulary
 from cxr_regions.regions import REGION_KEYS, VALUES, to_binary
@@ -170,7 +171,9 @@ def read_predictions(path: str | Path) -> dict[str, labels_contract.LabelRow]:
 
 
 def score(
-    gold: list[dict], predictions: dict[str, dict] | None = None, labeler: Labeler | None = None
+    gold: list[dict],
+    predictions: dict[str, labels_contract.LabelRow] | None = None,
+    labeler: Labeler | AutoLabeler | None = None,
 ) -> Score:
     """Compare predictions (labels.csv rows by id, or the labeler run on the gold texts) with gold."""
     regions = {k: RegionScore(k) for k in REGION_KEYS}
@@ -191,6 +194,7 @@ def score(
             evidence = labels_contract.evidence_json(row.evidence)
             pred_markings = row.markings_only
         else:
+            assert labeler is not None  # set above when there are no predictions
             labels = labeler.label(text)
             predicted = labels.values
             evidence = labels_contract.evidence_json(labels.evidence)
@@ -214,7 +218,8 @@ def score(
             s.fn += gb and not pb
             s.tn += not gb and not pb
             if g != p:
-                why = rule or reading(key, p, evidence, labeler)
+                reader = labeler.labeler_for(text) if isinstance(labeler, AutoLabeler) else labeler
+                why = rule or reading(key, p, evidence, reader)
                 result.disagreements.append(Disagreement(rid, key, g, p, text, evidence, why))
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")

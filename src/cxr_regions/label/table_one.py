@@ -10,6 +10,7 @@ The one implementation: ``label-stats`` tabulates a labels file with it, ``build
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -53,7 +54,8 @@ def table1(labels_frame: pd.DataFrame, label_names: Sequence[str] = REGION_KEYS)
         frame = frame[frame["status"].astype(str) != "empty_text"]
     matrix = binary_matrix(frame, label_names)
     per_film = (matrix == 1).sum(axis=1)
-    rows = [{"label": "normal", "name_zh": "正常", "films": int((per_film == 0).sum()), "overlap": None}]
+    normal = int((per_film == 0).sum())
+    rows: list[dict[str, Any]] = [{"label": "normal", "name_zh": "正常", "films": normal, "overlap": None}]
     for j, name in enumerate(label_names):
         column = matrix[:, j] == 1
         zh = BY_KEY[name].zh if name in BY_KEY else ""
@@ -67,7 +69,7 @@ def table1(labels_frame: pd.DataFrame, label_names: Sequence[str] = REGION_KEYS)
         {"label": "total", "name_zh": "合计", "films": len(frame), "overlap": int((per_film > 1).sum())}
     )
     table = pd.DataFrame(rows, columns=list(COLUMNS[:-1]))
-    rates = []
+    rates: list[float | None] = []
     for row in rows:
         if row["label"] == "normal" or row["films"] == NOT_LABELLED:
             rates.append(None)

@@ -105,9 +105,9 @@ class TypoMatcher:
         for s in range(max(0, p - self._longest + 1), p + 1):
             for length in lengths.get(sentence[s], ()):
                 if p < s + length <= n:
-                    word = variants.get(sentence[s : s + length])
-                    if word is not None:
-                        found.append((s, s + length, word))
+                    variant = variants.get(sentence[s : s + length])
+                    if variant is not None:
+                        found.append((s, s + length, variant))
 
     def merge(self, sentence: str, toks: list) -> list:
         """``toks`` (exact tokens, left to right) with typo readings of the uncovered text added; exact

@@ -200,7 +200,7 @@ def _compile(layers: list[tuple[VocabularyFile, str]]) -> Vocabulary:
     language = layers[0][0].language
     canonical = english_term if language == "en" else strip_spaces
 
-    def add(term: str, source: str, loc: str, **role: object) -> None:
+    def add(term: str, source: str, loc: str, **role: Any) -> None:
         text = term[len(REGEX_PREFIX) :] if term.startswith(REGEX_PREFIX) else term
         cue = cues.setdefault(term, Cue(text=text))
         for key, value in role.items():

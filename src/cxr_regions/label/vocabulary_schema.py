@@ -16,8 +16,9 @@ from cxr_regions.regions import REGION_KEYS
 
 RegionKey = Literal[REGION_KEYS]  # type: ignore[valid-type]
 # What a clause can speak of: a region, or one of the policy's pseudo-subjects.
-SubjectKey = Literal[(*REGION_KEYS, "markings", "pleura", "subphrenic", "outside", "neutral")]  # type: ignore[valid-type]
-SUBJECT_KEYS: tuple[str, ...] = SubjectKey.__args__  # type: ignore[attr-defined]
+_SUBJECTS = (*REGION_KEYS, "markings", "pleura", "subphrenic", "outside", "neutral")
+SubjectKey = Literal[_SUBJECTS]  # type: ignore[valid-type]
+SUBJECT_KEYS: tuple[str, ...] = SubjectKey.__args__
 REGEX_PREFIX = "re:"
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -155,13 +155,17 @@ def _one_channel_conv(conv: nn.Conv2d, pretrained: bool) -> nn.Conv2d:
     """The first convolution for grey films: pretrained RGB filters summed over R, G, B (a grey
     film seen as three equal channels gives the same response); a scratch model keeps its own
     random init (the first input channel's slice)."""
+    # torch types a Conv2d's own kernel_size etc. as tuple[int, ...]; they are pairs
+    geometry: dict[str, Any] = {
+        "kernel_size": conv.kernel_size,
+        "stride": conv.stride,
+        "padding": conv.padding,
+        "dilation": conv.dilation,
+    }
     new = nn.Conv2d(
         1,
         conv.out_channels,
-        kernel_size=conv.kernel_size,
-        stride=conv.stride,
-        padding=conv.padding,
-        dilation=conv.dilation,
+        **geometry,
         groups=conv.groups,
         bias=conv.bias is not None,
         padding_mode=conv.padding_mode,
@@ -171,7 +175,7 @@ def _one_channel_conv(conv: nn.Conv2d, pretrained: bool) -> nn.Conv2d:
     with torch.no_grad():
         weight = conv.weight.sum(dim=1, keepdim=True) if pretrained else conv.weight[:, :1].clone()
         new.weight.copy_(weight)
-        if conv.bias is not None:
+        if conv.bias is not None and new.bias is not None:  # made with a bias when conv has one
             new.bias.copy_(conv.bias)
     return new
 
@@ -249,7 +253,8 @@ def create_model(
 
         state = load_file(str(start.file))
         head_keys = {k for k in state if k.startswith(f"{head}.")}
-        report = weights_mod.load_backbone(model.net, state, head_keys, start.file, arch)
+        source = cast(Path, start.file)  # a txv start's converted weights file
+        report = weights_mod.load_backbone(model.net, state, head_keys, source, arch)
     unloaded = [name for name, t in model.state_dict().items() if t.is_meta]
     if unloaded:
         raise UserError(f"{init} left {len(unloaded)} tensors without weights, e.g. {unloaded[:3]}")

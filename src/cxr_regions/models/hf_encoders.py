@@ -47,8 +47,9 @@ class EncoderClassifier(nn.Module):
     def __init__(self, encoder: nn.Module, num_classes: int) -> None:
         super().__init__()
         self.encoder = encoder
-        self.head = nn.Linear(int(encoder.config.hidden_size), num_classes)
-        self._interpolate = encoder.config.model_type == "vit"
+        config: Any = encoder.config  # a transformers PretrainedConfig
+        self.head = nn.Linear(int(config.hidden_size), num_classes)
+        self._interpolate = config.model_type == "vit"
         # Used only in masked-image pretraining: never trained here (and DDP would find it unused).
         self.unused_parameters = tuple(n for n, _ in self.named_parameters() if n.endswith("mask_token"))
         for name, param in self.named_parameters():

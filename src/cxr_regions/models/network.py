@@ -21,7 +21,7 @@ import dataclasses
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 from torch import nn
@@ -84,6 +84,9 @@ class RegionNet(nn.Module):
     ``provenance`` (where the weights came from) is saved in ``model.json`` by ``save_model``.
     """
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, net: nn.Module, spec: ModelSpec) -> None:
         super().__init__()
         self.net = net
@@ -107,7 +110,7 @@ class RegionNet(nn.Module):
     @property
     def head(self) -> nn.Linear:
         """The classifier layer (one logit per label)."""
-        return self.net.get_submodule(self.spec.head)
+        return cast(nn.Linear, self.net.get_submodule(self.spec.head))
 
     def head_keys(self) -> list[str]:
         """State-dict keys of the classifier layer (left out when loading a pretraining checkpoint)."""

@@ -18,6 +18,7 @@ import fnmatch
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 from torch import nn
 
@@ -85,7 +86,7 @@ class ArchEntry:
 
 def _block_ends(net: nn.Module) -> list[nn.Module]:
     """AlexNet/VGG: the ReLU that ends each convolutional block (the one before each max-pool)."""
-    features = list(net.features)
+    features = list(cast(nn.Sequential, net.features))
     return [
         m
         for m, after in itertools.pairwise(features)
@@ -95,13 +96,15 @@ def _block_ends(net: nn.Module) -> list[nn.Module]:
 
 def _resnet_stages(net: nn.Module) -> list[nn.Module]:
     """ResNet: ``layer1``..``layer3`` and the last block of ``layer4``."""
-    return [net.layer1, net.layer2, net.layer3, net.layer4[-1]]
+    layers = [cast(nn.Sequential, getattr(net, f"layer{i}")) for i in (1, 2, 3, 4)]
+    return [*layers[:3], layers[3][-1]]
 
 
 def _densenet_stages(net: nn.Module) -> list[nn.Module]:
     """DenseNet: the dense blocks before the last, then the final norm of ``features``."""
-    blocks = [m for name, m in net.features.named_children() if name.startswith("denseblock")]
-    return [*blocks[:-1], net.features[-1]]
+    features = cast(nn.Sequential, net.features)
+    blocks = [m for name, m in features.named_children() if name.startswith("denseblock")]
+    return [*blocks[:-1], features[-1]]
 
 
 GENERIC = ArchEntry(name="torchvision", patterns=("*",))
@@ -157,12 +160,13 @@ for _entry in (
 
 def _timm_stages(net: nn.Module) -> list[nn.Module]:
     """timm CNNs: the modules of timm's ``feature_info`` (one per reduction), shallow to deep."""
-    return [net.get_submodule(info["module"]) for info in net.feature_info]
+    feature_info: Any = net.feature_info  # timm's FeatureInfo
+    return [net.get_submodule(info["module"]) for info in feature_info]
 
 
 def _token_grid(net: nn.Module) -> list[nn.Module]:
     """ViT-style models: the patch tokens entering the last block, as a grid (``net.token_grid``)."""
-    return [net.token_grid]
+    return [cast(nn.Module, net.token_grid)]
 
 
 TIMM_CNN = ArchEntry("timm-cnn", ("timm:*",), min_input_size=32, target_layers=_timm_stages)

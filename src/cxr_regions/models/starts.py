@@ -83,8 +83,8 @@ def find_start(arch: str, kind: str, value: Any, weights: Path | str | None) -> 
     if arch.startswith("timm:"):
         from cxr_regions.models.timm_backbones import imagenet_start
 
-        file, mean, std, provenance = imagenet_start(arch.removeprefix("timm:"), weights)
-        return Start(mean, std, provenance, str(file), file=file)
+        file, timm_mean, timm_std, provenance = imagenet_start(arch.removeprefix("timm:"), weights)
+        return Start(timm_mean, timm_std, provenance, str(file), file=file)
     enum, path = weights_mod.imagenet_weights_path(arch, weights)
     provenance = Provenance(
         library="torchvision",

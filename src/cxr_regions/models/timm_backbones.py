@@ -95,6 +95,7 @@ def build_timm(
     vit = arch_entry(arch) is TIMM_VIT
     if vit:
         kwargs["img_size"] = size
+    net: Any  # a timm model: its attributes (pretrained_cfg, blocks, patch_embed) are timm's
     if file is not None:
         net = timm.create_model(name, pretrained=True, pretrained_cfg_overlay={"file": str(file)}, **kwargs)
     else:

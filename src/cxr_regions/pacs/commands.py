@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from cxr_regions.extras import require_extra
 from cxr_regions.options import command
 from cxr_regions.pacs.archive_pull import PullConfig
 
@@ -22,6 +23,7 @@ def pull_command(config: PullConfig) -> None:
 
     Rerun into the same OUT to resume: files already there are not fetched again.
     """
+    require_extra("pacs", "cxr-regions pacs pull")
     from rich.console import Console
 
     from cxr_regions.pacs.archive_pull import pull

@@ -37,8 +37,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from cxr_regions.errors import UserError
+
+if TYPE_CHECKING:
+    from pynetdicom.transport import ThreadedAssociationServer
 
 log = logging.getLogger("cxr_regions.pacs")
 
@@ -158,7 +162,7 @@ class DicomListener:
         self.config = config
         self.on_film = on_film
         self.folder = Path(config.folder)
-        self._server = None
+        self._server: ThreadedAssociationServer | None = None
         self._lock = threading.Lock()
         self.counts: dict[str, int] = {o.value: 0 for o in Outcome}
 
@@ -171,7 +175,7 @@ class DicomListener:
 
     def start(self) -> DicomListener:
         from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
-        from pynetdicom.sop_class import Verification
+        from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]  # made at import
 
         _quiet_library()
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -179,7 +183,7 @@ class DicomListener:
             stale.unlink(missing_ok=True)
         ae = AE(ae_title=self.config.ae_title)
         for context in AllStoragePresentationContexts:
-            ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+            ae.add_supported_context(cast(str, context.abstract_syntax), ALL_TRANSFER_SYNTAXES)  # all set
         ae.add_supported_context(Verification)
         ae.require_called_aet = True
         ae.require_calling_aet = list(self.config.calling_aets)

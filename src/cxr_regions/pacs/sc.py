@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from typing import cast
 
 import numpy as np
 
@@ -123,13 +124,13 @@ def _build(source, picture: np.ndarray, syntax: str):
         instance_number=1,
         manufacturer=MANUFACTURER,
         # highdicom wants a value here; the film's own, or none (set below) where it has none
-        patient_orientation=orientation or ("L", "F"),
+        patient_orientation=cast("tuple[str, str]", orientation or ("L", "F")),  # two values (VM 2)
         series_description=WARNING,
         software_versions=__version__,
         transfer_syntax_uid=transfer_syntax,
     )
     if not orientation:
-        sc.PatientOrientation = None  # Type 2C: present and empty, not invented
+        sc.PatientOrientation = None  # type: ignore[assignment]  # Type 2C: present and empty
     return sc
 
 

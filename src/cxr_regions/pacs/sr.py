@@ -18,8 +18,9 @@ cardiothoracic ratio (no standard code for the ratio measured on a chest radiogr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from cxr_regions import __version__
 from cxr_regions.pacs.inherited import inherited, person_name, set_character_set
@@ -32,6 +33,9 @@ from cxr_regions.pacs.naming import (
     result_uid,
 )
 from cxr_regions.regions import BY_KEY, REGIONS
+
+if TYPE_CHECKING:
+    import highdicom as hd
 
 SCHEME = "99CXRREG"  # private coding scheme (the 99 prefix)
 UNCERTAIN = ("U", SCHEME, "Uncertain")
@@ -69,7 +73,7 @@ def _image_library(source) -> list:
     from pydicom.sr.codedict import codes
 
     acq = hd.sr.RelationshipTypeValues.HAS_ACQ_CONTEXT
-    descriptors = []
+    descriptors: list[hd.sr.ContentItem] = []
     modality = str(source.get("Modality", ""))
     if modality in MODALITIES:
         descriptors.append(
@@ -84,13 +88,13 @@ def _image_library(source) -> list:
                 (codes.DCM.PixelDataColumns, source.Columns),
             )
         ]
-    orientation = source.get("PatientOrientation") or ()
+    orientation: Sequence[Any] = source.get("PatientOrientation") or ()
     if len(orientation) == 2:
         descriptors += [
             hd.sr.TextContentItem(codes.DCM.PatientOrientationRow, str(orientation[0]), acq),
             hd.sr.TextContentItem(codes.DCM.PatientOrientationColumn, str(orientation[1]), acq),
         ]
-    spacing = source.get("ImagerPixelSpacing") or ()
+    spacing: Sequence[Any] = source.get("ImagerPixelSpacing") or ()
     if len(spacing) == 2:  # row spacing first: vertical, then horizontal
         descriptors += [
             hd.sr.NumContentItem(name, float(value), codes.UCUM.Millimeter, relationship_type=acq)
@@ -113,7 +117,7 @@ def _image_library(source) -> list:
     return [library]
 
 
-def _site(region) -> object:
+def _site(region) -> hd.sr.FindingSite:
     import highdicom as hd
 
     code, meaning = region.snomed

@@ -106,6 +106,7 @@ def film_dataset(image: np.ndarray, meta: FilmMeta, style: DicomStyle):
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import (
         PYDICOM_IMPLEMENTATION_UID,
+        UID,
         DeflatedExplicitVRLittleEndian,
         ExplicitVRLittleEndian,
         ImplicitVRLittleEndian,
@@ -114,11 +115,12 @@ def film_dataset(image: np.ndarray, meta: FilmMeta, style: DicomStyle):
     rows, cols = image.shape
     sop_class = CR_STORAGE if style.modality == "CR" else DX_STORAGE
     fm = FileMetaDataset()
-    fm.MediaStorageSOPClassUID = sop_class
-    fm.MediaStorageSOPInstanceUID = meta.sop_uid
+    fm.MediaStorageSOPClassUID = UID(sop_class)
+    fm.MediaStorageSOPInstanceUID = UID(meta.sop_uid)
     fm.TransferSyntaxUID = ExplicitVRLittleEndian
     fm.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-    ds = FileDataset(None, {}, file_meta=fm, preamble=b"\0" * 128)
+    # pydicom's annotation leaves out None, which its code takes as "no file" (no name, no buffer)
+    ds = FileDataset(None, {}, file_meta=fm, preamble=b"\0" * 128)  # type: ignore[arg-type]
     ds.SpecificCharacterSet = "GB18030"
     ds.SOPClassUID = sop_class
     ds.SOPInstanceUID = meta.sop_uid
@@ -170,7 +172,7 @@ def film_dataset(image: np.ndarray, meta: FilmMeta, style: DicomStyle):
         str(ImplicitVRLittleEndian),
         str(DeflatedExplicitVRLittleEndian),
     ):
-        ds.file_meta.TransferSyntaxUID = style.transfer_syntax
+        ds.file_meta.TransferSyntaxUID = UID(style.transfer_syntax)
         ds.PixelData = stored.tobytes()
     else:
         ds.compress(style.transfer_syntax, stored, generate_instance_uid=False)

@@ -176,7 +176,8 @@ def _make_film(job: _Job) -> tuple[dict[str, Any], dict[str, Any], np.ndarray | 
     rel = _dicom_path(job, accession, meta.sop_uid, style.extension)
     write_bytes(job.out / rel, dicom_bytes(film.image, meta, style))
     with atomic_path(job.out / "masks" / f"{film_id}.npz") as tmp, tmp.open("wb") as fh:
-        np.savez_compressed(fh, **film.masks)
+        # numpy's stubs read **arrays as if a key could be its allow_pickle flag
+        np.savez_compressed(fh, **film.masks)  # type: ignore[arg-type]
 
     description = "; ".join(
         f"{f.region}:{f.kind}" + (f"/{f.side}" if f.side else "") + (f"/{f.zone}" if f.zone else "")

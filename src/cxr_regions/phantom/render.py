@@ -57,7 +57,7 @@ def _smooth_noise(
 ) -> np.ndarray:
     """Low-frequency texture ``scale * (1 + amount * noise)`` over the whole canvas."""
     grid = rng.standard_normal((cells, cells)).astype(np.float32)
-    texture = cv2.resize(grid, (size, size), interpolation=cv2.INTER_CUBIC)
+    texture: np.ndarray = cv2.resize(grid, (size, size), interpolation=cv2.INTER_CUBIC)
     texture *= amount
     texture += 1.0
     texture *= scale
@@ -249,14 +249,14 @@ def render_film(
     tissue = p["tissue"]
     tissue *= thickness[None, :]
     tissue -= air
-    density = cv2.GaussianBlur(tissue, (0, 0), 0.004 * work)
-    lung = cv2.GaussianBlur(air, (0, 0), 0.004 * work)
+    density: np.ndarray = cv2.GaussianBlur(tissue, (0, 0), 0.004 * work)
+    lung: np.ndarray = cv2.GaussianBlur(air, (0, 0), 0.004 * work)
     lung *= 1.0 / AIR
     np.clip(lung, 0.0, 1.0, out=lung)
     bone = p["bone"]
     bone += p["bone2"]
-    fine = cv2.GaussianBlur(bone, (0, 0), 0.0016 * work)
-    vessels = cv2.GaussianBlur(p["vessel"], (0, 0), 0.003 * work)
+    fine: np.ndarray = cv2.GaussianBlur(bone, (0, 0), 0.0016 * work)
+    vessels: np.ndarray = cv2.GaussianBlur(p["vessel"], (0, 0), 0.003 * work)
     vessels *= lung
     fine += vessels
     visible = lung  # reuse: how much fine detail shows through the soft tissue

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from cxr_regions.extras import require_extra
 from cxr_regions.options import command
 from cxr_regions.pretrain.prepare_config import PrepareConfig, PretrainConfig
 
@@ -27,6 +28,8 @@ def prepare_command(config: PrepareConfig) -> None:
 
     Resumable: run it again after an interruption. 112,120 films at 256 px take about 7 GB.
     """
+    if config.engine == "dask":
+        require_extra("cluster", "cxr-regions pretrain-prepare --engine dask")
     from cxr_regions.pretrain.prepare import prepare_nih
 
     done = prepare_nih(config)
@@ -47,6 +50,6 @@ def pretrain_command(config: PretrainConfig) -> None:
     from cxr_regions.pretrain.run import pretrain
 
     run = pretrain(config.prepare, config.train)
-    if rank_zero_only.rank == 0:
+    if rank_zero_only.rank == 0:  # type: ignore[attr-defined]  # lightning sets .rank on the function
         typer.echo((run / "chestx14_auc.md").read_text(encoding="utf-8"))
         typer.echo(f"run folder: {run}\ncheckpoint for fine-tuning: --init chestx14:{run}")

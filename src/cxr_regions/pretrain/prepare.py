@@ -11,6 +11,7 @@ import datetime as _dt
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -55,7 +56,7 @@ class Plan:
     manifest: pd.DataFrame
     sources: list[Path]
     missing: pd.DataFrame
-    facts: dict[str, object]
+    facts: dict[str, Any]  # DatasetInfo's fields, spread into it
 
     def digest(self, size: int, resize: str) -> str:
         """Names these films, labels, split, size and resizing; a folder is reused only if it matches."""
@@ -75,7 +76,7 @@ def plan(config: PrepareConfig) -> Plan:
     table["label_string"] = ["".join(map(str, row)) for row in table[list(FINDING_KEYS)].to_numpy()]
     table["repeat"] = 1
     table["source_image_id"] = table["image_id"]
-    facts = {
+    facts: dict[str, Any] = {
         "source": str(index.root),
         "labels_csv": index.labels_csv.name,
         "split_source": "official lists" if index.official_lists is not None else "patient-level random",

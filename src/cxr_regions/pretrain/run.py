@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from cxr_regions.configfile import save_config
 from cxr_regions.pretrain.finding_auc import evaluate_pretraining
@@ -35,7 +35,7 @@ def pretrain(prepare: PrepareConfig, train_config: TrainConfig) -> Path:
     from cxr_regions.training import train
 
     create_model(
-        train_config.arch,
+        cast(str, train_config.arch),  # resolved by TrainConfig.__post_init__
         len(FINDING_KEYS),
         train_config.init,
         train_config.weights,
@@ -45,7 +45,7 @@ def pretrain(prepare: PrepareConfig, train_config: TrainConfig) -> Path:
     prepared = prepare_nih(prepare)
     config = dataclasses.replace(train_config, dataset=prepared)
     run_dir = Path(train(config))
-    if rank_zero_only.rank == 0:
+    if rank_zero_only.rank == 0:  # type: ignore[attr-defined]  # lightning sets .rank on the function
         save_config(prepare, run_dir / "pretrain.yaml", command="pretrain")
         evaluate_pretraining(run_dir, prepared, split="test")
     return run_dir

@@ -36,7 +36,7 @@ def highlight(text: str, marks: Sequence[Evidence]) -> Markup:
     punctuation), in lower case with runs of spaces as one (as English is read), and marked on the
     original characters. Evidence that cannot be found is left unmarked (the labels table still lists it).
     """
-    pieces = []
+    pieces: list[str] = []
     for ch in text:
         piece = " " if ch.isspace() else unicodedata.normalize("NFKC", ch).lower()
         pieces.append("" if piece == " " and pieces and pieces[-1] in (" ", "") else piece)

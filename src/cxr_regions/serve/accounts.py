@@ -97,13 +97,13 @@ class Accounts:
         for name in sorted(set(old.names) | set(new.names)):
             before, after = old.get(name), new.get(name)
             if before is None and after is not None:
-                detail = {"role": after.role.value, "full_name": after.full_name}
+                detail: dict[str, Any] = {"role": after.role.value, "full_name": after.full_name}
                 self.audit.record(Action.USER_ADDED, actor, subject=name, detail=detail)
             elif after is None and before is not None:
                 ended = self.sessions.end_user(name)
                 self.audit.record(Action.USER_REMOVED, actor, subject=name, detail={"sessions_ended": ended})
             elif before is not None and after is not None and before != after:
-                detail: dict[str, Any] = {}
+                detail = {}
                 if before.role != after.role:
                     detail["role"] = {"old": before.role.value, "new": after.role.value}
                 if before.full_name != after.full_name:

@@ -15,6 +15,7 @@ from pathlib import Path
 import typer
 
 from cxr_regions.contracts.names import VERDICTS_CSV
+from cxr_regions.extras import require_extra
 from cxr_regions.options import cli, command
 
 USERS_HELP = "The users file (`serve --users`)."
@@ -149,6 +150,7 @@ def _cli_actor():  # -> Actor
 
 def add(config: UserAddConfig) -> None:
     """Add a user (or, with --force, write their entry anew); asks for the password twice, hidden."""
+    require_extra("serve", "cxr-regions serve-user add")
     from cxr_regions.errors import UserError
     from cxr_regions.serve.users import Users, add_user, check_full_name, check_name, check_role
 
@@ -170,6 +172,7 @@ def add(config: UserAddConfig) -> None:
 
 def remove(config: UserNameConfig) -> None:
     """Remove a user (never the last admin); a running room ends their sessions at once."""
+    require_extra("serve", "cxr-regions serve-user remove")
     from cxr_regions.serve.users import removing, update_users
 
     update_users(config.users, removing(config.name))
@@ -178,6 +181,7 @@ def remove(config: UserNameConfig) -> None:
 
 def list_users(config: UsersListConfig) -> None:
     """List the users (name, role, full name); a bad line of the file is named."""
+    require_extra("serve", "cxr-regions serve-user list")
     from cxr_regions.serve.users import Users
 
     table = Users.load(config.users)
@@ -189,6 +193,7 @@ def list_users(config: UsersListConfig) -> None:
 
 def passwd(config: PasswdConfig) -> None:
     """Set a user's password; a running room ends their sessions at once."""
+    require_extra("serve", "cxr-regions serve-user passwd")
     from cxr_regions.errors import UserError
     from cxr_regions.serve.users import Users, setting_password, update_users
 
@@ -203,6 +208,7 @@ def passwd(config: PasswdConfig) -> None:
 
 def role(config: RoleConfig) -> None:
     """Make a user reader or admin (never the last admin a reader)."""
+    require_extra("serve", "cxr-regions serve-user role")
     from cxr_regions.serve.users import setting_role, update_users
 
     old = update_users(config.users, setting_role(config.name, config.role))
@@ -211,6 +217,7 @@ def role(config: RoleConfig) -> None:
 
 def full_name(config: FullNameConfig) -> None:
     """Set the full name the verdict reports sent to the PACS show as the observer."""
+    require_extra("serve", "cxr-regions serve-user full-name")
     from cxr_regions.serve.users import setting_full_name, update_users
 
     update_users(config.users, setting_full_name(config.name, config.text))
@@ -223,6 +230,7 @@ def export(config: VerdictsExportConfig) -> None:
     The file works as `label-eval --gold` and as `build --labels` (use `--join image_id` for films
     without an accession number). With no verdicts saved yet it is an error and no file is written.
     """
+    require_extra("serve", "cxr-regions verdicts export")
     from cxr_regions.errors import UserError
     from cxr_regions.serve.audit import Action, AuditTrail
     from cxr_regions.serve.database import make_engine
@@ -244,6 +252,7 @@ def audit_export(config: AuditExportConfig) -> None:
     """Write the whole audit trail as CSV (id, at, actor, action, client, film_id, subject, detail):
     logins and failed logins, films opened, verdicts saved or changed (old and new values), exports
     (this one included) and changes of users."""
+    require_extra("serve", "cxr-regions audit export")
     from cxr_regions.serve.audit import Action, AuditTrail
     from cxr_regions.serve.database import make_engine
 

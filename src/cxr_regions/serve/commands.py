@@ -6,6 +6,7 @@ import dataclasses
 
 import typer
 
+from cxr_regions.extras import require_extra
 from cxr_regions.options import command
 from cxr_regions.serve.configuration import ServeConfig
 
@@ -29,6 +30,10 @@ def serve(config: ServeConfig) -> None:
 
     After `make demo`, `cxr-regions serve demo-output/run` opens with the demo's test films.
     """
+    require_extra("serve", "cxr-regions serve")
+    if config.pacs is not None:
+        require_extra("pacs", "cxr-regions serve --pacs")
+
     import logging
 
     import torch

@@ -88,7 +88,7 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
     path = engine.url.database
     try:
         with writer(engine).connect() as connection:
-            raw = connection.connection.driver_connection
+            raw: Any = connection.connection.driver_connection  # sqlite3's connection (open)
             raw.execute("PRAGMA foreign_keys = OFF")
             try:
                 with connection.begin():

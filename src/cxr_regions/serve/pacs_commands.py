@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 
+from cxr_regions.extras import require_extra
 from cxr_regions.options import cli, command
 
 DATA_HELP = "The reading room's data folder (`serve --data`)."
@@ -64,6 +65,7 @@ class PacsJobsConfig:
     )
 
     def validate(self) -> None:
+        require_extra("serve", "cxr-regions pacs jobs")  # the states are the database's
         from cxr_regions.errors import UserError
         from cxr_regions.serve.schema import PACS_JOB_STATES
 
@@ -103,6 +105,7 @@ def _book(data: Path):
 
 def retry(config: PacsRetryConfig) -> None:
     """Try set-aside (and waiting) PACS jobs again now, with a fresh count of attempts."""
+    require_extra("serve", "cxr-regions pacs retry")
     book = _book(config.data)
     try:
         count = book.retry(config.uids, everything=config.everything)
@@ -116,6 +119,7 @@ def forget(config: PacsForgetConfig) -> None:
 
     Each is fetched again (e.g. corrected in the PACS under the same UID) and its results are sent
     again once read."""
+    require_extra("serve", "cxr-regions pacs forget")
     book = _book(config.data)
     try:
         counts = book.forget(config.uids)
@@ -129,6 +133,7 @@ def forget(config: PacsForgetConfig) -> None:
 
 def jobs(config: PacsJobsConfig) -> None:
     """List the PACS link's jobs (by default the set-aside ones, with their reasons)."""
+    require_extra("serve", "cxr-regions pacs jobs")
     book = _book(config.data)
     try:
         counts, found = book.counts(), book.jobs(config.state)

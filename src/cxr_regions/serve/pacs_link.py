@@ -18,8 +18,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from cxr_regions.serve.faults import fault_point
@@ -27,6 +29,10 @@ from cxr_regions.serve.pacs_jobs import Backoff, Job, JobBook
 from cxr_regions.serve.pacs_ledger import Origin, PacsLedger
 from cxr_regions.serve.pacs_runner import JobRunner, LinkHealth, SetAside
 from cxr_regions.serve.pacs_send import ResultSender
+
+if TYPE_CHECKING:
+    from cxr_regions.pacs.query import InstanceRef
+    from cxr_regions.serve.pacs_listener import DicomIntake
 
 log = logging.getLogger("cxr_regions.serve")
 
@@ -37,7 +43,8 @@ RETRY_QUICKER_THAN = 1.0  # seconds: a poll that failed this fast without an ans
 def shown_url(url: str) -> str:
     """The URL without any user:password part, fit for a page."""
     parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
+    host = parts.hostname or ""
+    return urlunsplit(parts._replace(netloc=host + (f":{parts.port}" if parts.port else "")))
 
 
 @dataclass
@@ -92,13 +99,15 @@ class PacsLink:
         )
         self.health = LinkHealth(pacs.check if pacs is not None else None)
         self.sender = ResultSender(pacs, self.ledger, worker, thresholds, self.settings.sc_syntax, faults)
-        handlers = {"fetch": self.fetch, "lookup": self.lookup} if pacs is not None else {}
+        handlers: dict[str, Callable[[Job], str | None]] = (
+            {"fetch": self.fetch, "lookup": self.lookup} if pacs is not None else {}
+        )
         if pacs is not None and self.settings.send_results:
             handlers.update(results=self.sender.results, verdict=self.sender.verdict)
         self.runner = JobRunner(self.jobs, handlers, self.health, self.settings.threads)
         self.runner.before_round = self._plan
         self.films_in = LinkState()
-        self.listener = None  # a DicomIntake, where serve runs one (services attach it)
+        self.listener: DicomIntake | None = None  # a DicomIntake, where serve runs one (services attach it)
         self._planned = 0.0
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -238,7 +247,7 @@ class PacsLink:
             result.more,
         )
 
-    def queue_found(self, found: list[tuple[object, str]], cursor: str | None = None) -> int:
+    def queue_found(self, found: list[tuple[InstanceRef, str | None]], cursor: str | None = None) -> int:
         """Queue a fetch job for each found (InstanceRef, revision) not dealt with yet, or dealt with in
         an earlier revision; record laterals as left in the PACS; keep ``cursor`` in the same
         transaction. How many fetches were queued."""
@@ -312,7 +321,12 @@ class PacsLink:
             raise RuntimeError(outcome.reason)
         self.ledger.record(origin, outcome.status, outcome.film_id, outcome.reason or None, "poll", revision)
         changed = before is not None and before.revision and revision and before.revision != revision
-        if changed and outcome.status == "duplicate" and outcome.film_id == before.film_id:
+        if (
+            changed
+            and before is not None
+            and outcome.status == "duplicate"
+            and outcome.film_id == before.film_id
+        ):
             raise SetAside(
                 f"changed in the PACS after it was taken as film {before.film_id}; the worklist keeps "
                 "the version first received"

@@ -121,6 +121,8 @@ class JobRunner:
             return self._running
 
     def _dispatch(self) -> None:
+        pool = self._pool
+        assert pool is not None  # start() makes it before this thread
         while not self.stopping.is_set():
             try:
                 self.before_round()
@@ -131,7 +133,7 @@ class JobRunner:
             for job in claimed:
                 with self._lock:
                     self._running += 1
-                self._pool.submit(self._run, job)
+                pool.submit(self._run, job)
             self.wake.wait(self._pause(bool(claimed)))
             self.wake.clear()
 

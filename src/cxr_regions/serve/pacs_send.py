@@ -96,7 +96,7 @@ class ResultSender:
 
         reader = job.version.rpartition("@")[0]
         verdict = self.ledger.current_verdict(job.film_id, reader) if job.film_id is not None else None
-        if verdict is None or verdict_version(verdict) != job.version:
+        if job.film_id is None or verdict is None or verdict_version(verdict) != job.version:
             return "not sent: the reader saved a newer verdict (or none) since"
         film = self.ledger.film(job.film_id)
         if film is None or not film.probabilities:

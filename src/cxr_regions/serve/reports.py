@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cxr_regions.contracts.label_rows import evidence_json
 from cxr_regions.errors import UserError
+
+if TYPE_CHECKING:
+    from cxr_regions.label import Labeler
 
 ID_COLUMNS = ("accession_number", "accession", "report_id", "AccessionNumber")
 TEXT_COLUMNS = (("findings", "impression"), ("text",), ("report",), ("findings",))
@@ -43,7 +47,7 @@ class ReportBook:
 
     def __init__(self, table: Path | None = None) -> None:
         self.texts = read_report_table(table) if table is not None else {}
-        self._labeler = None
+        self._labeler: Labeler | None = None
         self._lock = threading.Lock()
 
     def text(self, accession: str | None) -> str | None:

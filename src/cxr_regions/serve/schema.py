@@ -7,7 +7,7 @@ patient's name, ID or birth date.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -125,6 +125,15 @@ class Verdict(Base):
     cardiothoracic ratio where the reader measured one."""
 
     __table__ = verdicts_table
+
+    if TYPE_CHECKING:  # the table's columns as the ORM maps them (the regions' columns by getattr)
+        id: Mapped[int]
+        film_id: Mapped[int]
+        reader: Mapped[str]
+        note: Mapped[str]
+        saved_at: Mapped[datetime]
+        cardiothoracic_ratio: Mapped[float | None]
+        measurements: Mapped[dict[str, Any] | None]
 
 
 PACS_OUTCOMES: tuple[str, ...] = ("stored", "duplicate", "refused", "lateral")

@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from typing import cast as cast_type
 
 from sqlalchemy import Engine, String, cast, delete, inspect, select, update
 from sqlalchemy.orm import Session
@@ -29,6 +31,9 @@ from sqlalchemy.orm import Session
 from cxr_regions.errors import UserError
 from cxr_regions.serve.database import writer
 from cxr_regions.serve.schema import LoginSession
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
 
 SECRET_FILE = "session.secret"
 SECRET_HEX = 64
@@ -142,12 +147,14 @@ class SessionBook:
         )  # fmt: skip
         if key is not None:
             query = query.where(LoginSession.id_hash == key)
-        rows = []
+        rows: list[tuple[str, SessionInfo | None]] = []
         for id_hash, user, csrf, created, seen in session.execute(query).all():
             created_at, last_seen = _parse_time(created), _parse_time(seen)
             good = isinstance(user, str) and isinstance(csrf, str) and user and csrf
-            ok = good and created_at is not None and last_seen is not None
-            rows.append((id_hash, SessionInfo(user, csrf, id_hash, created_at, last_seen) if ok else None))
+            if good and created_at is not None and last_seen is not None:
+                rows.append((id_hash, SessionInfo(user, csrf, id_hash, created_at, last_seen)))
+            else:
+                rows.append((id_hash, None))
         return rows
 
     def resolve(self, session_id: str) -> SessionInfo | None:
@@ -187,7 +194,8 @@ class SessionBook:
         if keep is not None:
             query = query.where(LoginSession.id_hash != self._hash(keep))
         with self._write() as session:
-            return int(session.execute(query).rowcount or 0)
+            result = cast_type("CursorResult[Any]", session.execute(query))  # a DELETE's result
+            return int(result.rowcount or 0)
 
     def users(self) -> dict[str, int]:
         """How many sessions each user has open now."""

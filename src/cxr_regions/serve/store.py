@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +24,9 @@ from cxr_regions.serve.database import BUSY_TIMEOUT_SECONDS, make_engine, upgrad
 from cxr_regions.serve.records import FilmRecord, VerdictRecord, checked_labels
 from cxr_regions.serve.schema import FILM_SOURCES, FILM_STATUSES, Film, Verdict
 from cxr_regions.serve.worklist import WorklistQuery
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
 
 __all__ = ["DB_NAME", "DuplicateFilm", "FilmRecord", "Store", "VerdictRecord"]
 
@@ -233,7 +236,7 @@ class Store:
             result = session.execute(
                 update(Film).where(Film.status == "processing").values(status="queued", error=None)
             )
-            return int(result.rowcount or 0)
+            return int(cast("CursorResult[Any]", result).rowcount or 0)  # an UPDATE's result
 
     def set_result(
         self, film_id: int, probabilities: Mapping[str, float], raw: Mapping[str, float] | None = None

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from argon2 import PasswordHasher
@@ -241,7 +241,7 @@ def _entry(name: str, key: yaml.Node, node: yaml.Node) -> Account:
             f"the user again with `cxr-regions serve-user add {name}`)",
             password or key,
         )
-    values = {}
+    values: dict[str, Any] = {}
     for field_name, check in (("role", check_role), ("full_name", check_full_name)):
         if field_name in fields:
             try:

@@ -15,8 +15,12 @@ import queue
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cxr_regions.serve.intake import Intake
+
+if TYPE_CHECKING:
+    from watchdog.observers.api import BaseObserver
 
 log = logging.getLogger("cxr_regions.serve")
 
@@ -33,7 +37,7 @@ class FolderWatcher:
         self.intake = intake
         self.settle = settle
         self._queue: queue.Queue[Path | None] = queue.Queue()
-        self._observer = None
+        self._observer: BaseObserver | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:

@@ -71,7 +71,8 @@ class MultilabelAUC(MultilabelAUROC):
     def __init__(self, num_labels: int) -> None:
         super().__init__(num_labels=num_labels, average=None, thresholds=None, ignore_index=IGNORE)
 
-    def compute(self) -> torch.Tensor:
+    # one AUC per label (as MultilabelAUROC's compute), not the curve its stubs' base class returns
+    def compute(self) -> torch.Tensor:  # type: ignore[override]
         from torchmetrics.functional.classification import binary_auroc
 
         preds, target = dim_zero_cat(self.preds), dim_zero_cat(self.target)
@@ -171,16 +172,17 @@ class RegionModule(L.LightningModule):
         self.val_auc.reset()
 
     def configure_optimizers(self) -> Any:
+        hparams: Any = self.hparams  # Lightning's AttributeDict of the saved arguments
         # Frozen parameters (--freeze-backbone) stay out until they are thawed (training.finetuning).
         trainable = [p for p in self.model.parameters() if p.requires_grad]
-        optimizer = torch.optim.Adam(trainable, lr=self.hparams.lr)
-        if self.hparams.lr_schedule == "step":
-            scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=self.hparams.lr_factor)
+        optimizer = torch.optim.Adam(trainable, lr=hparams.lr)
+        if hparams.lr_schedule == "step":
+            scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=hparams.lr_factor)
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="min", factor=self.hparams.lr_factor, patience=self.hparams.lr_patience
+        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="min", factor=hparams.lr_factor, patience=hparams.lr_patience
         )
         return {
             "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss", "interval": "epoch"},
+            "lr_scheduler": {"scheduler": plateau, "monitor": "val_loss", "interval": "epoch"},
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,9 @@ import torch
 from cxr_regions.errors import UserError
 from cxr_regions.progress import track
 from cxr_regions.training.export import LoadedRun, load_run
+
+if TYPE_CHECKING:
+    from cxr_regions.build.torch_data import PackedDataset
 
 
 def predict(
@@ -57,7 +61,7 @@ def predict(
         for x, y in batches:
             x, _ = datamodule.device_transform((x.to(device), y), train=False)  # float crops, as in training
             scores.append(torch.sigmoid(model(x).float()).cpu())
-    rows = loader.dataset.rows
+    rows = cast("PackedDataset", loader.dataset).rows
     probs = torch.cat(scores).numpy() if scores else torch.zeros((0, len(loaded.label_names))).numpy()
     frame = rows[["image_id", "patient_key"]].reset_index(drop=True).copy()
     for j, name in enumerate(loaded.label_names):

@@ -16,7 +16,7 @@ import os
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import pandas as pd
@@ -236,7 +236,8 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
     data = open_dataset(config.dataset)
     _check_labels(data)
     run = Path(config.out) if config.out is not None else config.default_out()
-    size = resolve_input_size(config.arch, config.input_size, data.size)
+    arch = cast(str, config.arch)  # resolved from --init by TrainConfig.__post_init__ when not given
+    size = resolve_input_size(arch, config.input_size, data.size)
     precision = resolve_precision(config)
     deterministic = resolve_deterministic(config)
     resolved = dataclasses.replace(
@@ -257,9 +258,7 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
         log.warning("nothing to resume in %s (no %s): starting a new run", run, last)
 
     L.seed_everything(config.seed, workers=True, verbose=False)
-    model = create_model(
-        config.arch, len(data.label_names), config.init, config.weights, size, config.upsample
-    )
+    model = create_model(arch, len(data.label_names), config.init, config.weights, size, config.upsample)
     if config.freeze_backbone:
         model.freeze_backbone()
         log.info(
@@ -284,14 +283,16 @@ def train(config: TrainConfig, callbacks: Sequence[Callback] = ()) -> Path:
         augment=config.augment,
         augment_on=config.augment_on,
     )
-    if rank_zero_only.rank == 0:
+    if rank_zero_only.rank == 0:  # type: ignore[attr-defined]  # lightning sets .rank on the function
         run.mkdir(parents=True, exist_ok=True)
         SavedConfig.write(resolved, run, command="train")
 
     with _restored_torch_flags(), _without_lightning_noise(ckpt_path is not None, config.freeze_backbone):
         trainer, best = _trainer(config, run, data.label_names, precision, deterministic, callbacks)
         train_films = int(data.split("train")["repeat"].sum())
-        trainer.log_every_n_steps = max(1, min(50, train_films // (config.batch_size * trainer.world_size)))
+        steps = max(1, min(50, train_films // (config.batch_size * trainer.world_size)))
+        # an attribute Lightning's logger connector sets on the trainer (not declared on the class)
+        trainer.log_every_n_steps = steps  # type: ignore[attr-defined]
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     if trainer.is_global_zero:
         export_best(run, best.best_model_path or str(last), model, data, config)
@@ -333,7 +334,7 @@ def _trainer(
         devices=_devices(config.devices),
         strategy=config.strategy,
         num_nodes=config.num_nodes,
-        precision=precision,
+        precision=cast(Any, precision),  # one of Lightning's names (Lightning checks it)
         callbacks=[
             EpochMetricsCSV(run / METRICS_FILE, label_names),
             LearningRateMonitor(logging_interval="epoch"),

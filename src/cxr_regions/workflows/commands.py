@@ -72,6 +72,7 @@ def demo(config: DemoConfig) -> None:
     aucs = Table(title="test AUC with 95% patient-bootstrap interval")
     for column in ("label", "AUC", "95% CI"):
         aucs.add_column(column)
+    assert result.auc is not None  # run_demo always evaluates
     for row in result.auc.itertuples(index=False):
         aucs.add_row(str(row.label), f"{row.auc:.3f}", f"{row.ci_low:.3f} – {row.ci_high:.3f}")
     console.print(aucs)

@@ -28,6 +28,7 @@ from cxr_regions.errors import UserError
 from cxr_regions.evaluation import (
     INITS,
     CellOutcome,
+    Init,
     arch_name,
     default_evaluation_dir,
     evaluate_run,
@@ -50,9 +51,7 @@ class GridConfig(BaseModel):
 
     dataset: Path = Field(description="Dataset folder written by `cxr-regions build`.")
     archs: list[str] = Field(default_factory=lambda: list(PAPER_ARCHS), min_length=1)
-    inits: list[Literal["scratch", "imagenet", "chestx14"]] = Field(
-        default_factory=lambda: list(INITS), min_length=1
-    )
+    inits: list[Init] = Field(default_factory=lambda: list(INITS), min_length=1)
     chestx14: dict[str, Path] | Path | None = Field(
         None, description="Pretraining run folder (or model.safetensors) per arch, or one for all."
     )

@@ -87,7 +87,7 @@ def viewer_page(
     query = filters.encoded()
     colours = region_colours()
     upcoming = store.film(following) if following is not None else None
-    viewer = {
+    viewer: dict[str, Any] = {
         "id": film.id,
         "status": film.status,
         "width": film.width,
