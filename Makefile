@@ -1,4 +1,5 @@
 # The two commands: `make demo` and `make test`. Each sets up .venv on first use.
+# `make test-fast` leaves out the slow tests (training, the demo, browsers, Orthanc, server processes).
 # `make docs` builds the documentation site into site/ (open site/index.html).
 PYTHON ?= python3
 VENV ?= .venv
@@ -6,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 MKDOCS := NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
-.PHONY: demo test lint docs clean
+.PHONY: demo test test-fast lint docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +25,12 @@ test: $(STAMP)
 	$(PY) -m mypy
 	$(MKDOCS) --quiet
 	$(PY) -m pytest -q
+
+# The edit-test loop: every test but those marked slow (tests/conftest.py says which); no mypy, no site.
+# One OpenMP thread: the fast tests' tensors are small, and a second thread costs more than it gives.
+test-fast: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks docs/hooks
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow"
 
 # ruff, then mypy over src/ (settings in pyproject.toml: strict on cxr_regions.contracts)
 lint: $(STAMP)

@@ -41,8 +41,8 @@ def main() -> None:
 
     from cxr_regions.serve import ServeConfig, create_app
     from cxr_regions.serve.audit import Actor
-    from pacs_helpers import tiny_run
-    from session_helpers import login, make_users
+    from helpers.pacs import tiny_run
+    from helpers.sessions import login, make_users
 
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as folder:

@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("CXR_SHARED_DATA", ROOT.parent / "shared" / "data"))
+from helpers import one_torch_thread, shared_path
+
+# The session fixtures below train a model, run the whole demo or start a PACS: a test that uses one is
+# slow (``make test-fast`` leaves it out, ``make test`` runs it), whichever module it sits in.
+SLOW_FIXTURES = frozenset({"phantom_dataset", "trained_run", "tiny_demo", "orthanc"})
 
 
-def shared_path(*parts: str) -> Path:
-    """A path under ../shared/data, or skip the test with the reason."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"real test data not found at {path} (the ../shared checkout is absent)")
-    return path
-
-
-@contextlib.contextmanager
-def one_torch_thread() -> Iterator[None]:
-    """One PyTorch thread while inside: faster than two for the tests' small tensors on the shared
-    two-core machine, and it keeps one test's threads from slowing another job's."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``slow`` every test that uses one of ``SLOW_FIXTURES``, directly or through a fixture."""
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
@@ -104,6 +90,26 @@ def trained_run(phantom_dataset, tmp_path_factory) -> Path:
             progress=False,
         )
         return train(config)
+
+
+# --- One tiny demo, run once per session: every stage end to end on 48 phantom films of 64 px, one
+# epoch. Read by the demo's tests and the reading room's demo test; treat its folder as read-only.
+
+
+@pytest.fixture(scope="session")
+def tiny_demo(tmp_path_factory):
+    """``(result, stages)``: the ``DemoResult`` of a tiny demo and the stages it reported, in order."""
+    from cxr_regions.workflows.demo import DemoConfig, run_demo
+
+    out = tmp_path_factory.mktemp("demo") / "demo-output"
+    config = DemoConfig(
+        out=out, films=48, phantom_size=64, size=64, epochs=1, batch_size=16, n_boot=20, gallery=3,
+        workers=1, threads=1, progress=False,
+    )  # fmt: skip
+    stages: list[str] = []
+    with one_torch_thread():
+        result = run_demo(config, lambda step, stage, what: stages.append(stage))
+    return result, stages
 
 
 # --- A real local PACS (Orthanc with its DICOMweb plugin) for the PACS tests; skipped where absent.

@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import shared_path
 from cxr_regions.build import pack_images
 from cxr_regions.build.pack import CHUNK, fit_square
 from cxr_regions.errors import UserError
+from helpers import shared_path
 
 
 def write_png(path, pixels):

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from conftest import one_torch_thread, shared_path
 from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS
+from helpers import one_torch_thread, shared_path
 
 
 @pytest.fixture(scope="module")

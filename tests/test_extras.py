@@ -192,6 +192,7 @@ def _modules(folder: Path) -> list[str]:
     )
 
 
+@pytest.mark.slow  # imports every module in fresh processes
 def test_core_modules_and_every_help_import_without_any_extra(without):
     """With no extra installed, every core module imports and `--help` lists every command."""
     core = [m for m in _modules(PACKAGE) if m.split(".")[1:2] not in ([s] for s in STAGE_EXTRAS)]

@@ -20,12 +20,12 @@ import numpy as np
 import pydicom
 import pytest
 
-from conftest import shared_path
 from cxr_regions import phantom
 from cxr_regions.ingest import IngestConfig, ingest
 from cxr_regions.ingest.decode import decode_display, quantise
 from cxr_regions.ingest.reduced import largest_reduction, reduced_frame
 from cxr_regions.ingest.resize import pad_square, resize_film
+from helpers import shared_path
 
 SALT = "5f0c2b7e9a41d3c8" * 4
 
@@ -120,6 +120,7 @@ def same_outputs(a: Path, b: Path) -> None:
         assert (a / "images" / name).read_bytes() == (b / "images" / name).read_bytes(), name
 
 
+@pytest.mark.slow  # a Dask cluster of processes
 def test_dask_engine_on_the_phantom_writes_what_a_local_run_writes_and_resumes(tmp_path, cluster):
     phantom.make_phantom(tmp_path / "phantom", phantom.PhantomConfig(n=6, size=256, progress=False))
     salt = tmp_path / "salt.txt"
@@ -137,6 +138,7 @@ def test_dask_engine_on_the_phantom_writes_what_a_local_run_writes_and_resumes(t
     same_outputs(tmp_path / "local", tmp_path / "dask")
 
 
+@pytest.mark.slow  # a Dask cluster of processes
 def test_dask_engine_on_real_dicoms_survives_a_lost_worker(tmp_path, cluster):
     dicom_dir = shared_path("dicom")
     salt = tmp_path / "salt.txt"
@@ -184,6 +186,7 @@ def test_dask_engine_on_real_dicoms_survives_a_lost_worker(tmp_path, cluster):
     assert len(journal_ids) == len(set(journal_ids)) == 14
 
 
+@pytest.mark.slow  # a Dask cluster of processes
 def test_packing_on_the_dask_engine_gives_the_same_array(tmp_path, cluster):
     from cxr_regions.build import pack_images
 
@@ -200,6 +203,7 @@ def test_packing_on_the_dask_engine_gives_the_same_array(tmp_path, cluster):
     assert local.shape == (40, 64, 64) and (np.load(on_dask) == local).all()
 
 
+@pytest.mark.slow  # a Dask cluster of processes
 def test_a_task_that_kills_dask_workers_is_named_and_the_rest_complete(cluster):
     from cxr_regions.ingest.engine import DaskWorkers
 
@@ -214,6 +218,7 @@ def test_a_task_that_kills_dask_workers_is_named_and_the_rest_complete(cluster):
     assert results == {n: n * n for n in range(16) if n != 3}
 
 
+@pytest.mark.slow  # a Dask cluster of processes
 def test_only_films_that_kill_workers_alone_are_crashed_twenty_runs_in_a_row():
     """On a cluster where Dask gives up every task of a worker at its first death (``allowed-failures``
     0, the hardest case: every film beside a culprit ends as ``KilledWorker`` at once), 20 runs with one

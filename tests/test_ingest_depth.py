@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import pydicom
 import pytest
-from pydicom.pixels import apply_modality_lut, apply_voi_lut
+from pydicom.pixels import apply_modality_lut
 
-from conftest import shared_path
 from cxr_regions.ingest import FULL_DEPTH_DIR, IngestConfig, full_depth, ingest_file, shifted_study_day
-from viewer_films import qa_dicom
+from helpers import shared_path
+from helpers.viewer_films import pydicom_shown, qa_dicom
 
 SALT = b"5f0c2b7e9a41d3c8" * 4
 
@@ -34,20 +34,6 @@ def shown(header: dict, pixels: np.ndarray, key: str) -> np.ndarray:
     if window["function"] == "LINEAR_EXACT":
         return np.clip((values - c) / w + 0.5, 0, 1)
     return 1 / (1 + np.exp(-4 * (values - c) / w))
-
-
-def pydicom_shown(ds) -> np.ndarray:
-    """pydicom's default VOI (apply_voi_lut, index 0) from its lowest to its highest output, 0..1."""
-    values = apply_modality_lut(ds.pixel_array, ds)
-    if ds.get("VOILUTSequence"):
-        values = apply_voi_lut(values.astype(np.int64), ds)  # a LUT's input is an integer
-
-        lut = np.asarray(ds.VOILUTSequence[0].LUTData, dtype=np.float64)
-        lo, hi = lut.min(), lut.max()
-    else:
-        values = apply_voi_lut(values, ds)
-        lo, hi = 0.0, float(2**ds.BitsStored - 1)  # apply_windowing's y_min, y_max (unsigned, no rescale)
-    return (values.astype(np.float64) - lo) / (hi - lo)
 
 
 def test_a_real_15_bit_film_keeps_its_stored_values_and_its_own_window():

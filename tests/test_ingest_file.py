@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import shared_path
 from cxr_regions.contracts import IMAGES, ErrorRow, ImageRow
 from cxr_regions.errors import UserError
 from cxr_regions.ingest import IngestConfig, ingest, ingest_file, load_or_create_salt
 from cxr_regions.ingest.deid import image_id
 from cxr_regions.phantom import PhantomConfig, make_phantom
+from helpers import shared_path
 
 SALT = b"5f0c2b7e9a41d3c8" * 4  # what load_or_create_salt reads from the salt file below
 

@@ -16,8 +16,8 @@ import pandas as pd
 import pydicom
 import pytest
 
-from conftest import shared_path
 from cxr_regions.ingest import IngestConfig, ingest, load_film
+from helpers import shared_path
 
 CHEST = [
     "966_fixed.dcm",
@@ -153,6 +153,7 @@ def test_16_bit_full_resolution_round_trips_the_stored_values(dicom_dir, tmp_pat
     assert np.abs(eight.astype(int) - np.rint(full / 257.0)).max() <= 1
 
 
+@pytest.mark.slow  # kills and resumes an ingest process
 def test_killed_run_resumed_equals_one_clean_run(clean_run, dicom_dir, salt_file, tmp_path):
     out = tmp_path / "killed"
     journal = out / "journal.jsonl"

@@ -19,6 +19,8 @@ from cxr_regions.label.behaviour import Case, generate, templates
 from cxr_regions.label.behaviour_score import Outcome, failure_table, markdown, run
 from cxr_regions.regions import REGION_KEYS
 
+pytestmark = pytest.mark.slow  # generates and labels the 20,000-case behavioural suite
+
 FAMILIES = {
     "inv.numbering", "inv.width", "inv.order", "inv.location", "inv.degree", "inv.levels", "inv.traditional",
     "inv.breaks", "inv.advice", "inv.comparison", "typo.homophone", "typo.slip", "typo.swap", "typo.drop",

@@ -5,8 +5,8 @@ Target of the issue: macro F1 >= 0.98 and every region >= 0.96 (binary reading, 
 
 from __future__ import annotations
 
-from conftest import shared_path
 from cxr_regions.label.scoring import read_gold, score
+from helpers import shared_path
 
 
 def test_dev_set_f1() -> None:

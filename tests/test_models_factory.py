@@ -9,7 +9,6 @@ import pytest
 import torch
 from torchvision.models import get_model
 
-from conftest import one_torch_thread
 from cxr_regions.errors import UserError
 from cxr_regions.models import (
     ARCHS,
@@ -21,6 +20,7 @@ from cxr_regions.models import (
     input_size,
 )
 from cxr_regions.training.export import save_model
+from helpers import one_torch_thread
 
 
 @pytest.fixture(autouse=True)
@@ -56,6 +56,7 @@ def _tensor(module, name: str) -> torch.Tensor:
     return module.state_dict()[name]
 
 
+@pytest.mark.slow  # trains every architecture (vgg16 alone takes seconds)
 @pytest.mark.parametrize("arch", ARCHS)
 def test_every_arch_and_init_builds_and_trains(arch, tmp_path, monkeypatch):
     size = TINY[arch]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from conftest import one_torch_thread
 from cxr_regions.models import Provenance, create_model
 from cxr_regions.models.provenance import research_only_text
 from cxr_regions.training import read_provenance, save_model
+from helpers import one_torch_thread
 
 
 def test_research_only_sentences_are_found_and_others_are_not():

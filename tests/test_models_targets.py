@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from torch import nn
 
-from conftest import one_torch_thread
 from cxr_regions.models import create_model, feature_map_sides, gradcam_target_layer, target_layer
+from helpers import one_torch_thread
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,8 @@ import pydicom
 import pytest
 
 from cxr_regions.regions import REGION_KEYS
-from pacs_helpers import sr_values, study_objects, tiny_run, wait_for
-from serve_helpers import csrf, make_phantom_dicoms
+from helpers.pacs import sr_values, study_objects, tiny_run, wait_for
+from helpers.serve import csrf, make_phantom_dicoms
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +173,7 @@ def test_a_pacs_that_goes_away_is_retried_and_shown_never_a_crash(orthanc, phant
 def test_the_serve_command_polls_the_pacs(orthanc, phantom, run, tmp_path):
     """``cxr-regions serve RUN --pacs URL --poll 1s`` as a real process: a film pushed into the PACS
     appears on the worklist within the poll interval."""
-    from serve_helpers import free_port, start_server, wait_server
+    from helpers.serve import free_port, start_server, wait_server
 
     port, log = free_port(), tmp_path / "serve.log"
     process = start_server(run, tmp_path / "room", port, log, "--pacs", orthanc.dicomweb, "--poll", "1s")

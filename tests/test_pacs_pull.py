@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cxr_regions.errors import UserError
-from serve_helpers import make_phantom_dicoms
+from helpers.serve import make_phantom_dicoms
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +79,7 @@ def test_pull_since_keeps_later_studies_only(orthanc, phantom, tmp_path):
     assert kept == {d for d in dates if d >= cut}
 
 
+@pytest.mark.slow  # a real Orthanc
 def test_basic_auth_is_used_and_a_wrong_password_is_a_clear_error(tmp_path, phantom):
     from cxr_regions.pacs import Pacs, PacsError, parse_query, read_auth
     from cxr_regions.pacs.orthanc import LocalOrthanc, missing

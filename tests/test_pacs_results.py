@@ -13,10 +13,10 @@ import pydicom
 import pytest
 from pydicom import Dataset
 
-from conftest import shared_path
 from cxr_regions.regions import REGION_KEYS
-from pacs_helpers import sr_values
-from pacs_results_helpers import LABELS, PROBABILITIES, THRESHOLDS, heat, pacs_header, small_film
+from helpers import shared_path
+from helpers.pacs import sr_values
+from helpers.pacs_results import LABELS, PROBABILITIES, THRESHOLDS, heat, pacs_header, small_film
 
 
 def _round_trip(dataset):

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import shared_path
-from pacs_results_helpers import LABELS, PROBABILITIES, THRESHOLDS, dciodvfy, heat, pacs_header, small_film
-from serve_helpers import make_phantom_dicoms
+from helpers import shared_path
+from helpers.pacs_results import LABELS, PROBABILITIES, THRESHOLDS, dciodvfy, heat, pacs_header, small_film
+from helpers.serve import make_phantom_dicoms
 
 REAL = ("RG1_UNCI", "RG1_J2KR", "966_fixed", "cr_chest_jpeg_mono2", "cr_chest_jpeg_mono1")
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pydicom
 
-from pacs_results_helpers import LABELS, PROBABILITIES, THRESHOLDS, heat, small_film
-from serve_helpers import make_phantom_dicoms
+from helpers.pacs_results import LABELS, PROBABILITIES, THRESHOLDS, heat, small_film
+from helpers.serve import make_phantom_dicoms
 
 
 def test_the_pacs_takes_every_result_object_into_the_films_study(orthanc, tmp_path):

@@ -13,9 +13,11 @@ import pydicom
 import pytest
 
 from cxr_regions.pacs import Pacs, PacsError, parse_query
-from pacs_faults import Fault, FaultProxy, pacs_down
-from pacs_helpers import copy_dicom, start_orthanc, upload_bytes
-from serve_helpers import make_phantom_dicoms
+from helpers.pacs import copy_dicom, start_orthanc, upload_bytes
+from helpers.pacs_faults import Fault, FaultProxy, pacs_down
+from helpers.serve import make_phantom_dicoms
+
+pytestmark = pytest.mark.slow  # a real Orthanc
 
 READ_TIMEOUT = 1.0
 HANG = 30.0  # the proxy's hang: far longer than the client's read timeout

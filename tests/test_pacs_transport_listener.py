@@ -12,10 +12,10 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from conftest import shared_path
 from cxr_regions.errors import UserError
 from cxr_regions.pacs.listener import Decision, DicomListener, ListenerConfig
-from pacs_helpers import (
+from helpers import shared_path
+from helpers.pacs import (
     copy_dicom,
     dcmtk_missing,
     push_to_modality,
@@ -25,11 +25,14 @@ from pacs_helpers import (
     upload_bytes,
     wait_for,
 )
-from serve_helpers import make_phantom_dicoms
+from helpers.serve import make_phantom_dicoms
 
 AET = "CXR-REGIONS"
 
-pytestmark = pytest.mark.skipif(dcmtk_missing() is not None, reason=dcmtk_missing() or "")
+pytestmark = [
+    pytest.mark.skipif(dcmtk_missing() is not None, reason=dcmtk_missing() or ""),
+    pytest.mark.slow,  # a DICOM listener with dcmtk storescu processes sending to it
+]
 
 
 @pytest.fixture(scope="module")

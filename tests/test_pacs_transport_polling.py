@@ -13,9 +13,9 @@ import pytest
 
 from cxr_regions.pacs import Pacs, PacsError, parse_query
 from cxr_regions.pacs.polling import PollConfig, Poller, PollState, changed_in_pacs, window_filters
-from pacs_faults import Fault, FaultProxy
-from pacs_helpers import copy_dicom, start_orthanc, upload_bytes
-from serve_helpers import make_phantom_dicoms
+from helpers.pacs import copy_dicom, start_orthanc, upload_bytes
+from helpers.pacs_faults import Fault, FaultProxy
+from helpers.serve import make_phantom_dicoms
 
 NOW = datetime(2031, 5, 20, 10, 0, 0)  # the tests' clock: no midnight falls inside a test by chance
 
@@ -82,6 +82,7 @@ def test_poll_state_round_trips_and_changed_means_new_content_under_a_taken_uid(
     assert not changed_in_pacs("md5:a", Polled(InstanceRef("1", "2", "3")))
 
 
+@pytest.mark.slow  # a real Orthanc
 def test_change_feed_finds_late_studies_and_instances_stored_again(server, film):
     old = _add(server, film, NOW - timedelta(days=400))
     clock = Clock()
@@ -114,6 +115,7 @@ def test_change_feed_finds_late_studies_and_instances_stored_again(server, film)
     assert same.ref == found.ref and not changed_in_pacs(again.revision, same)
 
 
+@pytest.mark.slow  # a real Orthanc
 def test_change_feed_tells_the_view_and_asks_the_pacs_where_the_query_needs_more_than_its_index(server, film):
     default = Poller(Pacs(server.dicomweb), parse_query(None), clock=Clock())
     narrow = Poller(Pacs(server.dicomweb), parse_query("Modality=CR&ViewPosition=PA"), clock=Clock())
@@ -128,6 +130,7 @@ def test_change_feed_tells_the_view_and_asks_the_pacs_where_the_query_needs_more
     assert _sops(narrow.poll(states[1])) == [frontal]  # ViewPosition: by QIDO-RS, not Orthanc's index
 
 
+@pytest.mark.slow  # a real Orthanc
 def test_change_feed_pages_sweeps_and_restarts(server, film):
     clock = Clock()
     poller = Poller(Pacs(server.dicomweb), parse_query(None), PollConfig(max_changes=4), clock=clock)
@@ -149,6 +152,7 @@ def test_change_feed_pages_sweeps_and_restarts(server, film):
     assert restarted.swept and restarted.state.seq == swept.state.seq
 
 
+@pytest.mark.slow  # a real Orthanc
 def test_one_instance_the_pacs_cannot_describe_does_not_hold_up_the_others(server, film):
     with FaultProxy(server.url, hang_seconds=5) as proxy:
         poller = Poller(Pacs(proxy.dicomweb, read_timeout=2), parse_query(None), clock=Clock())
@@ -164,6 +168,7 @@ def test_one_instance_the_pacs_cannot_describe_does_not_hold_up_the_others(serve
             poller.poll(result.state)
 
 
+@pytest.mark.slow  # a real Orthanc
 def test_window_mode_with_overlap_and_a_sweep_that_finds_late_studies(server, film):
     before = _add(server, film, NOW - timedelta(days=30))
     clock = Clock()
@@ -190,6 +195,7 @@ def test_window_mode_with_overlap_and_a_sweep_that_finds_late_studies(server, fi
     assert other.swept and other.state.mode == "window"
 
 
+@pytest.mark.slow  # a real Orthanc
 def test_the_window_crosses_midnight(server, film):
     late = datetime(2031, 5, 20, 23, 59, 30)
     clock = Clock(late)
@@ -205,6 +211,7 @@ def test_the_window_crosses_midnight(server, film):
     assert found == sorted([in_window, after_midnight]) and before_window not in found
 
 
+@pytest.mark.slow  # a real Orthanc
 def test_auto_mode_polls_orthanc_by_its_feed_and_other_pacs_by_the_window(server):
     assert Poller(Pacs(server.dicomweb), parse_query(None)).detect_mode() == "changes"
     with FaultProxy(server.url) as proxy:

@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import shared_path
 from cxr_regions.errors import UserError
 from cxr_regions.pretrain.nih import read_nih
 from cxr_regions.pretrain.nih_findings import FINDING_KEYS, parse_finding_labels
 from cxr_regions.pretrain.nih_split import SplitConfig, assign_splits
+from helpers import shared_path
 
 
 @pytest.fixture(scope="module")

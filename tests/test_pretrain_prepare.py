@@ -9,12 +9,12 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import shared_path
 from cxr_regions.build import open_dataset
 from cxr_regions.errors import UserError
 from cxr_regions.pretrain.nih_findings import FINDING_KEYS
 from cxr_regions.pretrain.nih_split import SplitConfig
 from cxr_regions.pretrain.prepare import PrepareConfig, prepare_nih
+from helpers import shared_path
 
 
 @pytest.fixture(scope="module")

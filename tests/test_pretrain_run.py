@@ -12,7 +12,6 @@ import torch
 from safetensors.torch import load_file
 from typer.testing import CliRunner
 
-from conftest import one_torch_thread, shared_path
 from cxr_regions.build import open_dataset
 from cxr_regions.cli import app
 from cxr_regions.errors import UserError
@@ -20,6 +19,9 @@ from cxr_regions.models import create_model
 from cxr_regions.pretrain.chexnet import CHEXNET_AUC
 from cxr_regions.pretrain.nih_findings import FINDING_KEYS
 from cxr_regions.regions import REGION_KEYS
+from helpers import one_torch_thread, shared_path
+
+pytestmark = pytest.mark.slow  # trains
 
 ARCH = "shufflenet_v2_x0_5"  # a tiny torchvision network: the recipe is the same for the paper's four
 TINY = ["--epochs", "1", "--batch-size", "32", "--num-workers", "0", "--accelerator", "cpu", "--devices", "1"]

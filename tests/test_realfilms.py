@@ -17,12 +17,14 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from conftest import one_torch_thread, shared_path
 from cxr_regions.build import open_dataset
 from cxr_regions.cli import app
 from cxr_regions.errors import UserError
 from cxr_regions.evaluation import evaluate_run, load_calibration
 from cxr_regions.regions import REGION_KEYS
+from helpers import one_torch_thread, shared_path
+
+pytestmark = pytest.mark.slow  # trains on real films
 
 ARCH = "shufflenet_v2_x0_5"  # tiny: the recipe is the same for the paper's four
 TINY = ["--epochs", "1", "--batch-size", "32", "--num-workers", "0", "--accelerator", "cpu", "--devices", "1"]

@@ -21,7 +21,6 @@ import numpy as np
 import pydicom
 import pytest
 
-from conftest import shared_path
 from cxr_regions.redaction import (
     REDACTED,
     RedactionFilter,
@@ -32,6 +31,7 @@ from cxr_regions.redaction import (
     short_hash,
     uninstall_log_redaction,
 )
+from helpers import shared_path
 
 # 966_fixed.dcm's birth date field holds the same hashed string as its accession number; accession
 # numbers are kept as pseudonyms (they join films to reports), so that one value is not searched for.

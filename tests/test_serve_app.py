@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import shared_path
 from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS
-from serve_helpers import csrf, make_phantom_dicoms, upload, wait_ready
+from helpers import shared_path
+from helpers.serve import csrf, make_phantom_dicoms, upload, wait_ready
 
 
 @pytest.fixture(scope="module")

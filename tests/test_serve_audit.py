@@ -15,9 +15,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from pacs_helpers import tiny_run
-from serve_helpers import upload
-from session_helpers import PASSWORDS, login, make_users, rows, token_of
+from helpers.pacs import tiny_run
+from helpers.serve import upload
+from helpers.sessions import PASSWORDS, login, make_users, rows, token_of
+
+pytestmark = pytest.mark.slow  # a room with a model and logins: argon2 at its production cost
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from serve_helpers import csrf
+from helpers.serve import csrf
 
 
 @pytest.fixture(scope="module")

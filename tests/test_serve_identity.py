@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import shared_path
-from serve_helpers import csrf, fault_driver, free_port, start_server, upload, wait_ready, wait_server
+from helpers import shared_path
+from helpers.serve import csrf, fault_driver, free_port, start_server, upload, wait_ready, wait_server
 
 DATE_FORMS = ("{y}{m}{d}", "{y}-{m}-{d}", "{d}.{m}.{y}", "{m}/{d}/{y}", "{d}/{m}/{y}", "{y}/{m}/{d}")
 

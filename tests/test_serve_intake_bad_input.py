@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from serve_helpers import csrf, fault_driver, make_phantom_dicoms, upload
+from helpers.serve import csrf, fault_driver, make_phantom_dicoms, upload
 
 DISK_FULL = "disk of the room's data folder is full"
 
@@ -162,8 +162,9 @@ def small_disk(folder: Path, size: str = "6m"):
         subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
+@pytest.mark.slow  # a serve process
 def test_a_real_server_takes_a_cut_off_upload_a_locked_database_and_a_full_disk(tiny, dicoms, tmp_path):
-    from serve_helpers import free_port, start_server, wait_server
+    from helpers.serve import free_port, start_server, wait_server
 
     log, port = tmp_path / "serve.log", free_port()
     with small_disk(tmp_path / "disk") as data:

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from serve_helpers import fault_driver
+from helpers.serve import fault_driver
 
 FILMS = 120
 CLIENTS = 24

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pacs_helpers import tiny_run
+from helpers.pacs import tiny_run
 
 HEADERS = ("x-content-type-options", "x-frame-options", "referrer-policy", "content-security-policy")
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from pacs_helpers import copy_dicom, start_orthanc, study_objects, tiny_run, upload_bytes, wait_for
-from serve_helpers import free_port, make_phantom_dicoms, start_server, wait_server
+from helpers.pacs import copy_dicom, start_orthanc, study_objects, tiny_run, upload_bytes, wait_for
+from helpers.serve import free_port, make_phantom_dicoms, start_server, wait_server
 
 WITHIN = 30.0
 

@@ -16,8 +16,7 @@ from typing import NamedTuple
 import pydicom
 import pytest
 
-from pacs_faults import Fault, FaultProxy, Rule, pacs_down
-from pacs_helpers import (
+from helpers.pacs import (
     copy_dicom,
     dcmtk_missing,
     push_to_modality,
@@ -29,7 +28,8 @@ from pacs_helpers import (
     upload_bytes,
     wait_for,
 )
-from serve_helpers import csrf, free_port, make_phantom_dicoms, upload
+from helpers.pacs_faults import Fault, FaultProxy, Rule, pacs_down
+from helpers.serve import csrf, free_port, make_phantom_dicoms, upload
 
 WITHIN = 30.0  # "within the normal time": on the worklist, and results back, within 30 s
 

@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import shared_path
-from serve_helpers import csrf, fault_driver, upload
-from test_ingest_pictures import colour_photo, screenshot, sinusoid
+from helpers import shared_path
+from helpers.pictures import colour_photo, screenshot, sinusoid
+from helpers.serve import csrf, fault_driver, upload
 
 
 @pytest.fixture(scope="module")

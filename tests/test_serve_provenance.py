@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import one_torch_thread
 from cxr_regions.contracts import ModelInfo
-from pacs_helpers import tiny_dataset
-from serve_helpers import csrf, upload, wait_ready
+from helpers import one_torch_thread
+from helpers.pacs import tiny_dataset
+from helpers.serve import csrf, upload, wait_ready
 
 SHA = "ab" * 32
 HOSTILE = "For research purposes only. <script>alert(1)</script>"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 import time
 
-from serve_helpers import csrf, free_port, make_phantom_dicoms, start_server, upload, wait_ready, wait_server
+from helpers.serve import csrf, free_port, make_phantom_dicoms, start_server, upload, wait_ready, wait_server
 
 
 def test_a_saved_verdict_survives_sigkill_and_the_queue_is_picked_up(trained_run, tmp_path):

@@ -10,8 +10,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pacs_helpers import tiny_run
-from session_helpers import COOKIE, PASSWORDS, login, make_users, rows, token_of
+from helpers.pacs import tiny_run
+from helpers.sessions import COOKIE, PASSWORDS, login, make_users, rows, token_of
+
+pytestmark = pytest.mark.slow  # a room with a model and logins: argon2 at its production cost
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pacs_helpers import tiny_run
-from serve_helpers import TOKEN, free_port, start_server
-from session_helpers import COOKIE, PASSWORDS, make_users
+from helpers.pacs import tiny_run
+from helpers.serve import TOKEN, free_port, start_server
+from helpers.sessions import COOKIE, PASSWORDS, make_users
+
+pytestmark = pytest.mark.slow  # starts real serve processes
 
 
 @pytest.fixture(scope="module")

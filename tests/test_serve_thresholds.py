@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from cxr_regions.regions import REGION_KEYS
-from pacs_helpers import tiny_run
-from serve_helpers import csrf, upload, wait_ready
+from helpers.pacs import tiny_run
+from helpers.serve import csrf, upload, wait_ready
 
 
 def _room(run: Path, data: Path, thresholds: Path | None = None):

@@ -10,6 +10,8 @@ import pytest
 from cxr_regions.errors import UserError
 from cxr_regions.serve.users import Users, add_user
 
+pytestmark = pytest.mark.slow  # argon2 at its production cost, on purpose slow
+
 
 def test_add_and_verify_users(tmp_path):
     path = tmp_path / "conf" / "users.yaml"

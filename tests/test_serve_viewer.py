@@ -20,11 +20,12 @@ import numpy as np
 import pydicom
 import pytest
 
-from conftest import shared_path
-from pacs_helpers import tiny_run
-from serve_helpers import free_port, make_phantom_dicoms, start_server, wait_ready, wait_server
-from test_ingest_depth import pydicom_shown
-from viewer_films import BACKGROUND, DISC, qa_dicom
+from helpers import shared_path
+from helpers.pacs import tiny_run
+from helpers.serve import free_port, make_phantom_dicoms, start_server, wait_ready, wait_server
+from helpers.viewer_films import BACKGROUND, DISC, pydicom_shown, qa_dicom
+
+pytestmark = pytest.mark.slow  # a real Chromium against a serve process
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

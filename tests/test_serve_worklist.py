@@ -10,7 +10,6 @@ import numpy as np
 import pydicom
 import pytest
 
-from conftest import shared_path
 from cxr_regions.regions import REGION_KEYS
 from cxr_regions.serve.film_files import FULL_DEPTH_SUFFIX, PREVIEW_SIDE, preview_file
 from cxr_regions.serve.intake import Intake
@@ -19,7 +18,8 @@ from cxr_regions.serve.reports import ReportBook
 from cxr_regions.serve.store import Store
 from cxr_regions.serve.views import WorklistFilters, relative_days, saturation_notes
 from cxr_regions.serve.worklist import SORTS, same_patient, saturated
-from viewer_films import qa_dicom
+from helpers import shared_path
+from helpers.viewer_films import qa_dicom
 
 ALL_NORMAL = dict.fromkeys(REGION_KEYS, "0")
 LOW = dict.fromkeys(REGION_KEYS, 0.1)

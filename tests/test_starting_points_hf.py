@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import one_torch_thread
 from cxr_regions.errors import UserError
 from cxr_regions.models import create_model, model_from_spec, target_layer
 from cxr_regions.models.network import TokenGrid
-from starting_points_helpers import head_input, hub_snapshot, loss_falls, phantom_films
+from helpers import one_torch_thread
+from helpers.starting_points import head_input, hub_snapshot, loss_falls, phantom_films
 
 transformers = pytest.importorskip(
     "transformers", reason="the hf extra: pip install -e '.[hf]' (make test installs it)"

@@ -16,10 +16,10 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from conftest import one_torch_thread
 from cxr_regions.cli import app
 from cxr_regions.contracts import ModelInfo
-from starting_points_helpers import hub_snapshot, tiny_dataset
+from helpers import one_torch_thread
+from helpers.starting_points import hub_snapshot, tiny_dataset
 
 SIZE = 32
 

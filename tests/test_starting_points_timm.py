@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import one_torch_thread
 from cxr_regions.errors import UserError
 from cxr_regions.models import create_model, model_from_spec, target_layer
 from cxr_regions.models.network import TokenGrid
-from starting_points_helpers import head_input, hub_snapshot, loss_falls, phantom_films
+from helpers import one_torch_thread
+from helpers.starting_points import head_input, hub_snapshot, loss_falls, phantom_films
 
 timm = pytest.importorskip("timm", reason="the timm extra: pip install -e '.[timm]' (make test installs it)")
 safetensors_torch = pytest.importorskip("safetensors.torch", reason="safetensors comes with the timm extra")
@@ -72,6 +72,7 @@ def test_imagenet_features_equal_timms_own_forward(name, use_cache):
         torch.testing.assert_close(rebuilt.eval()(film), model.eval()(film))
 
 
+@pytest.mark.slow  # trains
 @pytest.mark.parametrize(("name", "size"), [("resnet10t", 32), ("test_convnext", 32), ("test_vit", 32)])
 def test_training_steps_lower_the_loss_and_heatmaps_have_the_films_size(name, size):
     from cxr_regions.explain import compute_heatmaps

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import one_torch_thread
 from cxr_regions.errors import UserError
 from cxr_regions.models import create_model
-from starting_points_helpers import head_input, loss_falls, phantom_films
+from helpers import one_torch_thread
+from helpers.starting_points import head_input, loss_falls, phantom_films
 
 with warnings.catch_warnings():  # torchxrayvision silences every warning of the process on import
     xrv = pytest.importorskip(
@@ -91,6 +91,7 @@ def test_upsample_is_torchxrayvisions_resize_and_is_never_silent(nih_file):
     assert kept.spec.resize_to is None
 
 
+@pytest.mark.slow  # writes and loads a full-size ResNet-50
 def test_the_512px_resnet_state_dict_file(tmp_path):
     """resnet50-res512-all is published as a pickled state dict of torchvision's ResNet-50 (one channel)."""
     import torchvision
@@ -115,6 +116,7 @@ def test_the_512px_resnet_state_dict_file(tmp_path):
     torch.testing.assert_close(ours, theirs, rtol=1e-3, atol=1e-3)
 
 
+@pytest.mark.slow  # trains
 def test_training_steps_lower_the_loss_and_heatmaps_have_the_films_size(nih_file):
     from cxr_regions.explain import compute_heatmaps
     from cxr_regions.regions import REGION_KEYS
@@ -146,6 +148,7 @@ def test_a_missing_file_names_the_file_the_folder_and_the_download_command(tmp_p
         create_model("densenet121", 5, "txv:densenet121-res224-cifar")
 
 
+@pytest.mark.slow  # converts and loads full-size DenseNet-121 weights twice
 def test_after_the_conversion_nothing_is_unpickled(nih_file, tmp_path, monkeypatch, caplog):
     # The file where torchxrayvision keeps it, as after its own download.
     home_file = tmp_path / "home" / ".torchxrayvision" / "models_data" / NIH_FILE

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import one_torch_thread
 from cxr_regions.errors import UserError
 from cxr_regions.training import TrainConfig, train
-from starting_points_helpers import tiny_dataset
+from helpers import one_torch_thread
+from helpers.starting_points import tiny_dataset
 
 
 @pytest.fixture(autouse=True)

@@ -10,11 +10,11 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from typer.testing import CliRunner
 
-from conftest import one_torch_thread
 from cxr_regions.cli import app
 from cxr_regions.configfile import load_config
 from cxr_regions.errors import UserError
 from cxr_regions.training import TrainConfig, train
+from helpers import one_torch_thread
 
 
 @pytest.fixture(autouse=True)

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import one_torch_thread
 from cxr_regions.configfile import load_config
 from cxr_regions.training import auc_per_label, load_run, mean_auc, predict
+from helpers import one_torch_thread
 
 
 @pytest.fixture(autouse=True)

@@ -8,24 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import one_torch_thread
 from cxr_regions.errors import UserError
 from cxr_regions.regions import REGION_KEYS
-
-
-@pytest.fixture(scope="module")
-def tiny_demo(tmp_path_factory):
-    from cxr_regions.workflows.demo import DemoConfig, run_demo
-
-    out = tmp_path_factory.mktemp("demo") / "demo-output"
-    config = DemoConfig(
-        out=out, films=48, phantom_size=64, size=64, epochs=1, batch_size=16, n_boot=20, gallery=3,
-        workers=1, threads=1, progress=False,
-    )  # fmt: skip
-    stages: list[str] = []
-    with one_torch_thread():
-        result = run_demo(config, lambda step, stage, what: stages.append(stage))
-    return result, stages
 
 
 def test_demo_runs_every_stage_and_writes_each_stages_files(tiny_demo):

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import one_torch_thread
 from cxr_regions.errors import UserError
 from cxr_regions.evaluation.paper_table2 import COLUMNS
 from cxr_regions.workflows.experiment import load_grid, run_experiment
+from helpers import one_torch_thread
 
 ARCHS = ["resnet18", "mobilenet_v3_small"]  # cheap on a CPU; the paper's four work the same way
 

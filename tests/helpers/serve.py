@@ -61,7 +61,7 @@ def free_port() -> int:
 
 def start_server(run: Path, data: Path, port: int, log: Path, *options: str) -> subprocess.Popen:
     """``cxr-regions serve`` as a real process on ``port``, its output appended to ``log``."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
     command = [
         sys.executable,
         "-m",
@@ -98,7 +98,7 @@ def fault_driver() -> Any:
     """``benchmarks/serve_faults.py`` as a module: the fault-injection driver and its tiny model run."""
     import importlib.util
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "serve_faults.py"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "serve_faults.py"
     spec = importlib.util.spec_from_file_location("serve_faults", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up

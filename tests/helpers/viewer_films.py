@@ -1,6 +1,6 @@
 """Test films for the viewer, written by the phantom's own DICOM export (``film_dataset``): a 12-bit
 quality-control film (uniform background, a faint disc, two markers a known distance apart) and the
-same with a VOI LUT Sequence, each with exactly known stored values."""
+same with a VOI LUT Sequence, each with exactly known stored values; and how pydicom shows a film."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
 BACKGROUND = 2000
 DISC = 8  # grey levels above the background: invisible in the file's own 4096-wide window
@@ -83,3 +84,17 @@ def qa_dicom(
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
     return stored, layout
+
+
+def pydicom_shown(ds) -> np.ndarray:
+    """pydicom's default VOI (apply_voi_lut, index 0) from its lowest to its highest output, 0..1."""
+    values = apply_modality_lut(ds.pixel_array, ds)
+    if ds.get("VOILUTSequence"):
+        values = apply_voi_lut(values.astype(np.int64), ds)  # a LUT's input is an integer
+
+        lut = np.asarray(ds.VOILUTSequence[0].LUTData, dtype=np.float64)
+        lo, hi = lut.min(), lut.max()
+    else:
+        values = apply_voi_lut(values, ds)
+        lo, hi = 0.0, float(2**ds.BitsStored - 1)  # apply_windowing's y_min, y_max (unsigned, no rescale)
+    return (values.astype(np.float64) - lo) / (hi - lo)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from serve_helpers import TOKEN
+from helpers.serve import TOKEN
 
 COOKIE = "cxr_reading_room"
 PASSWORDS = {"dr_admin": "admin password 1", "dr_li": "correct horse battery", "dr_wang": "wang password 2"}
