@@ -25,7 +25,7 @@ from helpers.pacs import (
     upload_bytes,
     wait_for,
 )
-from helpers.serve import make_phantom_dicoms
+from helpers.serve import uncompressed_phantom_dicoms
 
 AET = "CXR-REGIONS"
 
@@ -38,16 +38,7 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def phantom(tmp_path_factory) -> list[Path]:
     """Eight phantom films, uncompressed (storescu proposes one family of transfer syntaxes a run)."""
-    folder = tmp_path_factory.mktemp("listener-phantom")
-    dicoms, _ = make_phantom_dicoms(folder / "out", n=8, seed=31)
-    plain = []
-    for i, path in enumerate(dicoms):
-        dataset = pydicom.dcmread(path)
-        if dataset.file_meta.TransferSyntaxUID.is_compressed:
-            dataset.decompress()
-        plain.append(folder / f"film{i}.dcm")
-        dataset.save_as(plain[-1], enforce_file_format=True)
-    return plain
+    return uncompressed_phantom_dicoms(tmp_path_factory.mktemp("listener-phantom"), n=8, seed=31)
 
 
 class Keeper:

@@ -29,7 +29,7 @@ from helpers.pacs import (
     wait_for,
 )
 from helpers.pacs_faults import Fault, FaultProxy, Rule, pacs_down
-from helpers.serve import csrf, free_port, make_phantom_dicoms, upload
+from helpers.serve import csrf, free_port, uncompressed_phantom_dicoms, upload
 
 WITHIN = 30.0  # "within the normal time": on the worklist, and results back, within 30 s
 
@@ -37,16 +37,7 @@ WITHIN = 30.0  # "within the normal time": on the worklist, and results back, wi
 @pytest.fixture(scope="module")
 def phantom(tmp_path_factory) -> list[Path]:
     """Six phantom films, uncompressed (for storescu)."""
-    folder = tmp_path_factory.mktemp("link-phantom")
-    dicoms, _ = make_phantom_dicoms(folder / "out", n=6, seed=41)
-    plain = []
-    for i, path in enumerate(dicoms):
-        dataset = pydicom.dcmread(path)
-        if dataset.file_meta.TransferSyntaxUID.is_compressed:
-            dataset.decompress()
-        plain.append(folder / f"film{i}.dcm")
-        dataset.save_as(plain[-1], enforce_file_format=True)
-    return plain
+    return uncompressed_phantom_dicoms(tmp_path_factory.mktemp("link-phantom"), n=6, seed=41)
 
 
 @pytest.fixture(scope="module")

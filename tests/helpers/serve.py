@@ -23,6 +23,22 @@ def make_phantom_dicoms(out: Path, n: int = 6, seed: int = 11) -> tuple[list[Pat
     return sorted(p for p in (out / "dicom").rglob("*") if p.is_file()), out
 
 
+def uncompressed_phantom_dicoms(folder: Path, n: int, seed: int) -> list[Path]:
+    """``n`` phantom DICOM films saved uncompressed in ``folder`` (storescu proposes one family of
+    transfer syntaxes a run)."""
+    import pydicom
+
+    dicoms, _ = make_phantom_dicoms(folder / "out", n=n, seed=seed)
+    plain = []
+    for i, path in enumerate(dicoms):
+        dataset = pydicom.dcmread(path)
+        if dataset.file_meta.TransferSyntaxUID.is_compressed:
+            dataset.decompress()
+        plain.append(folder / f"film{i}.dcm")
+        dataset.save_as(plain[-1], enforce_file_format=True)
+    return plain
+
+
 def csrf(client, page: str = "/worklist") -> str:
     """The session's CSRF token, read from a page's meta tag."""
     response = client.get(page)
