@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -159,8 +160,6 @@ class AuditTrail:
 
 
 def _as_dict(row: AuditEvent) -> dict[str, Any]:
-    import json
-
     return {
         "id": row.id,
         "at": row.at.isoformat(timespec="seconds"),

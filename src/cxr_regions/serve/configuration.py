@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING
 from cxr_regions.configfile import save_config
 from cxr_regions.errors import UserError
 from cxr_regions.options import cli, comma_list, duration
-from cxr_regions.pacs.query import DEFAULT_QUERY
+from cxr_regions.pacs.query import DEFAULT_QUERY, parse_query
 
 if TYPE_CHECKING:
     from cxr_regions.pacs.listener import ListenerConfig
@@ -208,8 +209,6 @@ class ServeConfig:
         if self.workers < 1:
             problems.append(f"--workers must be at least 1, got {self.workers}")
         if self.pacs is not None:
-            from cxr_regions.pacs import parse_query
-
             if not self.pacs.startswith(("http://", "https://")):
                 problems.append(f"--pacs {self.pacs!r} must be the PACS's DICOMweb root URL (http://...)")
             try:
@@ -234,7 +233,7 @@ class ServeConfig:
             raise UserError("; ".join(problems))
 
     def _link_problems(self) -> list[str]:
-        from cxr_regions.pacs import SC_SYNTAXES
+        from cxr_regions.pacs import SC_SYNTAXES  # here: cxr-regions --help imports this module (cv2)
 
         problems = []
         if self.pacs_jobs < 1:
@@ -263,12 +262,10 @@ class ServeConfig:
 
     def listener_config(self, with_tls: bool = True) -> ListenerConfig:
         """The DICOM listener's settings (``--dicom-port`` ...), received films first under DATA."""
-        from cxr_regions.pacs.listener import ListenerConfig
+        from cxr_regions.pacs.listener import ListenerConfig  # here: cxr-regions --help imports this module
 
         context = None
         if with_tls and self.dicom_tls_cert is not None and self.dicom_tls_key is not None:
-            import ssl
-
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(str(self.dicom_tls_cert), str(self.dicom_tls_key))
             if self.dicom_tls_ca is not None:  # mutual TLS: only senders the hospital's CA vouches for
@@ -355,8 +352,6 @@ def trusted_proxies(value: str | None) -> list[str]:
 
 def _tls_problems(cert: Path, key: Path) -> list[str]:
     """Whether the certificate and key load (as uvicorn will load them), said before anything starts."""
-    import ssl
-
     missing = [f"{name} {path} does not exist" for name, path in (("--tls-cert", cert), ("--tls-key", key))
                if not path.is_file()]  # fmt: skip
     if missing:

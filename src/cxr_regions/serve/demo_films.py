@@ -7,6 +7,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from cxr_regions.build import open_dataset
+from cxr_regions.contracts import IMAGES, MANIFEST
+from cxr_regions.label import read_report_texts
 from cxr_regions.serve.intake import Intake
 
 log = logging.getLogger("cxr_regions.serve")
@@ -14,8 +17,6 @@ log = logging.getLogger("cxr_regions.serve")
 
 def demo_folder(run: Path) -> Path | None:
     """The demo output folder a run folder belongs to (it holds ``demo.yaml``), if any."""
-    from cxr_regions.contracts import IMAGES, MANIFEST
-
     folder = Path(run).resolve().parent
     needed = (
         folder / "demo.yaml",
@@ -28,10 +29,6 @@ def demo_folder(run: Path) -> Path | None:
 
 def seed_demo(run: Path, intake: Intake, split: str = "test") -> int:
     """Put the demo's ``split`` films on the worklist (with their reports); returns how many were new."""
-    from cxr_regions.build import open_dataset
-    from cxr_regions.contracts import IMAGES
-    from cxr_regions.label import read_report_texts
-
     folder = demo_folder(run)
     if folder is None:
         return 0

@@ -18,6 +18,7 @@ same way (:func:`write_durably`); a torn cache entry is recomputed.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
@@ -30,6 +31,7 @@ from typing import Any, TextIO
 
 from sqlalchemy import delete, select, update
 
+from cxr_regions.errors import UserError
 from cxr_regions.serve.faults import fault_point
 from cxr_regions.serve.film_files import FULL_DEPTH_SUFFIX
 from cxr_regions.serve.records import FilmRecord
@@ -63,10 +65,6 @@ class DataLock:
 
     @classmethod
     def take(cls, data: Path) -> DataLock:
-        import fcntl
-
-        from cxr_regions.errors import UserError
-
         Path(data).mkdir(parents=True, exist_ok=True)
         handle = open(Path(data) / cls.NAME, "a+")  # noqa: SIM115 (held open for the server's life)
         try:

@@ -17,7 +17,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import cv2
+from pydicom import dcmread
+
 from cxr_regions.fileio import write_bytes
+from cxr_regions.ingest import FULL_DEPTH_DIR, shifted_study_day
 
 FULL_DEPTH_SUFFIX = ".full16.png"
 PREVIEW_DIR = "previews"
@@ -40,10 +44,6 @@ def dicom_extras(out: Path, row: Any, dicom: Path, salt: bytes, urgent: bool) ->
     full-depth PNG (``full_depth``, a path under ``out``, or None for a colour film) and its header
     (``depth``), the salted patient key, the per-patient shifted study day, and ``urgent``. ``row``:
     ingest's :class:`~cxr_regions.contracts.ImageRow` of the film."""
-    from pydicom import dcmread
-
-    from cxr_regions.ingest import FULL_DEPTH_DIR, shifted_study_day
-
     png = Path(out) / FULL_DEPTH_DIR / f"{row.image_id}.png"
     header = json.loads(png.with_suffix(".json").read_text("utf-8")) if png.is_file() else None
     ds = dcmread(dicom, stop_before_pixels=True, force=True)
@@ -67,8 +67,6 @@ def preview_file(data: Path, image_id: str, display_png: Path) -> Path:
     path = Path(data) / PREVIEW_DIR / f"{image_id}.jpg"
     if path.exists():
         return path
-    import cv2
-
     with _preview_lock:
         if not path.exists():
             image = cv2.imread(str(display_png), cv2.IMREAD_UNCHANGED)

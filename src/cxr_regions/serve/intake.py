@@ -32,9 +32,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import cv2
+import pydicom
 from sqlalchemy.exc import OperationalError
 
+from cxr_regions.contracts import ErrorRow
 from cxr_regions.errors import UserError
+from cxr_regions.ingest import IngestConfig, ingest_file, load_or_create_salt, read_film
 from cxr_regions.redaction import dataset_identities, identities
 from cxr_regions.serve.faults import fault_point
 from cxr_regions.serve.filing import INCOMING_DIR, BusyFilm, FilmFields, Reconciled, file_film, reconcile
@@ -106,8 +109,6 @@ def png_size(path: Path) -> tuple[int, int]:
 
 def header_identities(path: Path) -> list[str]:
     """The identifying values of a DICOM file's header (none where it cannot be read)."""
-    import pydicom
-
     try:
         return dataset_identities(pydicom.dcmread(path, stop_before_pixels=True, force=True))
     except Exception:
@@ -141,8 +142,6 @@ class Intake:
     def __init__(
         self, store: Store, data: Path, reports: ReportBook, on_new: Callable[[], None] = lambda: None
     ) -> None:
-        from cxr_regions.ingest import load_or_create_salt
-
         self.store = store
         self.data = Path(data)
         self.reports = reports
@@ -249,9 +248,6 @@ class Intake:
     def _take_dicom(
         self, path: Path, ref: str, source: str, digest: str, report_text: str | None, urgent: bool
     ) -> Outcome:
-        from cxr_regions.contracts import ErrorRow
-        from cxr_regions.ingest import IngestConfig, ingest_file
-
         work = self.data / INCOMING_DIR / uuid.uuid4().hex
         named = work / "in" / "film.dcm"
         try:
@@ -295,8 +291,6 @@ class Intake:
         self, path: Path, kind: str, ref: str, source: str, digest: str, report_text: str | None,
         urgent: bool,
     ) -> Outcome:  # fmt: skip
-        from cxr_regions.ingest import read_film
-
         ending = {"png": b"IEND\xaeB`\x82", "jpeg": b"\xff\xd9"}[kind]
         with open(path, "rb") as fh:
             fh.seek(max(0, path.stat().st_size - 64))

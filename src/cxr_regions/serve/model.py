@@ -13,11 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import cv2
 import numpy as np
 import torch
 
 from cxr_regions.errors import UserError
+from cxr_regions.evaluation import CALIBRATION_FILE, load_calibration
+from cxr_regions.explain import METHODS, frame_size_of, min_map_side, read_thresholds, target_layer
+from cxr_regions.explain.heatmaps import compute_heatmaps
 from cxr_regions.regions import REGION_KEYS, operating_thresholds
+from cxr_regions.training import load_run
 
 if TYPE_CHECKING:
     from cxr_regions.explain.heatmaps import FilmHeatmaps
@@ -44,9 +49,6 @@ class Thresholds:
         the folder's ``calibration.json`` where ``evaluate`` wrote one."""
         if path is None:
             return cls(operating_thresholds(None), "default")
-        from cxr_regions.evaluation import CALIBRATION_FILE, load_calibration
-        from cxr_regions.explain import read_thresholds
-
         values = operating_thresholds(read_thresholds(path))
         folder = Path(path) if Path(path).is_dir() else Path(path).parent
         calibration = load_calibration(folder) if (folder / CALIBRATION_FILE).is_file() else None
@@ -77,9 +79,6 @@ class FilmModel:
     what ``model.json`` says about it (``info``, and the starting weights' ``provenance``)."""
 
     def __init__(self, run: Path, method: str = "layercam", device: str = "auto") -> None:
-        from cxr_regions.explain import METHODS, frame_size_of, min_map_side, target_layer
-        from cxr_regions.training import load_run
-
         if method.lower() not in METHODS:
             raise UserError(f"unknown heatmap method {method!r}; choose one of {', '.join(METHODS)}")
         loaded = load_run(run)
@@ -112,8 +111,6 @@ class FilmModel:
         self.heatmaps(np.zeros((self.frame, self.frame), dtype=np.uint8))
 
     def _run(self, film: np.ndarray, regions: list[str]) -> FilmHeatmaps:
-        from cxr_regions.explain.heatmaps import compute_heatmaps
-
         with self._lock:
             return compute_heatmaps(
                 self.model, film, self.label_names, regions, self.method, self.frame, self.layer, self.crop
@@ -133,8 +130,6 @@ class FilmModel:
 def heat_png(heat: np.ndarray, colour: str) -> bytes:
     """A heatmap as an RGBA PNG in one region's colour (``#rrggbb``), its opacity rising with the heat
     and clear where the map is cold, so that several regions' overlays can be told apart on one film."""
-    import cv2
-
     unit = np.clip(heat, 0.0, 1.0)
     red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
     alpha = np.round(np.clip((unit - 0.15) / 0.45, 0.0, 1.0) * 255).astype(np.uint8)  # cold stays clear

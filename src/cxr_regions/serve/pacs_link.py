@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from cxr_regions.pacs import InstanceRef, PacsError, PollState
 from cxr_regions.serve.faults import fault_point
 from cxr_regions.serve.pacs_jobs import Backoff, Job, JobBook
 from cxr_regions.serve.pacs_ledger import Origin, PacsLedger
@@ -33,7 +34,6 @@ from cxr_regions.serve.pacs_send import ResultSender
 if TYPE_CHECKING:
     from cxr_regions.pacs.client import Pacs
     from cxr_regions.pacs.polling import Poller
-    from cxr_regions.pacs.query import InstanceRef
     from cxr_regions.serve.intake import Intake
     from cxr_regions.serve.model import Thresholds
     from cxr_regions.serve.pacs_listener import DicomIntake
@@ -157,8 +157,6 @@ class PacsLink:
                 self.films_in.set(True, message)
                 self.health.set(True)
             except Exception as exc:
-                from cxr_regions.pacs import PacsError
-
                 if not isinstance(exc, PacsError):
                     log.exception("PACS poll failed")
                 reason = str(exc) if isinstance(exc, PacsError) else f"unexpected {type(exc).__name__}"
@@ -174,8 +172,6 @@ class PacsLink:
         """One poll (or check); asked again at once where the first try failed at once with no answer,
         as a kept-alive connection the PACS had just closed does (the client itself tries once). A
         timeout is not asked again, so a PACS that went away is shown as soon as it is noticed."""
-        from cxr_regions.pacs import PacsError
-
         for last in (False, True):
             started = time.monotonic()
             try:
@@ -232,8 +228,6 @@ class PacsLink:
         """One poll (:class:`~cxr_regions.pacs.Poller`, from the cursor kept in the database): queue a
         fetch job per new or changed instance, and the new cursor with them. The status line, and
         whether more is waiting (poll again at once)."""
-        from cxr_regions.pacs import PollState
-
         started = time.monotonic()
         saved = self.jobs.cursor()
         try:
@@ -311,8 +305,6 @@ class PacsLink:
 
     def fetch(self, job: Job) -> str:
         """Retrieve one instance and take it in through the intake."""
-        from cxr_regions.pacs import InstanceRef
-
         origin = Origin(job.study_instance_uid or "", job.series_instance_uid or "", job.sop_instance_uid)
         ref = InstanceRef(origin.study, origin.series, origin.sop)
         revision = job.revision

@@ -17,10 +17,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pydicom
+
+from cxr_regions.pacs import DicomListener
+from cxr_regions.pacs.listener import Decision
 from cxr_regions.serve.pacs_ledger import Origin, PacsLedger
 
 if TYPE_CHECKING:
-    from cxr_regions.pacs.listener import Decision, ListenerConfig
+    from cxr_regions.pacs.listener import ListenerConfig
     from cxr_regions.serve.intake import Intake
 
 log = logging.getLogger("cxr_regions.serve")
@@ -39,8 +43,6 @@ class DicomIntake:
         ledger: PacsLedger,
         on_taken: Callable[[], None] = lambda: None,
     ) -> None:
-        from cxr_regions.pacs import DicomListener
-
         self.config = config
         self.intake = intake
         self.ledger = ledger
@@ -73,10 +75,6 @@ class DicomIntake:
 
     def on_film(self, path: Path) -> Decision:
         """Take one received film in; the listener's :class:`~cxr_regions.pacs.Decision`."""
-        import pydicom
-
-        from cxr_regions.pacs.listener import Decision
-
         try:
             header = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=list(HEADER_TAGS))
             origin = Origin(*(str(header.get(tag, "") or "") for tag in HEADER_TAGS))

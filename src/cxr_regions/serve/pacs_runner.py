@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
+from cxr_regions.pacs import PacsError
 from cxr_regions.serve.pacs_jobs import Job, JobBook
 
 log = logging.getLogger("cxr_regions.serve")
@@ -170,8 +171,6 @@ class JobRunner:
             self.wake.set()
 
     def _failed(self, job: Job, exc: Exception) -> None:
-        from cxr_regions.pacs import PacsError
-
         reason = str(exc) if isinstance(exc, PacsError) else f"unexpected {type(exc).__name__}: {exc}"
         if not isinstance(exc, PacsError):
             log.exception("PACS %s job %d failed", job.kind, job.id)

@@ -14,6 +14,17 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
+from cxr_regions.pacs import (
+    DEFAULT_SC_SYNTAX,
+    InstanceRef,
+    PacsError,
+    PacsRefused,
+    PriorReport,
+    model_report,
+    result_objects,
+    verdict_report,
+)
+from cxr_regions.pacs import verdict_series_uid as series_uid
 from cxr_regions.serve.pacs_jobs import Job
 from cxr_regions.serve.pacs_ledger import Origin, PacsLedger, verdict_version
 from cxr_regions.serve.pacs_runner import SetAside
@@ -33,8 +44,6 @@ UNCOMPRESSED = "uncompressed"
 def refused(exc: Exception) -> bool:
     """The PACS answered a store and refused it (a 4xx status, or objects it did not take), as opposed to
     a PACS that could not be reached or failed (those are tried again as they are)."""
-    from cxr_regions.pacs import PacsRefused
-
     status = getattr(exc, "status", None)
     return isinstance(exc, PacsRefused) or (status is not None and 400 <= status < 500)
 
@@ -61,16 +70,12 @@ class ResultSender:
         self._uncompressed: set[int] = set()  # jobs whose PACS refused the compressed SC
 
     def _header(self, job: Job) -> Dataset:
-        from cxr_regions.pacs import InstanceRef
-
         origin = _origin(job)
         assert self.pacs is not None  # the link registers the senders only with a PACS
         return cast("Dataset", self.pacs.header(InstanceRef(origin.study, origin.series, origin.sop)))
 
     def results(self, job: Job) -> str:
         """Send the SC and the SR of the job's film."""
-        from cxr_regions.pacs import DEFAULT_SC_SYNTAX, PacsError, result_objects
-
         film = self.ledger.film(job.film_id) if job.film_id is not None else None
         if film is None or film.status != "ready" or not film.probabilities:
             raise SetAside("the film is no longer on the worklist with a result")
@@ -105,9 +110,6 @@ class ResultSender:
 
     def verdict(self, job: Job) -> str:
         """Send the reader's verdict SR of the job's version (skipped where a newer one was saved since)."""
-        from cxr_regions.pacs import PriorReport, model_report, verdict_report
-        from cxr_regions.pacs import verdict_series_uid as series_uid
-
         reader = job.version.rpartition("@")[0]
         verdict = self.ledger.current_verdict(job.film_id, reader) if job.film_id is not None else None
         if job.film_id is None or verdict is None or verdict_version(verdict) != job.version:

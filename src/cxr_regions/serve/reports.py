@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from cxr_regions.contracts.label_rows import evidence_json
 from cxr_regions.errors import UserError
-
-if TYPE_CHECKING:
-    from cxr_regions.label import Labeler
+from cxr_regions.label import Labeler, ReportTable, column_listing, column_named, inspect_table
 
 ID_COLUMNS = ("accession_number", "accession", "report_id", "AccessionNumber")
 TEXT_COLUMNS = (("findings", "impression"), ("text",), ("report",), ("findings",))
@@ -24,8 +21,6 @@ def read_report_table(path: Path) -> dict[str, str]:
     The columns are chosen from the table's header, first id name then first text names that are all
     there (names compared as ``label`` compares them), and the table is read once.
     """
-    from cxr_regions.label import ReportTable, column_listing, column_named, inspect_table
-
     info = inspect_table(path)
     for id_name in ID_COLUMNS:
         id_col = column_named(info, id_name)
@@ -58,8 +53,6 @@ class ReportBook:
         """The five labels and the evidence (labels.csv's JSON form) of a report; None without text."""
         if not text or not text.strip():
             return None
-        from cxr_regions.label import Labeler
-
         with self._lock:
             if self._labeler is None:
                 self._labeler = Labeler()

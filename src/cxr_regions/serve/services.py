@@ -13,25 +13,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cxr_regions.pacs import Pacs, PollConfig, Poller, parse_query, read_auth
+from cxr_regions.serve.accounts import Accounts
 from cxr_regions.serve.audit import AuditTrail
 from cxr_regions.serve.auth import LoginThrottle, SessionKeeper
 from cxr_regions.serve.configuration import ServeConfig
 from cxr_regions.serve.database import make_engine
+from cxr_regions.serve.demo_films import seed_demo
+from cxr_regions.serve.faults import check_environment
 from cxr_regions.serve.filing import DataLock
 from cxr_regions.serve.intake import Intake
 from cxr_regions.serve.model import FilmModel, Thresholds
+from cxr_regions.serve.pacs_link import LinkSettings, PacsLink
+from cxr_regions.serve.pacs_listener import DicomIntake
 from cxr_regions.serve.rendering import Pages
 from cxr_regions.serve.reports import ReportBook
 from cxr_regions.serve.sessions import SessionBook, check_tables, session_secret
 from cxr_regions.serve.store import Store
+from cxr_regions.serve.users import Users
+from cxr_regions.serve.watch import FolderWatcher
 from cxr_regions.serve.worker import InferenceWorker
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from cxr_regions.serve.accounts import Accounts
-    from cxr_regions.serve.pacs_link import PacsLink
-    from cxr_regions.serve.watch import FolderWatcher
 
 log = logging.getLogger("cxr_regions.serve")
 
@@ -42,10 +47,6 @@ def build_link(
     """The PACS link where ``--pacs`` or ``--dicom-port`` is given (None without)."""
     if config.pacs is None and config.dicom_port is None:
         return None
-    from cxr_regions.pacs import Pacs, PollConfig, Poller, parse_query, read_auth
-    from cxr_regions.serve.pacs_link import LinkSettings, PacsLink
-    from cxr_regions.serve.pacs_listener import DicomIntake
-
     pacs = poller = None
     if config.pacs is not None:
         pacs = Pacs(
@@ -92,16 +93,12 @@ class Services:
     @classmethod
     def build(cls, config: ServeConfig) -> Services:
         """Check and save ``config``, open the store and load the model (nothing runs yet)."""
-        from cxr_regions.serve.faults import check_environment
-
         config.validate()
         check_environment()
         config.save()
         data = Path(config.data)
         secret = session_secret(data)  # a damaged one stops the start here, before the model loads
         if config.users is not None:
-            from cxr_regions.serve.users import Users
-
             Users.load(config.users)  # so does a users file with a bad line
         store = Store(data, config.db_busy_timeout)
         # sessions and audit trail: tables of the same database
@@ -112,8 +109,6 @@ class Services:
         audit = AuditTrail(engine)
         accounts = None
         if config.users is not None:
-            from cxr_regions.serve.accounts import Accounts
-
             accounts = Accounts(Path(config.users), sessions, audit)
         model = FilmModel(Path(config.run), config.method, config.device)
         thresholds = Thresholds.load(config.thresholds)
@@ -139,12 +134,8 @@ class Services:
             log.info("%d timed-out session(s) removed", swept)
         self.worker.start()
         if self.config.demo:
-            from cxr_regions.serve.demo_films import seed_demo
-
             seed_demo(Path(self.config.run), self.intake)
         if self.config.watch is not None:
-            from cxr_regions.serve.watch import FolderWatcher
-
             self.watcher = FolderWatcher(Path(self.config.watch), self.intake)
             self.watcher.start()
         if self.pacs_link is not None:

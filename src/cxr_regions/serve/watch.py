@@ -17,6 +17,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
 from cxr_regions.serve.intake import Intake
 
 if TYPE_CHECKING:
@@ -41,9 +44,6 @@ class FolderWatcher:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        from watchdog.events import FileSystemEvent, FileSystemEventHandler
-        from watchdog.observers import Observer
-
         pending = self._queue
 
         class Handler(FileSystemEventHandler):

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError
 
+from cxr_regions.ingest import load_film
 from cxr_regions.regions import REGION_KEYS
+from cxr_regions.report import region_colours
 from cxr_regions.serve.faults import fault_point
 from cxr_regions.serve.filing import HEATMAPS_DIR, is_complete_png, write_durably
 from cxr_regions.serve.film_files import needs_preview, preview_file
@@ -108,8 +110,6 @@ class InferenceWorker:
                 self.process(film)
 
     def film_array(self, film: FilmRecord) -> np.ndarray:
-        from cxr_regions.ingest import load_film
-
         return load_film(self.data / film.png_path)
 
     def process(self, film: FilmRecord) -> None:
@@ -160,8 +160,6 @@ class InferenceWorker:
             lock = self._heat_locks.setdefault(film.id, threading.Lock())
         with lock:
             if not is_complete_png(path):
-                from cxr_regions.report import region_colours
-
                 colours = region_colours()
                 heatmaps = self.model.heatmaps(self.film_array(film))
                 for key, heat in heatmaps.items():

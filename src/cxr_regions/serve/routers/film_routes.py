@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from starlette.concurrency import run_in_threadpool
 
 from cxr_regions.regions import REGION_KEYS, REGIONS
+from cxr_regions.report import highlight, parse_evidence, region_colours
 from cxr_regions.serve.deps import (
     CSRF_CHECKED,
     ConfigDep,
@@ -76,8 +77,6 @@ def viewer_page(
 ) -> HTMLResponse:  # fmt: skip
     """The film at its own bit depth with its regions' probabilities, calls and heatmaps, the report,
     the patient's other films and the verdict form; previous / next follow the worklist's filters."""
-    from cxr_regions.report import highlight, parse_evidence, region_colours
-
     previous, following = store.neighbours(film.id, **filters.store_query(), thresholds=thresholds.values)
     verdicts = store.verdicts(film.id)
     mine = next((v for v in verdicts if v.reader == reader), None)

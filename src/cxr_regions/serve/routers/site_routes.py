@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from cxr_regions.report import region_css
 from cxr_regions.serve.deps import ModelDep, PagesDep
 
 router = APIRouter()
@@ -31,8 +32,6 @@ def favicon() -> Response:
 @router.get("/regions.css", include_in_schema=False)
 def regions_css() -> Response:
     """The regions' colours (dots, evidence underlines, cue marks), as the HTML report draws them."""
-    from cxr_regions.report import region_css
-
     return Response(region_css(), media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
 
