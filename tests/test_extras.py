@@ -230,6 +230,13 @@ def test_the_reading_room_imports_without_the_pacs_extra(without):
         ("cluster", ["ingest", "{tmp}", "{tmp}/out", "--engine", "dask"]),
         ("cluster", ["build", "{tmp}/out", "--labels", "l.csv", "--images", "i.csv", "--engine", "dask"]),
         ("cluster", ["pretrain-prepare", "{tmp}", "--out", "{tmp}/out", "--engine", "dask"]),
+        # the starting points (docs/starting-points.md): checked before the dataset is opened
+        ("timm", ["train", "{tmp}/dataset", "-o", "{tmp}/run", "--arch", "timm:convnext_tiny"]),
+        ("txv", ["train", "{tmp}/dataset", "-o", "{tmp}/run", "--init", "txv:densenet121-res224-nih"]),
+        ("hf", ["train", "{tmp}/dataset", "-o", "{tmp}/run", "--init", "hf:microsoft/rad-dino"]),
+        ("timm", ["pretrain", "{tmp}/nih", "-o", "{tmp}/run", "--arch", "timm:convnext_tiny"]),
+        # the English gold reports: checked before the behavioural suite runs
+        ("english", ["label-eval", "--gold", "iu:eval", "--behaviour", "-o", "{tmp}/out"]),
     ],
     ids=[
         "serve",
@@ -243,6 +250,11 @@ def test_the_reading_room_imports_without_the_pacs_extra(without):
         "ingest-dask",
         "build-dask",
         "prepare-dask",
+        "train-timm",
+        "train-txv",
+        "train-hf",
+        "pretrain-timm",
+        "label-eval-iu",
     ],
 )
 def test_a_command_without_its_extra_says_which_to_install(without, tmp_path, extra, args):

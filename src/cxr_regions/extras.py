@@ -22,10 +22,12 @@ from cxr_regions.errors import UserError
 
 @dataclass(frozen=True)
 class Extra:
-    """One optional extra: what it is for, and distribution -> the top-level module it provides."""
+    """One optional extra: what it is for, distribution -> the top-level module it provides, and a
+    sentence added after the ``pip`` line where there is a lighter way to install it."""
 
     purpose: str
     provides: Mapping[str, str]
+    hint: str = ""
 
 
 EXTRAS: dict[str, Extra] = {
@@ -55,7 +57,12 @@ EXTRAS: dict[str, Extra] = {
         },
     ),
     "cluster": Extra("the Dask engine", {"dask": "dask", "distributed": "distributed"}),
-    "english": Extra("the IU X-ray English gold reports", {"torchxrayvision": "torchxrayvision"}),
+    "english": Extra(
+        "the IU X-ray English gold reports",
+        {"torchxrayvision": "torchxrayvision"},
+        "the reports alone need only the wheel, without its dependencies: "
+        "pip install --no-deps torchxrayvision",
+    ),
     "txv": Extra("torchxrayvision's chest X-ray weights", {"torchxrayvision": "torchxrayvision"}),
     "timm": Extra("timm's backbones", {"timm": "timm", "huggingface-hub": "huggingface_hub"}),
     "hf": Extra(
@@ -85,7 +92,8 @@ def require_extra(extra: str, what: str) -> None:
     """
     missing = missing_modules(extra)
     if missing:
+        hint = f"; {EXTRAS[extra].hint}" if EXTRAS[extra].hint else ""
         raise UserError(
             f"{what} needs the [{extra}] extra ({EXTRAS[extra].purpose}), which is not installed "
-            f"(missing: {', '.join(missing)}): pip install 'cxr-regions[{extra}]'"
+            f"(missing: {', '.join(missing)}): pip install 'cxr-regions[{extra}]'{hint}"
         )

@@ -27,6 +27,7 @@ from typing import Any
 import cv2
 
 from cxr_regions.errors import UserError
+from cxr_regions.extras import require_extra
 from cxr_regions.ingest.workers import Workers
 
 ENGINES = ("local", "dask")
@@ -94,14 +95,10 @@ class DaskWorkers:
     CRASHED = Workers.CRASHED
 
     def __init__(self, count: int, scheduler: str | None = None) -> None:
-        try:
-            # here: dask and distributed are an optional extra (cluster)
-            from distributed import Client
-        except ImportError:
-            raise UserError(
-                "--engine dask needs Dask distributed: pip install 'cxr-regions[cluster]' "
-                "(or pip install dask distributed)"
-            ) from None
+        require_extra("cluster", "--engine dask")
+        # here: dask and distributed are an optional extra (cluster), checked for just above
+        from distributed import Client
+
         self._stack = contextlib.ExitStack()
         if scheduler:
             try:

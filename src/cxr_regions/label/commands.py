@@ -11,6 +11,7 @@ import typer
 
 from cxr_regions.contracts.names import LABELS_CSV
 from cxr_regions.errors import UserError
+from cxr_regions.extras import require_extra
 from cxr_regions.options import cli, command, optional_list
 
 
@@ -131,6 +132,13 @@ class LabelEvalCommand:
         ),
     )
     seed: int = field(default=0, metadata=cli("Seed of the behavioural suite."))
+
+    def __post_init__(self) -> None:
+        # here: cxr-regions --help imports this module
+        from cxr_regions.label.iu_xray import parse_gold_name
+
+        if self.gold is not None and parse_gold_name(self.gold) is not None:
+            require_extra("english", f"cxr-regions label-eval --gold {self.gold}")
 
 
 def register(app: typer.Typer) -> None:

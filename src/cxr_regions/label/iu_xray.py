@@ -20,12 +20,13 @@ from importlib import metadata
 from pathlib import Path
 
 from cxr_regions.errors import UserError
+from cxr_regions.extras import require_extra
 from cxr_regions.regions import REGION_KEYS
 
 WHEEL = "torchxrayvision"
 ARCHIVE = "torchxrayvision/data/NLMCXR_reports.tgz"
 PARTS = ("dev", "eval")
-_INSTALL = "install it with `pip install 'cxr-regions[english]'` (or `pip install --no-deps torchxrayvision`)"
+_REINSTALL = "reinstall it with `pip install --force-reinstall 'cxr-regions[english]'`"
 
 OUTSIDE = "outside"
 # Anatomy words of the tags -> region (labeling-policy.md's region definitions); OUTSIDE: none of five.
@@ -221,18 +222,20 @@ def iu_part(report_id: str) -> str:
 
 def archive_path() -> Path:
     """Where the installed torchxrayvision wheel keeps the IU X-ray reports (UserError if absent)."""
+    require_extra("english", "--gold iu")
     try:
         dist = metadata.distribution(WHEEL)
-    except metadata.PackageNotFoundError:
+    except metadata.PackageNotFoundError:  # importable, but not installed as a wheel (e.g. a source tree)
         raise UserError(
-            f"the IU X-ray reports come with the {WHEEL} wheel, which is not installed; {_INSTALL}"
+            f"the IU X-ray reports come with the {WHEEL} wheel, whose installation record is missing; "
+            f"{_REINSTALL}"
         ) from None
     for file in dist.files or ():
         if str(file).replace("\\", "/") == ARCHIVE:
             path = Path(str(dist.locate_file(file)))
             if path.is_file():
                 return path
-    raise UserError(f"the installed {WHEEL} {dist.version} has no {ARCHIVE}; {_INSTALL}")
+    raise UserError(f"the installed {WHEEL} {dist.version} has no {ARCHIVE}; {_REINSTALL}")
 
 
 @lru_cache(maxsize=1)

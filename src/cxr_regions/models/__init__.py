@@ -11,6 +11,7 @@ from cxr_regions.models.factory import (
     default_arch,
     model_from_spec,
     parse_init,
+    require_start_extras,
 )
 from cxr_regions.models.network import ModelSpec, RegionNet
 from cxr_regions.models.provenance import Provenance
@@ -52,6 +53,7 @@ __all__ = [
     "model_from_spec",
     "parse_init",
     "register_arch",
+    "require_start_extras",
     "resolve_checkpoint",
     "target_layer",
 ]

@@ -25,6 +25,7 @@ from torch import nn
 from torchvision.models import get_model
 
 from cxr_regions.errors import UserError
+from cxr_regions.extras import require_extra
 from cxr_regions.models import weights as weights_mod
 from cxr_regions.models.hf_encoders import build_encoder
 from cxr_regions.models.network import ModelSpec, RegionNet
@@ -103,6 +104,19 @@ def check_arch(arch: str) -> None:
             raise UserError("--arch hf: needs the encoder's repository, e.g. hf:microsoft/rad-dino")
         return
     _check_arch(arch)
+
+
+def require_start_extras(arch: str, init: str, command: str) -> None:
+    """Stop before any work where the library a starting point needs is not installed: ``timm:NAME``
+    networks need the ``timm`` extra, ``--init txv:NAME`` the ``txv`` one, ``hf:REPO`` encoders the
+    ``hf`` one (:func:`cxr_regions.extras.require_extra`, naming ``command`` and the option)."""
+    kind, _ = parse_init(init)
+    if kind in ("txv", "hf"):
+        require_extra(kind, f"{command} --init {init}")
+    if arch.startswith("timm:"):
+        require_extra("timm", f"{command} --arch {arch}")
+    elif arch.startswith("hf:"):
+        require_extra("hf", f"{command} --arch {arch}")
 
 
 def _check_pairing(arch: str, kind: str, value: Any, weights: Any) -> None:

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from cxr_regions.errors import UserError
+from cxr_regions.extras import require_extra
 from cxr_regions.models.network import install_token_grid
 from cxr_regions.models.provenance import RESEARCH_ONLY_LICENCES, Provenance, research_only_text, sha256_file
 
@@ -31,13 +32,11 @@ NEEDED_FILES = ("config.json", "model.safetensors")
 
 
 def transformers_lib() -> Any:
-    try:
-        # here: transformers and huggingface_hub are an optional extra (hf)
-        import transformers
-    except ImportError:
-        raise UserError(
-            "--init hf:REPO needs transformers: pip install 'cxr-regions[hf]' (or pip install transformers)"
-        ) from None
+    """The transformers package, its download progress bars off (a missing [hf] extra: a UserError)."""
+    require_extra("hf", "--init hf:REPO")
+    # here: transformers and huggingface_hub are an optional extra (hf), checked for just above
+    import transformers
+
     transformers.utils.logging.disable_progress_bar()
     return transformers
 

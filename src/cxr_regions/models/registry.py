@@ -23,6 +23,7 @@ from typing import Any, cast
 from torch import nn
 
 from cxr_regions.errors import UserError
+from cxr_regions.extras import require_extra
 
 PAPER_ARCHS: tuple[str, ...] = ("alexnet", "vgg16", "resnet34", "densenet121")
 """The paper's four networks (§3)."""
@@ -194,13 +195,10 @@ SUPPORTED_TIMM = (
 def timm_family(name: str) -> str:
     """The timm module defining model ``name`` (``convnext`` for ``convnext_tiny``), checked to be
     supported: an unknown or unsupported name is a :class:`UserError` naming what is supported."""
-    try:
-        # here: timm is an optional extra (timm)
-        import timm
-    except ImportError:
-        raise UserError(
-            "--arch timm:NAME needs timm: pip install 'cxr-regions[timm]' (or pip install timm)"
-        ) from None
+    require_extra("timm", f"--arch timm:{name}")
+    # here: timm is an optional extra (timm), checked for just above
+    import timm
+
     if not timm.is_model(name):
         raise UserError(
             f'timm has no model {name!r}; list them with python -c "import timm; '

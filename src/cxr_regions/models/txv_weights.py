@@ -26,6 +26,7 @@ from typing import Any
 from safetensors.torch import save_file
 
 from cxr_regions.errors import UserError
+from cxr_regions.extras import require_extra
 from cxr_regions.fileio import atomic_path, write_json
 from cxr_regions.models.provenance import Provenance, cache_dir, sha256_file
 
@@ -45,15 +46,10 @@ LICENCE = "Apache-2.0 (the torchxrayvision library, which publishes the weights)
 
 def xrv() -> Any:
     """The torchxrayvision package (imported without letting it silence every warning of the process)."""
-    try:
-        with warnings.catch_warnings():
-            # here: torchxrayvision is an optional extra (txv)
-            import torchxrayvision
-    except ImportError:
-        raise UserError(
-            "--init txv:NAME needs torchxrayvision: "
-            "pip install 'cxr-regions[txv]' (or pip install torchxrayvision)"
-        ) from None
+    require_extra("txv", "--init txv:NAME")
+    with warnings.catch_warnings():
+        # here: torchxrayvision is an optional extra (txv), checked for just above
+        import torchxrayvision
     return torchxrayvision
 
 

@@ -45,6 +45,11 @@ def pretrain_command(config: PretrainConfig) -> None:
 
     Fine-tune with: cxr-regions train DATASET --arch SAME_ARCH --init chestx14:RUN
     """
+    # here: models imports torch, and cxr-regions --help imports this module
+    from cxr_regions.models import require_start_extras
+
+    require_start_extras(str(config.train.arch), config.train.init, "cxr-regions pretrain")
+    # here: Lightning and the trainer wait for the command (cxr-regions --help imports this module)
     from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
     from cxr_regions.pretrain.run import pretrain

@@ -24,9 +24,14 @@ def train_command(config: TrainConfig) -> None:
 
     After a kill, rerun it with --resume: it continues from the last finished epoch.
     """
-    from cxr_regions.training.trainer import train
+    # here: models imports torch, and cxr-regions --help imports this module
+    from cxr_regions.models import require_start_extras
 
+    require_start_extras(str(config.arch), config.init, "cxr-regions train")
     if not config.dataset.exists():
         raise UserError(f"dataset folder {config.dataset} not found (build one with `cxr-regions build`)")
+    # here: the trainer imports Lightning, and cxr-regions --help imports this module
+    from cxr_regions.training.trainer import train
+
     run = train(config)
     typer.echo(f"run folder: {run}")

@@ -38,6 +38,7 @@ from cxr_regions.evaluation import (
     read_evaluation,
     write_table2,
 )
+from cxr_regions.extras import require_extra
 from cxr_regions.fileio import write_json
 from cxr_regions.models import check_arch, imagenet_weights_file, min_input_size
 from cxr_regions.training import TrainConfig, train
@@ -145,6 +146,8 @@ def plan_cells(grid: GridConfig) -> list[Cell]:
             raise UserError(
                 f"{arch}: a transformers encoder starts from its own weights; train it with `train`"
             )
+        if arch.startswith("timm:"):
+            require_extra("timm", f"the grid file's network {arch}")
         try:
             check_arch(arch)
         except UserError as exc:
