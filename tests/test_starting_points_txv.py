@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from cxr_regions.errors import UserError
-from cxr_regions.models import create_model
+from cxr_regions.models import create_model, default_arch
 from helpers import one_torch_thread
 from helpers.starting_points import head_input, loss_falls, phantom_films
 
@@ -146,6 +146,8 @@ def test_a_missing_file_names_the_file_the_folder_and_the_download_command(tmp_p
         create_model("densenet121", 5, f"txv:{NIH}", weights=tmp_path / "nope.pt", input_size=224)
     with pytest.raises(UserError, match="unknown torchxrayvision weights 'densenet121-res224-cifar'"):
         create_model("densenet121", 5, "txv:densenet121-res224-cifar")
+    with pytest.raises(UserError, match="unknown torchxrayvision weights 'chexpert'"):
+        default_arch("txv:chexpert")  # what `train --init txv:chexpert` resolves first
 
 
 @pytest.mark.slow  # converts and loads full-size DenseNet-121 weights twice

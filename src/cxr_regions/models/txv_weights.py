@@ -68,7 +68,10 @@ def txv_entry(name: str) -> dict[str, Any]:
 
 def txv_arch(name: str) -> str:
     """The torchvision architecture of weights ``name`` (``densenet121``, ``resnet50``)."""
-    return ARCH_OF_PREFIX[name.split("-", 1)[0]]
+    prefix = name.split("-", 1)[0]
+    if prefix not in ARCH_OF_PREFIX:
+        txv_entry(name)  # not one of ours: a UserError listing the names
+    return ARCH_OF_PREFIX[prefix]
 
 
 def txv_resolution(name: str) -> int:
