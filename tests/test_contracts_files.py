@@ -1,5 +1,7 @@
 """No module outside the contracts layer opens a contract file by name: the names live in
-``cxr_regions.contracts.names`` and the files are read and written through their records.
+``cxr_regions.contracts.names`` and the files are read and written through their records
+(labels.csv included: its rows are dataclasses, not a catalogued pydantic record, but it too is read and
+written through its contract only, ``cxr_regions.contracts.label_rows``).
 
 Two checks over the package's source (docstrings and messages are free to name files):
 - no string constant is a contract file's name or a relative path ending in one;
@@ -14,6 +16,7 @@ import ast
 from pathlib import Path
 
 import cxr_regions
+from cxr_regions.contracts.label_rows import LABELS
 from cxr_regions.contracts.names import CONTRACT_FILES
 
 PACKAGE = Path(cxr_regions.__file__).parent
@@ -21,6 +24,8 @@ CONTRACTS = PACKAGE / "contracts"
 READERS = {"read_csv", "load", "loads", "safe_load", "read_text", "read_bytes", "open"}
 NAME_ATTRIBUTES = {"FILE", "file"}  # Document.FILE, Table.file
 NAME_CONSTANTS = {"EVALUATION_FILE", "PREDICTIONS_FILE", "CALIBRATION_FILE", "INFO_FILE"}
+FILES: tuple[str, ...] = (*CONTRACT_FILES, LABELS.file)
+"""The catalogued records' files and labels.csv."""
 ALLOWED: set[tuple[str, str]] = set()
 """(module, file name) pairs allowed to name a contract file, each with its reason: none today."""
 
@@ -42,7 +47,7 @@ def docstrings(tree: ast.AST) -> set[int]:
 
 
 def names_a_contract_file(value: str) -> str | None:
-    for name in CONTRACT_FILES:
+    for name in FILES:
         if value == name or (value.endswith("/" + name) and not value.startswith("/")):
             return name
     return None
@@ -101,10 +106,13 @@ def test_no_module_reads_a_file_whose_path_it_builds_from_a_contract_name():
 def test_the_check_finds_what_it_looks_for(tmp_path):
     """The checks themselves: a literal name is found, as is a read of a path built from a name."""
     tree = ast.parse(
-        'x = pd.read_csv(folder / "images.csv")\ny = json.loads((run / ModelInfo.FILE).read_text())'
+        'x = pd.read_csv(folder / "images.csv")\ny = json.loads((run / ModelInfo.FILE).read_text())\n'
+        'z = pd.read_csv(folder / "labels.csv")'
     )
     constants = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)]
     assert names_a_contract_file(constants[0]) == "images.csv"
+    assert names_a_contract_file(constants[1]) == "labels.csv"
+    assert names_a_contract_file("label/labels.csv") == "labels.csv"
     assert names_a_contract_file("ingest/images.csv") == "images.csv"
     assert names_a_contract_file("/export/verdicts.csv") is None  # a URL route, not a path
     assert names_a_contract_file("images.csv written by ingest") is None

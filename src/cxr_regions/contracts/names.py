@@ -22,7 +22,8 @@ SUMMARY_JSON = "summary.json"
 TRUTH_CSV = "truth.csv"
 LABELS_CSV = "labels.csv"
 """labels.csv: not in ``CONTRACT_FILES`` below (its record, :mod:`~cxr_regions.contracts.label_rows`, is a
-streaming dataclass rather than a catalogued pydantic table; docs/data-contracts.md describes it by hand)."""
+streaming dataclass rather than a catalogued pydantic table; docs/data-contracts.md describes it by hand),
+but like them opened by name only there (``tests/test_contracts_files.py``)."""
 
 CONTRACT_FILES: tuple[str, ...] = (
     IMAGES_CSV,

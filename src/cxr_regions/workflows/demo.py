@@ -61,8 +61,8 @@ class DemoResult:
 
 STAGES = ("phantom", "ingest", "label", "build", "train", "evaluate", "explain", "report")
 OUTPUTS = (
-    "phantom", "ingest", "labels.csv", "labels.config.yaml", "dataset", "run", "explain", "explain-masks",
-    "report.html", "summary.md", SUMMARY_JSON, "demo.yaml",
+    "phantom", "ingest", labels_contract.LABELS.file, "labels.config.yaml", "dataset", "run", "explain",
+    "explain-masks", "report.html", "summary.md", SUMMARY_JSON, "demo.yaml",
 )  # fmt: skip
 """What the demo writes into its folder (and removes before it runs again there)."""
 
@@ -90,7 +90,7 @@ def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | Non
     paths = {
         "phantom": out / "phantom",
         "ingest": out / "ingest",
-        "labels": out / "labels.csv",
+        "labels": out / labels_contract.LABELS.file,
         "dataset": out / "dataset",
         "run": out / "run",
         "evaluation": out / "run" / "evaluation",
