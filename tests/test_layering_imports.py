@@ -61,8 +61,7 @@ ALLOWED = {
     ("phantom/dicom_export.py", "pydicom"): "cxr-regions --help imports this module",
     ("phantom/make.py", "pandas"): "cxr-regions --help imports this module",
     ("phantom/report_writer.py", "opencc"): "cxr-regions --help imports this module",
-    ("pacs/client.py", "pydicom"): "cxr-regions --help imports this module",
-    ("pacs/query.py", "pydicom"): "cxr-regions --help imports this module",
+    ("pacs/query.py", "pydicom"): "cxr-regions --help imports it: serve/configuration.py reads parse_query",
     ("progress.py", "rich"): "cxr-regions --help imports this module; rich.progress waits for a bar",
 }
 
