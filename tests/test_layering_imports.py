@@ -57,7 +57,6 @@ ALLOWED = {
     ("evaluation/calibration.py", "matplotlib"): "serve and explain read calibrations without plotting",
     ("label/pinyin.py", "pypinyin"): "pypinyin's dictionaries are large; loaded for the typo matcher only",
     ("label/table_reader.py", "openpyxl"): "only .xlsx tables need it",
-    ("ingest/decode.py", "pydicom"): "cxr-regions --help imports this module",
     ("phantom/dicom_export.py", "pydicom"): "cxr-regions --help imports this module",
     ("phantom/make.py", "pandas"): "cxr-regions --help imports this module",
     ("phantom/report_writer.py", "opencc"): "cxr-regions --help imports this module",
