@@ -63,7 +63,6 @@ ALLOWED = {
     ("label/pinyin.py", "pypinyin"): "pypinyin's dictionaries are large; loaded for the typo matcher only",
     ("label/table_reader.py", "openpyxl"): "only .xlsx tables need it",
     ("pacs/query.py", "pydicom"): "cxr-regions --help imports it: serve/configuration.py reads parse_query",
-    ("progress.py", "rich"): "cxr-regions --help imports this module; rich.progress waits for a bar",
 }
 
 
