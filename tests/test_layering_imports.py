@@ -9,12 +9,15 @@ Kept inside functions, each with a ``# here: why`` comment on or above it:
 - imports of our own modules that would close a cycle, or pull torch into a command that needs none.
 
 A core library imported inside a function of any other module fails here, unless ``ALLOWED`` names the
-module and the library with the reason.
+module and the library with the reason. Building every command's options must not load ``NOT_FOR_HELP``.
 """
 
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cxr_regions
@@ -49,6 +52,8 @@ CORE = {
     "torchvision",
     "yaml",
 }
+# Libraries `cxr-regions --help` must not load: each costs a noticeable part of a second.
+NOT_FOR_HELP = ("opencc", "pandas", "pydicom", "torch")
 # (module, library): why the library is imported inside a function there.
 ALLOWED = {
     ("build/augment.py", "torch"): "build_dataset imports this module and must not import torch",
@@ -57,13 +62,7 @@ ALLOWED = {
     ("evaluation/calibration.py", "matplotlib"): "serve and explain read calibrations without plotting",
     ("label/pinyin.py", "pypinyin"): "pypinyin's dictionaries are large; loaded for the typo matcher only",
     ("label/table_reader.py", "openpyxl"): "only .xlsx tables need it",
-    ("ingest/decode.py", "pydicom"): "cxr-regions --help imports this module",
-    ("phantom/dicom_export.py", "pydicom"): "cxr-regions --help imports this module",
-    ("phantom/make.py", "pandas"): "cxr-regions --help imports this module",
-    ("phantom/report_writer.py", "opencc"): "cxr-regions --help imports this module",
-    ("pacs/client.py", "pydicom"): "cxr-regions --help imports this module",
-    ("pacs/query.py", "pydicom"): "cxr-regions --help imports this module",
-    ("progress.py", "rich"): "cxr-regions --help imports this module; rich.progress waits for a bar",
+    ("pacs/query.py", "pydicom"): "cxr-regions --help imports it: serve/configuration.py reads parse_query",
 }
 
 
@@ -121,3 +120,25 @@ def test_every_import_inside_a_function_says_why():
             if not above.startswith("#") and not any("#" in line for line in block):
                 silent.append(f"{rel}:{node.lineno}")
     assert not silent, "an import inside a function needs a `# here: why` comment:\n" + "\n".join(silent)
+
+
+def test_help_of_every_command_imports_none_of_the_heavy_libraries():
+    """Building every command's options (what ``--help`` shows) loads no pydicom, pandas, opencc, torch."""
+    code = (
+        "import sys, click\n"
+        "from typer.main import get_command\n"
+        "from cxr_regions.cli import app\n"
+        "def walk(command, parent):\n"
+        "    ctx = click.Context(command, info_name=command.name, parent=parent)\n"
+        "    command.get_params(ctx)\n"
+        "    if isinstance(command, click.Group):\n"
+        "        for name in command.list_commands(ctx):\n"
+        "            walk(command.get_command(ctx, name), ctx)\n"
+        "walk(get_command(app), None)\n"
+        f"print(sorted(m for m in {NOT_FOR_HELP!r} if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ.copy(), timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", f"--help imports {out.stdout.strip()}; import them inside the command"

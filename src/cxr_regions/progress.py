@@ -8,10 +8,18 @@ log or captured by a test prints no bar.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import Literal, TypeVar
 
-if TYPE_CHECKING:
-    from rich.progress import Progress
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 T = TypeVar("T")
 DESCRIPTION_WIDTH = 18
@@ -22,18 +30,6 @@ def progress_bar(enabled: bool = True, *, unit: Literal["items", "bytes"] = "ite
 
     ``unit="bytes"`` shows done/total as sizes (for reading files) instead of counts.
     """
-    # here: cxr-regions --help imports this module; rich.progress loads when a bar is shown
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     console = Console(stderr=True)
     return Progress(
         TextColumn(f"{{task.description:<{DESCRIPTION_WIDTH}}}"),

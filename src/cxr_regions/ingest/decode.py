@@ -24,14 +24,18 @@ from typing import Any
 import cv2
 import numpy as np
 import numpy.typing as npt
+from pydicom import config, dcmread
+from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut, get_decoder, pixel_array
+from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+from cxr_regions.ingest.reduced import reduced_frame
+from cxr_regions.ingest.settings import DEFAULT_PERCENTILES, WINDOWS
 
 STATUS_NOT_DICOM = "not_dicom"
 STATUS_UNREADABLE = "unreadable"
 STATUS_NO_PIXELS = "no_pixels"
 STATUS_DECODE_ERROR = "decode_error"
 
-WINDOWS = ("auto", "percentile")
-DEFAULT_PERCENTILES = (0.5, 99.5)
 _PLUGIN_PREFERENCE = ("pylibjpeg", "pyjpegls", "pydicom", "pillow", "gdcm")
 _MAX16 = 65535
 _DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
@@ -74,7 +78,6 @@ def quiet_pydicom() -> Iterator[None]:
     worker and PACS link) share one count, and the last to leave puts both back as the first found them.
     """
     global _quiet_depth
-    from pydicom import config  # here: --help imports this module
 
     with _quiet_lock:
         if _quiet_depth == 0:
@@ -114,10 +117,6 @@ def read_dicom(path: str | Path, header_only: bool = False):
     Raises :class:`FilmError` with status ``not_dicom`` for files that are not DICOM and
     ``unreadable`` for DICOM files that cannot be opened or parsed.
     """
-    # here: cxr-regions --help imports this module; pydicom loads when a film is read
-    from pydicom import dcmread
-    from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
-
     path = Path(path)
     try:
         preamble = has_preamble(path)
@@ -153,9 +152,6 @@ def is_dicomdir(path: Path, ds) -> bool:
 
 def frame_pixels(ds) -> np.ndarray:
     """The first frame's stored values. Tries pylibjpeg first, then every other installed decoder."""
-    # here: cxr-regions --help imports this module; pydicom loads when a film is read
-    from pydicom.pixels import get_decoder, pixel_array
-
     if not any(tag in ds for tag in (0x7FE00010, 0x7FE00008, 0x7FE00009)):
         raise FilmError(STATUS_NO_PIXELS, "the file has no pixel data")
     syntax = ds.file_meta.TransferSyntaxUID
@@ -206,9 +202,6 @@ def _has_window(ds) -> bool:
 
 def _file_voi(modality_values: np.ndarray, ds) -> tuple[np.ndarray, float, float, str]:
     """The file's VOI LUT (preferred) or window applied, with the output range it maps onto."""
-    # here: cxr-regions --help imports this module; pydicom loads when a film is read
-    from pydicom.pixels import apply_voi_lut
-
     if _has_voi_lut(ds):
         descriptor = ds.VOILUTSequence[0].LUTDescriptor
         entries, first = int(descriptor[0]) or 65536, int(descriptor[1])
@@ -263,9 +256,6 @@ def _grey_chain(
     counts: Callable[[], np.ndarray] | None,
 ) -> tuple[npt.NDArray[np.uint16], str]:
     """Modality LUT, then VOI (file or percentile), scaled to uint16; ``stored`` may be a LUT domain."""
-    # here: cxr-regions --help imports this module; pydicom loads when a film is read
-    from pydicom.pixels import apply_modality_lut
-
     modality_values = apply_modality_lut(stored, ds)
     if window == "auto" and (_has_voi_lut(ds) or _has_window(ds)):
         try:
@@ -285,9 +275,6 @@ def display_values(
         raise ValueError(f"window must be one of {WINDOWS}, got {window!r}")
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     if photometric == "PALETTE COLOR":
-        # here: cxr-regions --help imports this module; pydicom loads when a film is read
-        from pydicom.pixels import apply_color_lut
-
         pixels = apply_color_lut(pixels, ds)
     if pixels.ndim == 3 and pixels.shape[2] in (3, 4):
         grey = cv2.cvtColor(np.ascontiguousarray(pixels[..., :3]), cv2.COLOR_RGB2GRAY)
@@ -341,9 +328,6 @@ def decode_display(
     ds = read_dicom(path)
     pixels = None
     if reduce_for is not None:
-        # here: cxr-regions --help imports this module; reduced imports pydicom, PIL and openjpeg
-        from cxr_regions.ingest.reduced import reduced_frame
-
         own_window = window == "auto" and (_has_voi_lut(ds) or _has_window(ds))
         with quiet_pydicom():
             pixels = reduced_frame(ds, reduce_for, percentile_window=not own_window, jpeg2000=reduce_jpeg2000)

@@ -25,13 +25,8 @@ import numpy as np
 from pydicom.multival import MultiValue
 from pydicom.pixels import apply_modality_lut, apply_voi
 
-from cxr_regions.ingest.decode import (
-    DEFAULT_PERCENTILES,
-    STATUS_DECODE_ERROR,
-    FilmError,
-    _percentile_window,
-    frame_pixels,
-)
+from cxr_regions.ingest.decode import STATUS_DECODE_ERROR, FilmError, _percentile_window, frame_pixels
+from cxr_regions.ingest.settings import DEFAULT_PERCENTILES
 
 FULL_DEPTH_DIR = "full16"
 """Where :func:`~cxr_regions.ingest.ingest_file` with ``full_depth=True`` writes ``<image_id>.png``

@@ -1,4 +1,4 @@
-"""What shapes an ingest: :class:`IngestConfig`, the journal's name and the statuses of errors.csv.
+"""What shapes an ingest: :class:`IngestConfig`, its windows, the journal's name and errors.csv's statuses.
 
 The tables it writes and the folder's layout are contracts (:mod:`cxr_regions.contracts.images`)."""
 
@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from cxr_regions.errors import UserError
-from cxr_regions.ingest.decode import DEFAULT_PERCENTILES, WINDOWS
 from cxr_regions.ingest.deid import salt_digest
 from cxr_regions.ingest.engine import ENGINES
 from cxr_regions.ingest.resize import RESIZE_MODES
@@ -26,6 +25,10 @@ ERROR_STATUSES = (
     "skipped_body_part",
     "skipped_lateral",
 )
+WINDOWS = ("auto", "percentile")
+"""auto: the file's VOI LUT or window where it has one, else percentiles; percentile: always."""
+DEFAULT_PERCENTILES = (0.5, 99.5)
+"""The percentile window's low and high percentiles of the film's values."""
 DECODES = ("auto", "reduced", "exact")
 """auto: reduced decode only where it stays within 0.5 grey levels mean and 3 max of the full decode
 (baseline JPEG with its own window); reduced: JPEG 2000 too (mean 0.1-0.3, but up to 12-15 grey

@@ -23,7 +23,7 @@ _EXPORTS = {
     "PacsError": "client",
     "PacsRefused": "client",
     "read_auth": "client",
-    "PullConfig": "archive_pull",
+    "PullConfig": "pull_config",
     "PullSummary": "archive_pull",
     "pull": "archive_pull",
     "ResultObjects": "results",

@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from pydicom import Dataset, dcmwrite
+from pydicom.errors import InvalidDicomError
+
 from cxr_regions.errors import UserError
 from cxr_regions.ingest.decode import quiet_pydicom
 from cxr_regions.pacs.query import InstanceRef
@@ -79,7 +82,7 @@ class Pacs:
         read_timeout: float = READ_TIMEOUT,
         pool_size: int = POOL_SIZE,
     ) -> None:
-        # here: cxr-regions --help imports this module (pydicom and the pacs extra load on use)
+        # here: dicomweb-client is the pacs extra
         from dicomweb_client.api import DICOMwebClient
 
         if not url.startswith(("http://", "https://")):
@@ -93,9 +96,8 @@ class Pacs:
         self._client.set_http_retry_params(retry=False)
 
     def _call(self, what: str, fn, *args: Any, **kwargs: Any) -> Any:
-        # here: cxr-regions --help imports this module (pydicom and the pacs extra load on use)
+        # here: requests and urllib3 are the pacs extra
         import requests
-        from pydicom.errors import InvalidDicomError
 
         try:
             return fn(*args, **kwargs)
@@ -157,9 +159,6 @@ class Pacs:
 
     def retrieve(self, ref: InstanceRef, path: Path) -> Path:
         """Write one instance (WADO-RS, its stored transfer syntax) to ``path`` atomically."""
-        # here: cxr-regions --help imports this module (pydicom and the pacs extra load on use)
-        from pydicom import dcmwrite
-
         dataset = self._call(
             "WADO-RS retrieve",
             self._client.retrieve_instance,
@@ -180,9 +179,6 @@ class Pacs:
 
     def header(self, ref: InstanceRef):
         """The instance's attributes without its bulk data (WADO-RS metadata), as a pydicom Dataset."""
-        # here: cxr-regions --help imports this module (pydicom and the pacs extra load on use)
-        from pydicom import Dataset
-
         meta = self._call(
             "WADO-RS metadata",
             self._client.retrieve_instance_metadata,
@@ -222,7 +218,7 @@ class Pacs:
 
 def _session(auth: tuple[str, str] | None, pool_size: int):
     """A requests session whose transport never retries on its own (urllib3 ``Retry(0)``)."""
-    # here: cxr-regions --help imports this module (pydicom and the pacs extra load on use)
+    # here: requests and urllib3 are the pacs extra
     import requests
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry

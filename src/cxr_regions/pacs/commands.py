@@ -6,7 +6,7 @@ import typer
 
 from cxr_regions.extras import require_extra
 from cxr_regions.options import command
-from cxr_regions.pacs.archive_pull import PullConfig
+from cxr_regions.pacs.pull_config import PullConfig
 
 
 def register(app: typer.Typer) -> None:

@@ -50,7 +50,7 @@ def parse_query(text: str | None, since: date | None = None) -> list[dict[str, s
     ``since`` adds ``StudyDate=YYYYMMDD-`` (studies from that day on). A ``UserError`` names a term that
     is not ``KEY=VALUE`` with a DICOM keyword.
     """
-    # here: cxr-regions --help imports this module; pydicom loads when a query is parsed
+    # here: --help imports this module (serve's settings check --query with it); pydicom loads on use
     from pydicom.datadict import tag_for_keyword
 
     terms: dict[str, list[str]] = {}

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from cxr_regions.options import cli, command, nested
-from cxr_regions.phantom.make import PhantomConfig
+from cxr_regions.phantom.phantom_config import PhantomConfig
 
 
 @dataclass

@@ -11,6 +11,17 @@ import uuid
 from dataclasses import dataclass
 
 import numpy as np
+from pydicom.dataset import FileDataset, FileMetaDataset
+from pydicom.pixels import get_encoder
+from pydicom.uid import (
+    PYDICOM_IMPLEMENTATION_UID,
+    UID,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000Lossless,
+    RLELossless,
+)
 
 PHANTOM_NOTE = "cxr-regions PHANTOM: synthetic chest film, not patient data"
 UID_ROOT_TEXT = "cxr-regions-phantom"
@@ -56,16 +67,6 @@ def make_uid(*parts: object) -> str:
 
 def available_transfer_syntaxes() -> list[str]:
     """Transfer syntaxes that this installation can write (compressed ones need an encoder)."""
-    # here: cxr-regions --help imports this module; pydicom loads when a film is written
-    from pydicom.pixels import get_encoder
-    from pydicom.uid import (
-        DeflatedExplicitVRLittleEndian,
-        ExplicitVRLittleEndian,
-        ImplicitVRLittleEndian,
-        JPEG2000Lossless,
-        RLELossless,
-    )
-
     out = [ExplicitVRLittleEndian, ImplicitVRLittleEndian, DeflatedExplicitVRLittleEndian]
     for uid in (RLELossless, JPEG2000Lossless):
         if get_encoder(uid).is_available:
@@ -75,9 +76,6 @@ def available_transfer_syntaxes() -> list[str]:
 
 def sample_style(rng: np.random.Generator, syntaxes: list[str]) -> DicomStyle:
     """Modality, photometric, bit depth, transfer syntax and file naming of one film."""
-    # here: cxr-regions --help imports this module; pydicom loads when a film is written
-    from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
-
     weights = {
         str(ExplicitVRLittleEndian): 0.4,
         str(ImplicitVRLittleEndian): 0.15,
@@ -103,18 +101,8 @@ def to_stored(image: np.ndarray, style: DicomStyle) -> np.ndarray:
     return stored
 
 
-def film_dataset(image: np.ndarray, meta: FilmMeta, style: DicomStyle):
+def film_dataset(image: np.ndarray, meta: FilmMeta, style: DicomStyle) -> FileDataset:
     """A complete DICOM dataset (pydicom ``FileDataset``) for one film."""
-    # here: cxr-regions --help imports this module; pydicom loads when a film is written
-    from pydicom.dataset import FileDataset, FileMetaDataset
-    from pydicom.uid import (
-        PYDICOM_IMPLEMENTATION_UID,
-        UID,
-        DeflatedExplicitVRLittleEndian,
-        ExplicitVRLittleEndian,
-        ImplicitVRLittleEndian,
-    )
-
     rows, cols = image.shape
     sop_class = CR_STORAGE if style.modality == "CR" else DX_STORAGE
     fm = FileMetaDataset()

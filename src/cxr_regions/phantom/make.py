@@ -14,19 +14,20 @@ import re
 import zipfile
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+import pandas as pd
 
 from cxr_regions import __version__
 from cxr_regions.configfile import to_dict
 from cxr_regions.contracts.names import TRUTH_CSV
+from cxr_regions.contracts.phantom_files import TRUTH
 from cxr_regions.errors import UserError
 from cxr_regions.fileio import atomic_path, remove_outputs, write_bytes, write_csv, write_json
-from cxr_regions.options import cli
 from cxr_regions.phantom.dicom_export import (
     PHANTOM_NOTE,
     FilmMeta,
@@ -35,41 +36,17 @@ from cxr_regions.phantom.dicom_export import (
     make_uid,
     sample_style,
 )
+from cxr_regions.phantom.phantom_config import PhantomConfig
 from cxr_regions.phantom.preview import contact_sheet
 from cxr_regions.phantom.render import render_film
 from cxr_regions.phantom.report_writer import write_report
-from cxr_regions.phantom.truth import Prevalence, sample_truth
+from cxr_regions.phantom.truth import sample_truth
 from cxr_regions.progress import progress_bar
 from cxr_regions.regions import NORMAL, REGION_KEYS, label_string
 
 OWNED = ("dicom", "masks", "reports.csv", "reports.xlsx", TRUTH_CSV, "phantom.json", "preview.png")
 PREVIEW_FILMS = 16
 _FIXED_TIME = _dt.datetime(2020, 1, 1)
-
-
-@dataclass
-class PhantomConfig:
-    """Options of the ``phantom`` command."""
-
-    n: int = field(default=400, metadata=cli("Number of films.", "--n"))
-    size: int = field(default=1024, metadata=cli("Film width and height in pixels."))
-    seed: int = field(default=0, metadata=cli("Random seed: the same seed gives byte-identical output."))
-    prevalence: Prevalence = field(
-        default_factory=Prevalence,
-        metadata=cli(
-            "How often each region is abnormal: 'paper' (about 35% of films abnormal, as the paper's "
-            "Table 1), 'balanced' (30% per region), and/or KEY=P items, "
-            "e.g. 'lungs=0.3,heart=0.2,uncertain=0.1'.",
-            type=str,
-            parse=Prevalence.parse,
-            show="paper",
-        ),
-    )
-    preview: bool = field(default=False, metadata=cli("Also write preview.png: 16 films with their labels."))
-    ap_share: float = 0.15
-    workers: int = field(default=1, metadata=cli("Processes rendering films in parallel."))
-    overwrite: bool = field(default=False, metadata=cli("Replace a phantom already in OUT."))
-    progress: bool = True
 
 
 @dataclass
@@ -201,7 +178,7 @@ def _make_film(job: _Job) -> tuple[dict[str, Any], dict[str, Any], np.ndarray | 
     return truth_row, report_row, thumb
 
 
-def _deterministic_xlsx(frame) -> bytes:
+def _deterministic_xlsx(frame: pd.DataFrame) -> bytes:
     """XLSX bytes without the time of writing (openpyxl stamps the document and its zip entries)."""
     buffer = io.BytesIO()
     frame.to_excel(buffer, index=False, engine="openpyxl")
@@ -238,9 +215,6 @@ def _prepare(out: Path, overwrite: bool) -> None:
 
 def make_phantom(out: Path, config: PhantomConfig) -> PhantomSummary:
     """Write a phantom data set to ``out`` (see the module docstring)."""
-    # here: cxr-regions --help imports this module; pandas loads when a phantom is made
-    import pandas as pd
-
     if config.n < 1:
         raise UserError(f"--n must be at least 1, got {config.n}")
     if not 64 <= config.size <= 4096:
@@ -268,8 +242,6 @@ def make_phantom(out: Path, config: PhantomConfig) -> PhantomSummary:
     truth = pd.DataFrame([r[0] for r in results])
     syntax_counts = Counter(truth.pop("_syntax"))
     reports = pd.DataFrame([r[1] for r in results])
-    from cxr_regions.contracts.phantom_files import TRUTH  # here: --help reads this module's settings
-
     TRUTH.write(out, truth, REGION_KEYS)
     write_csv(out / "reports.csv", reports, encoding="gb18030")
     write_bytes(out / "reports.xlsx", _deterministic_xlsx(reports))

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import opencc
 
 from cxr_regions.phantom.abnormalities import Finding, sample_findings
 from cxr_regions.regions import NORMAL, REGION_KEYS, UNCERTAIN
@@ -227,9 +228,6 @@ def _vary(text: str, rng: np.random.Generator) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _to_traditional() -> Any:
-    # here: cxr-regions --help imports this module; opencc loads only for traditional script
-    import opencc
-
     return opencc.OpenCC("s2tw")
 
 
