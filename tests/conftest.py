@@ -118,7 +118,7 @@ def tiny_demo(tmp_path_factory):
 
 @pytest.fixture
 def orthanc(tmp_path):
-    """A running Orthanc with DICOMweb on free ports, storage in ``tmp_path``; stopped by its pid."""
+    """A running Orthanc with DICOMweb on free ports, storage in ``tmp_path``; killed by its pid after."""
     from cxr_regions.pacs.orthanc import LocalOrthanc, missing
 
     reason = missing()
@@ -126,7 +126,7 @@ def orthanc(tmp_path):
         pytest.skip(reason)
     server = LocalOrthanc(tmp_path / "orthanc").start()
     yield server
-    server.stop()
+    server.discard()
 
 
 @pytest.fixture(autouse=True)

@@ -208,12 +208,17 @@ def test_core_modules_and_every_help_import_without_any_extra(without):
         assert command in out.stdout
 
 
+@pytest.mark.slow  # imports every module of the reading room (torch included) in a fresh process
 def test_the_reading_room_imports_without_the_pacs_extra(without):
     """`serve` without `--pacs` needs only [serve]: none of its modules imports the PACS libraries."""
     serve = _modules(PACKAGE / "serve")
     code = f"{without('pacs')}import importlib\nfor name in {serve!r}: importlib.import_module(name)"
     out = _run(code)
     assert out.returncode == 0, out.stderr
+
+
+# The starting points' checks run after torch is imported (a few seconds in a fresh process).
+TORCH = pytest.mark.slow
 
 
 @pytest.mark.parametrize(
@@ -231,10 +236,22 @@ def test_the_reading_room_imports_without_the_pacs_extra(without):
         ("cluster", ["build", "{tmp}/out", "--labels", "l.csv", "--images", "i.csv", "--engine", "dask"]),
         ("cluster", ["pretrain-prepare", "{tmp}", "--out", "{tmp}/out", "--engine", "dask"]),
         # the starting points (docs/starting-points.md): checked before the dataset is opened
-        ("timm", ["train", "{tmp}/dataset", "-o", "{tmp}/run", "--arch", "timm:convnext_tiny"]),
-        ("txv", ["train", "{tmp}/dataset", "-o", "{tmp}/run", "--init", "txv:densenet121-res224-nih"]),
-        ("hf", ["train", "{tmp}/dataset", "-o", "{tmp}/run", "--init", "hf:microsoft/rad-dino"]),
-        ("timm", ["pretrain", "{tmp}/nih", "-o", "{tmp}/run", "--arch", "timm:convnext_tiny"]),
+        pytest.param(
+            "timm", ["train", "{tmp}/dataset", "-o", "{tmp}/run", "--arch", "timm:convnext_tiny"], marks=TORCH
+        ),
+        pytest.param(
+            "txv",
+            ["train", "{tmp}/dataset", "-o", "{tmp}/run", "--init", "txv:densenet121-res224-nih"],
+            marks=TORCH,
+        ),
+        pytest.param(
+            "hf",
+            ["train", "{tmp}/dataset", "-o", "{tmp}/run", "--init", "hf:microsoft/rad-dino"],
+            marks=TORCH,
+        ),
+        pytest.param(
+            "timm", ["pretrain", "{tmp}/nih", "-o", "{tmp}/run", "--arch", "timm:convnext_tiny"], marks=TORCH
+        ),
         # the English gold reports: checked before the behavioural suite runs
         ("english", ["label-eval", "--gold", "iu:eval", "--behaviour", "-o", "{tmp}/out"]),
     ],

@@ -36,7 +36,7 @@ def archive(tmp_path_factory, phantom):
     for path in phantom:
         upload_bytes(server, path.read_bytes())
     yield server
-    server.stop()
+    server.discard()
 
 
 @pytest.fixture
@@ -141,7 +141,7 @@ def test_a_stopped_pacs_is_noticed_within_one_connect_timeout_and_a_restarted_on
             assert time.monotonic() - start < 2.0 + 3.0 and caught.value.status is None
         assert len(list(pacs.search(parse_query(None)))) == 1  # the same client, its pool reconnects
     finally:
-        server.stop()
+        server.discard()
 
 
 def test_timeouts_must_be_positive():

@@ -233,7 +233,7 @@ def test_orthanc_pushes_films_to_the_listener_registered_as_a_modality(tmp_path,
             register_modality(server, "strict-room", AET, strict.port)
             assert push_to_modality(server, "strict-room", ids[:1]).status_code >= 400
     finally:
-        server.stop()
+        server.discard()
 
 
 def server_echo(server, name: str):

@@ -39,7 +39,7 @@ def film(tmp_path_factory) -> Path:
 def server(tmp_path):
     server = start_orthanc(tmp_path / "orthanc")
     yield server
-    server.stop()
+    server.discard()
 
 
 def _add(server, film: Path, when: datetime, **attributes) -> str:

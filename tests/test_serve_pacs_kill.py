@@ -24,7 +24,7 @@ WITHIN = 30.0
 def orthanc(tmp_path):
     server = start_orthanc(tmp_path / "orthanc")
     yield server
-    server.stop()
+    server.discard()
 
 
 def _rows(data: Path, query: str) -> list[tuple]:

@@ -49,7 +49,7 @@ def run(tmp_path_factory) -> Path:
 def orthanc(tmp_path):
     server = start_orthanc(tmp_path / "orthanc")
     yield server
-    server.stop()
+    server.discard()
 
 
 class Proxy(FaultProxy):

@@ -85,7 +85,7 @@ def sr_values(dataset) -> dict[str, tuple[float | None, str]]:
 def start_orthanc(folder: Path, **extra):
     """A running local Orthanc (``"OverwriteInstances": true`` unless told otherwise, plus ``extra``
     configuration) on free HTTP and DICOM ports; skip where Orthanc is not installed. Stop it with
-    ``.stop()`` (by its pid)."""
+    ``.discard()`` at the end (by its pid; ``.stop()`` for an orderly stop)."""
     import pytest
 
     from cxr_regions.pacs.orthanc import LocalOrthanc, missing

@@ -115,6 +115,13 @@ class LocalOrthanc:
             os.kill(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
+    def discard(self) -> None:
+        """Kill it (SIGKILL), for a throwaway instance whose storage goes next: Orthanc's own orderly stop
+        takes about 3 s (its HTTP and DICOM servers wind down), a test suite starts it dozens of times."""
+        if self.process is not None and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
     def upload(self, path: Path) -> dict:
         """Store one DICOM file through Orthanc's REST API (``POST /instances``)."""
         # here: httpx is the pacs extra
