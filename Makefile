@@ -27,10 +27,11 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 # The edit-test loop: every test but those marked slow (tests/conftest.py says which); no mypy, no site.
-# One OpenMP thread: the fast tests' tensors are small, and a second thread costs more than it gives.
+# One OpenMP thread per test process: the fast tests' tensors are small; one process per CPU core
+# (pytest-xdist), each test file in one process so that its module fixtures are made once.
 test-fast: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks docs/hooks
-	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow"
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -m "not slow" -n auto --dist loadfile
 
 # ruff, then mypy over src/ (settings in pyproject.toml: strict on cxr_regions.contracts)
 lint: $(STAMP)
