@@ -28,6 +28,7 @@ from cxr_regions.serve.filing import (
     is_complete_png,
     reconcile,
 )
+from cxr_regions.serve.film_files import PREVIEW_DIR
 from cxr_regions.serve.store import DB_NAME, DuplicateFilm, Store
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -112,8 +113,14 @@ def test_a_film_with_a_full_depth_copy_is_finished_only_with_both_files(point, f
     data = tmp_path / "room"
     Store(data).close()
     _killed_at(point, data, _picture(tmp_path), full_depth=_picture(tmp_path, 2))
+    # a cache entry under the same image id (as a film removed earlier and sent again could leave)
+    (data / HEATMAPS_DIR / "img0001").mkdir(parents=True)
+    (data / PREVIEW_DIR).mkdir()
+    (data / PREVIEW_DIR / "img0001.jpg").write_bytes(b"\xff\xd8 a preview \xff\xd9")
     with Store(data) as store:
         done = reconcile(store, data)
+        cached = [(data / HEATMAPS_DIR / "img0001").exists(), (data / PREVIEW_DIR / "img0001.jpg").exists()]
+        assert cached == [finished, finished]  # the caches of a film that is removed go with it
         assert (done.finished, done.removed_rows, done.orphan_files) == ((1, 0, 0) if finished else (0, 1, 0))
         names = sorted(p.name for p in (data / "films").iterdir())
         if finished:
@@ -134,15 +141,19 @@ def test_reconcile_removes_orphans_temporaries_and_stale_heatmaps(tmp_path):
         (data / HEATMAPS_DIR / "img0001" / "heart.png").write_bytes(PNG)
         (data / HEATMAPS_DIR / "img0001" / ".lungs.png.5e6f7a8b.part").write_bytes(b"")
         (data / HEATMAPS_DIR / "gone000000000000000").mkdir()
+        (data / PREVIEW_DIR).mkdir()
+        for name in ("img0001.jpg", "gone000000000000000.jpg", ".img0001.jpg.1a2b.tmp"):
+            (data / PREVIEW_DIR / name).write_bytes(b"\xff\xd8 a preview \xff\xd9")
         (data / "incoming").mkdir(exist_ok=True)
         (data / "incoming" / "half.part").write_bytes(b"half an upload")
         done = reconcile(store, data)
-        assert (done.orphan_files, done.temporary_files, done.heatmaps) == (1, 1, 2)
+        assert (done.orphan_files, done.temporary_files, done.heatmaps, done.previews) == (1, 1, 2, 2)
         assert store.film(kept.id).status == "queued"
         assert reconcile(store, data) == type(done)()  # a second pass finds nothing to do
     assert sorted(p.name for p in (data / "films").iterdir()) == ["img0001.png"]
     assert [p.name for p in (data / HEATMAPS_DIR).iterdir()] == ["img0001"]
     assert [p.name for p in (data / HEATMAPS_DIR / "img0001").iterdir()] == ["heart.png"]
+    assert [p.name for p in (data / PREVIEW_DIR).iterdir()] == ["img0001.jpg"]
     assert not list((data / "incoming").iterdir())
 
 

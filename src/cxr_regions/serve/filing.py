@@ -33,7 +33,7 @@ from sqlalchemy import delete, select, update
 
 from cxr_regions.errors import UserError
 from cxr_regions.serve.faults import fault_point
-from cxr_regions.serve.film_files import FULL_DEPTH_SUFFIX
+from cxr_regions.serve.film_files import FULL_DEPTH_SUFFIX, PREVIEW_DIR
 from cxr_regions.serve.records import FilmRecord
 from cxr_regions.serve.schema import Film
 from cxr_regions.serve.store import DuplicateFilm, Store
@@ -229,6 +229,7 @@ class Reconciled:
     temporary_files: int = 0
     missing_files: int = 0
     heatmaps: int = 0
+    previews: int = 0
 
     def summary(self) -> str:
         parts = [
@@ -238,6 +239,7 @@ class Reconciled:
             (self.temporary_files, "temporary file(s) removed"),
             (self.missing_files, "film(s) whose file is missing (removed by hand?), left to fail"),
             (self.heatmaps, "heatmap cache entries of removed films or half-written removed"),
+            (self.previews, "first-frame previews of removed films or half-written removed"),
         ]  # fmt: skip
         return "; ".join(f"{n} {what}" for n, what in parts if n)
 
@@ -247,9 +249,10 @@ def reconcile(store: Store, data: Path) -> Reconciled:
 
     Run once at start, before any request or the worker: ``DATA/incoming`` is emptied; a ``receiving``
     row is finished (set ``queued``) when all its files are in place, else removed with them; files in
-    ``DATA/films`` that no row owns and temporary files are removed; heatmaps of films that are gone and
-    half-written heatmap files are removed. Films on the worklist whose file has gone (the filing order
-    never leaves one; someone removed it) are counted and left to the worker, which marks them failed.
+    ``DATA/films`` that no row owns and temporary files are removed; so are the heatmaps and first-frame
+    previews of films that are gone (or removed here), and half-written ones. Films on the worklist
+    whose file has gone (the filing order never leaves one; someone removed it) are counted and left to
+    the worker, which marks them failed.
     """
     data = Path(data)
     done = Reconciled()
@@ -266,6 +269,7 @@ def reconcile(store: Store, data: Path) -> Reconciled:
     with store._read() as session:
         rows = session.execute(select(Film.id, Film.image_id, Film.status, Film.full_depth_path)).all()
     owned: set[str] = set()
+    forgotten: set[str] = set()
     for film_id, image_id, status, full_depth in rows:
         paths = [data / film_file(image_id)] + ([data / full_depth] if full_depth else [])
         owned |= {p.name for p in paths}
@@ -277,6 +281,7 @@ def reconcile(store: Store, data: Path) -> Reconciled:
                 for path in paths:
                     path.unlink(missing_ok=True)
                 _forget(store, film_id)
+                forgotten.add(image_id)
                 done.removed_rows += 1
         elif not paths[0].is_file():
             done.missing_files += 1
@@ -284,7 +289,9 @@ def reconcile(store: Store, data: Path) -> Reconciled:
         if path.is_file() and path.name not in owned:
             path.unlink()
             done.orphan_files += 1
-    done.heatmaps = _reconcile_heatmaps(data / HEATMAPS_DIR, {row.image_id for row in rows})
+    kept = {row.image_id for row in rows} - forgotten
+    done.heatmaps = _reconcile_heatmaps(data / HEATMAPS_DIR, kept)
+    done.previews = _reconcile_previews(data / PREVIEW_DIR, kept)
     if any(vars(done).values()):
         log.warning("reconciled the data folder at start: %s", done.summary())
     return done
@@ -303,6 +310,16 @@ def _reconcile_heatmaps(folder: Path, image_ids: set[str]) -> int:
                 if path.name.startswith("."):
                     path.unlink()
                     removed += 1
+    return removed
+
+
+def _reconcile_previews(folder: Path, image_ids: set[str]) -> int:
+    """Remove the first-frame previews (``IMAGE_ID.jpg``) of films that are gone and temporary files."""
+    removed = 0
+    for path in folder.iterdir() if folder.is_dir() else []:
+        if path.is_file() and (path.name.startswith(".") or path.stem not in image_ids):
+            path.unlink()
+            removed += 1
     return removed
 
 
