@@ -21,6 +21,7 @@ from helpers.pacs import (
     push_to_modality,
     register_modality,
     start_orthanc,
+    store_statuses,
     storescu,
     upload_bytes,
     wait_for,
@@ -69,13 +70,6 @@ def _listener(tmp_path: Path, on_film, **options) -> DicomListener:
     return DicomListener(ListenerConfig(AET, 0, tmp_path / "incoming", **options), on_film)
 
 
-def _statuses(run: subprocess.CompletedProcess) -> list[str]:
-    text = run.stdout + run.stderr
-    return [
-        line.split("(", 1)[1].rstrip(")") for line in text.splitlines() if "Received Store Response" in line
-    ]
-
-
 def _sop(path: Path) -> str:
     return str(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID)
 
@@ -95,7 +89,7 @@ def test_real_films_of_every_transfer_syntax_arrive_as_sent_and_echo_answers(tmp
         assert echo.returncode == 0
         for option, names in groups.items():
             run = storescu(listener.port, [dicom / n for n in names], AET, "STORESCU", option)
-            assert _statuses(run) == ["Success"] * len(names), run.stdout + run.stderr
+            assert store_statuses(run) == ["Success"] * len(names), run.stdout + run.stderr
     for names in groups.values():
         for name in names:
             sent = pydicom.dcmread(dicom / name)
@@ -113,7 +107,7 @@ def test_four_concurrent_associations_deliver_every_film_once(tmp_path, phantom)
     with _listener(tmp_path, keeper) as listener, ThreadPoolExecutor(4) as pool:
         runs = list(pool.map(lambda files: storescu(listener.port, files, AET), batches))
     for run, files in zip(runs, batches, strict=True):
-        assert run.returncode == 0 and _statuses(run) == ["Success"] * len(files), run.stderr
+        assert run.returncode == 0 and store_statuses(run) == ["Success"] * len(files), run.stderr
     assert keeper.sops() == {_sop(p) for p in phantom}
     assert listener.counts["stored"] == len(phantom)
 
@@ -147,29 +141,29 @@ def test_the_answer_waits_for_on_film(tmp_path, phantom):
     assert keeper.sops() == {_sop(phantom[0])}
 
 
-def test_refused_films_get_success_failures_get_failure_statuses(tmp_path, phantom):
+def test_refused_films_get_success_failures_get_failurestore_statuses(tmp_path, phantom):
     lateral = tmp_path / "lateral.dcm"
     lateral.write_bytes(copy_dicom(phantom[0], ViewPosition="LL"))
     keeper = Keeper(tmp_path)
     with _listener(tmp_path, keeper) as listener:
         run = storescu(listener.port, [lateral, phantom[1]], AET)
-        assert _statuses(run) == ["Success", "Success"]
+        assert store_statuses(run) == ["Success", "Success"]
         assert keeper.sops() == {_sop(phantom[1])} and listener.counts["refused"] == 1
 
         listener.on_film = lambda path: Decision.no_space()
         run = storescu(listener.port, [phantom[2]], AET)
-        assert _statuses(run) == ["Refused: OutOfResources"]
+        assert store_statuses(run) == ["Refused: OutOfResources"]
 
         def broken(path: Path) -> Decision:
             raise RuntimeError("the database is locked")
 
         listener.on_film = broken
         run = storescu(listener.port, [phantom[2], phantom[3]], AET, "STORESCU", "--no-halt")
-        assert _statuses(run) == ["Unknown Status: 0x110"] * 2  # Processing Failure: the PACS retries
+        assert store_statuses(run) == ["Unknown Status: 0x110"] * 2  # Processing Failure: the PACS retries
 
         listener.on_film = keeper  # the same association mechanism works again afterwards
         run = storescu(listener.port, [phantom[2]], AET)
-        assert _statuses(run) == ["Success"]
+        assert store_statuses(run) == ["Success"]
     assert not list((tmp_path / "incoming").iterdir())
 
 
@@ -177,7 +171,7 @@ def test_low_disk_is_out_of_resources_before_anything_is_written(tmp_path, phant
     keeper = Keeper(tmp_path)
     with _listener(tmp_path, keeper, min_free_bytes=2**62) as listener:
         run = storescu(listener.port, [phantom[0]], AET)
-    assert _statuses(run) == ["Refused: OutOfResources"]
+    assert store_statuses(run) == ["Refused: OutOfResources"]
     assert not keeper.seen and listener.counts["no_space"] == 1
 
 
@@ -192,7 +186,7 @@ def test_only_listed_calling_ae_titles_and_our_own_called_title_are_accepted(tmp
         wrong_called = storescu(listener.port, [phantom[0]], "SOMEONE-ELSE", "STORESCU")
         assert "Called AE Title Not Recognized" in wrong_called.stdout + wrong_called.stderr
         listed = storescu(listener.port, [phantom[0]], AET, "STORESCU")
-        assert _statuses(listed) == ["Success"]
+        assert store_statuses(listed) == ["Success"]
     assert keeper.sops() == {_sop(phantom[0])} and len(keeper.seen) == 1
 
 
@@ -259,7 +253,7 @@ def test_dicom_tls_where_a_certificate_is_given(tmp_path, phantom):
     keeper = Keeper(tmp_path)
     with _listener(tmp_path, keeper, ssl_context=context) as listener:
         secure = storescu(listener.port, [phantom[0]], AET, "STORESCU", "+tla", "+cf", str(cert))
-        assert _statuses(secure) == ["Success"], secure.stdout + secure.stderr
+        assert store_statuses(secure) == ["Success"], secure.stdout + secure.stderr
         plain = storescu(listener.port, [phantom[1]], AET)
-        assert plain.returncode != 0 and not _statuses(plain)
+        assert plain.returncode != 0 and not store_statuses(plain)
     assert keeper.sops() == {_sop(phantom[0])}

@@ -9,13 +9,12 @@ import os
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from helpers.serve import csrf, fault_driver, make_phantom_dicoms, upload
+from helpers.serve import csrf, fault_driver, locked, make_phantom_dicoms, upload
 
 DISK_FULL = "disk of the room's data folder is full"
 
@@ -126,25 +125,6 @@ def _wait_for(condition, what: str, timeout: float = 60.0):
             return value
         time.sleep(0.1)
     raise AssertionError(f"{what} within {timeout} s")
-
-
-@contextlib.contextmanager
-def locked(database: Path):
-    """Another process holds the database with ``BEGIN EXCLUSIVE`` until the block ends."""
-    code = (
-        "import sqlite3, sys\n"
-        f"db = sqlite3.connect({str(database)!r}, isolation_level=None)\n"
-        "db.execute('BEGIN EXCLUSIVE')\nprint('locked', flush=True)\nsys.stdin.read()\n"
-    )
-    holder = subprocess.Popen(
-        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        yield
-    finally:
-        holder.kill()
-        holder.wait(30)
 
 
 @contextlib.contextmanager

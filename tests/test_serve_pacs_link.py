@@ -22,6 +22,7 @@ from helpers.pacs import (
     push_to_modality,
     register_modality,
     start_orthanc,
+    store_statuses,
     storescu,
     study_objects,
     tiny_run,
@@ -89,14 +90,6 @@ def _film(server, source: Path, **attributes) -> Copy:
     stored = upload_bytes(server, data)
     dataset = pydicom.dcmread(BytesIO(data), stop_before_pixels=True)
     return Copy(str(dataset.StudyInstanceUID), str(dataset.SOPInstanceUID), data, stored["ID"])
-
-
-def _statuses(run) -> list[str]:
-    """The C-STORE statuses storescu received, in order."""
-    text = run.stdout + run.stderr
-    return [
-        line.split("(", 1)[1].rstrip(")") for line in text.splitlines() if "Received Store Response" in line
-    ]
 
 
 def _films(data: Path) -> dict[str, dict]:
@@ -306,14 +299,14 @@ def test_films_pushed_over_dicom_come_in_through_the_intake_and_get_their_result
         answer = push_to_modality(orthanc, "reading-room", [c.orthanc_id for c in pushed])
         assert answer.status_code == 200, answer.text
         sent = storescu(port, [tmp_path / "lateral.dcm", tmp_path / "film.dcm"], "CXR-REGIONS")
-        assert _statuses(sent) == ["Success", "Success"]  # the lateral refused on purpose: no resending
+        assert store_statuses(sent) == ["Success", "Success"]  # the lateral refused on purpose: no resending
         stranger = storescu(port, [tmp_path / "film.dcm"], "CXR-REGIONS", "INTRUDER")
         assert (
             stranger.returncode != 0
             and "Calling AE Title Not Recognized" in stranger.stdout + stranger.stderr
         )
         again = storescu(port, [tmp_path / "film.dcm"], "CXR-REGIONS")
-        assert _statuses(again) == ["Success"]  # a duplicate, on purpose
+        assert store_statuses(again) == ["Success"]  # a duplicate, on purpose
         [uploaded] = upload(client, csrf(client), ("by-hand.dcm", by_hand.data))
         assert uploaded["status"] == "stored"
         sops = [c.sop for c in (*pushed, by_storescu, by_hand)]

@@ -156,3 +156,12 @@ def storescu(port: int, files: list[Path], called: str, calling: str = "STORESCU
 
     command = ["storescu", "-v", "-aet", calling, "-aec", called, *options, "127.0.0.1", str(port)]
     return subprocess.run([*command, *map(str, files)], capture_output=True, text=True, timeout=120)
+
+
+def store_statuses(run) -> list[str]:
+    """The C-STORE statuses a :func:`storescu` run received, in order (``Success``, ``Unknown Status:
+    0x110``, ...)."""
+    text = run.stdout + run.stderr
+    return [
+        line.split("(", 1)[1].rstrip(")") for line in text.splitlines() if "Received Store Response" in line
+    ]
