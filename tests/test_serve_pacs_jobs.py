@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from cxr_regions.errors import UserError
 from cxr_regions.serve.pacs_jobs import Backoff, JobBook
 from cxr_regions.serve.pacs_ledger import Origin, PacsLedger
-from cxr_regions.serve.pacs_runner import JobRunner, LinkHealth, SetAside
+from cxr_regions.serve.pacs_runner import JobRunner, LinkHealth, NotStored, SetAside
 from cxr_regions.serve.store import Store
 
 
@@ -190,6 +190,32 @@ def test_one_object_failing_every_time_never_delays_the_others(store):
         "bad": (3, "WADO-RS retrieve failed: HTTP 500"),
         "gone": (0, "the film is no longer on the worklist"),
     }
+
+
+def test_what_the_room_could_not_store_is_tried_again_with_its_reason_and_no_traceback(store, caplog):
+    locked = "the reading-room database is locked by another process; nothing was stored: send it again"
+
+    def fetch(job):
+        if job.sop_instance_uid == "busy":
+            raise NotStored(locked)
+        raise KeyError("a bug")
+
+    book = JobBook(store, max_attempts=2, backoff=Backoff(base=0.05, cap=0.05))
+    runner = JobRunner(book, {"fetch": fetch}, LinkHealth(lambda: None), threads=1)
+    book.add("fetch", "busy")
+    book.add("fetch", "bug")
+    with caplog.at_level("WARNING", logger="cxr_regions.serve"):
+        runner.start()
+        try:
+            _wait(lambda: book.counts()["set_aside"] == 2)
+        finally:
+            runner.stop()
+    reasons = {j.sop_instance_uid: (j.attempts, j.last_error) for j in book.jobs(["set_aside"])}
+    assert reasons == {"busy": (2, locked), "bug": (2, "unexpected KeyError: 'a bug'")}
+    tracebacks = {r.getMessage() for r in caplog.records if r.exc_info}
+    assert tracebacks and all(
+        "job 2 " in message for message in tracebacks
+    )  # the bug's, never the busy one's
 
 
 def test_a_pacs_that_is_away_costs_no_attempts_and_work_resumes_when_it_answers(store):

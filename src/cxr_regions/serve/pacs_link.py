@@ -28,7 +28,7 @@ from cxr_regions.pacs import InstanceRef, PacsError, PollState
 from cxr_regions.serve.faults import fault_point
 from cxr_regions.serve.pacs_jobs import Backoff, Job, JobBook
 from cxr_regions.serve.pacs_ledger import Origin, PacsLedger
-from cxr_regions.serve.pacs_runner import JobRunner, LinkHealth, SetAside
+from cxr_regions.serve.pacs_runner import JobRunner, LinkHealth, NotStored, SetAside
 from cxr_regions.serve.pacs_send import ResultSender
 
 if TYPE_CHECKING:
@@ -320,7 +320,7 @@ class PacsLink:
         finally:
             path.unlink(missing_ok=True)
         if outcome.status == "failed":  # the room's own trouble (its database, its disk): fetched again
-            raise RuntimeError(outcome.reason)
+            raise NotStored(outcome.reason)
         self.ledger.record(origin, outcome.status, outcome.film_id, outcome.reason or None, "poll", revision)
         changed = before is not None and before.revision and revision and before.revision != revision
         if (

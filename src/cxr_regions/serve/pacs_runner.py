@@ -31,6 +31,11 @@ class SetAside(Exception):
     """Raised by a handler for a job nothing but a person can help (set aside at once, with the reason)."""
 
 
+class NotStored(Exception):
+    """Raised by a handler where the room itself could not keep what it got (its database or disk): tried
+    again like a failed retrieve, logged with its reason and without a traceback (nothing unexpected)."""
+
+
 class LinkHealth:
     """Whether the PACS answers: set by the link's checks and polls, asked by the runner after a failure.
 
@@ -171,8 +176,9 @@ class JobRunner:
             self.wake.set()
 
     def _failed(self, job: Job, exc: Exception) -> None:
-        reason = str(exc) if isinstance(exc, PacsError) else f"unexpected {type(exc).__name__}: {exc}"
-        if not isinstance(exc, PacsError):
+        expected = isinstance(exc, PacsError | NotStored)
+        reason = str(exc) if expected else f"unexpected {type(exc).__name__}: {exc}"
+        if not expected:
             log.exception("PACS %s job %d failed", job.kind, job.id)
         if job.kind in self.needs_pacs and not blames_the_object(exc) and not self.health.confirm():
             self.book.release(job.id)  # the PACS is away: not this object's fault, no attempt counted
