@@ -27,7 +27,7 @@ from cxr_regions.contracts.demo_summary import DemoSummary
 from cxr_regions.contracts.evaluation_files import AUC, PREDICTIONS
 from cxr_regions.contracts.explain_files import LOCALISATION
 from cxr_regions.contracts.images import IMAGES
-from cxr_regions.contracts.names import SUMMARY_JSON
+from cxr_regions.contracts.names import LABELS_CSV, SUMMARY_JSON
 from cxr_regions.contracts.phantom_files import TRUTH
 from cxr_regions.errors import UserError
 from cxr_regions.evaluation import evaluate_run
@@ -61,8 +61,8 @@ class DemoResult:
 
 STAGES = ("phantom", "ingest", "label", "build", "train", "evaluate", "explain", "report")
 OUTPUTS = (
-    "phantom", "ingest", labels_contract.LABELS.file, "labels.config.yaml", "dataset", "run", "explain",
-    "explain-masks", "report.html", "summary.md", SUMMARY_JSON, "demo.yaml",
+    "phantom", "ingest", LABELS_CSV, "labels.config.yaml", "dataset", "run", "explain", "explain-masks",
+    "report.html", "summary.md", SUMMARY_JSON, "demo.yaml",
 )  # fmt: skip
 """What the demo writes into its folder (and removes before it runs again there)."""
 
@@ -90,7 +90,7 @@ def run_demo(config: DemoConfig, announce: Callable[[int, str, str], None] | Non
     paths = {
         "phantom": out / "phantom",
         "ingest": out / "ingest",
-        "labels": out / labels_contract.LABELS.file,
+        "labels": out / LABELS_CSV,
         "dataset": out / "dataset",
         "run": out / "run",
         "evaluation": out / "run" / "evaluation",
